@@ -1,0 +1,134 @@
+//! The application assembled from its configuration: store, secrets, delivery and clock, and
+//! the typed requests every front end (one-shot commands, the prompt, the kiosk) executes.
+
+use rand::rand_core::UnwrapErr;
+use rand::rngs::SysRng;
+
+use crate::clock::Clock;
+use crate::config::{Config, Provider};
+use crate::crypto::{CodeHasher, Secrets};
+use crate::delivery::{ConsoleDelivery, Delivery, OutboxDelivery};
+use crate::domain::{Channel, Code, Outcome, PhoneNumber};
+use crate::error::Error;
+use crate::service::{Ctx, Service};
+use crate::store::Store;
+
+/// One command, already parsed into typed values.
+#[derive(Debug, Clone)]
+pub enum Request {
+    Send {
+        phone: PhoneNumber,
+        channel: Option<Channel>,
+    },
+    Resend {
+        phone: Option<PhoneNumber>,
+    },
+    Verify {
+        code: Code,
+        phone: Option<PhoneNumber>,
+    },
+    Status {
+        phone: Option<PhoneNumber>,
+    },
+    Cancel {
+        phone: Option<PhoneNumber>,
+    },
+}
+
+/// Why words could not become a [`Request`]; shown as an `invalid_phone` / `invalid_input`
+/// outcome (exit status 2).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InputError {
+    Phone(String),
+    Other(String),
+}
+
+impl InputError {
+    pub fn outcome(self) -> Outcome {
+        match self {
+            InputError::Phone(error) => Outcome::InvalidPhone { error },
+            InputError::Other(error) => Outcome::InvalidInput { error },
+        }
+    }
+}
+
+impl From<crate::domain::PhoneError> for InputError {
+    fn from(e: crate::domain::PhoneError) -> Self {
+        InputError::Phone(e.to_string())
+    }
+}
+
+impl From<crate::domain::CodeError> for InputError {
+    fn from(e: crate::domain::CodeError) -> Self {
+        InputError::Other(format!("That is not a code: {e}."))
+    }
+}
+
+/// A running otpd: everything the use cases borrow.
+pub struct App {
+    pub config: Config,
+    pub store: Store,
+    pub secrets: Secrets,
+    pub delivery: Box<dyn Delivery>,
+    pub clock: Box<dyn Clock>,
+}
+
+impl App {
+    /// Opens the database, loads the secret and builds the configured delivery.
+    pub fn open(config: Config, clock: Box<dyn Clock>) -> Result<App, Error> {
+        let env_secret = std::env::var("OTPD_SECRET").ok();
+        let secrets = Secrets::load(env_secret.as_deref(), &config.secret_file)?;
+        let delivery = build_delivery(&config)?;
+        let store = Store::open(&config.database)?;
+        Ok(App {
+            config,
+            store,
+            secrets,
+            delivery,
+            clock,
+        })
+    }
+
+    /// Runs one request with the system's CSPRNG and the current time.
+    pub fn execute(&mut self, request: &Request) -> Result<Outcome, Error> {
+        let now = self.clock.now();
+        let mut rng = UnwrapErr(SysRng);
+        let hasher = CodeHasher::new(self.config.hashing, &self.secrets)?;
+        let mut service = Service {
+            store: &mut self.store,
+            cx: Ctx {
+                secrets: &self.secrets,
+                hasher: &hasher,
+                delivery: self.delivery.as_ref(),
+                policy: &self.config.policy,
+                station: &self.config.station,
+            },
+        };
+        let outcome = match request {
+            Request::Send { phone, channel } => service.send(
+                now,
+                &mut rng,
+                phone,
+                channel.unwrap_or(self.config.delivery.channel),
+            ),
+            Request::Resend { phone } => service.resend(now, &mut rng, phone.as_ref()),
+            Request::Verify { code, phone } => service.verify(now, phone.as_ref(), code),
+            Request::Status { phone } => service.status(now, phone.as_ref()),
+            Request::Cancel { phone } => service.cancel(now, phone.as_ref()),
+        }?;
+        Ok(outcome)
+    }
+}
+
+fn build_delivery(config: &Config) -> Result<Box<dyn Delivery>, Error> {
+    Ok(match config.delivery.provider {
+        Provider::Console => Box::new(ConsoleDelivery),
+        Provider::Outbox => Box::new(OutboxDelivery::new(config.delivery.outbox.clone())),
+        Provider::Twilio => {
+            return Err(Error::Usage(
+                "the twilio delivery is not available in this build yet; use console or outbox"
+                    .into(),
+            ));
+        }
+    })
+}

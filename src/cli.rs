@@ -1,0 +1,132 @@
+//! The command line: global options (each also from the environment) and the subcommands.
+//! Raw words become a typed [`Request`] here, once.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::app::{InputError, Request};
+use crate::config::{Overrides, Provider};
+use crate::domain::{Channel, Code, PhoneNumber};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "otpd",
+    version,
+    about = "Verify a phone number with a one-time code.",
+    long_about = "Verify a phone number with a one-time code.\n\nWithout a command, otpd opens the interactive prompt.",
+    after_help = "Exit status: 0 sent/approved, 1 refused by policy, 2 bad input or configuration, 3 storage error, 4 delivery failed, 5 internal error."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct Global {
+    /// SQLite database file [default: the platform data dir, e.g. ~/.local/share/otpd/otpd.db]
+    #[arg(long, env = "OTPD_DB", value_name = "PATH", global = true)]
+    pub db: Option<PathBuf>,
+    /// TOML configuration file [default: the platform config dir, e.g. ~/.config/otpd/config.toml]
+    #[arg(long, env = "OTPD_CONFIG", value_name = "PATH", global = true)]
+    pub config: Option<PathBuf>,
+    /// Name of this terminal [default: the host name]
+    #[arg(long, env = "OTPD_STATION", value_name = "NAME", global = true)]
+    pub station: Option<String>,
+    /// How codes are delivered [default: console]
+    #[arg(long, env = "OTPD_DELIVERY", value_enum, global = true)]
+    pub delivery: Option<Provider>,
+    /// JSON-lines file for the outbox delivery
+    #[arg(long, env = "OTPD_OUTBOX", value_name = "PATH", global = true)]
+    pub outbox: Option<PathBuf>,
+    /// Print exactly one JSON object per command on stdout
+    #[arg(long, global = true)]
+    pub json: bool,
+}
+
+impl Global {
+    pub fn overrides(&self) -> Overrides {
+        Overrides {
+            config: self.config.clone(),
+            database: self.db.clone(),
+            station: self.station.clone(),
+            provider: self.delivery,
+            outbox: self.outbox.clone(),
+            secret_file: std::env::var_os("OTPD_SECRET_FILE").map(PathBuf::from),
+        }
+    }
+}
+
+fn parse_channel(s: &str) -> Result<Channel, String> {
+    s.parse::<Channel>().map_err(|e| e.to_string())
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Send a code to PHONE (e.g. +1 415 555 2671)
+    Send {
+        /// The phone number, with country code; spaces are fine
+        #[arg(required = true, num_args = 1.., value_name = "PHONE")]
+        phone: Vec<String>,
+        /// sms, whatsapp or call [default: sms, or [delivery] channel]
+        #[arg(long, value_parser = parse_channel)]
+        channel: Option<Channel>,
+    },
+    /// Send a new code for the pending verification (the old code stops working)
+    Resend {
+        #[arg(num_args = 0.., value_name = "PHONE")]
+        phone: Vec<String>,
+    },
+    /// Check a code
+    Verify {
+        /// The code; spaces and dashes are fine
+        #[arg(required = true, num_args = 1.., value_name = "CODE")]
+        code: Vec<String>,
+        /// Whose code it is (may be left out when this station has one pending verification)
+        #[arg(long, num_args = 1.., value_name = "PHONE")]
+        phone: Option<Vec<String>>,
+    },
+    /// Show pending verifications
+    Status {
+        #[arg(num_args = 0.., value_name = "PHONE")]
+        phone: Vec<String>,
+    },
+    /// Abandon the pending verification (audited)
+    Cancel {
+        #[arg(num_args = 0.., value_name = "PHONE")]
+        phone: Vec<String>,
+    },
+    /// Show the effective configuration (secrets redacted)
+    Config,
+}
+
+fn phone_arg(words: &[String]) -> Result<Option<PhoneNumber>, InputError> {
+    if words.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(PhoneNumber::parse(&words.join(" "))?))
+}
+
+impl Command {
+    /// The typed request for a use-case command; `None` for the others.
+    pub fn request(&self) -> Option<Result<Request, InputError>> {
+        Some(match self {
+            Command::Send { phone, channel } => phone_arg(phone).map(|p| Request::Send {
+                phone: p.expect("clap requires a phone"),
+                channel: *channel,
+            }),
+            Command::Resend { phone } => phone_arg(phone).map(|phone| Request::Resend { phone }),
+            Command::Verify { code, phone } => Code::parse(&code.join(" "))
+                .map_err(InputError::from)
+                .and_then(|code| {
+                    let phone = phone_arg(phone.as_deref().unwrap_or_default())?;
+                    Ok(Request::Verify { code, phone })
+                }),
+            Command::Status { phone } => phone_arg(phone).map(|phone| Request::Status { phone }),
+            Command::Cancel { phone } => phone_arg(phone).map(|phone| Request::Cancel { phone }),
+            Command::Config => return None,
+        })
+    }
+}

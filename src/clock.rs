@@ -1,0 +1,51 @@
+//! The one place otpd reads the time, so the domain can take `now` as a value and tests never sleep.
+
+use chrono::{DateTime, Utc};
+
+/// A source of the current time.
+pub trait Clock {
+    fn now(&self) -> DateTime<Utc>;
+}
+
+/// The real clock.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> DateTime<Utc> {
+        Utc::now()
+    }
+}
+
+/// A clock that always says the same time (tests, and `OTPD_FAKE_NOW` in debug builds).
+#[derive(Debug, Clone, Copy)]
+pub struct FixedClock(pub DateTime<Utc>);
+
+impl Clock for FixedClock {
+    fn now(&self) -> DateTime<Utc> {
+        self.0
+    }
+}
+
+/// The clock for this process: the system clock, or — in debug builds only, so a release binary
+/// can never be told what time it is — the RFC 3339 instant in `OTPD_FAKE_NOW`, which lets the
+/// integration tests move time forward between processes without sleeping.
+pub fn from_env() -> Box<dyn Clock> {
+    #[cfg(debug_assertions)]
+    if let Ok(value) = std::env::var("OTPD_FAKE_NOW")
+        && let Ok(t) = DateTime::parse_from_rfc3339(&value)
+    {
+        return Box::new(FixedClock(t.with_timezone(&Utc)));
+    }
+    Box::new(SystemClock)
+}
+
+/// Milliseconds since the Unix epoch, the storage form of every timestamp.
+pub fn to_ms(t: DateTime<Utc>) -> i64 {
+    t.timestamp_millis()
+}
+
+/// The inverse of [`to_ms`]; out-of-range values clamp to the epoch instead of panicking.
+pub fn from_ms(ms: i64) -> DateTime<Utc> {
+    DateTime::from_timestamp_millis(ms).unwrap_or_default()
+}

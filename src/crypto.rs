@@ -1,0 +1,330 @@
+//! Every use of a secret in one place: the master secret kept outside the database, the pepper
+//! derived from it for argon2id, and the audit key for the chain MACs and phone-number keys.
+
+use std::{
+    fs,
+    io::{Read, Write},
+    os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt},
+    path::{Path, PathBuf},
+};
+
+use argon2::{Algorithm, Argon2, Params, PasswordHasher, PasswordVerifier, Version};
+use hmac::{Hmac, KeyInit, Mac};
+use secrecy::{ExposeSecret, SecretBox};
+use sha2::Sha256;
+use zeroize::Zeroizing;
+
+use crate::domain::Code;
+
+type HmacSha256 = Hmac<Sha256>;
+
+/// The shortest master secret accepted, in bytes.
+pub const MIN_SECRET_LEN: usize = 32;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SecretError {
+    #[error("OTPD_SECRET is too short: it must be at least {MIN_SECRET_LEN} bytes")]
+    EnvTooShort,
+    #[error(
+        "the secret key file {path} is readable by other users (mode {mode:o}); run `chmod 600 {path}`"
+    )]
+    LooseFile { path: PathBuf, mode: u32 },
+    #[error("the secret key file {0} is too short: it must hold at least {MIN_SECRET_LEN} bytes")]
+    FileTooShort(PathBuf),
+    #[error("cannot read or create the secret key file {path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// The two keys derived from the master secret. `Debug` shows neither.
+pub struct Secrets {
+    pepper: SecretBox<[u8; 32]>,
+    audit: SecretBox<[u8; 32]>,
+}
+
+impl std::fmt::Debug for Secrets {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Secrets([redacted])")
+    }
+}
+
+impl Secrets {
+    /// Derives independent keys, so the audit key reveals nothing about the pepper and back.
+    pub fn from_master(master: &[u8]) -> Self {
+        let derive = |label: &[u8]| {
+            SecretBox::init_with_mut(|k: &mut [u8; 32]| {
+                k.copy_from_slice(&hmac(master, &[label]));
+            })
+        };
+        Self {
+            pepper: derive(b"otpd/v1/argon2-pepper"),
+            audit: derive(b"otpd/v1/audit-key"),
+        }
+    }
+
+    /// `OTPD_SECRET` when given (at least 32 bytes), else the key file at `path`, created with
+    /// mode 0600 and 32 random bytes on first use.
+    pub fn load(env_secret: Option<&str>, path: &Path) -> Result<Self, SecretError> {
+        if let Some(value) = env_secret {
+            let value = Zeroizing::new(value.trim().to_string());
+            if value.len() < MIN_SECRET_LEN {
+                return Err(SecretError::EnvTooShort);
+            }
+            return Ok(Self::from_master(value.as_bytes()));
+        }
+        let master = read_or_create_key_file(path)?;
+        Ok(Self::from_master(&master))
+    }
+
+    pub fn pepper(&self) -> &[u8] {
+        self.pepper.expose_secret()
+    }
+
+    /// MAC for the audit chain.
+    pub fn audit_mac(&self, parts: &[&[u8]]) -> [u8; 32] {
+        hmac(self.audit.expose_secret(), parts)
+    }
+
+    /// The keyed hash that stands for a phone number in the audit log, so filters work but the
+    /// database alone does not reveal the number.
+    pub fn phone_key(&self, e164: &str) -> String {
+        hex::encode(&hmac(self.audit.expose_secret(), &[b"phone:", e164.as_bytes()])[..16])
+    }
+}
+
+fn hmac(key: &[u8], parts: &[&[u8]]) -> [u8; 32] {
+    // HMAC accepts keys of any length, so this cannot fail.
+    let mut mac = <HmacSha256 as KeyInit>::new_from_slice(key).expect("HMAC takes any key length");
+    for p in parts {
+        mac.update(p);
+    }
+    mac.finalize().into_bytes().into()
+}
+
+fn read_or_create_key_file(path: &Path) -> Result<Zeroizing<Vec<u8>>, SecretError> {
+    let io = |source| SecretError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    match fs::metadata(path) {
+        Ok(meta) => {
+            let mode = meta.permissions().mode() & 0o777;
+            if mode & 0o077 != 0 {
+                return Err(SecretError::LooseFile {
+                    path: path.to_path_buf(),
+                    mode,
+                });
+            }
+            let mut buf = Zeroizing::new(Vec::new());
+            fs::File::open(path)
+                .and_then(|mut f| f.read_to_end(&mut buf))
+                .map_err(io)?;
+            let trimmed = Zeroizing::new(buf.trim_ascii().to_vec());
+            if trimmed.len() < MIN_SECRET_LEN {
+                return Err(SecretError::FileTooShort(path.to_path_buf()));
+            }
+            Ok(trimmed)
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                fs::DirBuilder::new()
+                    .recursive(true)
+                    .mode(0o700)
+                    .create(dir)
+                    .map_err(io)?;
+            }
+            let mut raw = Zeroizing::new([0u8; 32]);
+            getrandom_fill(raw.as_mut_slice());
+            let encoded = Zeroizing::new(hex::encode(raw.as_slice()));
+            let created = fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .mode(0o600)
+                .open(path);
+            match created {
+                Ok(mut f) => {
+                    f.write_all(encoded.as_bytes())
+                        .and_then(|()| f.write_all(b"\n"))
+                        .and_then(|()| f.sync_all())
+                        .map_err(io)?;
+                    Ok(Zeroizing::new(encoded.as_bytes().to_vec()))
+                }
+                // Another process created it first: use theirs.
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                    read_or_create_key_file(path)
+                }
+                Err(e) => Err(io(e)),
+            }
+        }
+        Err(e) => Err(io(e)),
+    }
+}
+
+fn getrandom_fill(buf: &mut [u8]) {
+    use rand::{TryRng, rngs::SysRng};
+    // The OS RNG does not fail on supported systems; if it ever did, refuse to continue
+    // rather than write a weak key.
+    SysRng
+        .try_fill_bytes(buf)
+        .expect("the operating system's random number generator failed");
+}
+
+/// argon2id parameters as configured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HashParams {
+    pub memory_kib: u32,
+    pub iterations: u32,
+    pub parallelism: u32,
+}
+
+impl HashParams {
+    /// OWASP's minimum recommendation for argon2id.
+    pub const OWASP: HashParams = HashParams {
+        memory_kib: 19_456,
+        iterations: 2,
+        parallelism: 1,
+    };
+
+    pub fn below_owasp(&self) -> bool {
+        self.memory_kib < Self::OWASP.memory_kib || self.iterations < Self::OWASP.iterations
+    }
+
+    pub fn to_argon2(self) -> Result<Params, argon2::Error> {
+        Params::new(self.memory_kib, self.iterations, self.parallelism, None)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("argon2 failed: {0}")]
+pub struct HashError(String);
+
+/// Hashes and checks codes with argon2id and the pepper.
+pub struct CodeHasher<'s> {
+    params: Params,
+    secrets: &'s Secrets,
+}
+
+impl<'s> CodeHasher<'s> {
+    pub fn new(params: HashParams, secrets: &'s Secrets) -> Result<Self, HashError> {
+        let params = params.to_argon2().map_err(|e| HashError(e.to_string()))?;
+        Ok(Self { params, secrets })
+    }
+
+    fn argon2(&self) -> Result<Argon2<'_>, HashError> {
+        Argon2::new_with_secret(
+            self.secrets.pepper(),
+            Algorithm::Argon2id,
+            Version::V0x13,
+            self.params.clone(),
+        )
+        .map_err(|e| HashError(e.to_string()))
+    }
+
+    /// A PHC string (`$argon2id$v=19$m=…`) with a fresh random salt.
+    pub fn hash(&self, code: &Code) -> Result<String, HashError> {
+        let hash = self
+            .argon2()?
+            .hash_password(code.expose_digits().as_bytes())
+            .map_err(|e| HashError(e.to_string()))?;
+        Ok(hash.to_string())
+    }
+
+    /// Whether `code` matches `phc`, using the parameters stored in `phc`. A malformed hash
+    /// never matches.
+    pub fn verify(&self, code: &Code, phc: &str) -> bool {
+        match self.argon2() {
+            Ok(a) => a
+                .verify_password(code.expose_digits().as_bytes(), phc)
+                .is_ok(),
+            Err(_) => false,
+        }
+    }
+
+    /// A well-formed hash that no code matches, at the current parameters: checking a code
+    /// against it costs what a real check costs, so refusals cannot be told apart by timing.
+    pub fn decoy(&self) -> String {
+        format!(
+            "$argon2id$v=19$m={},t={},p={}$b3RwZC1kZWNveS1zYWx0$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+            self.params.m_cost(),
+            self.params.t_cost(),
+            self.params.p_cost()
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const CHEAP: HashParams = HashParams {
+        memory_kib: 8,
+        iterations: 1,
+        parallelism: 1,
+    };
+
+    fn secrets(tag: &str) -> Secrets {
+        Secrets::from_master(format!("{tag}-0123456789abcdef0123456789abcdef").as_bytes())
+    }
+
+    #[test]
+    fn hash_verifies_only_with_the_same_code_and_pepper() {
+        let s = secrets("a");
+        let h = CodeHasher::new(CHEAP, &s).unwrap();
+        let code = Code::parse("482913").unwrap();
+        let phc = h.hash(&code).unwrap();
+        assert!(phc.starts_with("$argon2id$v=19$m=8,t=1,p=1$"), "{phc}");
+        assert!(!phc.contains("482913"));
+        assert!(h.verify(&code, &phc));
+        assert!(!h.verify(&Code::parse("482914").unwrap(), &phc));
+        let other = secrets("b");
+        let h2 = CodeHasher::new(CHEAP, &other).unwrap();
+        assert!(
+            !h2.verify(&code, &phc),
+            "a different pepper must not verify"
+        );
+    }
+
+    #[test]
+    fn decoy_is_well_formed_and_matches_nothing() {
+        let s = secrets("a");
+        let h = CodeHasher::new(CHEAP, &s).unwrap();
+        let decoy = h.decoy();
+        assert!(
+            argon2::password_hash::phc::PasswordHash::new(&decoy).is_ok(),
+            "{decoy}"
+        );
+        assert!(!h.verify(&Code::parse("000000").unwrap(), &decoy));
+    }
+
+    #[test]
+    fn derived_keys_differ_and_debug_is_redacted() {
+        let s = secrets("a");
+        assert_ne!(s.pepper(), s.audit_mac(&[]).as_slice());
+        assert_eq!(format!("{s:?}"), "Secrets([redacted])");
+        assert_eq!(s.phone_key("+14155552671"), s.phone_key("+14155552671"));
+        assert_ne!(
+            s.phone_key("+14155552671"),
+            secrets("b").phone_key("+14155552671")
+        );
+    }
+
+    #[test]
+    fn key_file_is_created_private_and_loose_files_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sub/secret.key");
+        let a = Secrets::load(None, &path).unwrap();
+        let mode = fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        let b = Secrets::load(None, &path).unwrap();
+        assert_eq!(a.pepper(), b.pepper(), "the same file gives the same keys");
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).unwrap();
+        let err = Secrets::load(None, &path).unwrap_err().to_string();
+        assert!(err.contains("chmod 600"), "{err}");
+        assert!(matches!(
+            Secrets::load(Some("short"), &path),
+            Err(SecretError::EnvTooShort)
+        ));
+    }
+}

@@ -1,0 +1,174 @@
+//! Getting a code to a phone, behind one trait: `console` for development, `outbox` for
+//! integrations and tests, `twilio` for real SMS, WhatsApp and voice.
+
+pub mod console;
+pub mod outbox;
+
+use chrono::{DateTime, Utc};
+
+use crate::domain::{Channel, Code, PhoneNumber};
+
+pub use console::ConsoleDelivery;
+pub use outbox::OutboxDelivery;
+
+/// One code to deliver.
+pub struct Message<'a> {
+    pub to: &'a PhoneNumber,
+    pub channel: Channel,
+    pub code: &'a Code,
+    pub expires_at: DateTime<Utc>,
+    /// Seconds the code stays valid from now; providers that can drop late messages use it.
+    pub valid_for_seconds: i64,
+    pub station: &'a str,
+    pub challenge_id: i64,
+}
+
+impl Message<'_> {
+    /// The text a person receives. The only place, besides the outbox's `code` field, that
+    /// holds the digits.
+    pub fn body(&self) -> String {
+        let minutes = (self.valid_for_seconds + 59) / 60;
+        format!(
+            "Your verification code is {}. It expires in {} minute{}. Never share it.",
+            self.code.expose_digits(),
+            minutes,
+            if minutes == 1 { "" } else { "s" }
+        )
+    }
+}
+
+impl std::fmt::Debug for Message<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Message")
+            .field("to", self.to)
+            .field("channel", &self.channel)
+            .field("code", self.code)
+            .field("expires_at", &self.expires_at)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What the provider said when it accepted the message.
+#[derive(Debug, Clone, Default)]
+pub struct Receipt {
+    /// The provider's id for the message (a Twilio SID), if any.
+    pub provider_ref: Option<String>,
+    /// The provider's status at acceptance (`queued`, `sent`…), if any.
+    pub status: Option<String>,
+    /// A short human note for the audit log, e.g. "HTTP 201".
+    pub detail: String,
+}
+
+/// The provider's current view of a message, for `status`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProviderStatus {
+    pub status: String,
+    pub error_code: Option<u32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DeliveryError {
+    /// The provider refused or failed; nothing was sent.
+    #[error("{message}")]
+    Failed {
+        message: String,
+        provider_code: Option<u32>,
+        http_status: Option<u16>,
+        retryable: bool,
+    },
+    /// We cannot tell whether it was sent (e.g. a timeout after the request went out).
+    #[error("{message}")]
+    Unknown { message: String },
+}
+
+impl DeliveryError {
+    pub fn failed(message: impl Into<String>) -> Self {
+        DeliveryError::Failed {
+            message: message.into(),
+            provider_code: None,
+            http_status: None,
+            retryable: false,
+        }
+    }
+
+    /// Worth trying again automatically (rate limits, provider outages).
+    pub fn is_retryable(&self) -> bool {
+        matches!(
+            self,
+            DeliveryError::Failed {
+                retryable: true,
+                ..
+            }
+        )
+    }
+
+    pub fn provider_code(&self) -> Option<u32> {
+        match self {
+            DeliveryError::Failed { provider_code, .. } => *provider_code,
+            DeliveryError::Unknown { .. } => None,
+        }
+    }
+}
+
+/// A way to deliver codes.
+pub trait Delivery {
+    /// `console`, `outbox`, `twilio`…: shown in banners and the audit log.
+    fn name(&self) -> &'static str;
+
+    /// Whether this delivery shows codes on the local screen (kiosks refuse such a delivery).
+    fn shows_codes_locally(&self) -> bool {
+        false
+    }
+
+    /// Sends one message. Must not return before the provider accepted or refused it.
+    fn deliver(&self, message: &Message<'_>) -> Result<Receipt, DeliveryError>;
+
+    /// The provider's current status of a delivered message, where the provider can tell.
+    fn fetch_status(&self, _provider_ref: &str) -> Result<Option<ProviderStatus>, DeliveryError> {
+        Ok(None)
+    }
+}
+
+/// A delivery that records messages in memory, for unit tests of the service.
+#[derive(Debug, Default)]
+pub struct RecordingDelivery {
+    pub sent: std::cell::RefCell<Vec<(String, Channel, String)>>,
+    pub fail_with: std::cell::RefCell<Option<DeliveryError>>,
+}
+
+impl RecordingDelivery {
+    /// The digits of the last code delivered to `e164`.
+    pub fn last_code_for(&self, e164: &str) -> Option<String> {
+        self.sent
+            .borrow()
+            .iter()
+            .rev()
+            .find(|(to, _, _)| to == e164)
+            .map(|(_, _, code)| code.clone())
+    }
+
+    pub fn count(&self) -> usize {
+        self.sent.borrow().len()
+    }
+}
+
+impl Delivery for RecordingDelivery {
+    fn name(&self) -> &'static str {
+        "recording"
+    }
+
+    fn deliver(&self, m: &Message<'_>) -> Result<Receipt, DeliveryError> {
+        if let Some(e) = self.fail_with.borrow().clone() {
+            return Err(e);
+        }
+        self.sent.borrow_mut().push((
+            m.to.e164().to_string(),
+            m.channel,
+            m.code.expose_digits().to_string(),
+        ));
+        Ok(Receipt {
+            detail: "recorded".into(),
+            ..Receipt::default()
+        })
+    }
+}

@@ -1,0 +1,56 @@
+//! The ways a code can reach a phone.
+
+use std::{fmt, str::FromStr};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Channel {
+    #[default]
+    Sms,
+    Whatsapp,
+    Call,
+}
+
+impl Channel {
+    pub const ALL: [Channel; 3] = [Channel::Sms, Channel::Whatsapp, Channel::Call];
+
+    /// The stored and typed name: `sms`, `whatsapp`, `call`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Channel::Sms => "sms",
+            Channel::Whatsapp => "whatsapp",
+            Channel::Call => "call",
+        }
+    }
+
+    /// How a sentence names it: "by SMS", "on WhatsApp", "by a voice call".
+    pub fn by_phrase(self) -> &'static str {
+        match self {
+            Channel::Sms => "by SMS",
+            Channel::Whatsapp => "on WhatsApp",
+            Channel::Call => "by a voice call",
+        }
+    }
+}
+
+impl fmt::Display for Channel {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("\"{0}\" is not a channel: use sms, whatsapp or call")]
+pub struct ChannelError(pub String);
+
+impl FromStr for Channel {
+    type Err = ChannelError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "sms" | "text" => Ok(Channel::Sms),
+            "whatsapp" | "wa" => Ok(Channel::Whatsapp),
+            "call" | "voice" => Ok(Channel::Call),
+            _ => Err(ChannelError(crate::sanitize::sanitize(s))),
+        }
+    }
+}

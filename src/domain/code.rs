@@ -1,0 +1,155 @@
+//! One-time codes: drawn uniformly from a CSPRNG, parsed from what people type, never shown by
+//! `Debug` and wiped from memory when dropped.
+
+use std::fmt;
+
+use rand::{CryptoRng, RngExt};
+use zeroize::Zeroizing;
+
+/// The shortest and longest code otpd generates or accepts.
+pub const MIN_LEN: usize = 6;
+pub const MAX_LEN: usize = 10;
+
+/// A code's digits. There is deliberately no `Display`: the digits leave only through
+/// [`Code::expose_digits`], which delivery and hashing call.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Code(Zeroizing<String>);
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CodeError {
+    #[error("a code is needed: type the {MIN_LEN} to {MAX_LEN} digits you received")]
+    Empty,
+    #[error("a code is only digits 0-9 (spaces and dashes are fine)")]
+    NotDigits,
+    #[error("a code is {MIN_LEN} to {MAX_LEN} digits; that was {0}")]
+    Length(usize),
+}
+
+impl Code {
+    /// `len` uniform decimal digits. `random_range` rejects out-of-range samples, so there is no
+    /// modulo bias.
+    pub fn generate<R: CryptoRng + ?Sized>(len: usize, rng: &mut R) -> Code {
+        let digits: String = (0..len)
+            .map(|_| char::from(b'0' + rng.random_range(0..10u8)))
+            .collect();
+        Code(Zeroizing::new(digits))
+    }
+
+    /// Accepts ASCII digits separated by spaces or dashes (`123 456`, `123-456`). Other
+    /// scripts' digits are refused rather than silently converted.
+    pub fn parse(input: &str) -> Result<Code, CodeError> {
+        let mut digits = Zeroizing::new(String::with_capacity(MAX_LEN));
+        let mut count = 0usize;
+        for c in input.trim().chars() {
+            match c {
+                '0'..='9' => {
+                    count += 1;
+                    if count <= MAX_LEN {
+                        digits.push(c);
+                    }
+                }
+                ' ' | '-' => {}
+                _ => return Err(CodeError::NotDigits),
+            }
+        }
+        match count {
+            0 => Err(CodeError::Empty),
+            n if !(MIN_LEN..=MAX_LEN).contains(&n) => Err(CodeError::Length(n)),
+            _ => Ok(Code(digits)),
+        }
+    }
+
+    /// Whether `input` looks like a code (digits with optional spaces or dashes) — the test the
+    /// prompt uses to treat a bare line as `verify`.
+    pub fn looks_like(input: &str) -> bool {
+        let t = input.trim();
+        t.chars().any(|c| c.is_ascii_digit())
+            && !t.starts_with('+')
+            && t.chars()
+                .all(|c| c.is_ascii_digit() || c == ' ' || c == '-')
+    }
+
+    /// The digits themselves, for hashing and for the message that delivers them.
+    pub fn expose_digits(&self) -> &str {
+        &self.0
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl fmt::Debug for Code {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Code({})", "*".repeat(self.len()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+
+    #[test]
+    fn parse_cases() {
+        let ok = [
+            ("123456", "123456"),
+            (" 123 456 ", "123456"),
+            ("123-456", "123456"),
+            ("1234567890", "1234567890"),
+        ];
+        for (input, want) in ok {
+            assert_eq!(Code::parse(input).unwrap().expose_digits(), want, "{input}");
+        }
+        let bad = [
+            ("", CodeError::Empty),
+            ("  ", CodeError::Empty),
+            ("12345", CodeError::Length(5)),
+            ("12345678901", CodeError::Length(11)),
+            ("12a456", CodeError::NotDigits),
+            ("١٢٣٤٥٦", CodeError::NotDigits),
+            ("123\u{0}456", CodeError::NotDigits),
+        ];
+        for (input, want) in bad {
+            assert_eq!(Code::parse(input), Err(want), "{input:?}");
+        }
+    }
+
+    #[test]
+    fn generated_codes_have_the_length_asked_for_and_use_every_digit() {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+        let mut seen = [0u32; 10];
+        for len in MIN_LEN..=MAX_LEN {
+            for _ in 0..200 {
+                let code = Code::generate(len, &mut rng);
+                assert_eq!(code.len(), len);
+                for b in code.expose_digits().bytes() {
+                    seen[usize::from(b - b'0')] += 1;
+                }
+            }
+        }
+        // 8000 digits: each of the ten should turn up close to 800 times.
+        for (digit, n) in seen.iter().enumerate() {
+            assert!((650..=950).contains(n), "digit {digit} seen {n} times");
+        }
+    }
+
+    #[test]
+    fn debug_never_shows_digits() {
+        let code = Code::parse("482913").unwrap();
+        assert_eq!(format!("{code:?}"), "Code(******)");
+    }
+
+    #[test]
+    fn looks_like_a_code() {
+        assert!(Code::looks_like("123 456"));
+        assert!(Code::looks_like("123-456"));
+        assert!(!Code::looks_like("+1 415 555 2671"));
+        assert!(!Code::looks_like("resend"));
+        assert!(!Code::looks_like(""));
+    }
+}

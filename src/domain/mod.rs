@@ -1,0 +1,16 @@
+//! The pure core: phone numbers, codes, policy and the decisions about one verification.
+//! Nothing here reads the clock, touches the disk or prints; `now` and randomness are parameters.
+
+pub mod challenge;
+pub mod channel;
+pub mod code;
+pub mod outcome;
+pub mod phone;
+pub mod policy;
+
+pub use challenge::{Challenge, Gate, State};
+pub use channel::Channel;
+pub use code::{Code, CodeError};
+pub use outcome::Outcome;
+pub use phone::{PhoneError, PhoneNumber};
+pub use policy::Policy;

@@ -1,0 +1,168 @@
+//! What a use case ended in. Refusals (wrong code, expired, rate limited…) are values here, not
+//! errors: the renderer shows them and maps them to exit statuses.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+
+use super::{Channel, PhoneNumber};
+
+/// One pending verification as `status` shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct PendingView {
+    pub phone: PhoneNumber,
+    pub channel: Channel,
+    pub station: String,
+    pub sent_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub expires_in_seconds: i64,
+    pub attempts_left: u32,
+    pub resends: u32,
+    /// What otpd knows of delivery: `pending`, `sent`, `unknown`, `failed`, or the provider's
+    /// own status (`queued`, `delivered`, `undelivered`, …) when it can be fetched.
+    pub delivery_status: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub delivery_error: Option<String>,
+}
+
+/// The result of one command. Serialises as `{"outcome": "<name>", …fields}`.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "outcome", rename_all = "snake_case")]
+pub enum Outcome {
+    Sent {
+        phone: PhoneNumber,
+        channel: Channel,
+        code_length: usize,
+        expires_at: DateTime<Utc>,
+        expires_in_seconds: i64,
+        attempts_left: u32,
+        resent: bool,
+        delivery: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        provider_ref: Option<String>,
+    },
+    /// The provider may or may not have sent it (e.g. a timeout after the request went out).
+    DeliveryUnknown {
+        phone: PhoneNumber,
+        channel: Channel,
+        expires_at: DateTime<Utc>,
+        reason: String,
+    },
+    DeliveryFailed {
+        phone: PhoneNumber,
+        channel: Channel,
+        reason: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        provider_code: Option<u32>,
+    },
+    RateLimited {
+        #[serde(skip_serializing_if = "Option::is_none")]
+        phone: Option<PhoneNumber>,
+        retry_after_seconds: i64,
+        reason: String,
+    },
+    InvalidPhone {
+        error: String,
+    },
+    InvalidInput {
+        error: String,
+    },
+    Approved {
+        phone: PhoneNumber,
+    },
+    Invalid {
+        phone: PhoneNumber,
+        attempts_left: u32,
+    },
+    Expired {
+        phone: PhoneNumber,
+    },
+    Locked {
+        phone: PhoneNumber,
+    },
+    AlreadyUsed {
+        phone: PhoneNumber,
+    },
+    NoPending {
+        #[serde(skip_serializing_if = "Option::is_none")]
+        phone: Option<PhoneNumber>,
+    },
+    /// Several verifications are pending on this station; the command must name the phone.
+    PhoneRequired {
+        pending: usize,
+    },
+    Status {
+        pending: Vec<PendingView>,
+    },
+    Cancelled {
+        phone: PhoneNumber,
+    },
+}
+
+/// Exit statuses, documented in the README.
+pub mod exit {
+    pub const OK: u8 = 0;
+    pub const REFUSED: u8 = 1;
+    pub const USAGE: u8 = 2;
+    pub const STORAGE: u8 = 3;
+    pub const DELIVERY: u8 = 4;
+    pub const INTERNAL: u8 = 5;
+}
+
+impl Outcome {
+    /// The `outcome` field's value.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Outcome::Sent { .. } => "sent",
+            Outcome::DeliveryUnknown { .. } => "delivery_unknown",
+            Outcome::DeliveryFailed { .. } => "delivery_failed",
+            Outcome::RateLimited { .. } => "rate_limited",
+            Outcome::InvalidPhone { .. } => "invalid_phone",
+            Outcome::InvalidInput { .. } => "invalid_input",
+            Outcome::Approved { .. } => "approved",
+            Outcome::Invalid { .. } => "invalid",
+            Outcome::Expired { .. } => "expired",
+            Outcome::Locked { .. } => "locked",
+            Outcome::AlreadyUsed { .. } => "already_used",
+            Outcome::NoPending { .. } => "no_pending",
+            Outcome::PhoneRequired { .. } => "phone_required",
+            Outcome::Status { .. } => "status",
+            Outcome::Cancelled { .. } => "cancelled",
+        }
+    }
+
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Outcome::Sent { .. }
+            | Outcome::Approved { .. }
+            | Outcome::Status { .. }
+            | Outcome::Cancelled { .. } => exit::OK,
+            Outcome::RateLimited { .. }
+            | Outcome::Invalid { .. }
+            | Outcome::Expired { .. }
+            | Outcome::Locked { .. }
+            | Outcome::AlreadyUsed { .. }
+            | Outcome::NoPending { .. } => exit::REFUSED,
+            Outcome::InvalidPhone { .. }
+            | Outcome::InvalidInput { .. }
+            | Outcome::PhoneRequired { .. } => exit::USAGE,
+            Outcome::DeliveryFailed { .. } | Outcome::DeliveryUnknown { .. } => exit::DELIVERY,
+        }
+    }
+
+    /// The phone this outcome is about, for the prompt to remember.
+    pub fn phone(&self) -> Option<&PhoneNumber> {
+        match self {
+            Outcome::Sent { phone, .. }
+            | Outcome::DeliveryUnknown { phone, .. }
+            | Outcome::DeliveryFailed { phone, .. }
+            | Outcome::Approved { phone }
+            | Outcome::Invalid { phone, .. }
+            | Outcome::Expired { phone }
+            | Outcome::Locked { phone }
+            | Outcome::AlreadyUsed { phone }
+            | Outcome::Cancelled { phone } => Some(phone),
+            Outcome::RateLimited { phone, .. } | Outcome::NoPending { phone } => phone.as_ref(),
+            _ => None,
+        }
+    }
+}

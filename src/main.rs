@@ -1,0 +1,5 @@
+//! The `otpd` binary: everything lives in the library so tests can drive it in-process.
+
+fn main() -> std::process::ExitCode {
+    otpd::run(std::env::args_os())
+}

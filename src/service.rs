@@ -1,0 +1,678 @@
+//! The use cases — send, resend, verify, status, cancel — each one function that decides with
+//! the pure domain, persists in short `BEGIN IMMEDIATE` transactions with its audit event, and
+//! returns an [`Outcome`]. Nothing here prints.
+//!
+//! The argon2 hash is never computed while the write lock is held: every terminal would queue
+//! behind every other. Verify therefore counts the attempt in one short transaction, hashes,
+//! then consumes in a second; the conditional `UPDATE`s make the second step safe.
+
+use chrono::{DateTime, TimeDelta, Utc};
+use rand::CryptoRng;
+use rusqlite::Connection;
+
+use crate::crypto::{CodeHasher, HashError, Secrets};
+use crate::delivery::{Delivery, DeliveryError, Message};
+use crate::domain::challenge::ceil_seconds;
+use crate::domain::outcome::PendingView;
+use crate::domain::{Challenge, Channel, Code, Gate, Outcome, PhoneNumber, Policy, State};
+use crate::store::audit::{self, Event, NewEvent};
+use crate::store::challenges::{self, NewChallenge};
+use crate::store::{Store, StoreError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Hash(#[from] HashError),
+}
+
+pub type Result<T> = std::result::Result<T, ServiceError>;
+
+/// Everything a use case needs, borrowed from the application.
+pub struct Service<'a> {
+    pub store: &'a mut Store,
+    pub cx: Ctx<'a>,
+}
+
+/// The read-only part of a [`Service`]; `Copy`, so transactions' closures can use it while
+/// the store is borrowed mutably.
+#[derive(Clone, Copy)]
+pub struct Ctx<'a> {
+    pub secrets: &'a Secrets,
+    pub hasher: &'a CodeHasher<'a>,
+    pub delivery: &'a dyn Delivery,
+    pub policy: &'a Policy,
+    pub station: &'a str,
+}
+
+/// Which verification a command is about.
+enum Target {
+    One(Box<Challenge>),
+    None,
+    Many(usize),
+}
+
+/// Why a send is refused before anything is hashed or sent.
+#[derive(Debug, Clone)]
+pub struct Refusal {
+    pub event: Event,
+    pub retry_after: TimeDelta,
+    pub reason: String,
+}
+
+/// The result of persisting a new code, before delivery.
+enum Issued {
+    Ready {
+        id: i64,
+        generation: i64,
+        attempts_left: u32,
+        resent: bool,
+        expires_at: DateTime<Utc>,
+    },
+    Refused(Refusal),
+    NotLive(Outcome),
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// `send`: start a verification, or renew the live one for this number.
+    Send,
+    /// `resend`: renew the live one; never start a new one.
+    Resend,
+}
+
+impl<'a> Ctx<'a> {
+    fn event<'e>(
+        &'e self,
+        now: DateTime<Utc>,
+        event: Event,
+        phone: Option<&'e PhoneNumber>,
+        challenge_id: Option<i64>,
+        detail: impl Into<String>,
+    ) -> NewEvent<'e> {
+        NewEvent {
+            at: now,
+            station: self.station,
+            event,
+            phone,
+            challenge_id,
+            detail: detail.into(),
+        }
+    }
+
+    fn audit(&self, c: &Connection, e: &NewEvent<'_>) -> rusqlite::Result<i64> {
+        audit::append(c, self.secrets, e)
+    }
+
+    fn resolve(
+        &self,
+        c: &Connection,
+        phone: Option<&PhoneNumber>,
+        now: DateTime<Utc>,
+    ) -> rusqlite::Result<Target> {
+        if let Some(p) = phone {
+            return Ok(match challenges::latest_for_phone(c, p)? {
+                Some(ch) => Target::One(Box::new(ch)),
+                None => Target::None,
+            });
+        }
+        let recent = challenges::recent_for_station(c, self.station, now)?;
+        let (pending, approved): (Vec<_>, Vec<_>) = recent
+            .into_iter()
+            .partition(|ch| ch.state == State::Pending);
+        let pick = |mut v: Vec<Challenge>| match v.len() {
+            0 => Target::None,
+            1 => Target::One(Box::new(v.remove(0))),
+            n => Target::Many(n),
+        };
+        Ok(match pick(pending) {
+            Target::None => pick(approved),
+            t => t,
+        })
+    }
+
+    /// Send-time limits. Checked once without the write lock (so a refusal costs no hash) and
+    /// again inside the transaction that issues the code (so terminals cannot race past them).
+    fn send_refusal(
+        &self,
+        _c: &Connection,
+        now: DateTime<Utc>,
+        _phone: &PhoneNumber,
+        live: Option<&Challenge>,
+    ) -> rusqlite::Result<Option<Refusal>> {
+        if let Some(ch) = live
+            && let Err(wait) = ch.resend_gate(now, self.policy.resend_cooldown)
+        {
+            return Ok(Some(Refusal {
+                event: Event::RateLimited,
+                retry_after: wait,
+                reason: "resend cooldown".into(),
+            }));
+        }
+        Ok(None)
+    }
+}
+
+impl Service<'_> {
+    fn refused(&mut self, now: DateTime<Utc>, phone: &PhoneNumber, r: Refusal) -> Result<Outcome> {
+        let cx = self.cx;
+        self.store.write(|tx| {
+            cx.audit(
+                tx,
+                &cx.event(
+                    now,
+                    r.event,
+                    Some(phone),
+                    None,
+                    format!(
+                        "{}; retry after {} s",
+                        r.reason,
+                        ceil_seconds(r.retry_after)
+                    ),
+                ),
+            )
+        })?;
+        Ok(Outcome::RateLimited {
+            phone: Some(phone.clone()),
+            retry_after_seconds: ceil_seconds(r.retry_after),
+            reason: r.reason,
+        })
+    }
+
+    /// `send PHONE [channel]`: a new code. If this number already has a live verification, the
+    /// new code replaces its code and keeps its attempt count (a fresh send must not reset the
+    /// budget an attacker has spent).
+    pub fn send<R: CryptoRng + ?Sized>(
+        &mut self,
+        now: DateTime<Utc>,
+        rng: &mut R,
+        phone: &PhoneNumber,
+        channel: Channel,
+    ) -> Result<Outcome> {
+        self.issue(now, rng, phone, channel, Mode::Send)
+    }
+
+    /// `resend [PHONE]`: a new code for the pending verification; the old code stops working
+    /// at once and the attempts already spent stay spent.
+    pub fn resend<R: CryptoRng + ?Sized>(
+        &mut self,
+        now: DateTime<Utc>,
+        rng: &mut R,
+        phone: Option<&PhoneNumber>,
+    ) -> Result<Outcome> {
+        let cx = self.cx;
+        let target = self.store.read(|tx| cx.resolve(tx, phone, now))?;
+        let ch = match target {
+            Target::One(ch) if ch.state == State::Pending => ch,
+            Target::Many(n) => return Ok(Outcome::PhoneRequired { pending: n }),
+            Target::One(_) | Target::None => return self.no_pending(now, phone),
+        };
+        self.issue(now, rng, &ch.phone, ch.channel, Mode::Resend)
+    }
+
+    fn issue<R: CryptoRng + ?Sized>(
+        &mut self,
+        now: DateTime<Utc>,
+        rng: &mut R,
+        phone: &PhoneNumber,
+        channel: Channel,
+        mode: Mode,
+    ) -> Result<Outcome> {
+        let cx = self.cx;
+        // 1. Refuse cheaply, before hashing.
+        let pre = self.store.read(|tx| {
+            let latest = challenges::latest_for_phone(tx, phone)?;
+            let live = latest.filter(|c| c.is_live(now));
+            if mode == Mode::Resend && live.is_none() {
+                return Ok(Err(()));
+            }
+            Ok(Ok(cx.send_refusal(tx, now, phone, live.as_ref())?))
+        })?;
+        match pre {
+            Err(()) => return self.resend_not_live(now, phone),
+            Ok(Some(refusal)) => return self.refused(now, phone, refusal),
+            Ok(None) => {}
+        }
+
+        // 2. The new code and its hash, outside the lock.
+        let code = Code::generate(cx.policy.code_length, rng);
+        let code_hash = cx.hasher.hash(&code)?;
+        let expires_at = now + cx.policy.ttl;
+
+        // 3. Decide again under the lock, persist, audit — then commit before delivering.
+        let issued = self.store.write(|tx| {
+            let latest = challenges::latest_for_phone(tx, phone)?;
+            let live = latest.as_ref().filter(|c| c.is_live(now));
+            if let Some(r) = cx.send_refusal(tx, now, phone, live)? {
+                cx.audit(
+                    tx,
+                    &cx.event(
+                        now,
+                        r.event,
+                        Some(phone),
+                        live.map(|c| c.id),
+                        r.reason.clone(),
+                    ),
+                )?;
+                return Ok(Issued::Refused(r));
+            }
+            match live {
+                Some(ch) => {
+                    challenges::reissue(tx, ch.id, channel, &code_hash, now, expires_at)?;
+                    cx.audit(
+                        tx,
+                        &cx.event(
+                            now,
+                            Event::Resent,
+                            Some(phone),
+                            Some(ch.id),
+                            format!("{channel}; resend {}", ch.resends + 1),
+                        ),
+                    )?;
+                    Ok(Issued::Ready {
+                        id: ch.id,
+                        generation: ch.generation + 1,
+                        attempts_left: ch.attempts_left(),
+                        resent: true,
+                        expires_at,
+                    })
+                }
+                None if mode == Mode::Resend => Ok(Issued::NotLive(Outcome::NoPending {
+                    phone: Some(phone.clone()),
+                })),
+                None => {
+                    let id = challenges::insert(
+                        tx,
+                        &NewChallenge {
+                            phone,
+                            station: cx.station,
+                            channel,
+                            code_hash: &code_hash,
+                            code_length: code.len(),
+                            now,
+                            expires_at,
+                            max_attempts: cx.policy.max_attempts,
+                        },
+                    )?;
+                    cx.audit(
+                        tx,
+                        &cx.event(now, Event::Sent, Some(phone), Some(id), channel.as_str()),
+                    )?;
+                    Ok(Issued::Ready {
+                        id,
+                        generation: 1,
+                        attempts_left: cx.policy.max_attempts,
+                        resent: false,
+                        expires_at,
+                    })
+                }
+            }
+        })?;
+
+        let (id, generation, attempts_left, resent, expires_at) = match issued {
+            Issued::Ready {
+                id,
+                generation,
+                attempts_left,
+                resent,
+                expires_at,
+            } => (id, generation, attempts_left, resent, expires_at),
+            Issued::Refused(r) => {
+                return Ok(Outcome::RateLimited {
+                    phone: Some(phone.clone()),
+                    retry_after_seconds: ceil_seconds(r.retry_after),
+                    reason: r.reason,
+                });
+            }
+            Issued::NotLive(o) => return Ok(o),
+        };
+
+        // 4. Deliver (no lock held), then record what happened.
+        let message = Message {
+            to: phone,
+            channel,
+            code: &code,
+            expires_at,
+            valid_for_seconds: (expires_at - now).num_seconds(),
+            station: cx.station,
+            challenge_id: id,
+        };
+        let result = cx.delivery.deliver(&message);
+        drop(code);
+        let name = cx.delivery.name();
+        self.store.write(|tx| match &result {
+            Ok(receipt) => {
+                challenges::set_delivery(
+                    tx,
+                    id,
+                    generation,
+                    receipt.status.as_deref().unwrap_or("sent"),
+                    receipt.provider_ref.as_deref(),
+                )?;
+                let mut detail = format!("{name}: {}", receipt.detail);
+                if let Some(r) = &receipt.provider_ref {
+                    detail.push_str(&format!("; ref {r}"));
+                }
+                cx.audit(
+                    tx,
+                    &cx.event(now, Event::Delivered, Some(phone), Some(id), detail),
+                )
+                .map(|_| ())
+            }
+            Err(DeliveryError::Unknown { message }) => {
+                challenges::set_delivery(tx, id, generation, "unknown", None)?;
+                cx.audit(
+                    tx,
+                    &cx.event(
+                        now,
+                        Event::DeliveryUnknown,
+                        Some(phone),
+                        Some(id),
+                        format!("{name}: {message}"),
+                    ),
+                )
+                .map(|_| ())
+            }
+            Err(e @ DeliveryError::Failed { .. }) => {
+                challenges::set_delivery(tx, id, generation, "failed", None)?;
+                challenges::close(tx, id, generation, State::Failed)?;
+                cx.audit(
+                    tx,
+                    &cx.event(
+                        now,
+                        Event::DeliveryFailed,
+                        Some(phone),
+                        Some(id),
+                        format!("{name}: {e}"),
+                    ),
+                )
+                .map(|_| ())
+            }
+        })?;
+
+        Ok(match result {
+            Ok(receipt) => Outcome::Sent {
+                phone: phone.clone(),
+                channel,
+                code_length: cx.policy.code_length,
+                expires_at,
+                expires_in_seconds: (expires_at - now).num_seconds(),
+                attempts_left,
+                resent,
+                delivery: name.to_string(),
+                provider_ref: receipt.provider_ref,
+            },
+            Err(DeliveryError::Unknown { message }) => Outcome::DeliveryUnknown {
+                phone: phone.clone(),
+                channel,
+                expires_at,
+                reason: crate::sanitize::sanitize(&message),
+            },
+            Err(e) => Outcome::DeliveryFailed {
+                phone: phone.clone(),
+                channel,
+                provider_code: e.provider_code(),
+                reason: crate::sanitize::sanitize(&e.to_string()),
+            },
+        })
+    }
+
+    fn resend_not_live(&mut self, now: DateTime<Utc>, phone: &PhoneNumber) -> Result<Outcome> {
+        let cx = self.cx;
+        let latest = self
+            .store
+            .read(|tx| challenges::latest_for_phone(tx, phone))?;
+        match latest {
+            Some(ch) if ch.state == State::Pending && !ch.is_expired(now) && ch.is_locked() => {
+                self.store.write(|tx| {
+                    cx.audit(
+                        tx,
+                        &cx.event(
+                            now,
+                            Event::Locked,
+                            Some(phone),
+                            Some(ch.id),
+                            "resend refused",
+                        ),
+                    )
+                })?;
+                Ok(Outcome::Locked {
+                    phone: phone.clone(),
+                })
+            }
+            _ => self.no_pending(now, Some(phone)),
+        }
+    }
+
+    fn no_pending(&mut self, now: DateTime<Utc>, phone: Option<&PhoneNumber>) -> Result<Outcome> {
+        let cx = self.cx;
+        self.store
+            .write(|tx| cx.audit(tx, &cx.event(now, Event::NoPending, phone, None, "")))?;
+        Ok(Outcome::NoPending {
+            phone: phone.cloned(),
+        })
+    }
+
+    /// `verify CODE [PHONE]`.
+    pub fn verify(
+        &mut self,
+        now: DateTime<Utc>,
+        phone: Option<&PhoneNumber>,
+        code: &Code,
+    ) -> Result<Outcome> {
+        let cx = self.cx;
+        enum Step {
+            Done(Outcome),
+            Check(Box<Challenge>, Gate),
+            Decoy,
+        }
+        // 1. Find the verification, apply the gate, count the attempt — one short transaction.
+        let step = self.store.write(|tx| {
+            let ch = match cx.resolve(tx, phone, now)? {
+                Target::One(ch) => ch,
+                Target::Many(n) => return Ok(Step::Done(Outcome::PhoneRequired { pending: n })),
+                Target::None => return Ok(Step::Decoy),
+            };
+            match ch.verify_gate(now) {
+                Gate::Attempt => {
+                    if challenges::count_attempt(tx, ch.id, ch.generation)? {
+                        Ok(Step::Check(ch, Gate::Attempt))
+                    } else {
+                        // Spent or replaced since it was read (not possible inside IMMEDIATE,
+                        // but the conditional update is the guarantee, not the read).
+                        cx.audit(
+                            tx,
+                            &cx.event(now, Event::Locked, Some(&ch.phone), Some(ch.id), ""),
+                        )?;
+                        Ok(Step::Done(Outcome::Locked { phone: ch.phone }))
+                    }
+                }
+                Gate::Locked => {
+                    cx.audit(
+                        tx,
+                        &cx.event(
+                            now,
+                            Event::Locked,
+                            Some(&ch.phone),
+                            Some(ch.id),
+                            "attempt budget spent",
+                        ),
+                    )?;
+                    Ok(Step::Done(Outcome::Locked { phone: ch.phone }))
+                }
+                gate @ (Gate::Expired | Gate::AlreadyApproved) => Ok(Step::Check(ch, gate)),
+                Gate::Closed => Ok(Step::Decoy),
+            }
+        })?;
+
+        // 2. The hash, outside the lock. Expired and unknown codes are hashed too (against a
+        //    decoy when there is nothing to compare), so timing does not tell them apart.
+        let (ch, gate, matches) = match step {
+            Step::Done(o) => return Ok(o),
+            Step::Decoy => {
+                let decoy = cx.hasher.decoy();
+                let _ = cx.hasher.verify(code, &decoy);
+                return self.no_pending(now, phone);
+            }
+            Step::Check(ch, gate) => {
+                let ok = cx.hasher.verify(code, &ch.code_hash);
+                (ch, gate, ok)
+            }
+        };
+
+        // 3. Record the result; accepting is a conditional update that exactly one caller wins.
+        let phone = ch.phone.clone();
+        let outcome = self.store.write(|tx| {
+            let (event, outcome, detail) = match gate {
+                Gate::Expired => (
+                    Event::Expired,
+                    Outcome::Expired {
+                        phone: phone.clone(),
+                    },
+                    String::new(),
+                ),
+                Gate::AlreadyApproved if matches => (
+                    Event::AlreadyUsed,
+                    Outcome::AlreadyUsed {
+                        phone: phone.clone(),
+                    },
+                    String::new(),
+                ),
+                Gate::AlreadyApproved => (
+                    Event::NoPending,
+                    Outcome::NoPending {
+                        phone: Some(phone.clone()),
+                    },
+                    "already verified; wrong code".into(),
+                ),
+                _ if matches && challenges::consume(tx, ch.id, ch.generation, now)? => (
+                    Event::Approved,
+                    Outcome::Approved {
+                        phone: phone.clone(),
+                    },
+                    format!("attempt {}", ch.attempts + 1),
+                ),
+                _ => {
+                    let now_row = challenges::get(tx, ch.id)?;
+                    match now_row {
+                        // Someone else accepted this very code first.
+                        Some(r) if matches && r.state == State::Approved => (
+                            Event::AlreadyUsed,
+                            Outcome::AlreadyUsed {
+                                phone: phone.clone(),
+                            },
+                            "lost the race to another terminal".into(),
+                        ),
+                        Some(r) if matches && r.generation != ch.generation => (
+                            Event::Invalid,
+                            Outcome::Invalid {
+                                phone: phone.clone(),
+                                attempts_left: r.attempts_left(),
+                            },
+                            "code replaced by a resend".into(),
+                        ),
+                        Some(r) if matches && r.is_expired(now) => (
+                            Event::Expired,
+                            Outcome::Expired {
+                                phone: phone.clone(),
+                            },
+                            String::new(),
+                        ),
+                        Some(r) => (
+                            Event::Invalid,
+                            Outcome::Invalid {
+                                phone: phone.clone(),
+                                attempts_left: r.attempts_left(),
+                            },
+                            format!("attempt {} of {}", r.attempts, r.max_attempts),
+                        ),
+                        None => (
+                            Event::NoPending,
+                            Outcome::NoPending {
+                                phone: Some(phone.clone()),
+                            },
+                            String::new(),
+                        ),
+                    }
+                }
+            };
+            cx.audit(tx, &cx.event(now, event, Some(&phone), Some(ch.id), detail))?;
+            Ok(outcome)
+        })?;
+        Ok(outcome)
+    }
+
+    /// `status [PHONE]`: the pending verifications of this station, or of one number.
+    pub fn status(&mut self, now: DateTime<Utc>, phone: Option<&PhoneNumber>) -> Result<Outcome> {
+        let cx = self.cx;
+        let pending: Vec<Challenge> = self.store.read(|tx| {
+            Ok(match phone {
+                Some(p) => challenges::latest_for_phone(tx, p)?
+                    .into_iter()
+                    .filter(|c| c.state == State::Pending && !c.is_expired(now))
+                    .collect(),
+                None => challenges::recent_for_station(tx, cx.station, now)?
+                    .into_iter()
+                    .filter(|c| c.state == State::Pending)
+                    .collect(),
+            })
+        })?;
+        let views = pending
+            .into_iter()
+            .map(|c| {
+                let (delivery_status, delivery_error) = match c.provider_ref.as_deref() {
+                    Some(r) => match cx.delivery.fetch_status(r) {
+                        Ok(Some(s)) => (
+                            s.status,
+                            s.error_code.map(|e| format!("provider error {e}")),
+                        ),
+                        Ok(None) => (c.delivery_status.clone(), None),
+                        Err(e) => (
+                            c.delivery_status.clone(),
+                            Some(crate::sanitize::sanitize(&format!(
+                                "status unavailable: {e}"
+                            ))),
+                        ),
+                    },
+                    None => (c.delivery_status.clone(), None),
+                };
+                PendingView {
+                    expires_in_seconds: ceil_seconds(c.expires_at - now),
+                    attempts_left: c.attempts_left(),
+                    phone: c.phone,
+                    channel: c.channel,
+                    station: c.station,
+                    sent_at: c.sent_at,
+                    expires_at: c.expires_at,
+                    resends: c.resends,
+                    delivery_status,
+                    delivery_error,
+                }
+            })
+            .collect();
+        Ok(Outcome::Status { pending: views })
+    }
+
+    /// `cancel [PHONE]`: abandon the pending code (audited).
+    pub fn cancel(&mut self, now: DateTime<Utc>, phone: Option<&PhoneNumber>) -> Result<Outcome> {
+        let cx = self.cx;
+        let outcome = self.store.write(|tx| {
+            let ch = match cx.resolve(tx, phone, now)? {
+                Target::One(ch) if ch.state == State::Pending => ch,
+                Target::Many(n) => return Ok(Some(Outcome::PhoneRequired { pending: n })),
+                _ => return Ok(None),
+            };
+            challenges::close(tx, ch.id, ch.generation, State::Cancelled)?;
+            cx.audit(
+                tx,
+                &cx.event(now, Event::Cancelled, Some(&ch.phone), Some(ch.id), ""),
+            )?;
+            Ok(Some(Outcome::Cancelled { phone: ch.phone }))
+        })?;
+        match outcome {
+            Some(o) => Ok(o),
+            None => self.no_pending(now, phone),
+        }
+    }
+}

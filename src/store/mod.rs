@@ -1,0 +1,251 @@
+//! SQLite storage: opening with the right pragmas, the migrations runner, and the one way to
+//! write (`BEGIN IMMEDIATE`, so every use case's reads and writes are one serialised unit).
+
+pub mod audit;
+pub mod challenges;
+
+use std::path::{Path, PathBuf};
+
+use rusqlite::{Connection, ErrorCode, OpenFlags, Transaction, TransactionBehavior};
+
+/// The numbered migrations, embedded so the binary carries its schema. Append only: a shipped
+/// file is never edited.
+const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../../migrations/0001_init.sql"))];
+
+/// How long a writer waits for another terminal's transaction before giving up.
+pub const BUSY_TIMEOUT_MS: u64 = 10_000;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error(
+        "the database {path} was written by a newer otpd (schema {found}, this binary knows up to {supported}); upgrade otpd"
+    )]
+    TooNew {
+        path: PathBuf,
+        found: i64,
+        supported: i64,
+    },
+    #[error(
+        "the database {path} is damaged or is not an otpd database; it was left untouched ({detail})"
+    )]
+    Corrupt { path: PathBuf, detail: String },
+    #[error("the database {path} cannot be written (read-only file or folder)")]
+    ReadOnly { path: PathBuf },
+    #[error("the disk holding {path} is full; nothing was changed")]
+    Full { path: PathBuf },
+    #[error("the database {path} stayed busy for {BUSY_TIMEOUT_MS} ms; try again")]
+    Busy { path: PathBuf },
+    #[error("cannot open the database {path}: {detail}")]
+    Open { path: PathBuf, detail: String },
+    #[error("database error on {path}: {detail}")]
+    Other { path: PathBuf, detail: String },
+}
+
+impl StoreError {
+    fn from_sqlite(path: &Path, e: &rusqlite::Error) -> Self {
+        let path = path.to_path_buf();
+        let detail = e.to_string();
+        match e.sqlite_error_code() {
+            Some(ErrorCode::DatabaseCorrupt | ErrorCode::NotADatabase) => {
+                StoreError::Corrupt { path, detail }
+            }
+            Some(ErrorCode::ReadOnly) => StoreError::ReadOnly { path },
+            Some(ErrorCode::DiskFull) => StoreError::Full { path },
+            Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => StoreError::Busy { path },
+            Some(ErrorCode::CannotOpen | ErrorCode::PermissionDenied) => {
+                StoreError::Open { path, detail }
+            }
+            _ => StoreError::Other { path, detail },
+        }
+    }
+}
+
+/// An open otpd database.
+pub struct Store {
+    conn: Connection,
+    path: PathBuf,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").field("path", &self.path).finish()
+    }
+}
+
+impl Store {
+    /// Opens (creating if needed) the database at `path`, sets the connection pragmas and
+    /// applies pending migrations.
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
+            && !dir.exists()
+        {
+            std::fs::create_dir_all(dir).map_err(|e| StoreError::Open {
+                path: path.to_path_buf(),
+                detail: format!("cannot create the folder {}: {e}", dir.display()),
+            })?;
+        }
+        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = Connection::open_with_flags(path, flags)
+            .map_err(|e| StoreError::from_sqlite(path, &e))?;
+        let mut store = Store {
+            conn,
+            path: path.to_path_buf(),
+        };
+        store.configure()?;
+        store.migrate()?;
+        Ok(store)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn err(&self, e: &rusqlite::Error) -> StoreError {
+        StoreError::from_sqlite(&self.path, e)
+    }
+
+    fn configure(&mut self) -> Result<(), StoreError> {
+        self.conn
+            .busy_timeout(std::time::Duration::from_millis(BUSY_TIMEOUT_MS))
+            .map_err(|e| self.err(&e))?;
+        // Reading the header first turns "not a database" into a clear error before any write.
+        let mode: String = self
+            .conn
+            .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+            .map_err(|e| self.err(&e))?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            self.conn
+                .query_row("PRAGMA journal_mode = WAL", [], |r| r.get::<_, String>(0))
+                .map_err(|e| self.err(&e))?;
+        }
+        self.conn
+            .execute_batch(
+                "PRAGMA synchronous = FULL;
+                 PRAGMA foreign_keys = ON;",
+            )
+            .map_err(|e| self.err(&e))
+    }
+
+    /// Applies the embedded migrations above the database's `user_version`, each in its own
+    /// IMMEDIATE transaction (so two processes opening a new database at once do not race), and
+    /// refuses a database whose version is newer than this binary knows.
+    fn migrate(&mut self) -> Result<(), StoreError> {
+        let supported = MIGRATIONS.last().map_or(0, |m| m.0);
+        let path = self.path.clone();
+        for &(version, sql) in MIGRATIONS {
+            self.write(|tx| {
+                let current: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+                if current > supported {
+                    return Ok(Err(StoreError::TooNew {
+                        path: path.clone(),
+                        found: current,
+                        supported,
+                    }));
+                }
+                if current < version {
+                    tx.execute_batch(sql)?;
+                    tx.execute_batch(&format!("PRAGMA user_version = {version}"))?;
+                }
+                Ok(Ok(()))
+            })??;
+        }
+        Ok(())
+    }
+
+    /// Runs `f` in a `BEGIN IMMEDIATE` transaction: commit on `Ok`, roll back on `Err`.
+    pub fn write<T>(
+        &mut self,
+        f: impl FnOnce(&Transaction<'_>) -> rusqlite::Result<T>,
+    ) -> Result<T, StoreError> {
+        let path = self.path.clone();
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(|e| StoreError::from_sqlite(&path, &e))?;
+        let value = f(&tx).map_err(|e| StoreError::from_sqlite(&path, &e))?;
+        tx.commit()
+            .map_err(|e| StoreError::from_sqlite(&path, &e))?;
+        Ok(value)
+    }
+
+    /// Runs `f` in a read transaction: one consistent snapshot, no write lock.
+    pub fn read<T>(
+        &mut self,
+        f: impl FnOnce(&Transaction<'_>) -> rusqlite::Result<T>,
+    ) -> Result<T, StoreError> {
+        let path = self.path.clone();
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Deferred)
+            .map_err(|e| StoreError::from_sqlite(&path, &e))?;
+        let value = f(&tx).map_err(|e| StoreError::from_sqlite(&path, &e))?;
+        tx.finish()
+            .map_err(|e| StoreError::from_sqlite(&path, &e))?;
+        Ok(value)
+    }
+
+    /// The raw connection, for read-only reports that stream rows (audit export).
+    pub fn connection(&self) -> &Connection {
+        &self.conn
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn open_migrates_sets_pragmas_and_refuses_newer_databases() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("nested/otpd.db");
+        let store = Store::open(&path).unwrap();
+        let c = store.connection();
+        let v: i64 = c
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(v, MIGRATIONS.last().unwrap().0);
+        let mode: String = c
+            .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(mode, "wal");
+        let sync: i64 = c.query_row("PRAGMA synchronous", [], |r| r.get(0)).unwrap();
+        assert_eq!(sync, 2, "FULL");
+        let fk: i64 = c
+            .query_row("PRAGMA foreign_keys", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(fk, 1);
+        let busy: i64 = c
+            .query_row("PRAGMA busy_timeout", [], |r| r.get(0))
+            .unwrap();
+        assert!(busy >= 5000);
+        drop(store);
+        // Reopening an up-to-date database is a no-op.
+        Store::open(&path).unwrap();
+    }
+
+    #[test]
+    fn a_newer_schema_is_refused_with_a_clear_message() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("otpd.db");
+        drop(Store::open(&path).unwrap());
+        let c = Connection::open(&path).unwrap();
+        c.execute_batch("PRAGMA user_version = 99").unwrap();
+        drop(c);
+        let err = Store::open(&path).unwrap_err().to_string();
+        assert!(err.contains("newer otpd"), "{err}");
+        assert!(err.contains("schema 99"), "{err}");
+    }
+
+    #[test]
+    fn a_file_that_is_not_a_database_is_reported_and_left_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("otpd.db");
+        let junk = vec![0x5au8; 8192];
+        std::fs::write(&path, &junk).unwrap();
+        let err = Store::open(&path).unwrap_err();
+        assert!(matches!(err, StoreError::Corrupt { .. }), "{err}");
+        assert_eq!(std::fs::read(&path).unwrap(), junk);
+    }
+}

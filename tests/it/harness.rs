@@ -1,0 +1,265 @@
+//! The test builder: a temp home with a cheap-argon2 config, an outbox to read codes from, a
+//! fixed clock passed through `OTPD_FAKE_NOW`, and helpers to run otpd and inspect the result.
+
+#![allow(dead_code)]
+
+use std::{
+    path::{Path, PathBuf},
+    process::{Command, Output, Stdio},
+};
+
+use chrono::{DateTime, TimeDelta, Utc};
+
+pub const US: &str = "+1 415 555 2671";
+pub const US_E164: &str = "+14155552671";
+pub const US2: &str = "+1 202 555 0123";
+pub const US2_E164: &str = "+12025550123";
+pub const UK: &str = "+44 7911 123456";
+pub const UK_E164: &str = "+447911123456";
+
+/// Cheap argon2 parameters (argon2's minimum) for most tests.
+pub const CHEAP_HASHING: &str = "[hashing]\nmemory_kib = 8\niterations = 1\nparallelism = 1\n";
+
+/// One isolated otpd installation.
+pub struct Env {
+    pub dir: tempfile::TempDir,
+    pub station: String,
+    now: Option<DateTime<Utc>>,
+    extra_env: Vec<(String, String)>,
+}
+
+/// What one run of the binary did.
+#[derive(Debug)]
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    fn from(o: Output) -> Run {
+        Run {
+            code: o.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+        }
+    }
+
+    /// The single JSON object on stdout.
+    pub fn json(&self) -> serde_json::Value {
+        let lines: Vec<&str> = self.stdout.lines().collect();
+        assert_eq!(lines.len(), 1, "expected one JSON line, got: {self:?}");
+        serde_json::from_str(lines[0]).unwrap_or_else(|e| panic!("not JSON ({e}): {self:?}"))
+    }
+
+    pub fn outcome(&self) -> String {
+        self.json()["outcome"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string()
+    }
+
+    #[track_caller]
+    pub fn ok(&self) -> &Self {
+        assert_eq!(self.code, 0, "expected success: {self:?}");
+        self
+    }
+}
+
+impl Env {
+    /// A fresh installation with cheap hashing and outbox delivery, at a fixed time.
+    pub fn new() -> Env {
+        Env::with_config("")
+    }
+
+    /// Like [`Env::new`], with extra TOML appended to the config (sections may repeat none of
+    /// `[hashing]` / `[delivery]` unless `with_raw_config` is used).
+    pub fn with_config(extra: &str) -> Env {
+        let env = Env::bare();
+        env.write_config(&format!("{CHEAP_HASHING}{extra}"));
+        env
+    }
+
+    /// An installation whose config file is exactly `toml`.
+    pub fn with_raw_config(toml: &str) -> Env {
+        let env = Env::bare();
+        env.write_config(toml);
+        env
+    }
+
+    fn bare() -> Env {
+        Env {
+            dir: tempfile::tempdir().expect("temp dir"),
+            station: "desk-1".into(),
+            now: Some(
+                DateTime::parse_from_rfc3339("2026-11-28T10:00:00Z")
+                    .unwrap()
+                    .with_timezone(&Utc),
+            ),
+            extra_env: Vec::new(),
+        }
+    }
+
+    pub fn write_config(&self, toml: &str) {
+        std::fs::write(self.config_path(), toml).unwrap();
+    }
+
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+    pub fn config_path(&self) -> PathBuf {
+        self.path("otpd.toml")
+    }
+    pub fn db_path(&self) -> PathBuf {
+        self.path("otpd.db")
+    }
+    pub fn outbox_path(&self) -> PathBuf {
+        self.path("outbox.jsonl")
+    }
+    pub fn secret_path(&self) -> PathBuf {
+        self.path("secret.key")
+    }
+    pub fn home(&self) -> PathBuf {
+        self.path("home")
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        self.now.expect("clock set")
+    }
+
+    /// Moves the injected clock forward.
+    pub fn advance(&mut self, seconds: i64) {
+        self.now = Some(self.now() + TimeDelta::seconds(seconds));
+    }
+
+    /// Use the real clock.
+    pub fn real_clock(&mut self) {
+        self.now = None;
+    }
+
+    pub fn set_env(&mut self, key: &str, value: &str) {
+        self.extra_env.push((key.into(), value.into()));
+    }
+
+    pub fn station(&mut self, name: &str) -> &mut Self {
+        self.station = name.into();
+        self
+    }
+
+    /// The binary with a scrubbed environment pointing at this installation.
+    pub fn command(&self) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_otpd"));
+        c.env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", self.home())
+            .env("XDG_CONFIG_HOME", self.home().join(".config"))
+            .env("XDG_DATA_HOME", self.home().join(".local/share"))
+            .env("XDG_STATE_HOME", self.home().join(".local/state"))
+            .env("NO_COLOR", "1")
+            .env("TZ", "UTC")
+            .env("OTPD_CONFIG", self.config_path())
+            .env("OTPD_DB", self.db_path())
+            .env("OTPD_DELIVERY", "outbox")
+            .env("OTPD_OUTBOX", self.outbox_path())
+            .env("OTPD_SECRET_FILE", self.secret_path())
+            .env("OTPD_STATION", &self.station)
+            .stdin(Stdio::null());
+        if let Some(now) = self.now {
+            c.env("OTPD_FAKE_NOW", now.to_rfc3339());
+        }
+        for (k, v) in &self.extra_env {
+            c.env(k, v);
+        }
+        c
+    }
+
+    /// Runs otpd with `args` (each word one argument).
+    pub fn run(&self, args: &[&str]) -> Run {
+        Run::from(self.command().args(args).output().expect("spawn otpd"))
+    }
+
+    /// Runs otpd with the words of `line` as arguments (split on spaces).
+    pub fn sh(&self, line: &str) -> Run {
+        let args: Vec<&str> = line.split_whitespace().collect();
+        self.run(&args)
+    }
+
+    /// Every message in the outbox, oldest first.
+    pub fn outbox(&self) -> Vec<serde_json::Value> {
+        match std::fs::read_to_string(self.outbox_path()) {
+            Ok(text) => text
+                .lines()
+                .map(|l| serde_json::from_str(l).expect("outbox line is JSON"))
+                .collect(),
+            Err(_) => Vec::new(),
+        }
+    }
+
+    /// The newest code delivered to `e164`.
+    #[track_caller]
+    pub fn last_code(&self, e164: &str) -> String {
+        self.outbox()
+            .iter()
+            .rev()
+            .find(|m| m["to"] == e164)
+            .and_then(|m| m["code"].as_str().map(str::to_string))
+            .unwrap_or_else(|| panic!("no code for {e164} in the outbox"))
+    }
+
+    /// A read-only connection to the database, for assertions on rows.
+    pub fn db(&self) -> rusqlite::Connection {
+        rusqlite::Connection::open_with_flags(
+            self.db_path(),
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+        )
+        .expect("open db")
+    }
+
+    /// The audit events' names, oldest first.
+    pub fn audit_events(&self) -> Vec<String> {
+        let db = self.db();
+        let mut stmt = db
+            .prepare("SELECT event FROM audit_events ORDER BY id")
+            .unwrap();
+        stmt.query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    }
+
+    /// A code that is certainly not the one delivered to `e164`.
+    pub fn wrong_code(&self, e164: &str) -> String {
+        let right = self.last_code(e164);
+        let first = right.as_bytes()[0];
+        let flipped = if first == b'9' {
+            '0'
+        } else {
+            char::from(first + 1)
+        };
+        format!("{flipped}{}", &right[1..])
+    }
+}
+
+/// Reads every file under `dir` (database, WAL, outbox…) as bytes.
+pub fn all_bytes_under(dir: &Path, skip: &[&Path]) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let p = entry.path();
+            if skip.iter().any(|s| *s == p) {
+                continue;
+            }
+            if p.is_dir() {
+                stack.push(p);
+            } else if let Ok(bytes) = std::fs::read(&p) {
+                out.push((p, bytes));
+            }
+        }
+    }
+    out
+}
+
+pub fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
