@@ -134,6 +134,15 @@ impl Store {
     fn migrate(&mut self) -> Result<(), StoreError> {
         let supported = MIGRATIONS.last().map_or(0, |m| m.0);
         let path = self.path.clone();
+        // The common case — already up to date — needs no write lock, so many terminals can
+        // start at once without queueing behind each other.
+        let current: i64 = self
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(|e| self.err(&e))?;
+        if current == supported {
+            return Ok(());
+        }
         for &(version, sql) in MIGRATIONS {
             self.write(|tx| {
                 let current: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
