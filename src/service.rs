@@ -944,3 +944,7 @@ impl Service<'_> {
         })
     }
 }
+
+#[cfg(test)]
+#[path = "service_limits_tests.rs"]
+mod limits_tests;
