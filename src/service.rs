@@ -20,7 +20,7 @@ use crate::domain::outcome::{
 use crate::domain::{Challenge, Channel, Code, Gate, Limits, Outcome, PhoneNumber, Policy, State};
 use crate::store::audit::{self, Event, NewEvent};
 use crate::store::challenges::{self, NewChallenge};
-use crate::store::limits as ledger;
+use crate::store::limits::{self as ledger, Counting};
 use crate::store::{Store, StoreError};
 
 #[derive(Debug, thiserror::Error)]
@@ -206,7 +206,7 @@ impl<'a> Ctx<'a> {
             }));
         }
         let keys = ledger::Keys::new(self.secrets, self.limits, phone);
-        let usage = ledger::usage(c, self.limits, &keys, self.station, now)?;
+        let usage = ledger::usage(c, self.limits, &keys, self.station, now, Counting::Decide)?;
         if let Some(limit) = self.limits.decide(&usage, now) {
             return Ok(Some(Refusal {
                 event: Event::RateLimited,
@@ -276,6 +276,11 @@ impl<'a> Ctx<'a> {
         }
     }
 
+    fn conversion_trips(&self, tx: &Connection, now: DateTime<Utc>) -> rusqlite::Result<bool> {
+        let u = ledger::station_usage(tx, self.limits, self.station, now, Counting::Decide)?;
+        Ok(u.paused.is_none() && self.limits.conversion_trip(&u.conversion).is_some())
+    }
+
     /// Audits a refusal inside the caller's write transaction; a tripped conversion guard
     /// is persisted (and audited once) here too.
     fn record_refusal(
@@ -286,7 +291,12 @@ impl<'a> Ctx<'a> {
         challenge_id: Option<i64>,
         r: &Refusal,
     ) -> rusqlite::Result<()> {
-        if r.limit.trips_pause && ledger::pause(tx, now, &r.limit.reason)? {
+        // The refusal may come from the lock-free pre-check: pause only if the guard still
+        // trips under the lock (an operator may have resumed in between).
+        if r.limit.trips_pause
+            && self.conversion_trips(tx, now)?
+            && ledger::pause(tx, now, &r.limit.reason)?
+        {
             self.audit(
                 tx,
                 &self.event(now, Event::LimitsPaused, None, None, r.limit.reason.clone()),
@@ -875,9 +885,9 @@ impl Service<'_> {
             let usage = match phone {
                 Some(p) => {
                     let keys = ledger::Keys::new(cx.secrets, l, p);
-                    ledger::usage(tx, l, &keys, cx.station, now)?
+                    ledger::usage(tx, l, &keys, cx.station, now, Counting::Exact)?
                 }
-                None => ledger::station_usage(tx, l, cx.station, now)?,
+                None => ledger::station_usage(tx, l, cx.station, now, Counting::Exact)?,
             };
             Ok((usage, ledger::locked_numbers(tx, now)?))
         })?;

@@ -39,12 +39,25 @@ enum Scope<'a> {
     All,
 }
 
+/// How much counting a caller needs.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Counting {
+    /// Enough to decide: each count stops at its cap, so a send costs O(cap), not O(traffic).
+    Decide,
+    /// Exact counts, for `otpd limits`.
+    Exact,
+}
+
 fn window(
     c: &Connection,
     scope: Scope<'_>,
     since: DateTime<Utc>,
     cap: u32,
+    counting: Counting,
 ) -> rusqlite::Result<Window> {
+    if cap == 0 && counting == Counting::Decide {
+        return Ok(Window::default());
+    }
     let (col, value) = match scope {
         Scope::Phone(v) => ("phone_key", v),
         Scope::Prefix(v) => ("prefix_key", v),
@@ -52,9 +65,15 @@ fn window(
         Scope::All => ("'*'", "*"),
     };
     let filter = format!("{col} = ?1 AND at > ?2");
+    let limit = match counting {
+        Counting::Decide => i64::from(cap),
+        Counting::Exact => -1,
+    };
     let count: u32 = c
-        .prepare_cached(&format!("SELECT count(*) FROM limit_sends WHERE {filter}"))?
-        .query_row(params![value, to_ms(since)], |r| r.get(0))?;
+        .prepare_cached(&format!(
+            "SELECT count(*) FROM (SELECT 1 FROM limit_sends WHERE {filter} LIMIT ?3)"
+        ))?
+        .query_row(params![value, to_ms(since), limit], |r| r.get(0))?;
     let nth_newest = if cap > 0 && count >= cap {
         c.prepare_cached(&format!(
             "SELECT at FROM limit_sends WHERE {filter} ORDER BY at DESC LIMIT 1 OFFSET ?3"
@@ -116,39 +135,62 @@ pub fn usage(
     keys: &Keys,
     station: &str,
     now: DateTime<Utc>,
+    counting: Counting,
 ) -> rusqlite::Result<Usage> {
     let hour = now - HOUR;
-    let (paused, resumed_at) = pause_row(c)?;
     Ok(Usage {
         number: number_state(c, &keys.phone)?,
-        number_hour: window(c, Scope::Phone(&keys.phone), hour, l.per_number_per_hour)?,
+        number_hour: window(
+            c,
+            Scope::Phone(&keys.phone),
+            hour,
+            l.per_number_per_hour,
+            counting,
+        )?,
         number_day: window(
             c,
             Scope::Phone(&keys.phone),
             now - DAY,
             l.per_number_per_day,
+            counting,
         )?,
-        prefix_hour: window(c, Scope::Prefix(&keys.prefix), hour, l.per_prefix_per_hour)?,
-        station_hour: window(c, Scope::Station(station), hour, l.per_station_per_hour)?,
-        global_hour: window(c, Scope::All, hour, l.global_per_hour)?,
-        conversion: conversion(c, resumed_at.map_or(hour, |r| r.max(hour)))?,
-        paused,
+        prefix_hour: window(
+            c,
+            Scope::Prefix(&keys.prefix),
+            hour,
+            l.per_prefix_per_hour,
+            counting,
+        )?,
+        ..station_usage(c, l, station, now, counting)?
     })
 }
 
-/// Counters that do not depend on a number: for `otpd limits`.
+/// The counters that do not depend on a number: the pause, this station, every station, and
+/// the conversion guard's figures.
 pub fn station_usage(
     c: &Connection,
     l: &Limits,
     station: &str,
     now: DateTime<Utc>,
+    counting: Counting,
 ) -> rusqlite::Result<Usage> {
     let hour = now - HOUR;
     let (paused, resumed_at) = pause_row(c)?;
+    let guard_off = l.min_conversion <= 0.0 && counting == Counting::Decide;
     Ok(Usage {
-        station_hour: window(c, Scope::Station(station), hour, l.per_station_per_hour)?,
-        global_hour: window(c, Scope::All, hour, l.global_per_hour)?,
-        conversion: conversion(c, resumed_at.map_or(hour, |r| r.max(hour)))?,
+        station_hour: window(
+            c,
+            Scope::Station(station),
+            hour,
+            l.per_station_per_hour,
+            counting,
+        )?,
+        global_hour: window(c, Scope::All, hour, l.global_per_hour, counting)?,
+        conversion: if guard_off || (paused.is_some() && counting == Counting::Decide) {
+            Conversion::default()
+        } else {
+            conversion(c, resumed_at.map_or(hour, |r| r.max(hour)))?
+        },
         paused,
         ..Usage::default()
     })
