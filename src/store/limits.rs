@@ -344,3 +344,79 @@ pub fn locked_numbers(c: &Connection, now: DateTime<Utc>) -> rusqlite::Result<Ve
     })?;
     rows.collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Store;
+
+    fn t0() -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339("2026-11-28T10:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc)
+    }
+
+    #[test]
+    fn windows_count_to_the_cap_when_deciding_and_fully_when_shown() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("otpd.db")).unwrap();
+        let secrets = Secrets::from_master(b"0123456789abcdef0123456789abcdef");
+        let l = Limits::default();
+        let phone = PhoneNumber::parse("+1 415 555 2671").unwrap();
+        let keys = Keys::new(&secrets, &l, &phone);
+        let now = t0();
+        store
+            .write(|tx| {
+                // One send two days ago, then seven, one a minute.
+                record_send(tx, &l, &keys, &phone, "desk-1", 1, now - DAY - DAY)?;
+                for i in 0..7 {
+                    let at = now - TimeDelta::minutes(7 - i);
+                    record_send(tx, &l, &keys, &phone, "desk-1", 2, at)?;
+                }
+                Ok(())
+            })
+            .unwrap();
+        let c = store.connection();
+        let rows: i64 = c
+            .query_row("SELECT count(*) FROM limit_sends", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(
+            rows, 7,
+            "rows older than a day are pruned as sends are recorded"
+        );
+        let decide = usage(c, &l, &keys, "desk-1", now, Counting::Decide).unwrap();
+        assert_eq!(decide.number_hour.count, 5, "stops at the cap");
+        // The 5th newest was sent 5 minutes ago.
+        assert_eq!(
+            decide.number_hour.nth_newest,
+            Some(now - TimeDelta::minutes(5))
+        );
+        assert_eq!(decide.number_day.count, 7);
+        let exact = usage(c, &l, &keys, "desk-1", now, Counting::Exact).unwrap();
+        assert_eq!(exact.number_hour.count, 7);
+        assert_eq!(exact.conversion.sends, 7);
+        assert_eq!(exact.number.streak, 7);
+        let other = usage(c, &l, &keys, "desk-2", now, Counting::Exact).unwrap();
+        assert_eq!(other.station_hour.count, 0);
+        assert_eq!(other.global_hour.count, 7);
+    }
+
+    #[test]
+    fn a_version_1_database_gains_the_limits_tables_on_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("otpd.db");
+        let c = Connection::open(&path).unwrap();
+        c.execute_batch(include_str!("../../migrations/0001_init.sql"))
+            .unwrap();
+        c.execute_batch("PRAGMA user_version = 1").unwrap();
+        drop(c);
+        let store = Store::open(&path).unwrap();
+        let c = store.connection();
+        let v: i64 = c
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(v, 2);
+        assert_eq!(pause_row(c).unwrap(), (None, None));
+        assert!(locked_numbers(c, t0()).unwrap().is_empty());
+    }
+}

@@ -88,6 +88,12 @@ fn per_number_per_day_counts_24_hours() {
         "limits.per_number_per_day",
         86_400 - 3 * 3600,
     );
+    let d = details(&env, "rate_limited");
+    assert!(
+        d[0].contains("3 of 3 sends to this number in the last 24 hours")
+            && d[0].contains("limits.per_number_per_day"),
+        "{d:?}"
+    );
     env.advance(86_400 - 3 * 3600);
     assert_eq!(send(&env, US)["outcome"], "sent");
     assert_eq!(env.outbox().len(), 4);
@@ -114,6 +120,9 @@ fn per_prefix_cap_stops_sequential_numbers_but_not_other_prefixes() {
         "+1 202 555 is another prefix"
     );
     assert_eq!(env.outbox().len(), 4);
+    let d = details(&env, "rate_limited");
+    assert_eq!(d.len(), 2);
+    assert!(d[0].contains("limits.per_prefix_per_hour"), "{d:?}");
     env.advance(3590);
     assert_eq!(send(&env, &same_prefix(3))["outcome"], "sent");
 }
