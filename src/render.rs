@@ -204,7 +204,7 @@ fn limits_text(v: &LimitsView) -> String {
     ));
     if let Some(n) = &v.number {
         lines.push(format!(
-            "{}{}: {} sends in the last hour, {} in 24 hours, {} to its prefix in the last hour; {} sends in a row (cooldown {}); {} wrong codes in a row.",
+            "{}{}: {} sends in the last hour, {} in 24 hours, {} to its prefix in the last hour; send streak {} (cooldown {}); {} wrong codes in a row.",
             n.phone,
             n.country
                 .as_deref()

@@ -264,7 +264,8 @@ impl Limits {
                     Limit::Backoff,
                     Wait::For(ready - now),
                     format!(
-                        "resend cooldown: {streak} code(s) sent to this number in a row, the wait doubles each time"
+                        "resend cooldown: {} s after send {streak} to this number (it doubles with each resend)",
+                        self.cooldown_after(streak).num_seconds()
                     ),
                     false,
                 );
