@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod challenges;
+pub mod limits;
 
 use std::path::{Path, PathBuf};
 
@@ -10,7 +11,10 @@ use rusqlite::{Connection, ErrorCode, OpenFlags, Transaction, TransactionBehavio
 
 /// The numbered migrations, embedded so the binary carries its schema. Append only: a shipped
 /// file is never edited.
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../../migrations/0001_init.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("../../migrations/0001_init.sql")),
+    (2, include_str!("../../migrations/0002_limits.sql")),
+];
 
 /// How long a writer waits for another terminal's transaction before giving up.
 pub const BUSY_TIMEOUT_MS: u64 = 10_000;
