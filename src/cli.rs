@@ -100,6 +100,10 @@ pub enum Command {
     },
     /// Show the effective configuration (secrets redacted)
     Config,
+    /// Review the audit log (newest first), or verify, head, stats, export
+    Audit(Box<crate::audit::AuditArgs>),
+    /// Delete finished verifications older than an age (audit rows are kept)
+    Prune(crate::audit::PruneArgs),
 }
 
 fn phone_arg(words: &[String]) -> Result<Option<PhoneNumber>, InputError> {
@@ -126,7 +130,7 @@ impl Command {
                 }),
             Command::Status { phone } => phone_arg(phone).map(|phone| Request::Status { phone }),
             Command::Cancel { phone } => phone_arg(phone).map(|phone| Request::Cancel { phone }),
-            Command::Config => return None,
+            Command::Config | Command::Audit(_) | Command::Prune(_) => return None,
         })
     }
 }

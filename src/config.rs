@@ -38,6 +38,18 @@ pub struct DeliveryConfig {
     pub channel: Channel,
 }
 
+/// `[audit]`: where the chain's head is copied, how often, and how long rows are kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditConfig {
+    /// The file the head (`ID:MAC` and the time) is appended to every `head_every` events.
+    pub head_file: PathBuf,
+    /// 0 disables the head file.
+    pub head_every: u32,
+    /// Audit rows older than this many days are removed by `prune` (with an anchor); `None`
+    /// keeps them forever.
+    pub retention_days: Option<u32>,
+}
+
 /// The validated configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -49,6 +61,7 @@ pub struct Config {
     pub policy: Policy,
     pub hashing: HashParams,
     pub delivery: DeliveryConfig,
+    pub audit: AuditConfig,
 }
 
 /// Values from flags and the environment, which override the file.
@@ -91,6 +104,16 @@ struct RawConfig {
     hashing: RawHashing,
     #[serde(default)]
     delivery: RawDelivery,
+    #[serde(default)]
+    audit: RawAudit,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAudit {
+    head_file: Option<PathBuf>,
+    head_every: Option<i64>,
+    retention_days: Option<i64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -222,6 +245,35 @@ impl Config {
             });
         }
 
+        let a = &raw.audit;
+        let head_every = ranged(
+            "audit.head_every",
+            a.head_every,
+            100,
+            0..=1_000_000,
+            " events (0 disables the head file)",
+        )?;
+        let retention_days = match a.retention_days {
+            None => None,
+            Some(d) => Some(ranged(
+                "audit.retention_days",
+                Some(d),
+                d,
+                1..=36_500,
+                " days (leave it out to keep the audit log forever)",
+            )? as u32),
+        };
+        let audit = AuditConfig {
+            head_file: raw
+                .audit
+                .head_file
+                .clone()
+                .map(relative)
+                .unwrap_or_else(|| dirs.state.join("audit-head.log")),
+            head_every: head_every as u32,
+            retention_days,
+        };
+
         let station = o
             .station
             .clone()
@@ -267,6 +319,7 @@ impl Config {
                 outbox,
                 channel: raw.delivery.channel.unwrap_or_default(),
             },
+            audit,
         })
     }
 
@@ -359,6 +412,9 @@ mod tests {
         assert_eq!(c.hashing, HashParams::OWASP);
         assert_eq!(c.delivery.provider, Provider::Console);
         assert_eq!(c.database, dir.path().join("data/otpd.db"));
+        assert_eq!(c.audit.head_file, dir.path().join("state/audit-head.log"));
+        assert_eq!(c.audit.head_every, 100);
+        assert_eq!(c.audit.retention_days, None);
         assert!(c.file.is_none());
         assert!(c.warnings().is_empty());
     }
@@ -397,6 +453,12 @@ mod tests {
                 "32",
             ),
             ("station = \"a/b\"", "station", "letters"),
+            ("[audit]\nhead_every = -1", "audit.head_every = -1", "0..="),
+            (
+                "[audit]\nretention_days = 0",
+                "audit.retention_days = 0",
+                "1..=36500",
+            ),
         ];
         for (toml, key, range) in cases {
             let err = load_toml(toml).unwrap_err().to_string();

@@ -5,6 +5,7 @@
 //! [`delivery`] and records the [`store::audit`] event, and [`render`] prints the [`Outcome`].
 
 pub mod app;
+pub mod audit;
 pub mod cli;
 pub mod clock;
 pub mod config;
@@ -101,8 +102,9 @@ fn execute(cli: Cli, out: &mut dyn Write) -> Result<u8, Error> {
         Some(Err(bad)) => print(out, &bad.outcome()),
         Some(Ok(request)) => {
             let mut app = App::open(config, clock::from_env())?;
-            let outcome = app.execute(&request)?;
-            print(out, &outcome)
+            let outcome = app.execute(&request);
+            warn(&mut app);
+            print(out, &outcome?)
         }
         None => match command {
             Command::Config => {
@@ -110,8 +112,25 @@ fn execute(cli: Cli, out: &mut dyn Write) -> Result<u8, Error> {
                     .map_err(|e| Error::Io(e.to_string()))?;
                 Ok(0)
             }
+            Command::Audit(args) => {
+                let mut app = App::open(config, clock::from_env())?;
+                audit::execute(&mut app, args, json, out)
+            }
+            Command::Prune(args) => {
+                let mut app = App::open(config, clock::from_env())?;
+                let code = audit::run_prune(&mut app, args, json, out);
+                warn(&mut app);
+                code
+            }
             _ => Ok(0),
         },
+    }
+}
+
+/// Non-fatal problems the application noted (e.g. the audit head file could not be written).
+fn warn(app: &mut App) {
+    for w in app.take_warnings() {
+        eprintln!("otpd: {}", crate::sanitize::sanitize(&w));
     }
 }
 

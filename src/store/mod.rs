@@ -2,7 +2,9 @@
 //! write (`BEGIN IMMEDIATE`, so every use case's reads and writes are one serialised unit).
 
 pub mod audit;
+pub mod audit_query;
 pub mod challenges;
+pub mod retention;
 
 use std::path::{Path, PathBuf};
 
@@ -10,7 +12,10 @@ use rusqlite::{Connection, ErrorCode, OpenFlags, Transaction, TransactionBehavio
 
 /// The numbered migrations, embedded so the binary carries its schema. Append only: a shipped
 /// file is never edited.
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../../migrations/0001_init.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("../../migrations/0001_init.sql")),
+    (3, include_str!("../../migrations/0003_audit_anchor.sql")),
+];
 
 /// How long a writer waits for another terminal's transaction before giving up.
 pub const BUSY_TIMEOUT_MS: u64 = 10_000;
