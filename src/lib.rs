@@ -22,7 +22,7 @@ use std::ffi::OsString;
 use std::io::Write;
 use std::process::ExitCode;
 
-use clap::{CommandFactory, Parser};
+use clap::{CommandFactory, FromArgMatches};
 
 use crate::app::App;
 use crate::cli::{Cli, Command};
@@ -37,8 +37,16 @@ where
     T: Into<OsString> + Clone,
 {
     install_panic_hook();
-    let cli = match Cli::try_parse_from(args) {
-        Ok(cli) => cli,
+    let parsed = Cli::command()
+        .try_get_matches_from(args)
+        .and_then(|m| Ok((Cli::from_arg_matches(&m)?, m)));
+    let cli = match parsed {
+        Ok((mut cli, matches)) => {
+            if let Some(Command::Audit(a)) = &mut cli.command {
+                audit::args::drop_station_from_env(a, &matches);
+            }
+            cli
+        }
         Err(e) => {
             let _ = e.print();
             return ExitCode::from(if e.use_stderr() { 2 } else { 0 });

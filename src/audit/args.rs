@@ -117,6 +117,27 @@ pub struct PruneArgs {
     pub older_than: String,
 }
 
+/// On the command line `--station` is also the global "name of this terminal" option, read from
+/// `OTPD_STATION` when not typed. That value must not silently become an audit filter: keep
+/// `--station` only when it was typed.
+pub fn drop_station_from_env(args: &mut AuditArgs, matches: &clap::ArgMatches) {
+    let Some(m) = matches.subcommand_matches("audit") else {
+        return;
+    };
+    let typed = |m: &clap::ArgMatches| {
+        m.value_source("station") == Some(clap::parser::ValueSource::CommandLine)
+    };
+    if !typed(m) {
+        args.list.station = None;
+    }
+    if let (Some(AuditCommand::List(l)), Some(sub)) =
+        (&mut args.command, m.subcommand_matches("list"))
+        && !typed(sub)
+    {
+        l.station = None;
+    }
+}
+
 fn parse_event(s: &str) -> Result<Event, String> {
     Event::from_name(s).ok_or_else(|| {
         let names: Vec<&str> = Event::ALL.iter().map(|e| e.as_str()).collect();

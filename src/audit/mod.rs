@@ -162,3 +162,65 @@ pub fn run_prune(
 fn emit(out: &mut dyn Write, text: &str) -> Result<(), Error> {
     writeln!(out, "{text}").map_err(|e| Error::Io(format!("cannot write output: {e}")))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::FixedClock;
+    use crate::config::{Config, Dirs, Overrides};
+
+    fn app(dir: &std::path::Path) -> App {
+        std::fs::write(dir.join("otpd.toml"), "").unwrap();
+        let config = Config::load(
+            &Overrides {
+                config: Some(dir.join("otpd.toml")),
+                database: Some(dir.join("otpd.db")),
+                secret_file: Some(dir.join("secret.key")),
+                ..Overrides::default()
+            },
+            &Dirs {
+                config: dir.join("config"),
+                data: dir.join("data"),
+                state: dir.join("state"),
+            },
+        )
+        .unwrap();
+        let now = chrono::DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+        App::open(config, Box::new(FixedClock(now))).unwrap()
+    }
+
+    fn run(app: &mut App, words: &[&str]) -> (Result<u8, Error>, String) {
+        let words: Vec<String> = words.iter().map(|w| w.to_string()).collect();
+        let mut out = Vec::new();
+        let r = run_audit(app, &words, false, &mut out);
+        (r, String::from_utf8(out).unwrap())
+    }
+
+    #[test]
+    fn the_prompt_entry_point_parses_words_and_reports_bad_ones_in_one_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut app = app(dir.path());
+        let (r, out) = run(&mut app, &[]);
+        assert_eq!(r.unwrap(), 0);
+        assert_eq!(out.trim(), "No audit events match.");
+        let (r, out) = run(&mut app, &["verify"]);
+        assert_eq!(r.unwrap(), 0);
+        assert!(out.contains("intact: 0 rows"), "{out}");
+        let (r, out) = run(&mut app, &["--help"]);
+        assert_eq!(r.unwrap(), 0);
+        assert!(out.contains("--phone") && out.contains("verify"), "{out}");
+        for bad in [
+            &["--event", "nope"][..],
+            &["verify", "--x"],
+            &["--since", "later"],
+        ] {
+            let (r, _) = run(&mut app, bad);
+            let e = r.unwrap_err();
+            assert_eq!(e.exit_code(), exit::USAGE, "{bad:?}");
+            let msg = e.to_string();
+            assert_eq!(msg.lines().count(), 1, "{bad:?}: {msg}");
+        }
+        let (r, _) = run(&mut app, &["--station", "desk-9", "--format", "csv"]);
+        assert_eq!(r.unwrap(), 0);
+    }
+}

@@ -145,10 +145,33 @@ pub fn verify(
     let mut buf = Vec::with_capacity(512);
     let mut head_mac_seen: Option<bool> = None;
     let mut bad_at: Option<i64> = None;
+    let mut unreadable: Option<Broken> = None;
     loop {
         let after = expected_id - 1;
         let visited = store.read(|tx| {
             audit::scan(tx, after, BATCH, |row| {
+                let row = match row {
+                    Ok(row) => row,
+                    Err(id) => {
+                        // Bytes otpd never writes: changed, whatever else is wrong.
+                        bad_at = Some(id);
+                        unreadable = Some(if id == expected_id {
+                            Broken {
+                                row: id,
+                                problem: Problem::Changed,
+                            }
+                        } else {
+                            Broken {
+                                row: expected_id,
+                                problem: Problem::Deleted {
+                                    from: expected_id,
+                                    to: id - 1,
+                                },
+                            }
+                        });
+                        return false;
+                    }
+                };
                 if row.id != expected_id || !row_ok(&key, &mut buf, row, &prev) {
                     bad_at = Some(row.id);
                     return false;
@@ -172,7 +195,9 @@ pub fn verify(
         }
     }
 
-    if let Some(at) = bad_at {
+    if let Some(b) = unreadable {
+        report.broken = Some(b);
+    } else if let Some(at) = bad_at {
         report.broken = Some(store.read(|tx| {
             let row = audit::row(tx, at)?;
             let next = audit::next_row(tx, at)?;
@@ -356,6 +381,12 @@ mod tests {
                  INSERT INTO audit_events (id, at, station, event, outcome, detail, prev_mac, mac)
                    SELECT 4, at, station, event, outcome, 'forged', mac, mac FROM audit_events WHERE id = 3",
                 Some((4, "inserted")),
+            ),
+            ("UPDATE audit_events SET detail = CAST(x'ff' AS TEXT) WHERE id = 6", Some((6, "changed"))),
+            ("UPDATE audit_events SET at = 'soon' WHERE id = 2", Some((2, "changed"))),
+            (
+                "DELETE FROM audit_events WHERE id = 5; UPDATE audit_events SET detail = CAST(x'ff' AS TEXT) WHERE id = 6",
+                Some((5, "deleted")),
             ),
             (
                 "UPDATE audit_events SET id = -3 WHERE id = 3; UPDATE audit_events SET id = 3 WHERE id = 7;

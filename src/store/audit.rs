@@ -313,19 +313,32 @@ pub fn id_with_mac(c: &Connection, mac: &str) -> rusqlite::Result<Option<i64>> {
 }
 
 /// Calls `f` for each row after `after_id` in id order, at most `limit` rows, with the fields
-/// borrowed from SQLite's cursor (no allocation per row). Stops early when `f` returns false.
-/// Returns how many rows were visited.
+/// borrowed from SQLite's cursor (no allocation per row). A row whose fields cannot be read
+/// as what otpd wrote (text that is not UTF-8, a number that is not an integer) is passed as
+/// `Err(id)`. Stops early when `f` returns false. Returns how many rows were visited.
 pub fn scan(
     c: &Connection,
     after_id: i64,
     limit: i64,
-    mut f: impl FnMut(&RowRef<'_>) -> bool,
+    mut f: impl FnMut(Result<&RowRef<'_>, i64>) -> bool,
 ) -> rusqlite::Result<i64> {
-    fn text<'r>(r: &'r rusqlite::Row<'_>, i: usize) -> rusqlite::Result<&'r str> {
-        Ok(r.get_ref(i)?.as_str()?)
-    }
-    fn opt_text<'r>(r: &'r rusqlite::Row<'_>, i: usize) -> rusqlite::Result<Option<&'r str>> {
-        Ok(r.get_ref(i)?.as_str_or_null()?)
+    fn fields<'r>(r: &'r rusqlite::Row<'_>, id: i64) -> rusqlite::Result<RowRef<'r>> {
+        let text = |i: usize| -> rusqlite::Result<&'r str> { Ok(r.get_ref(i)?.as_str()?) };
+        let opt_text =
+            |i: usize| -> rusqlite::Result<Option<&'r str>> { Ok(r.get_ref(i)?.as_str_or_null()?) };
+        Ok(RowRef {
+            id,
+            at: r.get(1)?,
+            station: text(2)?,
+            event: text(3)?,
+            outcome: text(4)?,
+            phone_masked: opt_text(5)?,
+            phone_key: opt_text(6)?,
+            challenge_id: r.get(7)?,
+            detail: text(8)?,
+            prev_mac: text(9)?,
+            mac: text(10)?,
+        })
     }
     let mut stmt = c.prepare_cached(&format!(
         "SELECT {ROW_COLUMNS} FROM audit_events WHERE id > ?1 ORDER BY id LIMIT ?2"
@@ -333,21 +346,13 @@ pub fn scan(
     let mut rows = stmt.query(params![after_id, limit])?;
     let mut n = 0;
     while let Some(r) = rows.next()? {
-        let row = RowRef {
-            id: r.get(0)?,
-            at: r.get(1)?,
-            station: text(r, 2)?,
-            event: text(r, 3)?,
-            outcome: text(r, 4)?,
-            phone_masked: opt_text(r, 5)?,
-            phone_key: opt_text(r, 6)?,
-            challenge_id: r.get(7)?,
-            detail: text(r, 8)?,
-            prev_mac: text(r, 9)?,
-            mac: text(r, 10)?,
-        };
+        let id: i64 = r.get(0)?;
         n += 1;
-        if !f(&row) {
+        let go_on = match fields(r, id) {
+            Ok(row) => f(Ok(&row)),
+            Err(_) => f(Err(id)),
+        };
+        if !go_on {
             break;
         }
     }
