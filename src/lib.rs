@@ -142,6 +142,23 @@ fn warn(app: &mut App) {
     }
 }
 
+fn audit_summary(a: &config::AuditConfig) -> String {
+    let head = if a.head_every == 0 {
+        "head file off".to_string()
+    } else {
+        format!(
+            "head copied to {} every {} events",
+            a.head_file.display(),
+            a.head_every
+        )
+    };
+    let keep = a
+        .retention_days
+        .map(|d| format!("rows kept {d} days"))
+        .unwrap_or_else(|| "rows kept forever".into());
+    format!("{head}; {keep}")
+}
+
 fn config_summary(c: &Config) -> String {
     let file = c
         .file
@@ -149,7 +166,7 @@ fn config_summary(c: &Config) -> String {
         .map(|p| p.display().to_string())
         .unwrap_or_else(|| "(none: defaults)".into());
     format!(
-        "config file      {file}\nstation          {}\ndatabase         {}\nsecret           {} (contents never shown)\ndelivery         {} (channel {}; outbox {})\npolicy           {}-digit codes, valid {} s, {} attempts, resend cooldown {} s\nhashing          argon2id m={} KiB t={} p={}",
+        "config file      {file}\nstation          {}\ndatabase         {}\nsecret           {} (contents never shown)\ndelivery         {} (channel {}; outbox {})\npolicy           {}-digit codes, valid {} s, {} attempts, resend cooldown {} s\nhashing          argon2id m={} KiB t={} p={}\naudit            {}",
         c.station,
         c.database.display(),
         if std::env::var_os("OTPD_SECRET").is_some() {
@@ -167,5 +184,6 @@ fn config_summary(c: &Config) -> String {
         c.hashing.memory_kib,
         c.hashing.iterations,
         c.hashing.parallelism,
+        audit_summary(&c.audit),
     )
 }

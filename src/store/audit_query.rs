@@ -142,6 +142,9 @@ pub fn bucket_counts(
         ..Filter::default()
     };
     let (clause, mut args) = f.where_clause();
+    // `+event` keeps the planner off the (event, id) index: walking (at, event) alone answers
+    // the query without touching the table.
+    let clause = clause.replace("event IN", "+event IN");
     args.push(Value::Integer(bucket_ms.max(1)));
     let sql = format!(
         "SELECT at / ?{n}, event, count(*) FROM audit_events {clause} GROUP BY 1, 2 ORDER BY 1",
