@@ -100,9 +100,9 @@ fn problem_text(row: i64, p: &Problem) -> String {
         Problem::PredecessorMissing => format!(
             "row {row} links to a row that is no longer in the log: rows before it were deleted and the rest renumbered"
         ),
-        Problem::Inserted => format!(
-            "row {row} was inserted: it is not part of the chain (the next row links past it)"
-        ),
+        Problem::Inserted => {
+            format!("row {row} was inserted: it is not part of the chain (nothing links to it)")
+        }
         Problem::Reordered { follows } => format!(
             "row {row} was reordered: its contents belong after row {follows}, not after row {}",
             row - 1

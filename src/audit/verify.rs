@@ -12,7 +12,7 @@ use crate::store::{Store, StoreError};
 
 /// Rows per read transaction: large enough to amortise the query, small enough that a long
 /// verify never pins an old WAL snapshot for the whole run.
-const BATCH: i64 = 100_000;
+const BATCH: i64 = if cfg!(test) { 700 } else { 100_000 };
 
 /// A head recorded earlier (`audit head`, the head file): row `id` had MAC `mac`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -142,58 +142,34 @@ pub fn verify(
         return Ok(report);
     }
 
-    let mut buf = Vec::with_capacity(512);
-    let mut head_mac_seen: Option<bool> = None;
-    let mut bad_at: Option<i64> = None;
-    let mut unreadable: Option<Broken> = None;
-    loop {
-        let after = expected_id - 1;
-        let visited = store.read(|tx| {
-            audit::scan(tx, after, BATCH, |row| {
-                let row = match row {
-                    Ok(row) => row,
-                    Err(id) => {
-                        // Bytes otpd never writes: changed, whatever else is wrong.
-                        bad_at = Some(id);
-                        unreadable = Some(if id == expected_id {
-                            Broken {
-                                row: id,
-                                problem: Problem::Changed,
-                            }
-                        } else {
-                            Broken {
-                                row: expected_id,
-                                problem: Problem::Deleted {
-                                    from: expected_id,
-                                    to: id - 1,
-                                },
-                            }
-                        });
-                        return false;
-                    }
-                };
-                if row.id != expected_id || !row_ok(&key, &mut buf, row, &prev) {
-                    bad_at = Some(row.id);
-                    return false;
-                }
-                if let Some(h) = head
-                    && h.id == row.id
-                {
-                    head_mac_seen = Some(h.mac == row.mac);
-                }
-                report.first_id.get_or_insert(row.id);
-                report.last_id = Some(row.id);
-                report.rows += 1;
-                prev.clear();
-                prev.push_str(row.mac);
-                expected_id += 1;
-                true
-            })
-        })?;
-        if bad_at.is_some() || visited < BATCH {
-            break;
-        }
+    // The scan starts after the anchor (or at id 1): a row slipped in below that point would
+    // never be visited, so look for one first.
+    if let Some(low) = store.read(|tx| audit::min_id(tx))?
+        && low < expected_id
+    {
+        report.broken = Some(Broken {
+            row: low,
+            problem: Problem::Inserted,
+        });
+        report.elapsed = started.elapsed();
+        return Ok(report);
     }
+
+    let start = Start {
+        id: expected_id,
+        prev: prev.clone(),
+    };
+    let (checked, head_mac_seen) = check_chain(store, &key, start, head)?;
+    report.rows = checked.rows;
+    report.first_id = checked.first_id;
+    report.last_id = checked.last_id;
+    expected_id = checked.expected_id;
+    prev = checked.prev;
+    let (bad_at, unreadable) = match checked.failure {
+        None => (None, None),
+        Some(Failure::At(id)) => (Some(id), None),
+        Some(Failure::Unreadable(b)) => (Some(b.row), Some(b)),
+    };
 
     if let Some(b) = unreadable {
         report.broken = Some(b);
@@ -249,13 +225,212 @@ pub fn verify(
     Ok(report)
 }
 
-fn anchor_sealed(secrets: &Secrets, a: &Anchor) -> bool {
-    audit::anchor_mac(secrets, a.last_id, &a.last_mac, a.removed, a.at) == a.mac
+/// Where the chain under check begins: the first id and the MAC it must link to.
+struct Start {
+    id: i64,
+    prev: String,
 }
 
-/// Whether `row` links to `prev` and carries the MAC its contents call for.
-fn row_ok(key: &AuditKey, buf: &mut Vec<u8>, row: &RowRef<'_>, prev: &str) -> bool {
-    row.prev_mac == prev && sealed(key, buf, row, row.prev_mac)
+/// Why checking stopped early.
+enum Failure {
+    /// This row is where the chain breaks (explained by [`classify`]).
+    At(i64),
+    /// A row held bytes otpd never writes.
+    Unreadable(Broken),
+}
+
+/// What the checking thread found.
+struct Checked {
+    rows: u64,
+    first_id: Option<i64>,
+    last_id: Option<i64>,
+    /// The id after the last good row, and that row's MAC.
+    expected_id: i64,
+    prev: String,
+    failure: Option<Failure>,
+}
+
+/// Rows handed from the reading thread to the checking thread in one go: each row's MACs and
+/// canonical bytes packed into one reused buffer.
+#[derive(Default)]
+struct Chunk {
+    rows: Vec<Packed>,
+    data: Vec<u8>,
+}
+
+struct Packed {
+    id: i64,
+    /// `None` when the row could not be read as otpd writes it.
+    spans: Option<[(usize, usize); 3]>,
+}
+
+/// Rows per [`Chunk`].
+const CHUNK: usize = if cfg!(test) { 64 } else { 4096 };
+
+impl Chunk {
+    fn push(&mut self, row: Result<&RowRef<'_>, i64>, canon: &mut Vec<u8>) {
+        let row = match row {
+            Ok(r) => r,
+            Err(id) => {
+                self.rows.push(Packed { id, spans: None });
+                return;
+            }
+        };
+        audit::canonical_into(canon, row);
+        let mut span = |bytes: &[u8]| {
+            let at = self.data.len();
+            self.data.extend_from_slice(bytes);
+            (at, bytes.len())
+        };
+        let spans = [
+            span(row.prev_mac.as_bytes()),
+            span(row.mac.as_bytes()),
+            span(canon),
+        ];
+        self.rows.push(Packed {
+            id: row.id,
+            spans: Some(spans),
+        });
+    }
+
+    fn clear(&mut self) {
+        self.rows.clear();
+        self.data.clear();
+    }
+}
+
+/// Reads the chain in batches on this thread (SQLite) while a second thread computes the MACs,
+/// so the two costs overlap instead of adding up. Buffers circulate between the threads; no
+/// allocation per row. Also notes whether `head`'s row carries `head`'s MAC.
+fn check_chain(
+    store: &mut Store,
+    key: &AuditKey,
+    start: Start,
+    head: Option<&Head>,
+) -> Result<(Checked, Option<bool>), StoreError> {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::mpsc;
+
+    let stop = AtomicBool::new(false);
+    let (full_tx, full_rx) = mpsc::sync_channel::<Chunk>(2);
+    let (empty_tx, empty_rx) = mpsc::channel::<Chunk>();
+    std::thread::scope(|scope| {
+        let checker = scope.spawn(|| {
+            let mut c = Checked {
+                rows: 0,
+                first_id: None,
+                last_id: None,
+                expected_id: start.id,
+                prev: start.prev.clone(),
+                failure: None,
+            };
+            let mut prev: Vec<u8> = start.prev.as_bytes().to_vec();
+            for chunk in full_rx {
+                if c.failure.is_none() {
+                    check_chunk(key, &chunk, &mut c, &mut prev);
+                    if c.failure.is_some() {
+                        stop.store(true, Ordering::Relaxed);
+                    }
+                }
+                let _ = empty_tx.send(chunk);
+            }
+            c.prev = String::from_utf8_lossy(&prev).into_owned();
+            c
+        });
+
+        let mut head_mac_seen = None;
+        let mut chunk = Chunk::default();
+        let mut canon = Vec::with_capacity(512);
+        let mut after = start.id - 1;
+        let read = loop {
+            let mut last = after;
+            let visited = store.read(|tx| {
+                audit::scan(tx, after, BATCH, |row| {
+                    match row {
+                        Ok(r) => {
+                            last = r.id;
+                            if let Some(h) = head
+                                && h.id == r.id
+                            {
+                                head_mac_seen = Some(h.mac == r.mac);
+                            }
+                        }
+                        Err(id) => last = id,
+                    }
+                    chunk.push(row, &mut canon);
+                    if chunk.rows.len() >= CHUNK {
+                        let next = empty_rx.try_recv().unwrap_or_default();
+                        let full = std::mem::replace(&mut chunk, next);
+                        if full_tx.send(full).is_err() {
+                            return false;
+                        }
+                        chunk.clear();
+                        return !stop.load(Ordering::Relaxed);
+                    }
+                    true
+                })
+            });
+            match visited {
+                Ok(n) if n < BATCH || stop.load(Ordering::Relaxed) => break Ok(()),
+                Ok(_) => after = last,
+                Err(e) => break Err(e),
+            }
+        };
+        if !chunk.rows.is_empty() {
+            let _ = full_tx.send(chunk);
+        }
+        drop(full_tx);
+        // The checker ends when the channel closes; a panic there is a bug, passed on as is.
+        let checked = match checker.join() {
+            Ok(c) => c,
+            Err(panic) => std::panic::resume_unwind(panic),
+        };
+        read.map(|()| (checked, head_mac_seen))
+    })
+}
+
+/// Checks one chunk's rows in order, continuing the chain state in `c` and `prev`.
+fn check_chunk(key: &AuditKey, chunk: &Chunk, c: &mut Checked, prev: &mut Vec<u8>) {
+    let mut hex = [0u8; 64];
+    for row in &chunk.rows {
+        let Some([p, m, k]) = row.spans else {
+            c.failure = Some(Failure::Unreadable(if row.id == c.expected_id {
+                Broken {
+                    row: row.id,
+                    problem: Problem::Changed,
+                }
+            } else {
+                Broken {
+                    row: c.expected_id,
+                    problem: Problem::Deleted {
+                        from: c.expected_id,
+                        to: row.id - 1,
+                    },
+                }
+            }));
+            return;
+        };
+        let bytes = |(at, len): (usize, usize)| &chunk.data[at..at + len];
+        let (prev_mac, mac, canon) = (bytes(p), bytes(m), bytes(k));
+        let ok = row.id == c.expected_id
+            && prev_mac == prev.as_slice()
+            && hex::encode_to_slice(key.mac(&[prev_mac, canon]), &mut hex).is_ok()
+            && mac == hex;
+        if !ok {
+            c.failure = Some(Failure::At(row.id));
+            return;
+        }
+        c.first_id.get_or_insert(row.id);
+        c.last_id = Some(row.id);
+        c.rows += 1;
+        c.expected_id += 1;
+        prev.clear();
+        prev.extend_from_slice(mac);
+    }
+}
+
+fn anchor_sealed(secrets: &Secrets, a: &Anchor) -> bool {
+    audit::anchor_mac(secrets, a.last_id, &a.last_mac, a.removed, a.at) == a.mac
 }
 
 /// Whether `row.mac` is the MAC of `prev_mac ‖ canonical(row)`.
@@ -329,9 +504,9 @@ mod tests {
         let mut store = Store::open(&dir.path().join("otpd.db")).unwrap();
         let secrets = Secrets::from_master(b"0123456789abcdef0123456789abcdef-test");
         let at: DateTime<Utc> = DateTime::from_timestamp(1_800_000_000, 0).unwrap();
-        for i in 0..n {
-            store
-                .write(|tx| {
+        store
+            .write(|tx| {
+                for i in 0..n {
                     audit::append(
                         tx,
                         &secrets,
@@ -343,10 +518,11 @@ mod tests {
                             challenge_id: Some(i as i64),
                             detail: format!("row {i}"),
                         },
-                    )
-                })
-                .unwrap();
-        }
+                    )?;
+                }
+                Ok(())
+            })
+            .unwrap();
         (dir, store, secrets)
     }
 
@@ -383,6 +559,11 @@ mod tests {
                 Some((4, "inserted")),
             ),
             ("UPDATE audit_events SET detail = CAST(x'ff' AS TEXT) WHERE id = 6", Some((6, "changed"))),
+            (
+                "INSERT INTO audit_events (id, at, station, event, outcome, detail, prev_mac, mac)
+                   SELECT 0, at, station, event, outcome, detail, prev_mac, mac FROM audit_events WHERE id = 1",
+                Some((0, "inserted")),
+            ),
             ("UPDATE audit_events SET at = 'soon' WHERE id = 2", Some((2, "changed"))),
             (
                 "DELETE FROM audit_events WHERE id = 5; UPDATE audit_events SET detail = CAST(x'ff' AS TEXT) WHERE id = 6",
@@ -400,6 +581,44 @@ mod tests {
             let got = broken(&mut store, &secrets, None);
             assert_eq!(got, want.map(|(r, p)| (r, p.to_string())), "{sql}");
         }
+    }
+
+    #[test]
+    fn breaks_are_found_across_chunk_and_batch_boundaries() {
+        let (_dir, mut store, secrets) = setup(1500);
+        let r = verify(&mut store, &secrets, None).unwrap();
+        assert_eq!((r.rows, r.broken), (1500, None));
+        for id in [1, 63, 64, 65, 128, 699, 700, 701, 1400, 1401, 1499, 1500] {
+            let c = store.connection();
+            c.execute(
+                "UPDATE audit_events SET detail = detail || '!' WHERE id = ?1",
+                [id],
+            )
+            .unwrap();
+            let r = verify(&mut store, &secrets, None).unwrap();
+            assert_eq!(
+                r.broken.map(|b| (b.row, b.problem)),
+                Some((id, Problem::Changed)),
+                "{id}"
+            );
+            assert_eq!(r.rows, id as u64 - 1);
+            store
+                .connection()
+                .execute(
+                    "UPDATE audit_events SET detail = rtrim(detail, '!') WHERE id = ?1",
+                    [id],
+                )
+                .unwrap();
+        }
+        store
+            .connection()
+            .execute("DELETE FROM audit_events WHERE id = 701", [])
+            .unwrap();
+        let r = verify(&mut store, &secrets, None).unwrap();
+        assert_eq!(
+            r.broken.map(|b| (b.row, b.problem)),
+            Some((701, Problem::Deleted { from: 701, to: 701 }))
+        );
     }
 
     #[test]

@@ -282,6 +282,12 @@ pub fn head_id(c: &Connection) -> rusqlite::Result<i64> {
         .query_row([], |r| r.get(0))
 }
 
+/// The smallest id in the log, if any.
+pub fn min_id(c: &Connection) -> rusqlite::Result<Option<i64>> {
+    c.prepare_cached("SELECT min(id) FROM audit_events")?
+        .query_row([], |r| r.get(0))
+}
+
 /// One row by id.
 pub fn row(c: &Connection, id: i64) -> rusqlite::Result<Option<AuditRow>> {
     c.query_row(
