@@ -90,14 +90,12 @@ pub fn execute(
         Some(AuditCommand::Stats(s)) => {
             let f = query::time_filter(&s.time, now)?;
             let days = stats::stats(&mut app.store, &f)?;
-            emit(
-                out,
-                &if json {
-                    render::stats_json(&days)
-                } else {
-                    render::stats_table(&days)
-                },
-            )?;
+            match json {
+                // One object per day; no days, no lines.
+                true if days.is_empty() => {}
+                true => emit(out, &render::stats_json(&days))?,
+                false => emit(out, &render::stats_table(&days))?,
+            }
             Ok(exit::OK)
         }
         Some(AuditCommand::Export(e)) => {
@@ -222,5 +220,9 @@ mod tests {
         }
         let (r, _) = run(&mut app, &["--station", "desk-9", "--format", "csv"]);
         assert_eq!(r.unwrap(), 0);
+        let words: Vec<String> = vec!["stats".into()];
+        let mut out = Vec::new();
+        assert_eq!(run_audit(&mut app, &words, true, &mut out).unwrap(), 0);
+        assert!(out.is_empty(), "no days, no JSON lines");
     }
 }
