@@ -716,6 +716,8 @@ fn prune_deletes_only_old_finished_verifications_and_keeps_the_chain() {
 fn retention_removes_an_old_prefix_and_verify_continues_from_the_sealed_anchor() {
     let mut env = env_with("[audit]\nretention_days = 30\n");
     activity(&mut env); // 11 rows at day 0
+    let old_head = env.run(&["audit", "head"]).stdout.trim().to_string();
+    let older_head = format!("5:{}", "0".repeat(64));
     env.advance(20 * 86_400);
     env.run(&["send", US]).ok(); // rows 12, 13 at day 20
     env.advance(15 * 86_400);
@@ -744,6 +746,27 @@ fn retention_removes_an_old_prefix_and_verify_continues_from_the_sealed_anchor()
     );
     let text = env.run(&["audit", "verify"]);
     assert!(text.stdout.contains("removed by retention"), "{text:?}");
+    // A head from before the anchor is vouched for by it (or contradicts it).
+    let (code, _, _, v) = verdict(&env, &["--head", &old_head]);
+    assert_eq!(code, 0, "{v}");
+    assert_eq!(v["head"]["status"], "before_anchor");
+    assert_eq!(verdict(&env, &["--head", &older_head]).0, 0);
+    let wrong = format!("11:{}", "0".repeat(64));
+    let (code, row, problem, _) = verdict(&env, &["--head", &wrong]);
+    assert_eq!(
+        (code, row, problem.as_str()),
+        (1, Some(11), "head_mismatch")
+    );
+    // A row slipped in below the anchor is not part of the chain.
+    let copy = copy_of(&env);
+    rw(&copy)
+        .execute_batch(
+            "INSERT INTO audit_events (id, at, station, event, outcome, detail, prev_mac, mac)
+             SELECT 3, at, station, event, outcome, detail, prev_mac, mac FROM audit_events WHERE id = 12",
+        )
+        .unwrap();
+    let (code, row, problem, _) = verdict(&copy, &[]);
+    assert_eq!((code, row, problem.as_str()), (1, Some(3), "inserted"));
 
     // Removing more of the prefix by hand is caught; so is moving the anchor.
     let copy = copy_of(&env);
