@@ -81,6 +81,8 @@ pub struct App {
     pub secrets: Secrets,
     pub delivery: Box<dyn Delivery>,
     pub clock: Box<dyn Clock>,
+    /// Things to tell the operator that did not stop the command (shown by the front end).
+    pub warnings: Vec<String>,
 }
 
 impl App {
@@ -96,12 +98,35 @@ impl App {
             secrets,
             delivery,
             clock,
+            warnings: Vec::new(),
         })
     }
 
-    /// Runs one request with the system's CSPRNG and the current time.
+    /// Takes the warnings noted so far.
+    pub fn take_warnings(&mut self) -> Vec<String> {
+        std::mem::take(&mut self.warnings)
+    }
+
+    /// Runs one request with the system's CSPRNG and the current time; afterwards copies the
+    /// audit head to the head file when this request's events crossed a multiple of
+    /// `[audit] head_every` (see `audit::head`).
     pub fn execute(&mut self, request: &Request) -> Result<Outcome, Error> {
         let now = self.clock.now();
+        let watch = crate::audit::head::watch(&mut self.store, &self.config.audit);
+        let outcome = self.run(request, now);
+        if let Some(w) =
+            crate::audit::head::checkpoint(&mut self.store, &self.config.audit, watch, now)
+        {
+            self.warnings.push(w);
+        }
+        outcome
+    }
+
+    fn run(
+        &mut self,
+        request: &Request,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<Outcome, Error> {
         let mut rng = UnwrapErr(SysRng);
         let hasher = CodeHasher::new(self.config.hashing, &self.secrets)?;
         let mut service = Service {

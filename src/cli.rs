@@ -114,6 +114,10 @@ pub enum Command {
     },
     /// Show the effective configuration (secrets redacted)
     Config,
+    /// Review the audit log (newest first), or verify, head, stats, export
+    Audit(Box<crate::audit::AuditArgs>),
+    /// Delete finished verifications older than an age (audit rows are kept)
+    Prune(crate::audit::PruneArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -158,7 +162,7 @@ impl Command {
                 p.map(|phone| Request::Unlock { phone })
                     .ok_or_else(|| InputError::Phone("a phone number is needed".into()))
             }),
-            Command::Config => return None,
+            Command::Config | Command::Audit(_) | Command::Prune(_) => return None,
         })
     }
 }

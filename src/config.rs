@@ -38,6 +38,18 @@ pub struct DeliveryConfig {
     pub channel: Channel,
 }
 
+/// `[audit]`: where the chain's head is copied, how often, and how long rows are kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditConfig {
+    /// The file the head (`ID:MAC` and the time) is appended to every `head_every` events.
+    pub head_file: PathBuf,
+    /// 0 disables the head file.
+    pub head_every: u32,
+    /// Audit rows older than this many days are removed by `prune` (with an anchor); `None`
+    /// keeps them forever.
+    pub retention_days: Option<u32>,
+}
+
 /// The validated configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -50,6 +62,7 @@ pub struct Config {
     pub hashing: HashParams,
     pub delivery: DeliveryConfig,
     pub limits: Limits,
+    pub audit: AuditConfig,
 }
 
 /// Values from flags and the environment, which override the file.
@@ -94,6 +107,8 @@ struct RawConfig {
     delivery: RawDelivery,
     #[serde(default)]
     limits: RawLimits,
+    #[serde(default)]
+    audit: RawAudit,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -113,6 +128,14 @@ struct RawLimits {
     max_failures_per_number: Option<i64>,
     lockout_seconds: Option<i64>,
     failures_before_unlock: Option<i64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAudit {
+    head_file: Option<PathBuf>,
+    head_every: Option<i64>,
+    retention_days: Option<i64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -245,6 +268,34 @@ impl Config {
         }
 
         let limits = limits(&raw.limits, TimeDelta::seconds(cooldown))?;
+        let a = &raw.audit;
+        let head_every = ranged(
+            "audit.head_every",
+            a.head_every,
+            100,
+            0..=1_000_000,
+            " events (0 disables the head file)",
+        )?;
+        let retention_days = match a.retention_days {
+            None => None,
+            Some(d) => Some(ranged(
+                "audit.retention_days",
+                Some(d),
+                d,
+                1..=36_500,
+                " days (leave it out to keep the audit log forever)",
+            )? as u32),
+        };
+        let audit = AuditConfig {
+            head_file: raw
+                .audit
+                .head_file
+                .clone()
+                .map(relative)
+                .unwrap_or_else(|| dirs.state.join("audit-head.log")),
+            head_every: head_every as u32,
+            retention_days,
+        };
 
         let station = o
             .station
@@ -292,6 +343,7 @@ impl Config {
                 channel: raw.delivery.channel.unwrap_or_default(),
             },
             limits,
+            audit,
         })
     }
 
@@ -499,6 +551,9 @@ mod tests {
         assert_eq!(c.delivery.provider, Provider::Console);
         assert_eq!(c.limits, Limits::default());
         assert_eq!(c.database, dir.path().join("data/otpd.db"));
+        assert_eq!(c.audit.head_file, dir.path().join("state/audit-head.log"));
+        assert_eq!(c.audit.head_every, 100);
+        assert_eq!(c.audit.retention_days, None);
         assert!(c.file.is_none());
         assert!(c.warnings().is_empty());
     }
@@ -576,6 +631,12 @@ mod tests {
                 "[limits]\nlockout_seconds = 0",
                 "limits.lockout_seconds = 0",
                 "1..=",
+            ),
+            ("[audit]\nhead_every = -1", "audit.head_every = -1", "0..="),
+            (
+                "[audit]\nretention_days = 0",
+                "audit.retention_days = 0",
+                "1..=36500",
             ),
         ];
         for (toml, key, range) in cases {

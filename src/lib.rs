@@ -5,6 +5,7 @@
 //! [`delivery`] and records the [`store::audit`] event, and [`render`] prints the [`Outcome`].
 
 pub mod app;
+pub mod audit;
 pub mod cli;
 pub mod clock;
 pub mod config;
@@ -21,7 +22,7 @@ use std::ffi::OsString;
 use std::io::Write;
 use std::process::ExitCode;
 
-use clap::{CommandFactory, Parser};
+use clap::{CommandFactory, FromArgMatches};
 
 use crate::app::App;
 use crate::cli::{Cli, Command};
@@ -36,8 +37,16 @@ where
     T: Into<OsString> + Clone,
 {
     install_panic_hook();
-    let cli = match Cli::try_parse_from(args) {
-        Ok(cli) => cli,
+    let parsed = Cli::command()
+        .try_get_matches_from(args)
+        .and_then(|m| Ok((Cli::from_arg_matches(&m)?, m)));
+    let cli = match parsed {
+        Ok((mut cli, matches)) => {
+            if let Some(Command::Audit(a)) = &mut cli.command {
+                audit::args::drop_station_from_env(a, &matches);
+            }
+            cli
+        }
         Err(e) => {
             let _ = e.print();
             return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
@@ -101,14 +110,25 @@ fn execute(cli: Cli, out: &mut dyn Write) -> Result<u8, Error> {
         Some(Err(bad)) => print(out, &bad.outcome()),
         Some(Ok(request)) => {
             let mut app = App::open(config, clock::from_env())?;
-            let outcome = app.execute(&request)?;
-            print(out, &outcome)
+            let outcome = app.execute(&request);
+            warn(&mut app);
+            print(out, &outcome?)
         }
         None => match command {
             Command::Config => {
                 writeln!(out, "{}", config_summary(&config))
                     .map_err(|e| Error::Io(e.to_string()))?;
                 Ok(0)
+            }
+            Command::Audit(args) => {
+                let mut app = App::open(config, clock::from_env())?;
+                audit::execute(&mut app, args, json, out)
+            }
+            Command::Prune(args) => {
+                let mut app = App::open(config, clock::from_env())?;
+                let code = audit::run_prune(&mut app, args, json, out);
+                warn(&mut app);
+                code
             }
             _ => Ok(0),
         },
@@ -138,6 +158,30 @@ fn limits_summary(l: &domain::Limits) -> String {
     )
 }
 
+/// Non-fatal problems the application noted (e.g. the audit head file could not be written).
+fn warn(app: &mut App) {
+    for w in app.take_warnings() {
+        eprintln!("otpd: {}", crate::sanitize::sanitize(&w));
+    }
+}
+
+fn audit_summary(a: &config::AuditConfig) -> String {
+    let head = if a.head_every == 0 {
+        "head file off".to_string()
+    } else {
+        format!(
+            "head copied to {} every {} events",
+            a.head_file.display(),
+            a.head_every
+        )
+    };
+    let keep = a
+        .retention_days
+        .map(|d| format!("rows kept {d} days"))
+        .unwrap_or_else(|| "rows kept forever".into());
+    format!("{head}; {keep}")
+}
+
 fn config_summary(c: &Config) -> String {
     let file = c
         .file
@@ -145,7 +189,7 @@ fn config_summary(c: &Config) -> String {
         .map(|p| p.display().to_string())
         .unwrap_or_else(|| "(none: defaults)".into());
     format!(
-        "config file      {file}\nstation          {}\ndatabase         {}\nsecret           {} (contents never shown)\ndelivery         {} (channel {}; outbox {})\npolicy           {}-digit codes, valid {} s, {} attempts, resend cooldown {} s\nlimits           {}\nhashing          argon2id m={} KiB t={} p={}",
+        "config file      {file}\nstation          {}\ndatabase         {}\nsecret           {} (contents never shown)\ndelivery         {} (channel {}; outbox {})\npolicy           {}-digit codes, valid {} s, {} attempts, resend cooldown {} s\nlimits           {}\nhashing          argon2id m={} KiB t={} p={}\naudit            {}",
         c.station,
         c.database.display(),
         if std::env::var_os("OTPD_SECRET").is_some() {
@@ -164,5 +208,6 @@ fn config_summary(c: &Config) -> String {
         c.hashing.memory_kib,
         c.hashing.iterations,
         c.hashing.parallelism,
+        audit_summary(&c.audit),
     )
 }

@@ -38,6 +38,10 @@ pub enum Event {
     LimitsPaused,
     /// An operator resumed sending (`otpd limits resume`).
     LimitsResumed,
+    /// `prune` removed finished verifications (never audit rows).
+    Pruned,
+    /// Audit retention removed an old prefix of the chain and left an anchor.
+    AuditTruncated,
 }
 
 impl Event {
@@ -61,7 +65,14 @@ impl Event {
             Event::Unlocked => "unlocked",
             Event::LimitsPaused => "limits_paused",
             Event::LimitsResumed => "limits_resumed",
+            Event::Pruned => "pruned",
+            Event::AuditTruncated => "audit_truncated",
         }
+    }
+
+    /// The event with this stored name.
+    pub fn from_name(name: &str) -> Option<Event> {
+        Event::ALL.into_iter().find(|e| e.as_str() == name)
     }
 
     /// The coarse result class stored beside the event: `ok`, `refused` or `failed`.
@@ -73,7 +84,9 @@ impl Event {
             | Event::Approved
             | Event::Cancelled
             | Event::Unlocked
-            | Event::LimitsResumed => "ok",
+            | Event::LimitsResumed
+            | Event::Pruned
+            | Event::AuditTruncated => "ok",
             Event::DeliveryFailed | Event::DeliveryUnknown => "failed",
             Event::Invalid
             | Event::Expired
@@ -87,7 +100,7 @@ impl Event {
         }
     }
 
-    pub const ALL: [Event; 18] = [
+    pub const ALL: [Event; 20] = [
         Event::Sent,
         Event::Resent,
         Event::Delivered,
@@ -106,6 +119,8 @@ impl Event {
         Event::Unlocked,
         Event::LimitsPaused,
         Event::LimitsResumed,
+        Event::Pruned,
+        Event::AuditTruncated,
     ];
 }
 
@@ -135,9 +150,51 @@ pub struct AuditRow {
     pub mac: String,
 }
 
+/// A row's fields borrowed from wherever they are (a stored row, a SQLite cursor), so the chain
+/// can be checked without allocating per row.
+#[derive(Debug, Clone, Copy)]
+pub struct RowRef<'a> {
+    pub id: i64,
+    pub at: i64,
+    pub station: &'a str,
+    pub event: &'a str,
+    pub outcome: &'a str,
+    pub phone_masked: Option<&'a str>,
+    pub phone_key: Option<&'a str>,
+    pub challenge_id: Option<i64>,
+    pub detail: &'a str,
+    pub prev_mac: &'a str,
+    pub mac: &'a str,
+}
+
+impl AuditRow {
+    pub fn as_ref(&self) -> RowRef<'_> {
+        RowRef {
+            id: self.id,
+            at: self.at,
+            station: &self.station,
+            event: &self.event,
+            outcome: &self.outcome,
+            phone_masked: self.phone_masked.as_deref(),
+            phone_key: self.phone_key.as_deref(),
+            challenge_id: self.challenge_id,
+            detail: &self.detail,
+            prev_mac: &self.prev_mac,
+            mac: &self.mac,
+        }
+    }
+}
+
 /// The bytes a row's MAC covers: every field but the MACs, length-prefixed so no two rows
 /// encode alike, with NULL distinct from the empty string.
 pub fn canonical(row: &AuditRow) -> Vec<u8> {
+    let mut out = Vec::with_capacity(128 + row.detail.len());
+    canonical_into(&mut out, &row.as_ref());
+    out
+}
+
+/// [`canonical`] into a reused buffer (cleared first).
+pub fn canonical_into(out: &mut Vec<u8>, row: &RowRef<'_>) {
     fn field(out: &mut Vec<u8>, v: Option<&[u8]>) {
         match v {
             None => out.extend_from_slice(&u32::MAX.to_be_bytes()),
@@ -147,19 +204,18 @@ pub fn canonical(row: &AuditRow) -> Vec<u8> {
             }
         }
     }
-    let mut out = Vec::with_capacity(128 + row.detail.len());
+    out.clear();
     out.extend_from_slice(b"otpd-audit-v1");
-    field(&mut out, Some(&row.id.to_be_bytes()));
-    field(&mut out, Some(&row.at.to_be_bytes()));
-    field(&mut out, Some(row.station.as_bytes()));
-    field(&mut out, Some(row.event.as_bytes()));
-    field(&mut out, Some(row.outcome.as_bytes()));
-    field(&mut out, row.phone_masked.as_deref().map(str::as_bytes));
-    field(&mut out, row.phone_key.as_deref().map(str::as_bytes));
+    field(out, Some(&row.id.to_be_bytes()));
+    field(out, Some(&row.at.to_be_bytes()));
+    field(out, Some(row.station.as_bytes()));
+    field(out, Some(row.event.as_bytes()));
+    field(out, Some(row.outcome.as_bytes()));
+    field(out, row.phone_masked.map(str::as_bytes));
+    field(out, row.phone_key.map(str::as_bytes));
     let cid = row.challenge_id.map(i64::to_be_bytes);
-    field(&mut out, cid.as_ref().map(|b| b.as_slice()));
-    field(&mut out, Some(row.detail.as_bytes()));
-    out
+    field(out, cid.as_ref().map(|b| b.as_slice()));
+    field(out, Some(row.detail.as_bytes()));
 }
 
 /// The MAC a row must carry given the previous row's MAC.
@@ -177,7 +233,13 @@ pub fn append(c: &Connection, secrets: &Secrets, e: &NewEvent<'_>) -> rusqlite::
             |r| Ok((r.get(0)?, r.get(1)?)),
         )
         .optional()?;
-    let (prev_id, prev_mac) = last.unwrap_or((0, GENESIS_MAC.to_string()));
+    // An empty table after a retention truncation continues from the anchor.
+    let (prev_id, prev_mac) = match last {
+        Some(last) => last,
+        None => latest_anchor(c)?
+            .map(|a| (a.last_id, a.last_mac))
+            .unwrap_or((0, GENESIS_MAC.to_string())),
+    };
     let mut row = AuditRow {
         id: prev_id + 1,
         at: to_ms(e.at),
@@ -213,27 +275,173 @@ pub fn append(c: &Connection, secrets: &Secrets, e: &NewEvent<'_>) -> rusqlite::
     Ok(row.id)
 }
 
+const ROW_COLUMNS: &str =
+    "id, at, station, event, outcome, phone_masked, phone_key, challenge_id, detail, prev_mac, mac";
+
+fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AuditRow> {
+    Ok(AuditRow {
+        id: r.get(0)?,
+        at: r.get(1)?,
+        station: r.get(2)?,
+        event: r.get(3)?,
+        outcome: r.get(4)?,
+        phone_masked: r.get(5)?,
+        phone_key: r.get(6)?,
+        challenge_id: r.get(7)?,
+        detail: r.get(8)?,
+        prev_mac: r.get(9)?,
+        mac: r.get(10)?,
+    })
+}
+
+/// The newest row's id and MAC: the chain's head.
+pub fn head(c: &Connection) -> rusqlite::Result<Option<(i64, String)>> {
+    c.prepare_cached("SELECT id, mac FROM audit_events ORDER BY id DESC LIMIT 1")?
+        .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()
+}
+
+/// The newest row's id alone (cheap: the end of the rowid b-tree).
+pub fn head_id(c: &Connection) -> rusqlite::Result<i64> {
+    c.prepare_cached("SELECT coalesce(max(id), 0) FROM audit_events")?
+        .query_row([], |r| r.get(0))
+}
+
+/// The smallest id in the log, if any.
+pub fn min_id(c: &Connection) -> rusqlite::Result<Option<i64>> {
+    c.prepare_cached("SELECT min(id) FROM audit_events")?
+        .query_row([], |r| r.get(0))
+}
+
+/// One row by id.
+pub fn row(c: &Connection, id: i64) -> rusqlite::Result<Option<AuditRow>> {
+    c.query_row(
+        &format!("SELECT {ROW_COLUMNS} FROM audit_events WHERE id = ?1"),
+        [id],
+        from_row,
+    )
+    .optional()
+}
+
+/// The first row after `id`, if any.
+pub fn next_row(c: &Connection, id: i64) -> rusqlite::Result<Option<AuditRow>> {
+    c.query_row(
+        &format!("SELECT {ROW_COLUMNS} FROM audit_events WHERE id > ?1 ORDER BY id LIMIT 1"),
+        [id],
+        from_row,
+    )
+    .optional()
+}
+
+/// The id of the row whose MAC is `mac` (a full scan: used only to explain a broken chain).
+pub fn id_with_mac(c: &Connection, mac: &str) -> rusqlite::Result<Option<i64>> {
+    c.query_row(
+        "SELECT id FROM audit_events WHERE mac = ?1 ORDER BY id LIMIT 1",
+        [mac],
+        |r| r.get(0),
+    )
+    .optional()
+}
+
+/// Calls `f` for each row after `after_id` in id order, at most `limit` rows, with the fields
+/// borrowed from SQLite's cursor (no allocation per row). A row whose fields cannot be read
+/// as what otpd wrote (text that is not UTF-8, a number that is not an integer) is passed as
+/// `Err(id)`. Stops early when `f` returns false. Returns how many rows were visited.
+pub fn scan(
+    c: &Connection,
+    after_id: i64,
+    limit: i64,
+    mut f: impl FnMut(Result<&RowRef<'_>, i64>) -> bool,
+) -> rusqlite::Result<i64> {
+    fn fields<'r>(r: &'r rusqlite::Row<'_>, id: i64) -> rusqlite::Result<RowRef<'r>> {
+        let text = |i: usize| -> rusqlite::Result<&'r str> { Ok(r.get_ref(i)?.as_str()?) };
+        let opt_text =
+            |i: usize| -> rusqlite::Result<Option<&'r str>> { Ok(r.get_ref(i)?.as_str_or_null()?) };
+        Ok(RowRef {
+            id,
+            at: r.get(1)?,
+            station: text(2)?,
+            event: text(3)?,
+            outcome: text(4)?,
+            phone_masked: opt_text(5)?,
+            phone_key: opt_text(6)?,
+            challenge_id: r.get(7)?,
+            detail: text(8)?,
+            prev_mac: text(9)?,
+            mac: text(10)?,
+        })
+    }
+    let mut stmt = c.prepare_cached(&format!(
+        "SELECT {ROW_COLUMNS} FROM audit_events WHERE id > ?1 ORDER BY id LIMIT ?2"
+    ))?;
+    let mut rows = stmt.query(params![after_id, limit])?;
+    let mut n = 0;
+    while let Some(r) = rows.next()? {
+        let id: i64 = r.get(0)?;
+        n += 1;
+        let go_on = match fields(r, id) {
+            Ok(row) => f(Ok(&row)),
+            Err(_) => f(Err(id)),
+        };
+        if !go_on {
+            break;
+        }
+    }
+    Ok(n)
+}
+
+/// Where the chain starts after a retention truncation: the last removed row's id and MAC,
+/// sealed by `mac` so the database alone cannot move it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Anchor {
+    pub seq: i64,
+    pub last_id: i64,
+    pub last_mac: String,
+    pub removed: i64,
+    pub at: i64,
+    pub mac: String,
+}
+
+/// The MAC an anchor must carry.
+pub fn anchor_mac(
+    secrets: &Secrets,
+    last_id: i64,
+    last_mac: &str,
+    removed: i64,
+    at: i64,
+) -> String {
+    hex::encode(secrets.audit_mac(&[
+        b"otpd-audit-anchor-v1",
+        &last_id.to_be_bytes(),
+        &removed.to_be_bytes(),
+        &at.to_be_bytes(),
+        last_mac.as_bytes(),
+    ]))
+}
+
+/// The newest anchor, if the chain was ever truncated.
+pub fn latest_anchor(c: &Connection) -> rusqlite::Result<Option<Anchor>> {
+    c.prepare_cached(
+        "SELECT seq, last_id, last_mac, removed, at, mac FROM audit_anchor ORDER BY seq DESC LIMIT 1",
+    )?
+    .query_row([], |r| {
+        Ok(Anchor {
+            seq: r.get(0)?,
+            last_id: r.get(1)?,
+            last_mac: r.get(2)?,
+            removed: r.get(3)?,
+            at: r.get(4)?,
+            mac: r.get(5)?,
+        })
+    })
+    .optional()
+}
+
 /// Reads rows in id order starting after `after_id`, at most `limit` of them.
 pub fn rows_after(c: &Connection, after_id: i64, limit: i64) -> rusqlite::Result<Vec<AuditRow>> {
-    let mut stmt = c.prepare_cached(
-        "SELECT id, at, station, event, outcome, phone_masked, phone_key, challenge_id, detail,
-                prev_mac, mac
-         FROM audit_events WHERE id > ?1 ORDER BY id LIMIT ?2",
-    )?;
-    let rows = stmt.query_map(params![after_id, limit], |r| {
-        Ok(AuditRow {
-            id: r.get(0)?,
-            at: r.get(1)?,
-            station: r.get(2)?,
-            event: r.get(3)?,
-            outcome: r.get(4)?,
-            phone_masked: r.get(5)?,
-            phone_key: r.get(6)?,
-            challenge_id: r.get(7)?,
-            detail: r.get(8)?,
-            prev_mac: r.get(9)?,
-            mac: r.get(10)?,
-        })
-    })?;
+    let mut stmt = c.prepare_cached(&format!(
+        "SELECT {ROW_COLUMNS} FROM audit_events WHERE id > ?1 ORDER BY id LIMIT ?2"
+    ))?;
+    let rows = stmt.query_map(params![after_id, limit], from_row)?;
     rows.collect()
 }

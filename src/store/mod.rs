@@ -2,8 +2,10 @@
 //! write (`BEGIN IMMEDIATE`, so every use case's reads and writes are one serialised unit).
 
 pub mod audit;
+pub mod audit_query;
 pub mod challenges;
 pub mod limits;
+pub mod retention;
 
 use std::path::{Path, PathBuf};
 
@@ -14,6 +16,7 @@ use rusqlite::{Connection, ErrorCode, OpenFlags, Transaction, TransactionBehavio
 const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../../migrations/0001_init.sql")),
     (2, include_str!("../../migrations/0002_limits.sql")),
+    (3, include_str!("../../migrations/0003_audit_anchor.sql")),
 ];
 
 /// How long a writer waits for another terminal's transaction before giving up.

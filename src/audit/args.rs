@@ -1,0 +1,189 @@
+//! The clap definitions of `otpd audit …` and `otpd prune`, shared by the command line and the
+//! prompt (which parses the words after `audit` with the same definitions).
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::store::audit::Event;
+
+/// Review, verify and export the audit log. Without a subcommand: list events, newest first.
+#[derive(Debug, Clone, Parser)]
+#[command(
+    name = "audit",
+    args_conflicts_with_subcommands = true,
+    subcommand_negates_reqs = true,
+    disable_version_flag = true
+)]
+pub struct AuditArgs {
+    #[command(subcommand)]
+    pub command: Option<AuditCommand>,
+    #[command(flatten)]
+    pub list: ListArgs,
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum AuditCommand {
+    /// List events, newest first (the default)
+    List(ListArgs),
+    /// Recompute the whole MAC chain; exit 1 naming the first bad row
+    Verify(VerifyArgs),
+    /// Print the latest row's id and MAC (keep a copy elsewhere to detect a deleted tail)
+    Head,
+    /// Per-day sends, approvals, failures, lockouts, rate limits and conversion
+    Stats(StatsArgs),
+    /// Stream every event (oldest first) as CSV or JSON lines, for spreadsheets and SIEMs
+    Export(ExportArgs),
+}
+
+/// Time bounds, shared by list, stats and export.
+#[derive(Debug, Clone, Default, Args)]
+pub struct TimeArgs {
+    /// Only events at or after T: RFC 3339, a date (2026-11-28, local midnight) or an age
+    /// (30m, 2h, 7d, 2w)
+    #[arg(long, value_name = "T")]
+    pub since: Option<String>,
+    /// Only events before T (same forms as --since)
+    #[arg(long, value_name = "T")]
+    pub until: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Args)]
+pub struct ListArgs {
+    /// Only this phone number's events (matched through its keyed hash)
+    #[arg(long, num_args = 1.., value_name = "PHONE")]
+    pub phone: Option<Vec<String>>,
+    /// Only this station's events
+    #[arg(long, value_name = "NAME")]
+    pub station: Option<String>,
+    /// Only these events (repeatable): sent, resent, delivered, approved, invalid, …
+    #[arg(long = "event", value_name = "EVENT", value_parser = parse_event)]
+    pub events: Vec<Event>,
+    #[command(flatten)]
+    pub time: TimeArgs,
+    /// How many events to show
+    #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub limit: u32,
+    /// Show events older than row ID (the next page)
+    #[arg(long, value_name = "ID")]
+    pub before: Option<i64>,
+    /// table, json (one object per line) or csv
+    #[arg(long, value_enum)]
+    pub format: Option<ListFormat>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ListFormat {
+    Table,
+    Json,
+    Csv,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExportFormat {
+    Csv,
+    Json,
+}
+
+#[derive(Debug, Clone, Default, Args)]
+pub struct VerifyArgs {
+    /// Also check that row ID still exists with this MAC (from `audit head` or the head file)
+    #[arg(long, value_name = "ID:MAC")]
+    pub head: Option<String>,
+    /// Check against the newest head recorded in a head file [default: `[audit] head_file`]
+    #[arg(long, value_name = "PATH", num_args = 0..=1, conflicts_with = "head")]
+    pub head_file: Option<Option<std::path::PathBuf>>,
+}
+
+#[derive(Debug, Clone, Default, Args)]
+pub struct StatsArgs {
+    #[command(flatten)]
+    pub time: TimeArgs,
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct ExportArgs {
+    /// csv or json (one object per line)
+    #[arg(long, value_enum, default_value = "csv")]
+    pub format: ExportFormat,
+    #[command(flatten)]
+    pub time: TimeArgs,
+}
+
+/// Delete finished verifications older than an age; with `[audit] retention_days`, also old
+/// audit rows (leaving a sealed anchor).
+#[derive(Debug, Clone, Args)]
+pub struct PruneArgs {
+    /// An age such as 30d, 12h or 2w
+    #[arg(long, value_name = "AGE", default_value = "30d")]
+    pub older_than: String,
+}
+
+/// On the command line `--station` is also the global "name of this terminal" option, read from
+/// `OTPD_STATION` when not typed. That value must not silently become an audit filter: keep
+/// `--station` only when it was typed.
+pub fn drop_station_from_env(args: &mut AuditArgs, matches: &clap::ArgMatches) {
+    let Some(m) = matches.subcommand_matches("audit") else {
+        return;
+    };
+    let typed = |m: &clap::ArgMatches| {
+        m.value_source("station") == Some(clap::parser::ValueSource::CommandLine)
+    };
+    if !typed(m) {
+        args.list.station = None;
+    }
+    if let (Some(AuditCommand::List(l)), Some(sub)) =
+        (&mut args.command, m.subcommand_matches("list"))
+        && !typed(sub)
+    {
+        l.station = None;
+    }
+}
+
+fn parse_event(s: &str) -> Result<Event, String> {
+    Event::from_name(s).ok_or_else(|| {
+        let names: Vec<&str> = Event::ALL.iter().map(|e| e.as_str()).collect();
+        format!("unknown event; use one of: {}", names.join(", "))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(words: &[&str]) -> Result<AuditArgs, clap::Error> {
+        AuditArgs::try_parse_from(std::iter::once("audit").chain(words.iter().copied()))
+    }
+
+    #[test]
+    fn list_is_the_default_and_subcommands_parse() {
+        let a = parse(&["--event", "sent", "--event", "approved", "--limit", "5"]).unwrap();
+        assert!(a.command.is_none());
+        assert_eq!(a.list.events, [Event::Sent, Event::Approved]);
+        assert_eq!(a.list.limit, 5);
+        let a = parse(&[]).unwrap();
+        assert_eq!(a.list.limit, 50);
+        let a = parse(&["verify", "--head", "3:ab"]).unwrap();
+        assert!(
+            matches!(a.command, Some(AuditCommand::Verify(v)) if v.head.as_deref() == Some("3:ab"))
+        );
+        let a = parse(&["export", "--format", "json", "--since", "7d"]).unwrap();
+        assert!(
+            matches!(a.command, Some(AuditCommand::Export(e)) if e.format == ExportFormat::Json)
+        );
+    }
+
+    #[test]
+    fn bad_words_are_refused() {
+        let cases: &[&[&str]] = &[
+            &["--event", "nope"],
+            &["--limit", "0"],
+            &["--format", "xml"],
+            &["verify", "--bogus"],
+            &["stats", "--phone", "x"],
+        ];
+        for words in cases {
+            assert!(parse(words).is_err(), "{words:?}");
+        }
+        let err = parse(&["--event", "nope"]).unwrap_err().to_string();
+        assert!(err.contains("approved"), "{err}");
+    }
+}

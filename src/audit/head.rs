@@ -1,0 +1,127 @@
+//! Copies of the chain's head kept outside the database. Every `head_every` events otpd
+//! appends `ID:MAC TIME` to `[audit] head_file`, so deleting the newest rows (which leaves a
+//! shorter but internally valid chain) shows up in `audit verify --head-file`.
+//!
+//! Where: after the use case has committed, never inside the write transaction (a slow disk
+//! must not hold the database lock, and a rolled-back transaction must not leave a head that
+//! never existed). How every multiple of N is caught even with many processes: each command
+//! notes the head id before it runs and again after; the process whose events crossed a
+//! multiple of N writes the head it then sees (itself or later, never earlier).
+
+use std::io::Write;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::Path;
+
+use chrono::{DateTime, SecondsFormat, Utc};
+
+use super::verify::Head;
+use crate::config::AuditConfig;
+use crate::store::Store;
+use crate::store::audit;
+
+/// The head id seen before a command ran; `None` when the head file is disabled.
+#[derive(Debug, Clone, Copy)]
+pub struct Watch(i64);
+
+/// Notes the head id before a command.
+pub fn watch(store: &mut Store, cfg: &AuditConfig) -> Option<Watch> {
+    if cfg.head_every == 0 {
+        return None;
+    }
+    store.read(|tx| audit::head_id(tx)).ok().map(Watch)
+}
+
+/// After a command: if the head crossed a multiple of `head_every`, append it to the head file.
+/// Returns a warning to show when the file cannot be written (the command itself succeeded).
+pub fn checkpoint(
+    store: &mut Store,
+    cfg: &AuditConfig,
+    watch: Option<Watch>,
+    now: DateTime<Utc>,
+) -> Option<String> {
+    let Watch(before) = watch?;
+    let every = i64::from(cfg.head_every);
+    let (id, mac) = match store.read(|tx| audit::head(tx)) {
+        Ok(Some(h)) => h,
+        _ => return None,
+    };
+    if id / every <= before / every {
+        return None;
+    }
+    append(&cfg.head_file, &Head { id, mac }, now)
+        .err()
+        .map(|e| {
+            format!(
+                "warning: could not record the audit head in {}: {e}",
+                cfg.head_file.display()
+            )
+        })
+}
+
+/// Appends one `ID:MAC TIME` line (one `write`, so concurrent appends do not interleave).
+pub fn append(path: &Path, head: &Head, now: DateTime<Utc>) -> std::io::Result<()> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
+    let line = format!(
+        "{}:{} {}\n",
+        head.id,
+        head.mac,
+        now.to_rfc3339_opts(SecondsFormat::Secs, true)
+    );
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .mode(0o600)
+        .open(path)?;
+    f.write_all(line.as_bytes())?;
+    f.sync_data()
+}
+
+/// The newest head recorded in a head file: its last well-formed line.
+pub fn read_last(path: &Path) -> Result<Head, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read the head file {}: {e}", path.display()))?;
+    text.lines()
+        .rev()
+        .find_map(|l| Head::parse(l).ok())
+        .ok_or_else(|| format!("the head file {} holds no ID:MAC line", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn appends_lines_and_reads_back_the_newest() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sub/heads.log");
+        let now = DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+        assert!(read_last(&path).is_err());
+        append(
+            &path,
+            &Head {
+                id: 100,
+                mac: "a".repeat(64),
+            },
+            now,
+        )
+        .unwrap();
+        append(
+            &path,
+            &Head {
+                id: 200,
+                mac: "b".repeat(64),
+            },
+            now,
+        )
+        .unwrap();
+        let h = read_last(&path).unwrap();
+        assert_eq!((h.id, h.mac), (200, "b".repeat(64)));
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(
+            text.starts_with(&format!("100:{} 2027-01-15T08:00:00Z\n", "a".repeat(64))),
+            "{text}"
+        );
+    }
+}

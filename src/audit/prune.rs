@@ -1,0 +1,91 @@
+//! `otpd prune`: deletes finished verifications (and with them the full phone numbers) older
+//! than an age, and — only when `[audit] retention_days` is set — the old prefix of the audit
+//! chain, leaving a sealed anchor. One write transaction; both steps are themselves audited.
+
+use chrono::{DateTime, SecondsFormat, TimeDelta, Utc};
+use serde::Serialize;
+
+use crate::clock::to_ms;
+use crate::crypto::Secrets;
+use crate::error::Error;
+use crate::store::Store;
+use crate::store::audit::{self, Event, NewEvent};
+use crate::store::retention;
+
+/// What `prune` did.
+#[derive(Debug, Clone, Serialize)]
+pub struct Pruned {
+    /// Verifications removed.
+    pub challenges: usize,
+    /// Their codes had expired before this instant.
+    pub cutoff: DateTime<Utc>,
+    pub older_than_seconds: i64,
+    /// Audit rows removed by retention, and the row the chain is now anchored at.
+    pub audit_rows_removed: i64,
+    pub anchored_at: Option<i64>,
+    pub retention_days: Option<u32>,
+}
+
+/// Prunes in one transaction.
+pub fn prune(
+    store: &mut Store,
+    secrets: &Secrets,
+    station: &str,
+    older_than: TimeDelta,
+    retention_days: Option<u32>,
+    now: DateTime<Utc>,
+) -> Result<Pruned, Error> {
+    if older_than < TimeDelta::zero() {
+        return Err(Error::Usage("--older-than must not be negative".into()));
+    }
+    let cutoff = now - older_than;
+    let event = |event, detail: String| NewEvent {
+        at: now,
+        station,
+        event,
+        phone: None,
+        challenge_id: None,
+        detail,
+    };
+    let (challenges, anchor) = store.write(|tx| {
+        let mut anchor = None;
+        if let Some(days) = retention_days {
+            let audit_cutoff = now - TimeDelta::days(i64::from(days));
+            anchor = retention::truncate_audit(tx, secrets, to_ms(audit_cutoff), to_ms(now))?;
+            if let Some(a) = &anchor {
+                audit::append(
+                    tx,
+                    secrets,
+                    &event(
+                        Event::AuditTruncated,
+                        format!(
+                            "removed {} rows up to row {} (older than {days} days); anchor {}:{}",
+                            a.removed, a.last_id, a.last_id, a.last_mac
+                        ),
+                    ),
+                )?;
+            }
+        }
+        let n = retention::delete_finished_challenges(tx, to_ms(cutoff), to_ms(now))?;
+        audit::append(
+            tx,
+            secrets,
+            &event(
+                Event::Pruned,
+                format!(
+                    "removed {n} finished verifications that expired before {}",
+                    cutoff.to_rfc3339_opts(SecondsFormat::Secs, true)
+                ),
+            ),
+        )?;
+        Ok((n, anchor))
+    })?;
+    Ok(Pruned {
+        challenges,
+        cutoff,
+        older_than_seconds: older_than.num_seconds(),
+        audit_rows_removed: anchor.as_ref().map_or(0, |a| a.removed),
+        anchored_at: anchor.map(|a| a.last_id),
+        retention_days,
+    })
+}

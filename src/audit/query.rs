@@ -1,0 +1,79 @@
+//! `audit` (list): turns the filter options into a store [`Filter`] — the phone through its
+//! keyed hash, times through [`when`] — and fetches one newest-first page.
+
+use chrono::{DateTime, Utc};
+
+use super::args::{ListArgs, TimeArgs};
+use super::when;
+use crate::clock::to_ms;
+use crate::crypto::Secrets;
+use crate::domain::PhoneNumber;
+use crate::error::Error;
+use crate::store::Store;
+use crate::store::audit::AuditRow;
+use crate::store::audit_query::{self, Filter};
+
+/// One page of the listing.
+#[derive(Debug, Clone)]
+pub struct Page {
+    /// Newest first.
+    pub rows: Vec<AuditRow>,
+    /// Whether older matching rows exist (continue with `--before <last id>`).
+    pub more: bool,
+}
+
+/// The time bounds as a filter (everything else open).
+pub fn time_filter(t: &TimeArgs, now: DateTime<Utc>) -> Result<Filter, Error> {
+    let instant = |flag: &str, v: &Option<String>| -> Result<Option<i64>, Error> {
+        v.as_deref()
+            .map(|s| {
+                when::parse_instant(s, now)
+                    .map(to_ms)
+                    .map_err(|e| Error::Usage(format!("{flag}: {e}")))
+            })
+            .transpose()
+    };
+    let since_ms = instant("--since", &t.since)?;
+    let until_ms = instant("--until", &t.until)?;
+    if let (Some(a), Some(b)) = (since_ms, until_ms)
+        && a >= b
+    {
+        return Err(Error::Usage(
+            "--since must be earlier than --until".to_string(),
+        ));
+    }
+    Ok(Filter {
+        since_ms,
+        until_ms,
+        ..Filter::default()
+    })
+}
+
+/// Every listing option as a filter.
+pub fn filter(args: &ListArgs, secrets: &Secrets, now: DateTime<Utc>) -> Result<Filter, Error> {
+    let mut f = time_filter(&args.time, now)?;
+    if let Some(words) = &args.phone {
+        let phone = PhoneNumber::parse(&words.join(" "))
+            .map_err(|e| Error::Usage(format!("--phone: {e}")))?;
+        f.phone_key = Some(secrets.phone_key(phone.e164()));
+    }
+    f.station = args.station.clone();
+    f.events = args.events.iter().map(|e| e.as_str()).collect();
+    f.before_id = args.before;
+    Ok(f)
+}
+
+/// The newest `args.limit` matching rows.
+pub fn list(
+    store: &mut Store,
+    secrets: &Secrets,
+    args: &ListArgs,
+    now: DateTime<Utc>,
+) -> Result<Page, Error> {
+    let f = filter(args, secrets, now)?;
+    let limit = i64::from(args.limit);
+    let mut rows = store.read(|tx| audit_query::list(tx, &f, limit + 1))?;
+    let more = rows.len() as i64 > limit;
+    rows.truncate(args.limit as usize);
+    Ok(Page { rows, more })
+}
