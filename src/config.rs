@@ -7,6 +7,7 @@ use chrono::TimeDelta;
 use serde::Deserialize;
 
 use crate::crypto::HashParams;
+use crate::delivery::twilio::{RawTwilio, TwilioConfig, TwilioEnv};
 use crate::domain::{Channel, Policy, code};
 
 /// Where codes go.
@@ -49,6 +50,8 @@ pub struct Config {
     pub policy: Policy,
     pub hashing: HashParams,
     pub delivery: DeliveryConfig,
+    /// The validated `[twilio]` settings; present exactly when the provider is `twilio`.
+    pub twilio: Option<TwilioConfig>,
 }
 
 /// Values from flags and the environment, which override the file.
@@ -61,6 +64,8 @@ pub struct Overrides {
     pub outbox: Option<PathBuf>,
     /// `OTPD_SECRET_FILE`.
     pub secret_file: Option<PathBuf>,
+    /// `TWILIO_*` and `OTPD_TWILIO_API_BASE`.
+    pub twilio: TwilioEnv,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -74,6 +79,14 @@ pub enum ConfigError {
         key: &'static str,
         value: String,
         expected: String,
+    },
+    #[error("cannot start {what}: missing {missing}")]
+    Missing { what: String, missing: String },
+    #[error("cannot use {key} {path}: {detail}")]
+    SecretFile {
+        key: &'static str,
+        path: PathBuf,
+        detail: String,
     },
     #[error("cannot find a home directory for otpd's files; set --db and OTPD_SECRET_FILE")]
     NoHome,
@@ -91,6 +104,8 @@ struct RawConfig {
     hashing: RawHashing,
     #[serde(default)]
     delivery: RawDelivery,
+    #[serde(default)]
+    twilio: RawTwilio,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -234,6 +249,17 @@ impl Config {
             .clone()
             .or_else(|| raw.delivery.outbox.map(relative))
             .unwrap_or_else(|| dirs.data.join("outbox.jsonl"));
+        let provider = o
+            .provider
+            .or(raw.delivery.provider)
+            .unwrap_or(Provider::Console);
+        let channel = raw.delivery.channel.unwrap_or_default();
+        let twilio = match provider {
+            Provider::Twilio => Some(TwilioConfig::load(
+                raw.twilio, &o.twilio, &relative, channel,
+            )?),
+            Provider::Console | Provider::Outbox => None,
+        };
 
         Ok(Config {
             file,
@@ -260,13 +286,11 @@ impl Config {
                 parallelism: parallelism as u32,
             },
             delivery: DeliveryConfig {
-                provider: o
-                    .provider
-                    .or(raw.delivery.provider)
-                    .unwrap_or(Provider::Console),
+                provider,
                 outbox,
-                channel: raw.delivery.channel.unwrap_or_default(),
+                channel,
             },
+            twilio,
         })
     }
 
