@@ -2,4 +2,6 @@
 //! surface (argv, stdin, files, exit status) with a temp database and a cleaned environment.
 
 mod core;
+mod fake_twilio;
 mod harness;
+mod twilio;
