@@ -220,7 +220,7 @@ impl Delivery for TwilioDelivery {
                     });
                     return Err(DeliveryError::Unknown {
                         message: format!(
-                            "{what} after the request was sent, so the {} may have been sent; resend if it does not arrive",
+                            "{what} after the request was sent, so the {} may have been sent",
                             match m.channel {
                                 crate::domain::Channel::Call => "call",
                                 _ => "message",
