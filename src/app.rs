@@ -131,7 +131,7 @@ fn build_delivery(config: &Config) -> Result<Box<dyn Delivery>, Error> {
                     "the twilio delivery is selected but [twilio] was not validated".into(),
                 ));
             };
-            Box::new(TwilioDelivery::new(twilio.clone()).map_err(Error::Io)?)
+            Box::new(TwilioDelivery::new(twilio.clone()))
         }
     })
 }

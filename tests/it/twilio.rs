@@ -388,8 +388,23 @@ fn status_fetches_the_providers_delivery_status() {
     );
     let text = env.run(&["status"]);
     assert!(text.stdout.contains("delivery: delivered"), "{text:?}");
+    // Twilio cannot tell: the stored status stays, with the reason.
+    fake.reply(Reply::error(
+        404,
+        20404,
+        "The requested resource was not found",
+    ));
+    let r = env.run(&["status", "--json"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    let p = &r.json()["pending"][0];
+    assert_eq!(p["delivery_status"], "queued");
+    let why = p["delivery_error"].as_str().unwrap();
+    assert!(
+        why.contains("status unavailable") && why.contains("20404"),
+        "{why}"
+    );
     let reqs = fake.requests();
-    assert_eq!(reqs.len(), 3);
+    assert_eq!(reqs.len(), 4);
     for q in &reqs[1..] {
         assert_eq!(q.method, "GET");
         assert_eq!(

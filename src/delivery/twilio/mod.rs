@@ -10,6 +10,7 @@ pub mod api;
 pub mod config;
 
 use std::io::Read;
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
 use reqwest::blocking::{Client, RequestBuilder};
@@ -26,7 +27,9 @@ pub const USER_AGENT: &str = concat!("otpd/", env!("CARGO_PKG_VERSION"));
 #[derive(Debug)]
 pub struct TwilioDelivery {
     cfg: TwilioConfig,
-    client: Client,
+    /// Built on first use, so commands that never reach Twilio (verify, cancel) do not pay
+    /// for a TLS client (about 12 ms).
+    client: OnceLock<Result<Client, String>>,
 }
 
 /// How one HTTP exchange ended.
@@ -53,14 +56,14 @@ fn root_cause(e: &dyn std::error::Error) -> String {
 }
 
 impl TwilioDelivery {
-    /// Builds the HTTPS client: ring as the rustls crypto provider, the user agent with otpd's
+    /// The HTTPS client: ring as the rustls crypto provider, the user agent with otpd's
     /// version, connect and request timeouts, no redirects (credentials stay with Twilio), no
     /// automatic retries or pooled connections (otpd decides what is safe to send again, and a
     /// fresh connection makes "could not connect" mean "nothing was sent").
-    pub fn new(cfg: TwilioConfig) -> Result<Self, String> {
+    fn build_client(cfg: &TwilioConfig) -> Result<Client, String> {
         // Errs only if a provider is already installed, which is then used.
         let _ = rustls::crypto::ring::default_provider().install_default();
-        let client = Client::builder()
+        Client::builder()
             .user_agent(USER_AGENT)
             .connect_timeout(cfg.timeout.min(Duration::from_secs(10)))
             .timeout(cfg.timeout)
@@ -70,11 +73,25 @@ impl TwilioDelivery {
             .build()
             .map_err(|e| {
                 format!(
-                    "cannot start the HTTPS client for Twilio: {}",
+                    "cannot start the HTTPS client for Twilio: {}; nothing was sent",
                     root_cause(&e)
                 )
-            })?;
-        Ok(TwilioDelivery { cfg, client })
+            })
+    }
+
+    pub fn new(cfg: TwilioConfig) -> Self {
+        TwilioDelivery {
+            cfg,
+            client: OnceLock::new(),
+        }
+    }
+
+    /// The HTTPS client, built on first use.
+    fn client(&self) -> Result<&Client, DeliveryError> {
+        self.client
+            .get_or_init(|| Self::build_client(&self.cfg))
+            .as_ref()
+            .map_err(|e| DeliveryError::failed(e.clone()))
     }
 
     pub fn config(&self) -> &TwilioConfig {
@@ -133,13 +150,14 @@ impl Delivery for TwilioDelivery {
         let started = Instant::now();
         let resource = Resource::for_channel(m.channel);
         let url = api::list_url(&self.cfg, resource);
+        let client = self.client()?;
         let mut notes: Vec<AttemptNote> = Vec::new();
         let mut attempt: u32 = 1;
         loop {
             let elapsed = i64::try_from(started.elapsed().as_secs()).unwrap_or(i64::MAX);
             let valid_for = m.valid_for_seconds.saturating_sub(elapsed);
             let form = api::form(&self.cfg, m, valid_for).map_err(DeliveryError::failed)?;
-            let exchange = self.exchange(self.client.post(&url).form(&form));
+            let exchange = self.exchange(client.post(&url).form(&form));
             drop(form);
             match exchange {
                 Exchange::Answered { status, body, .. } if (200..300).contains(&status) => {
@@ -238,7 +256,7 @@ impl Delivery for TwilioDelivery {
             return Ok(None);
         };
         let url = api::instance_url(&self.cfg, resource, provider_ref);
-        match self.exchange(self.client.get(&url)) {
+        match self.exchange(self.client()?.get(&url)) {
             Exchange::Answered { status, body, .. } if (200..300).contains(&status) => {
                 Ok(api::parse_status(&body))
             }
