@@ -34,6 +34,16 @@ pub enum Request {
     Cancel {
         phone: Option<PhoneNumber>,
     },
+    /// Show the limits' counters (for one number, if named) and what would be refused now.
+    Limits {
+        phone: Option<PhoneNumber>,
+    },
+    /// Lift the conversion guard's pause.
+    ResumeSending,
+    /// Lift a number's lock-out.
+    Unlock {
+        phone: PhoneNumber,
+    },
 }
 
 /// Why words could not become a [`Request`]; shown as an `invalid_phone` / `invalid_input`
@@ -102,6 +112,7 @@ impl App {
                 hasher: &hasher,
                 delivery: self.delivery.as_ref(),
                 policy: &self.config.policy,
+                limits: &self.config.limits,
                 station: &self.config.station,
             },
         };
@@ -116,6 +127,9 @@ impl App {
             Request::Verify { code, phone } => service.verify(now, phone.as_ref(), code),
             Request::Status { phone } => service.status(now, phone.as_ref()),
             Request::Cancel { phone } => service.cancel(now, phone.as_ref()),
+            Request::Limits { phone } => service.limits(now, phone.as_ref()),
+            Request::ResumeSending => service.resume(now),
+            Request::Unlock { phone } => service.unlock(now, phone),
         }?;
         Ok(outcome)
     }

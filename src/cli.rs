@@ -99,8 +99,28 @@ pub enum Command {
         #[arg(num_args = 0.., value_name = "PHONE")]
         phone: Vec<String>,
     },
+    /// Show the abuse and cost limits: counters, locked numbers, what would be refused now
+    #[command(args_conflicts_with_subcommands = true)]
+    Limits {
+        /// Also show one number's counters and whether a send to it would be refused
+        #[arg(num_args = 0.., value_name = "PHONE")]
+        phone: Vec<String>,
+        #[command(subcommand)]
+        action: Option<LimitsAction>,
+    },
+    /// Lift a number's lock-out after too many wrong codes (audited)
+    Unlock {
+        #[arg(required = true, num_args = 1.., value_name = "PHONE")]
+        phone: Vec<String>,
+    },
     /// Show the effective configuration (secrets redacted)
     Config,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LimitsAction {
+    /// Resume sending after the conversion guard paused it (audited)
+    Resume,
 }
 
 fn phone_arg(words: &[String]) -> Result<Option<PhoneNumber>, InputError> {
@@ -127,6 +147,18 @@ impl Command {
                 }),
             Command::Status { phone } => phone_arg(phone).map(|phone| Request::Status { phone }),
             Command::Cancel { phone } => phone_arg(phone).map(|phone| Request::Cancel { phone }),
+            Command::Limits {
+                action: Some(LimitsAction::Resume),
+                ..
+            } => Ok(Request::ResumeSending),
+            Command::Limits {
+                phone,
+                action: None,
+            } => phone_arg(phone).map(|phone| Request::Limits { phone }),
+            Command::Unlock { phone } => phone_arg(phone).and_then(|p| {
+                p.map(|phone| Request::Unlock { phone })
+                    .ok_or_else(|| InputError::Phone("a phone number is needed".into()))
+            }),
             Command::Config => return None,
         })
     }

@@ -8,7 +8,7 @@ use serde::Deserialize;
 
 use crate::crypto::HashParams;
 use crate::delivery::twilio::{RawTwilio, TwilioConfig, TwilioEnv};
-use crate::domain::{Channel, Policy, code};
+use crate::domain::{Channel, Limits, Policy, code};
 
 /// Where codes go.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
@@ -50,6 +50,7 @@ pub struct Config {
     pub policy: Policy,
     pub hashing: HashParams,
     pub delivery: DeliveryConfig,
+    pub limits: Limits,
     /// The validated `[twilio]` settings; present exactly when the provider is `twilio`.
     pub twilio: Option<TwilioConfig>,
 }
@@ -105,7 +106,28 @@ struct RawConfig {
     #[serde(default)]
     delivery: RawDelivery,
     #[serde(default)]
+    limits: RawLimits,
+    #[serde(default)]
     twilio: RawTwilio,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLimits {
+    allowed_countries: Option<Vec<String>>,
+    max_cooldown_seconds: Option<i64>,
+    backoff_reset_seconds: Option<i64>,
+    per_number_per_hour: Option<i64>,
+    per_number_per_day: Option<i64>,
+    per_prefix_per_hour: Option<i64>,
+    prefix_digits: Option<i64>,
+    per_station_per_hour: Option<i64>,
+    global_per_hour: Option<i64>,
+    min_conversion: Option<f64>,
+    min_sends_for_conversion: Option<i64>,
+    max_failures_per_number: Option<i64>,
+    lockout_seconds: Option<i64>,
+    failures_before_unlock: Option<i64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -237,6 +259,8 @@ impl Config {
             });
         }
 
+        let limits = limits(&raw.limits, TimeDelta::seconds(cooldown))?;
+
         let station = o
             .station
             .clone()
@@ -290,6 +314,7 @@ impl Config {
                 outbox,
                 channel,
             },
+            limits,
             twilio,
         })
     }
@@ -305,6 +330,120 @@ impl Config {
         }
         w
     }
+}
+
+/// `[limits]`: caps of 0 disable a cap; every range names its key.
+fn limits(l: &RawLimits, base_cooldown: TimeDelta) -> Result<Limits, ConfigError> {
+    let d = Limits::default();
+    let cap = |key, v: Option<i64>, default: u32| {
+        ranged(key, v, default.into(), 0..=1_000_000, " sends (0 disables)").map(|v| v as u32)
+    };
+    let mut allowed_countries = Vec::new();
+    for c in l.allowed_countries.iter().flatten() {
+        let up = c.trim().to_ascii_uppercase();
+        let known = up.len() == 2 && up.parse::<phonenumber::country::Id>().is_ok();
+        if !known {
+            return Err(ConfigError::Value {
+                key: "limits.allowed_countries",
+                value: format!("\"{}\"", crate::sanitize::sanitize(c)),
+                expected: "use ISO 3166 two-letter region codes from the numbering plan, e.g. [\"US\", \"GB\"]".into(),
+            });
+        }
+        if !allowed_countries.contains(&up) {
+            allowed_countries.push(up);
+        }
+    }
+    let max_cooldown = ranged(
+        "limits.max_cooldown_seconds",
+        l.max_cooldown_seconds,
+        d.max_cooldown.num_seconds(),
+        0..=86_400,
+        " seconds",
+    )?;
+    let backoff_reset = ranged(
+        "limits.backoff_reset_seconds",
+        l.backoff_reset_seconds,
+        d.backoff_reset.num_seconds(),
+        1..=604_800,
+        " seconds",
+    )?;
+    let min_conversion = l.min_conversion.unwrap_or(d.min_conversion);
+    if !(0.0..=1.0).contains(&min_conversion) {
+        return Err(ConfigError::Value {
+            key: "limits.min_conversion",
+            value: min_conversion.to_string(),
+            expected: "use 0.0..=1.0 (a fraction of verifications; 0 disables)".into(),
+        });
+    }
+    let max_failures = ranged(
+        "limits.max_failures_per_number",
+        l.max_failures_per_number,
+        d.max_failures_per_number.into(),
+        1..=100,
+        " consecutive wrong codes",
+    )?;
+    let unlock_after = ranged(
+        "limits.failures_before_unlock",
+        l.failures_before_unlock,
+        d.failures_before_unlock.into(),
+        max_failures..=100,
+        " consecutive wrong codes (NIST SP 800-63B: at most 100; at least max_failures_per_number)",
+    )?;
+    Ok(Limits {
+        allowed_countries,
+        base_cooldown,
+        max_cooldown: TimeDelta::seconds(max_cooldown),
+        backoff_reset: TimeDelta::seconds(backoff_reset),
+        per_number_per_hour: cap(
+            "limits.per_number_per_hour",
+            l.per_number_per_hour,
+            d.per_number_per_hour,
+        )?,
+        per_number_per_day: cap(
+            "limits.per_number_per_day",
+            l.per_number_per_day,
+            d.per_number_per_day,
+        )?,
+        per_prefix_per_hour: cap(
+            "limits.per_prefix_per_hour",
+            l.per_prefix_per_hour,
+            d.per_prefix_per_hour,
+        )?,
+        prefix_digits: ranged(
+            "limits.prefix_digits",
+            l.prefix_digits,
+            d.prefix_digits as i64,
+            0..=14,
+            " national digits after the country code",
+        )? as usize,
+        per_station_per_hour: cap(
+            "limits.per_station_per_hour",
+            l.per_station_per_hour,
+            d.per_station_per_hour,
+        )?,
+        global_per_hour: cap(
+            "limits.global_per_hour",
+            l.global_per_hour,
+            d.global_per_hour,
+        )?,
+        min_conversion,
+        min_sends_for_conversion: ranged(
+            "limits.min_sends_for_conversion",
+            l.min_sends_for_conversion,
+            d.min_sends_for_conversion.into(),
+            1..=1_000_000,
+            " sends",
+        )? as u32,
+        max_failures_per_number: max_failures as u32,
+        lockout: TimeDelta::seconds(ranged(
+            "limits.lockout_seconds",
+            l.lockout_seconds,
+            d.lockout.num_seconds(),
+            1..=2_592_000,
+            " seconds",
+        )?),
+        failures_before_unlock: unlock_after as u32,
+    })
 }
 
 fn read_file(path: &Path) -> Result<RawConfig, ConfigError> {
@@ -382,6 +521,7 @@ mod tests {
         assert_eq!(c.policy, Policy::default());
         assert_eq!(c.hashing, HashParams::OWASP);
         assert_eq!(c.delivery.provider, Provider::Console);
+        assert_eq!(c.limits, Limits::default());
         assert_eq!(c.database, dir.path().join("data/otpd.db"));
         assert!(c.file.is_none());
         assert!(c.warnings().is_empty());
@@ -421,11 +561,64 @@ mod tests {
                 "32",
             ),
             ("station = \"a/b\"", "station", "letters"),
+            (
+                "[limits]\nallowed_countries = [\"US\", \"XX\"]",
+                "limits.allowed_countries = \"XX\"",
+                "ISO 3166",
+            ),
+            (
+                "[limits]\nallowed_countries = [\"USA\"]",
+                "limits.allowed_countries",
+                "two-letter",
+            ),
+            (
+                "[limits]\nper_number_per_hour = -1",
+                "limits.per_number_per_hour = -1",
+                "0..=",
+            ),
+            (
+                "[limits]\nmin_conversion = 1.5",
+                "limits.min_conversion = 1.5",
+                "0.0..=1.0",
+            ),
+            (
+                "[limits]\nfailures_before_unlock = 101",
+                "limits.failures_before_unlock = 101",
+                "10..=100",
+            ),
+            (
+                "[limits]\nmax_failures_per_number = 20\nfailures_before_unlock = 15",
+                "limits.failures_before_unlock = 15",
+                "20..=100",
+            ),
+            (
+                "[limits]\nprefix_digits = 15",
+                "limits.prefix_digits = 15",
+                "0..=14",
+            ),
+            (
+                "[limits]\nlockout_seconds = 0",
+                "limits.lockout_seconds = 0",
+                "1..=",
+            ),
         ];
         for (toml, key, range) in cases {
             let err = load_toml(toml).unwrap_err().to_string();
             assert!(err.contains(key) && err.contains(range), "{toml:?} → {err}");
         }
+    }
+
+    #[test]
+    fn limits_are_read_normalised_and_follow_the_policy_cooldown() {
+        let c = load_toml(
+            "[policy]\nresend_cooldown_seconds = 10\n[limits]\nallowed_countries = [\"us\", \"GB\", \"US\"]\nper_number_per_day = 0\nmin_conversion = 0.5\n",
+        )
+        .unwrap();
+        assert_eq!(c.limits.allowed_countries, ["US", "GB"]);
+        assert_eq!(c.limits.per_number_per_day, 0);
+        assert_eq!(c.limits.min_conversion, 0.5);
+        assert_eq!(c.limits.base_cooldown, TimeDelta::seconds(10));
+        assert_eq!(c.limits.per_number_per_hour, 5);
     }
 
     #[test]

@@ -115,6 +115,29 @@ fn execute(cli: Cli, out: &mut dyn Write) -> Result<u8, Error> {
     }
 }
 
+fn limits_summary(l: &domain::Limits) -> String {
+    let countries = if l.allowed_countries.is_empty() {
+        "all countries".to_string()
+    } else {
+        l.allowed_countries.join(",")
+    };
+    format!(
+        "{countries}; per number {}/h {}/day; per prefix ({} digits) {}/h; per station {}/h; global {}/h; back-off up to {} s; conversion >= {} after {} sends; lock after {} wrong codes for {} s, until unlock after {}",
+        l.per_number_per_hour,
+        l.per_number_per_day,
+        l.prefix_digits,
+        l.per_prefix_per_hour,
+        l.per_station_per_hour,
+        l.global_per_hour,
+        l.max_cooldown.num_seconds(),
+        l.min_conversion,
+        l.min_sends_for_conversion,
+        l.max_failures_per_number,
+        l.lockout.num_seconds(),
+        l.failures_before_unlock,
+    )
+}
+
 fn config_summary(c: &Config) -> String {
     let mut summary = core_summary(c);
     if let Some(t) = &c.twilio {
@@ -141,7 +164,7 @@ fn core_summary(c: &Config) -> String {
         .map(|p| p.display().to_string())
         .unwrap_or_else(|| "(none: defaults)".into());
     format!(
-        "config file      {file}\nstation          {}\ndatabase         {}\nsecret           {} (contents never shown)\ndelivery         {} (channel {}; outbox {})\npolicy           {}-digit codes, valid {} s, {} attempts, resend cooldown {} s\nhashing          argon2id m={} KiB t={} p={}",
+        "config file      {file}\nstation          {}\ndatabase         {}\nsecret           {} (contents never shown)\ndelivery         {} (channel {}; outbox {})\npolicy           {}-digit codes, valid {} s, {} attempts, resend cooldown {} s\nlimits           {}\nhashing          argon2id m={} KiB t={} p={}",
         c.station,
         c.database.display(),
         if std::env::var_os("OTPD_SECRET").is_some() {
@@ -156,6 +179,7 @@ fn core_summary(c: &Config) -> String {
         c.policy.ttl.num_seconds(),
         c.policy.max_attempts,
         c.policy.resend_cooldown.num_seconds(),
+        limits_summary(&c.limits),
         c.hashing.memory_kib,
         c.hashing.iterations,
         c.hashing.parallelism,

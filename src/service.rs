@@ -6,17 +6,21 @@
 //! behind every other. Verify therefore counts the attempt in one short transaction, hashes,
 //! then consumes in a second; the conditional `UPDATE`s make the second step safe.
 
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{DateTime, Utc};
 use rand::CryptoRng;
 use rusqlite::Connection;
 
 use crate::crypto::{CodeHasher, HashError, Secrets};
 use crate::delivery::{Delivery, DeliveryError, Message};
 use crate::domain::challenge::ceil_seconds;
-use crate::domain::outcome::PendingView;
-use crate::domain::{Challenge, Channel, Code, Gate, Outcome, PhoneNumber, Policy, State};
+use crate::domain::limits::{Limit, LimitRefusal, Wait};
+use crate::domain::outcome::{
+    Counter, LimitsView, LockedView, NumberView, PendingView, RefusalView,
+};
+use crate::domain::{Challenge, Channel, Code, Gate, Limits, Outcome, PhoneNumber, Policy, State};
 use crate::store::audit::{self, Event, NewEvent};
 use crate::store::challenges::{self, NewChallenge};
+use crate::store::limits::{self as ledger, Counting};
 use crate::store::{Store, StoreError};
 
 #[derive(Debug, thiserror::Error)]
@@ -43,6 +47,7 @@ pub struct Ctx<'a> {
     pub hasher: &'a CodeHasher<'a>,
     pub delivery: &'a dyn Delivery,
     pub policy: &'a Policy,
+    pub limits: &'a Limits,
     pub station: &'a str,
 }
 
@@ -57,8 +62,60 @@ enum Target {
 #[derive(Debug, Clone)]
 pub struct Refusal {
     pub event: Event,
-    pub retry_after: TimeDelta,
-    pub reason: String,
+    pub limit: LimitRefusal,
+}
+
+/// Whole seconds to wait; 0 when only an operator or a config change helps.
+fn wait_seconds(w: Wait) -> i64 {
+    match w {
+        Wait::For(d) => ceil_seconds(d),
+        Wait::Operator | Wait::Config => 0,
+    }
+}
+
+/// The command that lifts an operator-gated refusal.
+fn operator_action(l: Limit) -> Option<String> {
+    match l {
+        Limit::Paused | Limit::Conversion => Some("otpd limits resume".into()),
+        Limit::NumberNeedsUnlock => Some("otpd unlock PHONE".into()),
+        Limit::Country => Some("add the country to limits.allowed_countries".into()),
+        _ => None,
+    }
+}
+
+impl Refusal {
+    fn outcome(&self, phone: &PhoneNumber) -> Outcome {
+        let l = &self.limit;
+        if l.limit == Limit::Country {
+            return Outcome::CountryBlocked {
+                phone: phone.clone(),
+                country: phone.region().unwrap_or("none").to_string(),
+                reason: l.reason.clone(),
+            };
+        }
+        Outcome::RateLimited {
+            phone: Some(phone.clone()),
+            retry_after_seconds: wait_seconds(l.wait),
+            reason: l.reason.clone(),
+            limit: Some(l.limit),
+            operator_action: operator_action(l.limit),
+        }
+    }
+
+    fn detail(&self) -> String {
+        let l = &self.limit;
+        match l.wait {
+            Wait::For(d) => format!(
+                "{} ({}); retry after {} s",
+                l.reason,
+                l.limit.key(),
+                ceil_seconds(d)
+            ),
+            Wait::Operator | Wait::Config => {
+                format!("{} ({}); needs an operator", l.reason, l.limit.key())
+            }
+        }
+    }
 }
 
 /// The result of persisting a new code, before delivery.
@@ -134,50 +191,131 @@ impl<'a> Ctx<'a> {
 
     /// Send-time limits. Checked once without the write lock (so a refusal costs no hash) and
     /// again inside the transaction that issues the code (so terminals cannot race past them).
+    /// The country allow-list comes first; then every counter in `store::limits`.
     fn send_refusal(
         &self,
-        _c: &Connection,
+        c: &Connection,
         now: DateTime<Utc>,
-        _phone: &PhoneNumber,
+        phone: &PhoneNumber,
         live: Option<&Challenge>,
     ) -> rusqlite::Result<Option<Refusal>> {
+        if let Some(limit) = self.limits.country_refusal(phone) {
+            return Ok(Some(Refusal {
+                event: Event::CountryBlocked,
+                limit,
+            }));
+        }
+        let keys = ledger::Keys::new(self.secrets, self.limits, phone);
+        let usage = ledger::usage(c, self.limits, &keys, self.station, now, Counting::Decide)?;
+        if let Some(limit) = self.limits.decide(&usage, now) {
+            return Ok(Some(Refusal {
+                event: Event::RateLimited,
+                limit,
+            }));
+        }
+        // The live code's own cooldown (also covers codes issued before the ledger existed).
         if let Some(ch) = live
             && let Err(wait) = ch.resend_gate(now, self.policy.resend_cooldown)
         {
             return Ok(Some(Refusal {
                 event: Event::RateLimited,
-                retry_after: wait,
-                reason: "resend cooldown".into(),
+                limit: LimitRefusal {
+                    limit: Limit::Backoff,
+                    wait: Wait::For(wait),
+                    reason: "resend cooldown".into(),
+                    trips_pause: false,
+                },
             }));
         }
         Ok(None)
+    }
+
+    /// Verify's failure accounting across codes: a wrong code counts towards the number's
+    /// lock-out (audited when it locks); an approval converts the send and resets the number.
+    fn count_result(
+        &self,
+        tx: &Connection,
+        now: DateTime<Utc>,
+        phone: &PhoneNumber,
+        challenge_id: i64,
+        event: Event,
+    ) -> rusqlite::Result<()> {
+        let key = self.secrets.phone_key(phone.e164());
+        match event {
+            Event::Approved => ledger::record_success(tx, &key, challenge_id),
+            Event::Invalid => {
+                let before = ledger::number_state(tx, &key)?;
+                let effect = self.limits.after_failure(&before, now);
+                ledger::record_failure(tx, &key, phone, &effect)?;
+                if effect.newly_locked {
+                    let how = match effect.locked_until {
+                        _ if effect.needs_unlock => {
+                            "until an operator runs otpd unlock (limits.failures_before_unlock)"
+                                .to_string()
+                        }
+                        Some(until) => format!(
+                            "for {} s (limits.max_failures_per_number)",
+                            ceil_seconds(until - now)
+                        ),
+                        None => String::new(),
+                    };
+                    self.audit(
+                        tx,
+                        &self.event(
+                            now,
+                            Event::NumberLocked,
+                            Some(phone),
+                            Some(challenge_id),
+                            format!("{} wrong codes in a row; locked {how}", effect.failures),
+                        ),
+                    )?;
+                }
+                Ok(())
+            }
+            _ => Ok(()),
+        }
+    }
+
+    fn conversion_trips(&self, tx: &Connection, now: DateTime<Utc>) -> rusqlite::Result<bool> {
+        let u = ledger::station_usage(tx, self.limits, self.station, now, Counting::Decide)?;
+        Ok(u.paused.is_none() && self.limits.conversion_trip(&u.conversion).is_some())
+    }
+
+    /// Audits a refusal inside the caller's write transaction; a tripped conversion guard
+    /// is persisted (and audited once) here too.
+    fn record_refusal(
+        &self,
+        tx: &Connection,
+        now: DateTime<Utc>,
+        phone: &PhoneNumber,
+        challenge_id: Option<i64>,
+        r: &Refusal,
+    ) -> rusqlite::Result<()> {
+        // The refusal may come from the lock-free pre-check: pause only if the guard still
+        // trips under the lock (an operator may have resumed in between).
+        if r.limit.trips_pause
+            && self.conversion_trips(tx, now)?
+            && ledger::pause(tx, now, &r.limit.reason)?
+        {
+            self.audit(
+                tx,
+                &self.event(now, Event::LimitsPaused, None, None, r.limit.reason.clone()),
+            )?;
+        }
+        self.audit(
+            tx,
+            &self.event(now, r.event, Some(phone), challenge_id, r.detail()),
+        )?;
+        Ok(())
     }
 }
 
 impl Service<'_> {
     fn refused(&mut self, now: DateTime<Utc>, phone: &PhoneNumber, r: Refusal) -> Result<Outcome> {
         let cx = self.cx;
-        self.store.write(|tx| {
-            cx.audit(
-                tx,
-                &cx.event(
-                    now,
-                    r.event,
-                    Some(phone),
-                    None,
-                    format!(
-                        "{}; retry after {} s",
-                        r.reason,
-                        ceil_seconds(r.retry_after)
-                    ),
-                ),
-            )
-        })?;
-        Ok(Outcome::RateLimited {
-            phone: Some(phone.clone()),
-            retry_after_seconds: ceil_seconds(r.retry_after),
-            reason: r.reason,
-        })
+        self.store
+            .write(|tx| cx.record_refusal(tx, now, phone, None, &r))?;
+        Ok(r.outcome(phone))
     }
 
     /// `send PHONE [channel]`: a new code. If this number already has a live verification, the
@@ -245,21 +383,14 @@ impl Service<'_> {
             let latest = challenges::latest_for_phone(tx, phone)?;
             let live = latest.as_ref().filter(|c| c.is_live(now));
             if let Some(r) = cx.send_refusal(tx, now, phone, live)? {
-                cx.audit(
-                    tx,
-                    &cx.event(
-                        now,
-                        r.event,
-                        Some(phone),
-                        live.map(|c| c.id),
-                        r.reason.clone(),
-                    ),
-                )?;
+                cx.record_refusal(tx, now, phone, live.map(|c| c.id), &r)?;
                 return Ok(Issued::Refused(r));
             }
+            let keys = ledger::Keys::new(cx.secrets, cx.limits, phone);
             match live {
                 Some(ch) => {
                     challenges::reissue(tx, ch.id, channel, &code_hash, now, expires_at)?;
+                    ledger::record_send(tx, cx.limits, &keys, phone, cx.station, ch.id, now)?;
                     cx.audit(
                         tx,
                         &cx.event(
@@ -295,6 +426,7 @@ impl Service<'_> {
                             max_attempts: cx.policy.max_attempts,
                         },
                     )?;
+                    ledger::record_send(tx, cx.limits, &keys, phone, cx.station, id, now)?;
                     cx.audit(
                         tx,
                         &cx.event(now, Event::Sent, Some(phone), Some(id), channel.as_str()),
@@ -318,13 +450,7 @@ impl Service<'_> {
                 resent,
                 expires_at,
             } => (id, generation, attempts_left, resent, expires_at),
-            Issued::Refused(r) => {
-                return Ok(Outcome::RateLimited {
-                    phone: Some(phone.clone()),
-                    retry_after_seconds: ceil_seconds(r.retry_after),
-                    reason: r.reason,
-                });
-            }
+            Issued::Refused(r) => return Ok(r.outcome(phone)),
             Issued::NotLive(o) => return Ok(o),
         };
 
@@ -491,6 +617,37 @@ impl Service<'_> {
                 Target::Many(n) => return Ok(Step::Done(Outcome::PhoneRequired { pending: n })),
                 Target::None => return Ok(Step::Decoy),
             };
+            // A number locked by wrong codes across codes: refused without a hash.
+            let number = ledger::number_state(tx, &cx.secrets.phone_key(ch.phone.e164()))?;
+            if let Some(wait) = cx.limits.number_lock(&number, now) {
+                let (limit, how) = match wait {
+                    Wait::For(d) => (
+                        Limit::NumberLocked,
+                        format!("retry after {} s", ceil_seconds(d)),
+                    ),
+                    _ => (Limit::NumberNeedsUnlock, "needs an operator".to_string()),
+                };
+                cx.audit(
+                    tx,
+                    &cx.event(
+                        now,
+                        Event::Locked,
+                        Some(&ch.phone),
+                        Some(ch.id),
+                        format!(
+                            "number locked after {} wrong codes in a row ({}); {how}",
+                            number.failures,
+                            limit.key()
+                        ),
+                    ),
+                )?;
+                return Ok(Step::Done(Outcome::NumberLocked {
+                    phone: ch.phone,
+                    consecutive_failures: number.failures,
+                    retry_after_seconds: wait_seconds(wait),
+                    operator_action: operator_action(limit),
+                }));
+            }
             match ch.verify_gate(now) {
                 Gate::Attempt => {
                     if challenges::count_attempt(tx, ch.id, ch.generation)? {
@@ -615,6 +772,7 @@ impl Service<'_> {
                 }
             };
             cx.audit(tx, &cx.event(now, event, Some(&phone), Some(ch.id), detail))?;
+            cx.count_result(tx, now, &phone, ch.id, event)?;
             Ok(outcome)
         })?;
         Ok(outcome)
@@ -692,4 +850,128 @@ impl Service<'_> {
             None => self.no_pending(now, phone),
         }
     }
+
+    /// `unlock PHONE`: an operator lifts a number's lock-out and clears its failure count.
+    pub fn unlock(&mut self, now: DateTime<Utc>, phone: &PhoneNumber) -> Result<Outcome> {
+        let cx = self.cx;
+        let was_locked = self.store.write(|tx| {
+            let key = cx.secrets.phone_key(phone.e164());
+            let before = ledger::number_state(tx, &key)?;
+            let was_locked = cx.limits.number_lock(&before, now).is_some();
+            let changed = ledger::unlock(tx, &key)?;
+            let detail = match (was_locked, changed) {
+                (true, _) => format!("lock lifted after {} wrong codes", before.failures),
+                (false, true) => format!("{} wrong codes forgiven", before.failures),
+                (false, false) => "was not locked".to_string(),
+            };
+            cx.audit(
+                tx,
+                &cx.event(now, Event::Unlocked, Some(phone), None, detail),
+            )?;
+            Ok(was_locked)
+        })?;
+        Ok(Outcome::Unlocked {
+            phone: phone.clone(),
+            was_locked,
+        })
+    }
+
+    /// `limits resume`: an operator lifts the conversion guard's pause.
+    pub fn resume(&mut self, now: DateTime<Utc>) -> Result<Outcome> {
+        let cx = self.cx;
+        let lifted = self.store.write(|tx| {
+            let lifted = ledger::resume(tx, now)?;
+            let detail = match &lifted {
+                Some(p) => format!("sending resumed; paused since {}", p.at.to_rfc3339()),
+                None => "was not paused".to_string(),
+            };
+            cx.audit(tx, &cx.event(now, Event::LimitsResumed, None, None, detail))?;
+            Ok(lifted)
+        })?;
+        Ok(Outcome::Resumed {
+            was_paused: lifted.is_some(),
+            reason: lifted.map(|p| p.reason),
+        })
+    }
+
+    /// `limits [PHONE]`: the counters, and every limit that would refuse a send now.
+    pub fn limits(&mut self, now: DateTime<Utc>, phone: Option<&PhoneNumber>) -> Result<Outcome> {
+        let cx = self.cx;
+        let l = cx.limits;
+        let (usage, locked) = self.store.read(|tx| {
+            let usage = match phone {
+                Some(p) => {
+                    let keys = ledger::Keys::new(cx.secrets, l, p);
+                    ledger::usage(tx, l, &keys, cx.station, now, Counting::Exact)?
+                }
+                None => ledger::station_usage(tx, l, cx.station, now, Counting::Exact)?,
+            };
+            Ok((usage, ledger::locked_numbers(tx, now)?))
+        })?;
+        let mut refusals: Vec<LimitRefusal> = phone
+            .and_then(|p| l.country_refusal(p))
+            .into_iter()
+            .collect();
+        refusals.extend(l.refusals(&usage, now));
+        let streak = l.live_streak(&usage.number, now);
+        let view = LimitsView {
+            paused_at: usage.paused.as_ref().map(|p| p.at),
+            paused_reason: usage.paused.as_ref().map(|p| p.reason.clone()),
+            global_last_hour: Counter {
+                count: usage.global_hour.count,
+                cap: l.global_per_hour,
+            },
+            station_last_hour: Counter {
+                count: usage.station_hour.count,
+                cap: l.per_station_per_hour,
+            },
+            conversion: usage.conversion,
+            min_conversion: l.min_conversion,
+            min_sends_for_conversion: l.min_sends_for_conversion,
+            number: phone.map(|p| NumberView {
+                phone: p.clone(),
+                country: p.region().map(str::to_string),
+                last_hour: Counter {
+                    count: usage.number_hour.count,
+                    cap: l.per_number_per_hour,
+                },
+                last_day: Counter {
+                    count: usage.number_day.count,
+                    cap: l.per_number_per_day,
+                },
+                prefix_last_hour: Counter {
+                    count: usage.prefix_hour.count,
+                    cap: l.per_prefix_per_hour,
+                },
+                streak,
+                cooldown_seconds: l.cooldown_after(streak).num_seconds(),
+                consecutive_failures: usage.number.failures,
+            }),
+            locked_numbers: locked
+                .into_iter()
+                .map(|n| LockedView {
+                    phone: n.phone_masked,
+                    failures: n.failures,
+                    locked_until: n.locked_until.filter(|_| !n.needs_unlock),
+                    needs_unlock: n.needs_unlock,
+                })
+                .collect(),
+            would_refuse: refusals
+                .into_iter()
+                .map(|r| RefusalView {
+                    limit: r.limit,
+                    retry_after_seconds: wait_seconds(r.wait),
+                    operator_action: operator_action(r.limit),
+                    reason: r.reason,
+                })
+                .collect(),
+        };
+        Ok(Outcome::Limits {
+            view: Box::new(view),
+        })
+    }
 }
+
+#[cfg(test)]
+#[path = "service_limits_tests.rs"]
+mod limits_tests;

@@ -4,6 +4,7 @@
 pub mod challenge;
 pub mod channel;
 pub mod code;
+pub mod limits;
 pub mod outcome;
 pub mod phone;
 pub mod policy;
@@ -11,6 +12,7 @@ pub mod policy;
 pub use challenge::{Challenge, Gate, State};
 pub use channel::Channel;
 pub use code::{Code, CodeError};
+pub use limits::Limits;
 pub use outcome::Outcome;
 pub use phone::{PhoneError, PhoneNumber};
 pub use policy::Policy;

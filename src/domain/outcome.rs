@@ -4,7 +4,69 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
+use super::limits::{Conversion, Limit};
 use super::{Channel, PhoneNumber};
+
+/// A count against its cap (0 = the cap is disabled), as `otpd limits` shows it.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Counter {
+    pub count: u32,
+    pub cap: u32,
+}
+
+/// One limit that would refuse a send now.
+#[derive(Debug, Clone, Serialize)]
+pub struct RefusalView {
+    pub limit: Limit,
+    pub reason: String,
+    pub retry_after_seconds: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub operator_action: Option<String>,
+}
+
+/// A locked number, as `otpd limits` lists it (masked).
+#[derive(Debug, Clone, Serialize)]
+pub struct LockedView {
+    pub phone: String,
+    pub failures: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub locked_until: Option<DateTime<Utc>>,
+    pub needs_unlock: bool,
+}
+
+/// One number's counters, when `otpd limits PHONE` names it.
+#[derive(Debug, Clone, Serialize)]
+pub struct NumberView {
+    pub phone: PhoneNumber,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub country: Option<String>,
+    pub last_hour: Counter,
+    pub last_day: Counter,
+    pub prefix_last_hour: Counter,
+    pub streak: u32,
+    /// The gap owed after the last send to this number (the back-off now).
+    pub cooldown_seconds: i64,
+    pub consecutive_failures: u32,
+}
+
+/// What `otpd limits` reports.
+#[derive(Debug, Clone, Serialize)]
+pub struct LimitsView {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub paused_at: Option<DateTime<Utc>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub paused_reason: Option<String>,
+    pub global_last_hour: Counter,
+    pub station_last_hour: Counter,
+    pub conversion: Conversion,
+    pub min_conversion: f64,
+    pub min_sends_for_conversion: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub number: Option<NumberView>,
+    pub locked_numbers: Vec<LockedView>,
+    /// Every limit that would refuse a send now (for `number`, if named; else any number).
+    pub would_refuse: Vec<RefusalView>,
+}
 
 /// One pending verification as `status` shows it.
 #[derive(Debug, Clone, Serialize)]
@@ -54,11 +116,44 @@ pub enum Outcome {
         #[serde(skip_serializing_if = "Option::is_none")]
         provider_code: Option<u32>,
     },
+    /// A send refused by a limit. `retry_after_seconds` is 0 when waiting will not help and
+    /// `operator_action` names the command an operator must run.
     RateLimited {
         #[serde(skip_serializing_if = "Option::is_none")]
         phone: Option<PhoneNumber>,
         retry_after_seconds: i64,
         reason: String,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        limit: Option<Limit>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        operator_action: Option<String>,
+    },
+    /// The number's country is not in `limits.allowed_countries`; nothing was sent.
+    CountryBlocked {
+        phone: PhoneNumber,
+        country: String,
+        reason: String,
+    },
+    /// Too many wrong codes for this number across codes: refused without checking the code.
+    NumberLocked {
+        phone: PhoneNumber,
+        consecutive_failures: u32,
+        retry_after_seconds: i64,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        operator_action: Option<String>,
+    },
+    Unlocked {
+        phone: PhoneNumber,
+        was_locked: bool,
+    },
+    Limits {
+        #[serde(flatten)]
+        view: Box<LimitsView>,
+    },
+    Resumed {
+        was_paused: bool,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        reason: Option<String>,
     },
     InvalidPhone {
         error: String,
@@ -116,6 +211,11 @@ impl Outcome {
             Outcome::DeliveryUnknown { .. } => "delivery_unknown",
             Outcome::DeliveryFailed { .. } => "delivery_failed",
             Outcome::RateLimited { .. } => "rate_limited",
+            Outcome::CountryBlocked { .. } => "country_blocked",
+            Outcome::NumberLocked { .. } => "number_locked",
+            Outcome::Unlocked { .. } => "unlocked",
+            Outcome::Limits { .. } => "limits",
+            Outcome::Resumed { .. } => "resumed",
             Outcome::InvalidPhone { .. } => "invalid_phone",
             Outcome::InvalidInput { .. } => "invalid_input",
             Outcome::Approved { .. } => "approved",
@@ -135,8 +235,13 @@ impl Outcome {
             Outcome::Sent { .. }
             | Outcome::Approved { .. }
             | Outcome::Status { .. }
-            | Outcome::Cancelled { .. } => exit::OK,
+            | Outcome::Cancelled { .. }
+            | Outcome::Unlocked { .. }
+            | Outcome::Limits { .. }
+            | Outcome::Resumed { .. } => exit::OK,
             Outcome::RateLimited { .. }
+            | Outcome::CountryBlocked { .. }
+            | Outcome::NumberLocked { .. }
             | Outcome::Invalid { .. }
             | Outcome::Expired { .. }
             | Outcome::Locked { .. }
@@ -160,7 +265,10 @@ impl Outcome {
             | Outcome::Expired { phone }
             | Outcome::Locked { phone }
             | Outcome::AlreadyUsed { phone }
-            | Outcome::Cancelled { phone } => Some(phone),
+            | Outcome::Cancelled { phone }
+            | Outcome::CountryBlocked { phone, .. }
+            | Outcome::NumberLocked { phone, .. }
+            | Outcome::Unlocked { phone, .. } => Some(phone),
             Outcome::RateLimited { phone, .. } | Outcome::NoPending { phone } => phone.as_ref(),
             _ => None,
         }

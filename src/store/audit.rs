@@ -28,6 +28,16 @@ pub enum Event {
     NoPending,
     RateLimited,
     Cancelled,
+    /// A send refused because the number's country is not allowed.
+    CountryBlocked,
+    /// Wrong codes across codes locked a number (timed, or until `otpd unlock`).
+    NumberLocked,
+    /// An operator lifted a number's lock (`otpd unlock`).
+    Unlocked,
+    /// The conversion guard paused sending.
+    LimitsPaused,
+    /// An operator resumed sending (`otpd limits resume`).
+    LimitsResumed,
 }
 
 impl Event {
@@ -46,26 +56,38 @@ impl Event {
             Event::NoPending => "no_pending",
             Event::RateLimited => "rate_limited",
             Event::Cancelled => "cancelled",
+            Event::CountryBlocked => "country_blocked",
+            Event::NumberLocked => "number_locked",
+            Event::Unlocked => "unlocked",
+            Event::LimitsPaused => "limits_paused",
+            Event::LimitsResumed => "limits_resumed",
         }
     }
 
     /// The coarse result class stored beside the event: `ok`, `refused` or `failed`.
     pub fn outcome(self) -> &'static str {
         match self {
-            Event::Sent | Event::Resent | Event::Delivered | Event::Approved | Event::Cancelled => {
-                "ok"
-            }
+            Event::Sent
+            | Event::Resent
+            | Event::Delivered
+            | Event::Approved
+            | Event::Cancelled
+            | Event::Unlocked
+            | Event::LimitsResumed => "ok",
             Event::DeliveryFailed | Event::DeliveryUnknown => "failed",
             Event::Invalid
             | Event::Expired
             | Event::Locked
             | Event::AlreadyUsed
             | Event::NoPending
-            | Event::RateLimited => "refused",
+            | Event::RateLimited
+            | Event::CountryBlocked
+            | Event::NumberLocked
+            | Event::LimitsPaused => "refused",
         }
     }
 
-    pub const ALL: [Event; 13] = [
+    pub const ALL: [Event; 18] = [
         Event::Sent,
         Event::Resent,
         Event::Delivered,
@@ -79,6 +101,11 @@ impl Event {
         Event::NoPending,
         Event::RateLimited,
         Event::Cancelled,
+        Event::CountryBlocked,
+        Event::NumberLocked,
+        Event::Unlocked,
+        Event::LimitsPaused,
+        Event::LimitsResumed,
     ];
 }
 

@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod challenges;
+pub mod limits;
 
 use std::path::{Path, PathBuf};
 
@@ -10,7 +11,10 @@ use rusqlite::{Connection, ErrorCode, OpenFlags, Transaction, TransactionBehavio
 
 /// The numbered migrations, embedded so the binary carries its schema. Append only: a shipped
 /// file is never edited.
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../../migrations/0001_init.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("../../migrations/0001_init.sql")),
+    (2, include_str!("../../migrations/0002_limits.sql")),
+];
 
 /// How long a writer waits for another terminal's transaction before giving up.
 pub const BUSY_TIMEOUT_MS: u64 = 10_000;
@@ -134,6 +138,15 @@ impl Store {
     fn migrate(&mut self) -> Result<(), StoreError> {
         let supported = MIGRATIONS.last().map_or(0, |m| m.0);
         let path = self.path.clone();
+        // The common case — already up to date — needs no write lock, so many terminals can
+        // start at once without queueing behind each other.
+        let current: i64 = self
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(|e| self.err(&e))?;
+        if current == supported {
+            return Ok(());
+        }
         for &(version, sql) in MIGRATIONS {
             self.write(|tx| {
                 let current: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;

@@ -4,4 +4,5 @@
 mod core;
 mod fake_twilio;
 mod harness;
+mod limits;
 mod twilio;

@@ -176,7 +176,11 @@ fn every_201_example_in_twilios_spec_is_understood() {
     let examples = created_examples(&spec);
     assert_eq!(examples.len(), 7);
     let fake = FakeTwilio::start();
-    let env = env_for(&fake, "[policy]\nresend_cooldown_seconds = 0\n");
+    // Seven sends to one number: no cooldown, no per-number caps.
+    let env = env_for(
+        &fake,
+        "[policy]\nresend_cooldown_seconds = 0\n[limits]\nper_number_per_hour = 0\nper_number_per_day = 0\nper_prefix_per_hour = 0\n",
+    );
     for (name, example) in examples {
         fake.reply(Reply::json(201, example.clone()));
         let r = env.run(&["send", "--json", US]);

@@ -1,0 +1,422 @@
+//! SQL for the limits: the sends ledger, per-number state and the conversion pause (migration
+//! 0002). Every function takes the caller's transaction, so counting and recording a send
+//! happen in the one `BEGIN IMMEDIATE` transaction that issues the code.
+
+use chrono::{DateTime, TimeDelta, Utc};
+use rusqlite::{Connection, OptionalExtension, params};
+
+use crate::clock::{from_ms, to_ms};
+use crate::crypto::Secrets;
+use crate::domain::PhoneNumber;
+use crate::domain::limits::{
+    self, Conversion, DAY, FailureEffect, HOUR, Limits, NumberState, Pause, Usage, Window,
+};
+
+/// The keyed hashes the ledger stores instead of numbers.
+pub struct Keys {
+    pub phone: String,
+    pub prefix: String,
+}
+
+impl Keys {
+    pub fn new(secrets: &Secrets, limits: &Limits, phone: &PhoneNumber) -> Keys {
+        Keys {
+            phone: secrets.phone_key(phone.e164()),
+            prefix: secrets.phone_key(&format!(
+                "prefix:{}",
+                limits::prefix(phone, limits.prefix_digits)
+            )),
+        }
+    }
+}
+
+/// Which ledger rows a window counts.
+#[derive(Clone, Copy)]
+enum Scope<'a> {
+    Phone(&'a str),
+    Prefix(&'a str),
+    Station(&'a str),
+    All,
+}
+
+/// How much counting a caller needs.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Counting {
+    /// Enough to decide: each count stops at its cap, so a send costs O(cap), not O(traffic).
+    Decide,
+    /// Exact counts, for `otpd limits`.
+    Exact,
+}
+
+fn window(
+    c: &Connection,
+    scope: Scope<'_>,
+    since: DateTime<Utc>,
+    cap: u32,
+    counting: Counting,
+) -> rusqlite::Result<Window> {
+    if cap == 0 && counting == Counting::Decide {
+        return Ok(Window::default());
+    }
+    let (col, value) = match scope {
+        Scope::Phone(v) => ("phone_key", v),
+        Scope::Prefix(v) => ("prefix_key", v),
+        Scope::Station(v) => ("station", v),
+        Scope::All => ("'*'", "*"),
+    };
+    let filter = format!("{col} = ?1 AND at > ?2");
+    let limit = match counting {
+        Counting::Decide => i64::from(cap),
+        Counting::Exact => -1,
+    };
+    let count: u32 = c
+        .prepare_cached(&format!(
+            "SELECT count(*) FROM (SELECT 1 FROM limit_sends WHERE {filter} LIMIT ?3)"
+        ))?
+        .query_row(params![value, to_ms(since), limit], |r| r.get(0))?;
+    let nth_newest = if cap > 0 && count >= cap {
+        c.prepare_cached(&format!(
+            "SELECT at FROM limit_sends WHERE {filter} ORDER BY at DESC LIMIT 1 OFFSET ?3"
+        ))?
+        .query_row(params![value, to_ms(since), i64::from(cap) - 1], |r| {
+            r.get::<_, i64>(0)
+        })
+        .optional()?
+        .map(from_ms)
+    } else {
+        None
+    };
+    Ok(Window { count, nth_newest })
+}
+
+pub fn number_state(c: &Connection, phone_key: &str) -> rusqlite::Result<NumberState> {
+    Ok(c.prepare_cached(
+        "SELECT streak, last_send_at, failures, locked_until, needs_unlock
+         FROM limit_numbers WHERE phone_key = ?1",
+    )?
+    .query_row([phone_key], |r| {
+        Ok(NumberState {
+            streak: r.get(0)?,
+            last_send_at: r.get::<_, Option<i64>>(1)?.map(from_ms),
+            failures: r.get(2)?,
+            locked_until: r.get::<_, Option<i64>>(3)?.map(from_ms),
+            needs_unlock: r.get(4)?,
+        })
+    })
+    .optional()?
+    .unwrap_or_default())
+}
+
+fn pause_row(c: &Connection) -> rusqlite::Result<(Option<Pause>, Option<DateTime<Utc>>)> {
+    c.query_row(
+        "SELECT paused_at, reason, resumed_at FROM limit_pause WHERE id = 1",
+        [],
+        |r| {
+            let at: Option<i64> = r.get(0)?;
+            let reason: Option<String> = r.get(1)?;
+            let resumed: Option<i64> = r.get(2)?;
+            Ok((
+                at.map(|at| Pause {
+                    at: from_ms(at),
+                    reason: reason.unwrap_or_default(),
+                }),
+                resumed.map(from_ms),
+            ))
+        },
+    )
+    .optional()
+    .map(Option::unwrap_or_default)
+}
+
+/// Everything the limits decide on for one prospective send to `keys` from `station`.
+pub fn usage(
+    c: &Connection,
+    l: &Limits,
+    keys: &Keys,
+    station: &str,
+    now: DateTime<Utc>,
+    counting: Counting,
+) -> rusqlite::Result<Usage> {
+    let hour = now - HOUR;
+    Ok(Usage {
+        number: number_state(c, &keys.phone)?,
+        number_hour: window(
+            c,
+            Scope::Phone(&keys.phone),
+            hour,
+            l.per_number_per_hour,
+            counting,
+        )?,
+        number_day: window(
+            c,
+            Scope::Phone(&keys.phone),
+            now - DAY,
+            l.per_number_per_day,
+            counting,
+        )?,
+        prefix_hour: window(
+            c,
+            Scope::Prefix(&keys.prefix),
+            hour,
+            l.per_prefix_per_hour,
+            counting,
+        )?,
+        ..station_usage(c, l, station, now, counting)?
+    })
+}
+
+/// The counters that do not depend on a number: the pause, this station, every station, and
+/// the conversion guard's figures.
+pub fn station_usage(
+    c: &Connection,
+    l: &Limits,
+    station: &str,
+    now: DateTime<Utc>,
+    counting: Counting,
+) -> rusqlite::Result<Usage> {
+    let hour = now - HOUR;
+    let (paused, resumed_at) = pause_row(c)?;
+    let guard_off = l.min_conversion <= 0.0 && counting == Counting::Decide;
+    Ok(Usage {
+        station_hour: window(
+            c,
+            Scope::Station(station),
+            hour,
+            l.per_station_per_hour,
+            counting,
+        )?,
+        global_hour: window(c, Scope::All, hour, l.global_per_hour, counting)?,
+        conversion: if guard_off || (paused.is_some() && counting == Counting::Decide) {
+            Conversion::default()
+        } else {
+            conversion(c, resumed_at.map_or(hour, |r| r.max(hour)))?
+        },
+        paused,
+        ..Usage::default()
+    })
+}
+
+fn conversion(c: &Connection, since: DateTime<Utc>) -> rusqlite::Result<Conversion> {
+    c.prepare_cached(
+        "SELECT count(*), count(DISTINCT challenge_id),
+                count(DISTINCT CASE WHEN converted = 1 THEN challenge_id END)
+         FROM limit_sends WHERE at > ?1",
+    )?
+    .query_row([to_ms(since)], |r| {
+        Ok(Conversion {
+            sends: r.get(0)?,
+            verifications: r.get(1)?,
+            converted: r.get(2)?,
+        })
+    })
+}
+
+/// Records one send: a ledger row, the number's back-off streak, and the ledger's pruning.
+#[allow(clippy::too_many_arguments)]
+pub fn record_send(
+    c: &Connection,
+    l: &Limits,
+    keys: &Keys,
+    phone: &PhoneNumber,
+    station: &str,
+    challenge_id: i64,
+    now: DateTime<Utc>,
+) -> rusqlite::Result<()> {
+    c.prepare_cached("DELETE FROM limit_sends WHERE at <= ?1")?
+        .execute([to_ms(now - DAY - TimeDelta::hours(1))])?;
+    c.prepare_cached(
+        "INSERT INTO limit_sends (at, phone_key, prefix_key, station, challenge_id)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?
+    .execute(params![
+        to_ms(now),
+        keys.phone,
+        keys.prefix,
+        station,
+        challenge_id
+    ])?;
+    let state = number_state(c, &keys.phone)?;
+    let streak = l.live_streak(&state, now) + 1;
+    c.prepare_cached(
+        "INSERT INTO limit_numbers (phone_key, phone_masked, streak, last_send_at)
+         VALUES (?1, ?2, ?3, ?4)
+         ON CONFLICT (phone_key) DO UPDATE SET
+             phone_masked = excluded.phone_masked,
+             streak = excluded.streak,
+             last_send_at = excluded.last_send_at",
+    )?
+    .execute(params![keys.phone, phone.masked(), streak, to_ms(now)])?;
+    Ok(())
+}
+
+/// A verification was approved: it converted, and the number's streak and failures reset.
+pub fn record_success(c: &Connection, phone_key: &str, challenge_id: i64) -> rusqlite::Result<()> {
+    c.prepare_cached("UPDATE limit_sends SET converted = 1 WHERE challenge_id = ?1")?
+        .execute([challenge_id])?;
+    c.prepare_cached(
+        "UPDATE limit_numbers SET streak = 0, failures = 0, locked_until = NULL
+         WHERE phone_key = ?1 AND needs_unlock = 0",
+    )?
+    .execute([phone_key])?;
+    Ok(())
+}
+
+/// Stores the effect of a wrong code.
+pub fn record_failure(
+    c: &Connection,
+    phone_key: &str,
+    phone: &PhoneNumber,
+    e: &FailureEffect,
+) -> rusqlite::Result<()> {
+    c.prepare_cached(
+        "INSERT INTO limit_numbers (phone_key, phone_masked, failures, locked_until, needs_unlock)
+         VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT (phone_key) DO UPDATE SET
+             failures = excluded.failures,
+             locked_until = excluded.locked_until,
+             needs_unlock = excluded.needs_unlock",
+    )?
+    .execute(params![
+        phone_key,
+        phone.masked(),
+        e.failures,
+        e.locked_until.map(to_ms),
+        e.needs_unlock
+    ])?;
+    Ok(())
+}
+
+/// Lifts any lock and clears the failure count; `true` if the number was locked or had
+/// failures.
+pub fn unlock(c: &Connection, phone_key: &str) -> rusqlite::Result<bool> {
+    let n = c
+        .prepare_cached(
+            "UPDATE limit_numbers SET failures = 0, locked_until = NULL, needs_unlock = 0
+             WHERE phone_key = ?1
+               AND (failures > 0 OR locked_until IS NOT NULL OR needs_unlock = 1)",
+        )?
+        .execute([phone_key])?;
+    Ok(n == 1)
+}
+
+/// Persists the conversion guard's pause; `true` if this call paused (it was not yet paused).
+pub fn pause(c: &Connection, now: DateTime<Utc>, reason: &str) -> rusqlite::Result<bool> {
+    let n = c
+        .prepare_cached(
+            "UPDATE limit_pause SET paused_at = ?1, reason = ?2 WHERE id = 1 AND paused_at IS NULL",
+        )?
+        .execute(params![to_ms(now), reason])?;
+    Ok(n == 1)
+}
+
+/// Lifts the pause; the guard's window restarts now. Returns the pause that was lifted.
+pub fn resume(c: &Connection, now: DateTime<Utc>) -> rusqlite::Result<Option<Pause>> {
+    let (paused, _) = pause_row(c)?;
+    c.prepare_cached(
+        "UPDATE limit_pause SET paused_at = NULL, reason = NULL, resumed_at = ?1 WHERE id = 1",
+    )?
+    .execute([to_ms(now)])?;
+    Ok(paused)
+}
+
+/// A number that is locked now, as `otpd limits` lists it.
+#[derive(Debug, Clone)]
+pub struct LockedNumber {
+    pub phone_masked: String,
+    pub failures: u32,
+    pub locked_until: Option<DateTime<Utc>>,
+    pub needs_unlock: bool,
+}
+
+pub fn locked_numbers(c: &Connection, now: DateTime<Utc>) -> rusqlite::Result<Vec<LockedNumber>> {
+    let mut stmt = c.prepare_cached(
+        "SELECT phone_masked, failures, locked_until, needs_unlock FROM limit_numbers
+         WHERE needs_unlock = 1 OR locked_until > ?1
+         ORDER BY needs_unlock DESC, locked_until DESC LIMIT 100",
+    )?;
+    let rows = stmt.query_map([to_ms(now)], |r| {
+        Ok(LockedNumber {
+            phone_masked: r.get(0)?,
+            failures: r.get(1)?,
+            locked_until: r.get::<_, Option<i64>>(2)?.map(from_ms),
+            needs_unlock: r.get(3)?,
+        })
+    })?;
+    rows.collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Store;
+
+    fn t0() -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339("2026-11-28T10:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc)
+    }
+
+    #[test]
+    fn windows_count_to_the_cap_when_deciding_and_fully_when_shown() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = Store::open(&dir.path().join("otpd.db")).unwrap();
+        let secrets = Secrets::from_master(b"0123456789abcdef0123456789abcdef");
+        let l = Limits::default();
+        let phone = PhoneNumber::parse("+1 415 555 2671").unwrap();
+        let keys = Keys::new(&secrets, &l, &phone);
+        let now = t0();
+        store
+            .write(|tx| {
+                // One send two days ago, then seven, one a minute.
+                record_send(tx, &l, &keys, &phone, "desk-1", 1, now - DAY - DAY)?;
+                for i in 0..7 {
+                    let at = now - TimeDelta::minutes(7 - i);
+                    record_send(tx, &l, &keys, &phone, "desk-1", 2, at)?;
+                }
+                Ok(())
+            })
+            .unwrap();
+        let c = store.connection();
+        let rows: i64 = c
+            .query_row("SELECT count(*) FROM limit_sends", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(
+            rows, 7,
+            "rows older than a day are pruned as sends are recorded"
+        );
+        let decide = usage(c, &l, &keys, "desk-1", now, Counting::Decide).unwrap();
+        assert_eq!(decide.number_hour.count, 5, "stops at the cap");
+        // The 5th newest was sent 5 minutes ago.
+        assert_eq!(
+            decide.number_hour.nth_newest,
+            Some(now - TimeDelta::minutes(5))
+        );
+        assert_eq!(decide.number_day.count, 7);
+        let exact = usage(c, &l, &keys, "desk-1", now, Counting::Exact).unwrap();
+        assert_eq!(exact.number_hour.count, 7);
+        assert_eq!(exact.conversion.sends, 7);
+        assert_eq!(exact.number.streak, 7);
+        let other = usage(c, &l, &keys, "desk-2", now, Counting::Exact).unwrap();
+        assert_eq!(other.station_hour.count, 0);
+        assert_eq!(other.global_hour.count, 7);
+    }
+
+    #[test]
+    fn a_version_1_database_gains_the_limits_tables_on_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("otpd.db");
+        let c = Connection::open(&path).unwrap();
+        c.execute_batch(include_str!("../../migrations/0001_init.sql"))
+            .unwrap();
+        c.execute_batch("PRAGMA user_version = 1").unwrap();
+        drop(c);
+        let store = Store::open(&path).unwrap();
+        let c = store.connection();
+        let v: i64 = c
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(v, 2);
+        assert_eq!(pause_row(c).unwrap(), (None, None));
+        assert!(locked_numbers(c, t0()).unwrap().is_empty());
+    }
+}
