@@ -7,6 +7,7 @@ use rand::rngs::SysRng;
 use crate::clock::Clock;
 use crate::config::{Config, Provider};
 use crate::crypto::{CodeHasher, Secrets};
+use crate::delivery::twilio::TwilioDelivery;
 use crate::delivery::{ConsoleDelivery, Delivery, OutboxDelivery};
 use crate::domain::{Channel, Code, Outcome, PhoneNumber};
 use crate::error::Error;
@@ -164,10 +165,12 @@ fn build_delivery(config: &Config) -> Result<Box<dyn Delivery>, Error> {
         Provider::Console => Box::new(ConsoleDelivery),
         Provider::Outbox => Box::new(OutboxDelivery::new(config.delivery.outbox.clone())),
         Provider::Twilio => {
-            return Err(Error::Usage(
-                "the twilio delivery is not available in this build yet; use console or outbox"
-                    .into(),
-            ));
+            let Some(twilio) = &config.twilio else {
+                return Err(Error::Usage(
+                    "the twilio delivery is selected but [twilio] was not validated".into(),
+                ));
+            };
+            Box::new(TwilioDelivery::new(twilio.clone()))
         }
     })
 }

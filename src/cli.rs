@@ -55,6 +55,7 @@ impl Global {
             provider: self.delivery,
             outbox: self.outbox.clone(),
             secret_file: std::env::var_os("OTPD_SECRET_FILE").map(PathBuf::from),
+            twilio: crate::delivery::twilio::TwilioEnv::from_env(),
         }
     }
 }

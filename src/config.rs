@@ -7,6 +7,7 @@ use chrono::TimeDelta;
 use serde::Deserialize;
 
 use crate::crypto::HashParams;
+use crate::delivery::twilio::{RawTwilio, TwilioConfig, TwilioEnv};
 use crate::domain::{Channel, Limits, Policy, code};
 
 /// Where codes go.
@@ -63,6 +64,8 @@ pub struct Config {
     pub delivery: DeliveryConfig,
     pub limits: Limits,
     pub audit: AuditConfig,
+    /// The validated `[twilio]` settings; present exactly when the provider is `twilio`.
+    pub twilio: Option<TwilioConfig>,
 }
 
 /// Values from flags and the environment, which override the file.
@@ -75,6 +78,8 @@ pub struct Overrides {
     pub outbox: Option<PathBuf>,
     /// `OTPD_SECRET_FILE`.
     pub secret_file: Option<PathBuf>,
+    /// `TWILIO_*` and `OTPD_TWILIO_API_BASE`.
+    pub twilio: TwilioEnv,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -88,6 +93,14 @@ pub enum ConfigError {
         key: &'static str,
         value: String,
         expected: String,
+    },
+    #[error("cannot start {what}: missing {missing}")]
+    Missing { what: String, missing: String },
+    #[error("cannot use {key} {path}: {detail}")]
+    SecretFile {
+        key: &'static str,
+        path: PathBuf,
+        detail: String,
     },
     #[error("cannot find a home directory for otpd's files; set --db and OTPD_SECRET_FILE")]
     NoHome,
@@ -109,6 +122,8 @@ struct RawConfig {
     limits: RawLimits,
     #[serde(default)]
     audit: RawAudit,
+    #[serde(default)]
+    twilio: RawTwilio,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -309,6 +324,17 @@ impl Config {
             .clone()
             .or_else(|| raw.delivery.outbox.map(relative))
             .unwrap_or_else(|| dirs.data.join("outbox.jsonl"));
+        let provider = o
+            .provider
+            .or(raw.delivery.provider)
+            .unwrap_or(Provider::Console);
+        let channel = raw.delivery.channel.unwrap_or_default();
+        let twilio = match provider {
+            Provider::Twilio => Some(TwilioConfig::load(
+                raw.twilio, &o.twilio, &relative, channel,
+            )?),
+            Provider::Console | Provider::Outbox => None,
+        };
 
         Ok(Config {
             file,
@@ -335,15 +361,13 @@ impl Config {
                 parallelism: parallelism as u32,
             },
             delivery: DeliveryConfig {
-                provider: o
-                    .provider
-                    .or(raw.delivery.provider)
-                    .unwrap_or(Provider::Console),
+                provider,
                 outbox,
-                channel: raw.delivery.channel.unwrap_or_default(),
+                channel,
             },
             limits,
             audit,
+            twilio,
         })
     }
 

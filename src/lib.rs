@@ -183,6 +183,25 @@ fn audit_summary(a: &config::AuditConfig) -> String {
 }
 
 fn config_summary(c: &Config) -> String {
+    let mut summary = core_summary(c);
+    if let Some(t) = &c.twilio {
+        let or_none = |v: &Option<String>| v.clone().unwrap_or_else(|| "(none)".into());
+        summary.push_str(&format!(
+            "\ntwilio account   {}\ntwilio auth      {}\ntwilio senders   from {}; messaging service {}; whatsapp from {}\ntwilio api       {} (timeout {} s, retry base {} ms)",
+            t.account_sid,
+            t.credentials.describe(),
+            or_none(&t.from),
+            or_none(&t.messaging_service_sid),
+            or_none(&t.whatsapp_from),
+            t.api_base,
+            t.timeout.as_secs(),
+            t.retry_base.as_millis(),
+        ));
+    }
+    summary
+}
+
+fn core_summary(c: &Config) -> String {
     let file = c
         .file
         .as_ref()

@@ -467,6 +467,17 @@ impl Service<'_> {
         let result = cx.delivery.deliver(&message);
         drop(code);
         let name = cx.delivery.name();
+        // Every request the provider saw (SID, error code, HTTP status) goes into the event.
+        let attempts = crate::delivery::describe_attempts(match &result {
+            Ok(receipt) => &receipt.attempts,
+            Err(e) => e.attempts(),
+        });
+        let with_attempts = |mut detail: String| {
+            if !attempts.is_empty() {
+                detail.push_str(&format!(" [{attempts}]"));
+            }
+            detail
+        };
         self.store.write(|tx| match &result {
             Ok(receipt) => {
                 challenges::set_delivery(
@@ -482,11 +493,17 @@ impl Service<'_> {
                 }
                 cx.audit(
                     tx,
-                    &cx.event(now, Event::Delivered, Some(phone), Some(id), detail),
+                    &cx.event(
+                        now,
+                        Event::Delivered,
+                        Some(phone),
+                        Some(id),
+                        with_attempts(detail),
+                    ),
                 )
                 .map(|_| ())
             }
-            Err(DeliveryError::Unknown { message }) => {
+            Err(DeliveryError::Unknown { message, .. }) => {
                 challenges::set_delivery(tx, id, generation, "unknown", None)?;
                 cx.audit(
                     tx,
@@ -495,7 +512,7 @@ impl Service<'_> {
                         Event::DeliveryUnknown,
                         Some(phone),
                         Some(id),
-                        format!("{name}: {message}"),
+                        with_attempts(format!("{name}: {message}")),
                     ),
                 )
                 .map(|_| ())
@@ -510,7 +527,7 @@ impl Service<'_> {
                         Event::DeliveryFailed,
                         Some(phone),
                         Some(id),
-                        format!("{name}: {e}"),
+                        with_attempts(format!("{name}: {e}")),
                     ),
                 )
                 .map(|_| ())
@@ -529,7 +546,7 @@ impl Service<'_> {
                 delivery: name.to_string(),
                 provider_ref: receipt.provider_ref,
             },
-            Err(DeliveryError::Unknown { message }) => Outcome::DeliveryUnknown {
+            Err(DeliveryError::Unknown { message, .. }) => Outcome::DeliveryUnknown {
                 phone: phone.clone(),
                 channel,
                 expires_at,

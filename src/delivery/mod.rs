@@ -3,6 +3,7 @@
 
 pub mod console;
 pub mod outbox;
+pub mod twilio;
 
 use chrono::{DateTime, Utc};
 
@@ -57,6 +58,52 @@ pub struct Receipt {
     pub status: Option<String>,
     /// A short human note for the audit log, e.g. "HTTP 201".
     pub detail: String,
+    /// Each request made to the provider, in order (empty for local deliveries).
+    pub attempts: Vec<AttemptNote>,
+}
+
+/// What one request to a provider came to, for the audit log: never a code or a secret.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AttemptNote {
+    /// The HTTP status, when an answer came back.
+    pub http_status: Option<u16>,
+    /// The provider's error code (Twilio's `code`), if any.
+    pub provider_code: Option<u32>,
+    /// The provider's id for the message (a Twilio SID), if it accepted it.
+    pub provider_ref: Option<String>,
+    /// A few words: "accepted (queued)", "rate limited", "timed out after sending"…
+    pub result: String,
+    /// How long otpd waited before the next attempt, if it retried.
+    pub retry_in_ms: Option<u64>,
+}
+
+impl std::fmt::Display for AttemptNote {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.result)?;
+        if let Some(s) = self.http_status {
+            write!(f, ", HTTP {s}")?;
+        }
+        if let Some(c) = self.provider_code {
+            write!(f, ", error {c}")?;
+        }
+        if let Some(r) = &self.provider_ref {
+            write!(f, ", sid {r}")?;
+        }
+        if let Some(ms) = self.retry_in_ms {
+            write!(f, ", retry in {ms} ms")?;
+        }
+        Ok(())
+    }
+}
+
+/// The attempts as one audit-log phrase, e.g. "attempt 1: rate limited, HTTP 429, …; attempt 2: …".
+pub fn describe_attempts(attempts: &[AttemptNote]) -> String {
+    attempts
+        .iter()
+        .enumerate()
+        .map(|(i, a)| format!("attempt {}: {a}", i + 1))
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 /// The provider's current view of a message, for `status`.
@@ -75,10 +122,14 @@ pub enum DeliveryError {
         provider_code: Option<u32>,
         http_status: Option<u16>,
         retryable: bool,
+        attempts: Vec<AttemptNote>,
     },
     /// We cannot tell whether it was sent (e.g. a timeout after the request went out).
     #[error("{message}")]
-    Unknown { message: String },
+    Unknown {
+        message: String,
+        attempts: Vec<AttemptNote>,
+    },
 }
 
 impl DeliveryError {
@@ -88,6 +139,16 @@ impl DeliveryError {
             provider_code: None,
             http_status: None,
             retryable: false,
+            attempts: Vec::new(),
+        }
+    }
+
+    /// Each request made before giving up, in order.
+    pub fn attempts(&self) -> &[AttemptNote] {
+        match self {
+            DeliveryError::Failed { attempts, .. } | DeliveryError::Unknown { attempts, .. } => {
+                attempts
+            }
         }
     }
 

@@ -3,5 +3,7 @@
 
 mod audit;
 mod core;
+mod fake_twilio;
 mod harness;
 mod limits;
+mod twilio;

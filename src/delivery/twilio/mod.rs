@@ -1,0 +1,291 @@
+//! Twilio delivery: SMS and WhatsApp through the Messages API, voice through the Calls API, and
+//! the provider's delivery status for `status` — over a blocking HTTPS client (rustls with the
+//! ring provider, no OpenSSL, no async runtime in otpd), with bounded, safe retries.
+//!
+//! Only what cannot have been sent is retried (HTTP 429 and 5xx); a timeout after the request
+//! went out is reported as unknown, never repeated, because the message may already be on its
+//! way.
+
+pub mod api;
+pub mod config;
+
+use std::io::Read;
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+use reqwest::blocking::{Client, RequestBuilder};
+
+use super::{AttemptNote, Delivery, DeliveryError, Message, ProviderStatus, Receipt};
+use api::{ApiError, Resource};
+
+pub use config::{Credentials, RawTwilio, TwilioConfig, TwilioEnv};
+
+/// The `User-Agent` of every request.
+pub const USER_AGENT: &str = concat!("otpd/", env!("CARGO_PKG_VERSION"));
+
+/// Delivery through Twilio's REST API.
+#[derive(Debug)]
+pub struct TwilioDelivery {
+    cfg: TwilioConfig,
+    /// Built on first use, so commands that never reach Twilio (verify, cancel) do not pay
+    /// for a TLS client (about 12 ms).
+    client: OnceLock<Result<Client, String>>,
+}
+
+/// How one HTTP exchange ended.
+enum Exchange {
+    /// An answer came back (the body may be empty if it could not be read).
+    Answered {
+        status: u16,
+        retry_after: Option<String>,
+        body: String,
+    },
+    /// No connection was made: nothing was sent.
+    NotSent(String),
+    /// The request may have reached Twilio, but no answer came.
+    Unknown(String),
+}
+
+/// The innermost cause of an error, e.g. "Connection refused (os error 111)".
+fn root_cause(e: &dyn std::error::Error) -> String {
+    let mut cause = e;
+    while let Some(next) = cause.source() {
+        cause = next;
+    }
+    crate::sanitize::sanitize(&cause.to_string())
+}
+
+impl TwilioDelivery {
+    /// The HTTPS client: ring as the rustls crypto provider, the user agent with otpd's
+    /// version, connect and request timeouts, no redirects (credentials stay with Twilio), no
+    /// automatic retries or pooled connections (otpd decides what is safe to send again, and a
+    /// fresh connection makes "could not connect" mean "nothing was sent").
+    fn build_client(cfg: &TwilioConfig) -> Result<Client, String> {
+        // Errs only if a provider is already installed, which is then used.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        Client::builder()
+            .user_agent(USER_AGENT)
+            .connect_timeout(cfg.timeout.min(Duration::from_secs(10)))
+            .timeout(cfg.timeout)
+            .redirect(reqwest::redirect::Policy::none())
+            .retry(reqwest::retry::never())
+            .pool_max_idle_per_host(0)
+            .build()
+            .map_err(|e| {
+                format!(
+                    "cannot start the HTTPS client for Twilio: {}; nothing was sent",
+                    root_cause(&e)
+                )
+            })
+    }
+
+    pub fn new(cfg: TwilioConfig) -> Self {
+        TwilioDelivery {
+            cfg,
+            client: OnceLock::new(),
+        }
+    }
+
+    /// The HTTPS client, built on first use.
+    fn client(&self) -> Result<&Client, DeliveryError> {
+        self.client
+            .get_or_init(|| Self::build_client(&self.cfg))
+            .as_ref()
+            .map_err(|e| DeliveryError::failed(e.clone()))
+    }
+
+    pub fn config(&self) -> &TwilioConfig {
+        &self.cfg
+    }
+
+    /// Sends one request with Basic auth and reads at most [`api::MAX_BODY`] of the answer.
+    fn exchange(&self, request: RequestBuilder) -> Exchange {
+        let creds = &self.cfg.credentials;
+        let request = request.basic_auth(
+            creds.username(&self.cfg.account_sid),
+            Some(creds.password()),
+        );
+        match request.send() {
+            Ok(response) => {
+                let status = response.status().as_u16();
+                let retry_after = response
+                    .headers()
+                    .get(reqwest::header::RETRY_AFTER)
+                    .and_then(|v| v.to_str().ok())
+                    .map(str::to_string);
+                let mut body = String::new();
+                // An unreadable body is treated as an empty one: the status decides.
+                if response
+                    .take(api::MAX_BODY)
+                    .read_to_string(&mut body)
+                    .is_err()
+                {
+                    body.clear();
+                }
+                Exchange::Answered {
+                    status,
+                    retry_after,
+                    body,
+                }
+            }
+            Err(e) if e.is_connect() => Exchange::NotSent(root_cause(&e)),
+            Err(e) if e.is_timeout() => Exchange::Unknown(format!(
+                "Twilio did not answer within {} s",
+                self.cfg.timeout.as_secs()
+            )),
+            Err(e) => Exchange::Unknown(format!(
+                "the connection to Twilio failed after the request was sent ({})",
+                root_cause(&e)
+            )),
+        }
+    }
+}
+
+impl Delivery for TwilioDelivery {
+    fn name(&self) -> &'static str {
+        "twilio"
+    }
+
+    fn deliver(&self, m: &Message<'_>) -> Result<Receipt, DeliveryError> {
+        let started = Instant::now();
+        let resource = Resource::for_channel(m.channel);
+        let url = api::list_url(&self.cfg, resource);
+        let client = self.client()?;
+        let mut notes: Vec<AttemptNote> = Vec::new();
+        let mut attempt: u32 = 1;
+        loop {
+            let elapsed = i64::try_from(started.elapsed().as_secs()).unwrap_or(i64::MAX);
+            let valid_for = m.valid_for_seconds.saturating_sub(elapsed);
+            let form = api::form(&self.cfg, m, valid_for).map_err(DeliveryError::failed)?;
+            let exchange = self.exchange(client.post(&url).form(&form));
+            drop(form);
+            match exchange {
+                Exchange::Answered { status, body, .. } if (200..300).contains(&status) => {
+                    let created = api::parse_created(&body);
+                    notes.push(AttemptNote {
+                        http_status: Some(status),
+                        provider_ref: created.sid.clone(),
+                        result: format!(
+                            "accepted ({})",
+                            created.status.as_deref().unwrap_or("no status")
+                        ),
+                        ..AttemptNote::default()
+                    });
+                    return Ok(Receipt {
+                        detail: format!("HTTP {status} from {}", self.cfg.api_base),
+                        provider_ref: created.sid,
+                        status: created.status,
+                        attempts: notes,
+                    });
+                }
+                Exchange::Answered {
+                    status,
+                    retry_after,
+                    body,
+                } => {
+                    let e =
+                        ApiError::from_response(status, retry_after.as_deref(), &body, Some(m.to));
+                    let wait = api::next_wait(
+                        &e,
+                        attempt,
+                        self.cfg.retry_base,
+                        rand::random::<f64>(),
+                        Duration::from_secs(valid_for.max(0).unsigned_abs()),
+                    );
+                    notes.push(AttemptNote {
+                        http_status: Some(status),
+                        provider_code: e.code,
+                        result: e.short().to_string(),
+                        retry_in_ms: wait.map(|w| u64::try_from(w.as_millis()).unwrap_or(u64::MAX)),
+                        ..AttemptNote::default()
+                    });
+                    match wait {
+                        Some(w) => {
+                            std::thread::sleep(w);
+                            attempt += 1;
+                        }
+                        None => {
+                            return Err(DeliveryError::Failed {
+                                message: e.operator_message(m.to, attempt),
+                                provider_code: e.code,
+                                http_status: Some(status),
+                                retryable: e.retryable(),
+                                attempts: notes,
+                            });
+                        }
+                    }
+                }
+                Exchange::NotSent(cause) => {
+                    notes.push(AttemptNote {
+                        result: format!("could not connect ({cause})"),
+                        ..AttemptNote::default()
+                    });
+                    return Err(DeliveryError::Failed {
+                        message: format!(
+                            "cannot reach Twilio at {} ({cause}); nothing was sent",
+                            self.cfg.api_base
+                        ),
+                        provider_code: None,
+                        http_status: None,
+                        retryable: true,
+                        attempts: notes,
+                    });
+                }
+                Exchange::Unknown(what) => {
+                    notes.push(AttemptNote {
+                        result: format!("{what}; not retried"),
+                        ..AttemptNote::default()
+                    });
+                    return Err(DeliveryError::Unknown {
+                        message: format!(
+                            "{what} after the request was sent, so the {} may have been sent",
+                            match m.channel {
+                                crate::domain::Channel::Call => "call",
+                                _ => "message",
+                            }
+                        ),
+                        attempts: notes,
+                    });
+                }
+            }
+        }
+    }
+
+    fn fetch_status(&self, provider_ref: &str) -> Result<Option<ProviderStatus>, DeliveryError> {
+        let Some(resource) = Resource::for_sid(provider_ref) else {
+            return Ok(None);
+        };
+        let url = api::instance_url(&self.cfg, resource, provider_ref);
+        match self.exchange(self.client()?.get(&url)) {
+            Exchange::Answered { status, body, .. } if (200..300).contains(&status) => {
+                Ok(api::parse_status(&body))
+            }
+            Exchange::Answered {
+                status,
+                retry_after,
+                body,
+            } => {
+                // No number to mask here, so Twilio's own text is left out.
+                let e = ApiError::from_response(status, retry_after.as_deref(), &body, None);
+                Err(DeliveryError::Failed {
+                    message: format!("Twilio answered: {} ({})", e.short(), e.codes()),
+                    provider_code: e.code,
+                    http_status: Some(status),
+                    retryable: e.retryable(),
+                    attempts: Vec::new(),
+                })
+            }
+            Exchange::NotSent(cause) => Err(DeliveryError::Failed {
+                message: format!("cannot reach Twilio ({cause})"),
+                provider_code: None,
+                http_status: None,
+                retryable: true,
+                attempts: Vec::new(),
+            }),
+            Exchange::Unknown(what) => Err(DeliveryError::Unknown {
+                message: what,
+                attempts: Vec::new(),
+            }),
+        }
+    }
+}
