@@ -100,6 +100,10 @@ pub enum Command {
     },
     /// Show the effective configuration (secrets redacted)
     Config,
+    /// Open the interactive prompt (the default without a command)
+    Repl,
+    /// Run the locked-down guided flow for an unattended public terminal
+    Kiosk,
 }
 
 fn phone_arg(words: &[String]) -> Result<Option<PhoneNumber>, InputError> {
@@ -126,7 +130,7 @@ impl Command {
                 }),
             Command::Status { phone } => phone_arg(phone).map(|phone| Request::Status { phone }),
             Command::Cancel { phone } => phone_arg(phone).map(|phone| Request::Cancel { phone }),
-            Command::Config => return None,
+            Command::Config | Command::Repl | Command::Kiosk => return None,
         })
     }
 }

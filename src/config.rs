@@ -38,6 +38,17 @@ pub struct DeliveryConfig {
     pub channel: Channel,
 }
 
+/// `[kiosk]`: the unattended terminal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KioskConfig {
+    /// After this long without input the screen and the session are cleared.
+    pub idle_seconds: u64,
+    /// How long a successful verification stays on the screen.
+    pub result_seconds: u64,
+    /// The channels a visitor may choose from (one: no question is asked).
+    pub channels: Vec<Channel>,
+}
+
 /// The validated configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -49,6 +60,7 @@ pub struct Config {
     pub policy: Policy,
     pub hashing: HashParams,
     pub delivery: DeliveryConfig,
+    pub kiosk: KioskConfig,
 }
 
 /// Values from flags and the environment, which override the file.
@@ -91,6 +103,16 @@ struct RawConfig {
     hashing: RawHashing,
     #[serde(default)]
     delivery: RawDelivery,
+    #[serde(default)]
+    kiosk: RawKiosk,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawKiosk {
+    idle_seconds: Option<i64>,
+    result_seconds: Option<i64>,
+    channels: Option<Vec<Channel>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -222,6 +244,32 @@ impl Config {
             });
         }
 
+        let k = &raw.kiosk;
+        let idle_seconds = ranged(
+            "kiosk.idle_seconds",
+            k.idle_seconds,
+            120,
+            1..=86_400,
+            " seconds",
+        )?;
+        let result_seconds = ranged(
+            "kiosk.result_seconds",
+            k.result_seconds,
+            5,
+            1..=600,
+            " seconds",
+        )?;
+        let channel = raw.delivery.channel.unwrap_or_default();
+        let channels = k.channels.clone().unwrap_or_else(|| vec![channel]);
+        let repeated = (1..channels.len()).any(|i| channels[..i].contains(&channels[i]));
+        if channels.is_empty() || repeated {
+            return Err(ConfigError::Value {
+                key: "kiosk.channels",
+                value: format!("{channels:?}").to_lowercase(),
+                expected: "list one to three different channels: sms, whatsapp, call".into(),
+            });
+        }
+
         let station = o
             .station
             .clone()
@@ -265,7 +313,12 @@ impl Config {
                     .or(raw.delivery.provider)
                     .unwrap_or(Provider::Console),
                 outbox,
-                channel: raw.delivery.channel.unwrap_or_default(),
+                channel,
+            },
+            kiosk: KioskConfig {
+                idle_seconds: idle_seconds as u64,
+                result_seconds: result_seconds as u64,
+                channels,
             },
         })
     }
@@ -397,6 +450,22 @@ mod tests {
                 "32",
             ),
             ("station = \"a/b\"", "station", "letters"),
+            (
+                "[kiosk]\nidle_seconds = 0",
+                "kiosk.idle_seconds = 0",
+                "1..=86400",
+            ),
+            (
+                "[kiosk]\nresult_seconds = 601",
+                "kiosk.result_seconds = 601",
+                "1..=600",
+            ),
+            ("[kiosk]\nchannels = []", "kiosk.channels", "one to three"),
+            (
+                "[kiosk]\nchannels = [\"sms\", \"sms\"]",
+                "kiosk.channels",
+                "different",
+            ),
         ];
         for (toml, key, range) in cases {
             let err = load_toml(toml).unwrap_err().to_string();
