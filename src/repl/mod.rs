@@ -5,7 +5,8 @@
 //! Each line is parsed once ([`command`]), executed through [`App::execute`], and rendered by
 //! [`crate::render`]. SIGINT is caught for the whole session, so Ctrl-C while a code is being
 //! hashed or delivered lets the command finish (and write its audit event) instead of killing
-//! the process half-way; at the prompt itself Ctrl-C just cancels the line.
+//! the process half-way. At the prompt itself Ctrl-C just cancels the line; a script reading
+//! from a pipe stops — at once while it waits for input, after the command if one is running.
 
 pub mod command;
 pub mod helper;
@@ -212,10 +213,20 @@ pub fn audit_line(
 
 /// Runs the prompt until `quit`, Ctrl-D or the end of the input. Returns the exit status.
 pub fn run(mut app: App, state_dir: &Path, json: bool, out: &mut dyn Write) -> Result<u8, Error> {
-    let interrupted = Arc::new(AtomicBool::new(false));
-    signal_hook::flag::register(signal_hook::consts::SIGINT, Arc::clone(&interrupted))
-        .map_err(|e| Error::Io(format!("cannot handle Ctrl-C: {e}")))?;
     let interactive = std::io::stdin().is_terminal();
+    let interrupted = Arc::new(AtomicBool::new(false));
+    let waiting = Arc::new(AtomicBool::new(false));
+    let sigint = signal_hook::consts::SIGINT;
+    signal_hook::flag::register(sigint, Arc::clone(&interrupted))
+        .and_then(|_| {
+            if interactive {
+                return Ok(());
+            }
+            // Nothing is half-done while a script waits for its next line: exit right away.
+            signal_hook::flag::register_conditional_shutdown(sigint, 130, Arc::clone(&waiting))
+                .map(|_| ())
+        })
+        .map_err(|e| Error::Io(format!("cannot handle Ctrl-C: {e}")))?;
     let mut session = Session {
         current: None,
         json,
@@ -237,7 +248,10 @@ pub fn run(mut app: App, state_dir: &Path, json: bool, out: &mut dyn Write) -> R
     }
     loop {
         let (raw, styled) = session.prompt();
-        match source.read(&raw, &styled)? {
+        waiting.store(true, Ordering::SeqCst);
+        let input = source.read(&raw, &styled);
+        waiting.store(false, Ordering::SeqCst);
+        match input? {
             Input::Eof => {
                 if interactive && !json {
                     write_line(out, render::bye())?;

@@ -1,6 +1,7 @@
 //! The interactive prompt and the kiosk, driven like people and programs use them: through a
 //! pseudo-terminal (rexpect) and through piped stdin with `--json`.
 
+use std::io::{BufRead, BufReader, Write};
 use std::os::unix::fs::PermissionsExt;
 
 use rexpect::process::{Signal, WaitStatus};
@@ -354,4 +355,141 @@ fn the_kiosk_ignores_ctrl_c_ctrl_d_and_ctrl_z() {
         p.process_mut().wait().unwrap(),
         WaitStatus::Signaled(_, Signal::SIGTERM, _)
     ));
+}
+
+// ── Ctrl-C while a command runs ─────────────────────────────────────────────────────────────
+
+/// Makes the outbox a FIFO: delivery then blocks in `open` until the test reads it, so once the
+/// `sent` audit event is committed the command is provably half-way (code stored, delivery in
+/// flight) until [`drain`] is called. fsync on a FIFO fails, so the delivery ends as
+/// `delivery_failed` — a complete, audited outcome all the same.
+fn blocking_outbox(env: &Env) {
+    let made = std::process::Command::new("mkfifo")
+        .arg(env.outbox_path())
+        .status()
+        .unwrap();
+    assert!(made.success());
+}
+
+/// Polls the database until the command has stored its code and is about to deliver it.
+fn wait_until_delivering(env: &Env) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_millis(TIMEOUT_MS);
+    let started = || -> rusqlite::Result<bool> {
+        let db = rusqlite::Connection::open_with_flags(
+            env.db_path(),
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+        )?;
+        db.query_row(
+            "SELECT count(*) FROM audit_events WHERE event = 'sent'",
+            [],
+            |r| r.get::<_, i64>(0),
+        )
+        .map(|n| n > 0)
+    };
+    // The database may not exist yet, or be half-created: both mean "not yet".
+    while !started().unwrap_or(false) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the send never started"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+}
+
+/// Lets the blocked delivery go on; returns what it wrote.
+fn drain(env: &Env) -> String {
+    let fifo = env.outbox_path();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        use std::io::Read;
+        let mut text = String::new();
+        if let Ok(mut f) = std::fs::File::open(&fifo) {
+            let _ = f.read_to_string(&mut text);
+        }
+        let _ = tx.send(text);
+    });
+    rx.recv_timeout(std::time::Duration::from_millis(TIMEOUT_MS))
+        .expect("delivery did not finish")
+}
+
+#[test]
+fn ctrl_c_during_delivery_lets_the_command_finish_then_returns_to_the_prompt() {
+    let env = Env::new();
+    blocking_outbox(&env);
+    let mut p = prompt(&env, &[]);
+    expect(&mut p, "otpd> ");
+    type_line(&mut p, US);
+    wait_until_delivering(&env);
+    p.send_control('c').unwrap();
+    assert!(drain(&env).contains(US_E164));
+    expect(&mut p, "Could not deliver the code to +1 •••-•••-2671");
+    expect(&mut p, "otpd> ");
+    type_line(&mut p, "help quit");
+    expect(&mut p, "quit — leave the prompt");
+    assert!(alive(&p));
+    assert_eq!(env.audit_events(), ["sent", "delivery_failed"]);
+}
+
+fn spawn_script(
+    env: &Env,
+) -> (
+    std::process::Child,
+    std::process::ChildStdin,
+    BufReader<std::process::ChildStdout>,
+) {
+    let mut child = env
+        .command()
+        .arg("--json")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdin = child.stdin.take().unwrap();
+    let stdout = BufReader::new(child.stdout.take().unwrap());
+    (child, stdin, stdout)
+}
+
+fn sigint(child: &std::process::Child) {
+    let pid = child.id().to_string();
+    let kill = std::process::Command::new("kill")
+        .args(["-INT", &pid])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+}
+
+#[test]
+fn sigint_stops_a_script_only_after_the_running_command() {
+    let env = Env::new();
+    blocking_outbox(&env);
+    let (mut child, mut stdin, mut stdout) = spawn_script(&env);
+    stdin
+        .write_all(format!("send {US}\nstatus\n").as_bytes())
+        .unwrap();
+    drop(stdin); // so a wrong implementation ends at EOF instead of waiting for more
+    wait_until_delivering(&env);
+    sigint(&child);
+    assert!(drain(&env).contains(US_E164));
+    let mut line = String::new();
+    stdout.read_line(&mut line).unwrap();
+    assert!(line.contains("\"outcome\":\"delivery_failed\""), "{line}");
+    assert_eq!(child.wait().unwrap().code(), Some(130));
+    let mut rest = String::new();
+    stdout.read_line(&mut rest).unwrap();
+    assert_eq!(rest, "", "the next line must not run");
+    assert_eq!(env.audit_events(), ["sent", "delivery_failed"]);
+}
+
+#[test]
+fn sigint_while_a_script_waits_for_input_ends_it_at_once() {
+    let env = Env::new();
+    let (mut child, mut stdin, mut stdout) = spawn_script(&env);
+    stdin.write_all(b"status\n").unwrap();
+    stdin.flush().unwrap();
+    let mut line = String::new();
+    stdout.read_line(&mut line).unwrap();
+    assert!(line.contains("\"outcome\":\"status\""), "{line}");
+    sigint(&child);
+    assert_eq!(child.wait().unwrap().code(), Some(130));
+    drop(stdin);
 }
