@@ -338,6 +338,54 @@ mod tests {
     use super::*;
 
     #[test]
+    fn prompt_sentences() {
+        let phone = crate::domain::PhoneNumber::parse("+1 415 555 2671").unwrap();
+        let view = PendingView {
+            phone,
+            channel: crate::domain::Channel::Sms,
+            station: "desk-1".into(),
+            sent_at: Utc::now(),
+            expires_at: Utc::now(),
+            expires_in_seconds: 192,
+            attempts_left: 5,
+            resends: 0,
+            delivery_status: "sent".into(),
+            delivery_error: None,
+        };
+        let cases = [
+            (
+                resuming(&view, 0),
+                "Resuming: code pending for +1 •••-•••-2671, expires in 3 min 12 s.",
+            ),
+            (
+                resuming(&view, 2),
+                "Resuming: code pending for +1 •••-•••-2671, expires in 3 min 12 s. 2 more pending on this station: type status.",
+            ),
+            (
+                unknown_command("resnd", Some("resend")),
+                "I don't know \"resnd\": did you mean \"resend\"? Type help for the list.",
+            ),
+            (
+                unknown_command("\u{1b}[2J", None),
+                "I don't know \"\u{FFFD}[2J\". Type a phone number, a code, or help.",
+            ),
+            (
+                banner("console", "desk-1"),
+                "otpd 0.1.0 — phone verification. Delivery: console (development). Station: desk-1. Type help.",
+            ),
+            (
+                help(Some("nope")),
+                "There is no command \"nope\". Type help to see them all.",
+            ),
+            (capitalised("\"x\" is not"), "\"x\" is not".into()),
+            (capitalised("abc"), "Abc".into()),
+        ];
+        for (got, want) in cases {
+            assert_eq!(got, want);
+        }
+    }
+
+    #[test]
     fn durations_read_naturally() {
         let cases = [
             (0, "0 s"),

@@ -298,11 +298,47 @@ fn the_kiosk_guides_a_visitor_and_resets_after_success() {
     expect(&mut p, "Enter the code we sent");
     type_line(&mut p, &env.wrong_code(UK_E164));
     expect(&mut p, "That code is not right. 4 attempts left.");
+    // Resend is neither offered nor allowed within the cooldown.
+    expect(&mut p, "Enter the code we sent:");
+    type_line(&mut p, "resend");
+    expect(
+        &mut p,
+        "Not sent to +44 •••• ••3456: resend cooldown. Try again in 30 s.",
+    );
     type_line(&mut p, &env.last_code(UK_E164));
     expect(&mut p, "Verified +44 •••• ••3456. ✔");
     expect(&mut p, "Thank you. This screen resets in 1 s.");
     expect(&mut p, "\x1b[H\x1b[2J");
     expect(&mut p, "Enter your mobile number");
+}
+
+#[test]
+fn the_kiosk_offers_configured_channels_and_resend_after_the_cooldown() {
+    let env = Env::with_config(
+        "[policy]\nresend_cooldown_seconds = 0\n[kiosk]\nchannels = [\"sms\", \"whatsapp\"]\n",
+    );
+    let mut p = prompt(&env, &["kiosk"]);
+    expect(&mut p, "Enter your mobile number");
+    type_line(&mut p, US);
+    expect(&mut p, "How should we send the code? Type sms or whatsapp:");
+    type_line(&mut p, "call");
+    expect(&mut p, "How should we send the code? Type sms or whatsapp:");
+    type_line(&mut p, "whatsapp");
+    expect(&mut p, "Sent a 6-digit code on WhatsApp to +1 •••-•••-2671");
+    expect(
+        &mut p,
+        "Enter the code we sent (didn't get it? type resend):",
+    );
+    type_line(&mut p, "resend");
+    expect(
+        &mut p,
+        "Sent a new 6-digit code on WhatsApp to +1 •••-•••-2671",
+    );
+    let second = env.last_code(US_E164);
+    type_line(&mut p, &second);
+    expect(&mut p, "Verified +1 •••-•••-2671. ✔");
+    assert_eq!(env.outbox().len(), 2);
+    assert!(env.outbox().iter().all(|m| m["channel"] == "whatsapp"));
 }
 
 const UK_NUMBER: &str = crate::harness::UK;
