@@ -377,8 +377,8 @@ mod tests {
                 help(Some("nope")),
                 "There is no command \"nope\". Type help to see them all.",
             ),
-            (capitalised("\"x\" is not"), "\"x\" is not".into()),
-            (capitalised("abc"), "Abc".into()),
+            (capitalised("\"x\" is not"), "\"x\" is not"),
+            (capitalised("abc"), "Abc"),
         ];
         for (got, want) in cases {
             assert_eq!(got, want);
