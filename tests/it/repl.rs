@@ -529,3 +529,25 @@ fn sigint_while_a_script_waits_for_input_ends_it_at_once() {
     assert_eq!(child.wait().unwrap().code(), Some(130));
     drop(stdin);
 }
+
+#[test]
+fn colour_on_a_terminal_unless_no_color() {
+    let env = Env::new();
+    let mut cmd = env.pty_command(&[]);
+    cmd.env_remove("NO_COLOR");
+    let mut p = spawn_command(cmd, Some(TIMEOUT_MS)).unwrap();
+    expect(&mut p, "otpd> ");
+    type_line(&mut p, "status");
+    expect(&mut p, "\x1b[32mNo verification is pending.\x1b[0m");
+
+    let mut p = prompt(&env, &[]); // NO_COLOR=1
+    expect(&mut p, "otpd> ");
+    type_line(&mut p, "status");
+    let before = p
+        .exp_string("No verification is pending.")
+        .expect("status answer");
+    assert!(!before.ends_with("\x1b[32m"), "{before:?}");
+    type_line(&mut p, "quit");
+    let rest = p.exp_eof().unwrap();
+    assert!(!rest.contains("\x1b[3"), "{rest:?}");
+}
