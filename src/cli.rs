@@ -119,6 +119,10 @@ pub enum Command {
     Audit(Box<crate::audit::AuditArgs>),
     /// Delete finished verifications older than an age (audit rows are kept)
     Prune(crate::audit::PruneArgs),
+    /// Open the interactive prompt (the default without a command)
+    Repl,
+    /// Run the locked-down guided flow for an unattended public terminal
+    Kiosk,
 }
 
 #[derive(Debug, Subcommand)]
@@ -163,7 +167,11 @@ impl Command {
                 p.map(|phone| Request::Unlock { phone })
                     .ok_or_else(|| InputError::Phone("a phone number is needed".into()))
             }),
-            Command::Config | Command::Audit(_) | Command::Prune(_) => return None,
+            Command::Config
+            | Command::Audit(_)
+            | Command::Prune(_)
+            | Command::Repl
+            | Command::Kiosk => return None,
         })
     }
 }

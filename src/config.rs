@@ -51,6 +51,17 @@ pub struct AuditConfig {
     pub retention_days: Option<u32>,
 }
 
+/// `[kiosk]`: the unattended terminal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KioskConfig {
+    /// After this long without input the screen and the session are cleared.
+    pub idle_seconds: u64,
+    /// How long a successful verification stays on the screen.
+    pub result_seconds: u64,
+    /// The channels a visitor may choose from (one: no question is asked).
+    pub channels: Vec<Channel>,
+}
+
 /// The validated configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -66,6 +77,7 @@ pub struct Config {
     pub audit: AuditConfig,
     /// The validated `[twilio]` settings; present exactly when the provider is `twilio`.
     pub twilio: Option<TwilioConfig>,
+    pub kiosk: KioskConfig,
 }
 
 /// Values from flags and the environment, which override the file.
@@ -124,6 +136,8 @@ struct RawConfig {
     audit: RawAudit,
     #[serde(default)]
     twilio: RawTwilio,
+    #[serde(default)]
+    kiosk: RawKiosk,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -151,6 +165,14 @@ struct RawAudit {
     head_file: Option<PathBuf>,
     head_every: Option<i64>,
     retention_days: Option<i64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawKiosk {
+    idle_seconds: Option<i64>,
+    result_seconds: Option<i64>,
+    channels: Option<Vec<Channel>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -311,6 +333,31 @@ impl Config {
             head_every: head_every as u32,
             retention_days,
         };
+        let k = &raw.kiosk;
+        let idle_seconds = ranged(
+            "kiosk.idle_seconds",
+            k.idle_seconds,
+            120,
+            1..=86_400,
+            " seconds",
+        )?;
+        let result_seconds = ranged(
+            "kiosk.result_seconds",
+            k.result_seconds,
+            5,
+            1..=600,
+            " seconds",
+        )?;
+        let channel = raw.delivery.channel.unwrap_or_default();
+        let channels = k.channels.clone().unwrap_or_else(|| vec![channel]);
+        let repeated = (1..channels.len()).any(|i| channels[..i].contains(&channels[i]));
+        if channels.is_empty() || repeated {
+            return Err(ConfigError::Value {
+                key: "kiosk.channels",
+                value: format!("{channels:?}").to_lowercase(),
+                expected: "list one to three different channels: sms, whatsapp, call".into(),
+            });
+        }
 
         let station = o
             .station
@@ -364,6 +411,11 @@ impl Config {
                 provider,
                 outbox,
                 channel,
+            },
+            kiosk: KioskConfig {
+                idle_seconds: idle_seconds as u64,
+                result_seconds: result_seconds as u64,
+                channels,
             },
             limits,
             audit,
@@ -661,6 +713,22 @@ mod tests {
                 "[audit]\nretention_days = 0",
                 "audit.retention_days = 0",
                 "1..=36500",
+            ),
+            (
+                "[kiosk]\nidle_seconds = 0",
+                "kiosk.idle_seconds = 0",
+                "1..=86400",
+            ),
+            (
+                "[kiosk]\nresult_seconds = 601",
+                "kiosk.result_seconds = 601",
+                "1..=600",
+            ),
+            ("[kiosk]\nchannels = []", "kiosk.channels", "one to three"),
+            (
+                "[kiosk]\nchannels = [\"sms\", \"sms\"]",
+                "kiosk.channels",
+                "different",
             ),
         ];
         for (toml, key, range) in cases {

@@ -14,6 +14,7 @@ pub mod delivery;
 pub mod domain;
 pub mod error;
 pub mod render;
+pub mod repl;
 pub mod sanitize;
 pub mod service;
 pub mod store;
@@ -80,23 +81,19 @@ fn install_panic_hook() {
     }));
 }
 
-fn load_config(cli: &Cli) -> Result<Config, Error> {
+fn load_config(cli: &Cli) -> Result<(Config, Dirs), Error> {
     let dirs = Dirs::platform()?;
     let config = Config::load(&cli.global.overrides(), &dirs)?;
     for w in config.warnings() {
         eprintln!("otpd: {w}");
     }
-    Ok(config)
+    Ok((config, dirs))
 }
 
 fn execute(cli: Cli, out: &mut dyn Write) -> Result<u8, Error> {
     let json = cli.global.json;
-    let Some(command) = &cli.command else {
-        let help = Cli::command().render_long_help().to_string();
-        writeln!(out, "{help}").map_err(|e| Error::Io(e.to_string()))?;
-        return Ok(0);
-    };
-    let config = load_config(&cli)?;
+    let command = cli.command.as_ref().unwrap_or(&Command::Repl);
+    let (config, dirs) = load_config(&cli)?;
     let print = |out: &mut dyn Write, o: &Outcome| -> Result<u8, Error> {
         let line = if json {
             render::json(o)
@@ -129,6 +126,14 @@ fn execute(cli: Cli, out: &mut dyn Write) -> Result<u8, Error> {
                 let code = audit::run_prune(&mut app, args, json, out);
                 warn(&mut app);
                 code
+            }
+            Command::Repl => {
+                let app = App::open(config, clock::from_env())?;
+                repl::run(app, &dirs.state, json, out)
+            }
+            Command::Kiosk => {
+                let app = App::open(config, clock::from_env())?;
+                repl::kiosk::run(app, out)
             }
             _ => Ok(0),
         },

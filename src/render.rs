@@ -300,9 +300,260 @@ pub fn error_json(e: &Error) -> String {
     .to_string()
 }
 
+/// `s` with its first letter in upper case (errors from the domain start in lower case).
+pub fn capitalised(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(first) => first.to_uppercase().chain(c).collect(),
+        None => String::new(),
+    }
+}
+
+// ── The prompt ──────────────────────────────────────────────────────────────────────────────
+
+/// The first line of the interactive prompt.
+pub fn banner(delivery: &str, station: &str) -> String {
+    let delivery = match delivery {
+        "console" => "console (development)".to_string(),
+        "outbox" => "outbox (file)".to_string(),
+        other => other.to_string(),
+    };
+    format!(
+        "otpd {} — phone verification. Delivery: {delivery}. Station: {}. Type help.",
+        env!("CARGO_PKG_VERSION"),
+        sanitize(station)
+    )
+}
+
+/// Said on start when this station has a pending verification.
+pub fn resuming(p: &PendingView, others: usize) -> String {
+    let mut s = format!(
+        "Resuming: code pending for {}, expires in {}.",
+        p.phone,
+        duration(p.expires_in_seconds)
+    );
+    if others > 0 {
+        s.push_str(&format!(
+            " {others} more pending on this station: type status."
+        ));
+    }
+    s
+}
+
+/// Why a line was refused before parsing.
+pub fn line_problem(p: crate::repl::command::LineProblem) -> String {
+    use crate::repl::command::{LineProblem, MAX_LINE};
+    match p {
+        LineProblem::TooLong(n) => {
+            format!("That line is too long ({n} bytes); the limit is {MAX_LINE}.")
+        }
+        LineProblem::NotUtf8 => {
+            "That line is not valid UTF-8 text; type it again.".into()
+        }
+        LineProblem::Control => "That line has control characters (from an arrow key, a paste or a terminal escape); type it again.".into(),
+        LineProblem::ForeignDigits => {
+            "Type digits as 0-9: digits from other scripts are not accepted.".into()
+        }
+    }
+}
+
+/// The prompt's help: all commands, or one.
+pub fn help(topic: Option<&str>) -> String {
+    let one = |t: &str| -> Option<&'static str> {
+        Some(match t {
+            "send" => {
+                "send PHONE [sms|whatsapp|call] — send a code. Typing just the number does the same."
+            }
+            "resend" => {
+                "resend — send a new code to the current number; the old code stops working. Allowed once the cooldown has passed."
+            }
+            "verify" => {
+                "verify CODE [PHONE] — check a code for the current number. Typing just the digits does the same; spaces and dashes are fine."
+            }
+            "status" => "status — show this station's pending codes and how long they stay valid.",
+            "cancel" => {
+                "cancel — abandon the pending code of the current number (recorded in the audit log)."
+            }
+            "audit" => "audit … — review the audit log.",
+            "help" => "help [COMMAND] — all commands, or one in detail.",
+            "quit" | "exit" => "quit — leave the prompt (Ctrl-D on an empty line does the same).",
+            _ => return None,
+        })
+    };
+    match topic {
+        Some(t) => one(t).map(str::to_string).unwrap_or_else(|| {
+            format!(
+                "There is no command \"{}\". Type help to see them all.",
+                sanitize(&crate::sanitize::truncate(t, 24))
+            )
+        }),
+        None => [
+            "Commands:",
+            "  send PHONE [sms|whatsapp|call]  send a code (or type just the number)",
+            "  resend                          send a new code to the current number",
+            "  verify CODE [PHONE]             check a code (or type just the digits)",
+            "  status                          this station's pending codes",
+            "  cancel                          abandon the pending code",
+            "  audit …                         review the audit log",
+            "  help [COMMAND]                  this list, or one command",
+            "  quit                            leave (or Ctrl-D)",
+        ]
+        .join("\n"),
+    }
+}
+
+/// An unknown command, with the closest one.
+pub fn unknown_command(input: &str, suggestion: Option<&str>) -> String {
+    let input = sanitize(input);
+    match suggestion {
+        Some(s) => {
+            format!("I don't know \"{input}\": did you mean \"{s}\"? Type help for the list.")
+        }
+        None => format!("I don't know \"{input}\". Type a phone number, a code, or help."),
+    }
+}
+
+pub fn bye() -> &'static str {
+    "Bye."
+}
+
+/// Shown next to the spinner while a code is being delivered.
+pub fn sending() -> &'static str {
+    "Sending…"
+}
+
+// ── The kiosk ───────────────────────────────────────────────────────────────────────────────
+
+pub fn kiosk_refuses_console() -> String {
+    "kiosk mode never shows codes on the screen, but the console delivery does: configure the outbox or twilio delivery".into()
+}
+
+pub fn kiosk_welcome() -> &'static str {
+    "Welcome. Let's verify your mobile number."
+}
+
+pub fn kiosk_ask_phone() -> &'static str {
+    "Enter your mobile number, starting with + and the country code (e.g. +44 7911 123456):"
+}
+
+pub fn kiosk_ask_channel(channels: &[crate::domain::Channel]) -> String {
+    let names: Vec<&str> = channels.iter().map(|c| c.as_str()).collect();
+    format!("How should we send the code? Type {}:", names.join(" or "))
+}
+
+pub fn kiosk_ask_code(resend_allowed: bool) -> String {
+    if resend_allowed {
+        "Enter the code we sent (didn't get it? type resend):".into()
+    } else {
+        "Enter the code we sent:".into()
+    }
+}
+
+pub fn kiosk_not_a_phone() -> &'static str {
+    "Please enter a mobile number, starting with + and the country code."
+}
+
+pub fn kiosk_not_a_code() -> &'static str {
+    "Please enter the digits of the code we sent."
+}
+
+pub fn kiosk_done(seconds: u64) -> String {
+    format!(
+        "Thank you. This screen resets in {}.",
+        duration(seconds as i64)
+    )
+}
+
+/// What a kiosk visitor reads for an outcome: the operator's sentence, except where that would
+/// show the public internals (limit names, provider errors) or give nothing to act on.
+pub fn kiosk_text(o: &Outcome) -> String {
+    match o {
+        Outcome::RateLimited {
+            operator_action: Some(_),
+            ..
+        }
+        | Outcome::NumberLocked {
+            operator_action: Some(_),
+            ..
+        } => "Sorry, codes cannot be sent to this number right now. Please ask a member of staff."
+            .into(),
+        Outcome::RateLimited {
+            retry_after_seconds,
+            ..
+        }
+        | Outcome::NumberLocked {
+            retry_after_seconds,
+            ..
+        } => format!(
+            "Please wait {} before asking for another code.",
+            duration(*retry_after_seconds)
+        ),
+        Outcome::CountryBlocked { .. } => {
+            "Sorry, we cannot send codes to numbers from that country here.".into()
+        }
+        Outcome::DeliveryFailed { .. } | Outcome::DeliveryUnknown { .. } => {
+            "Sorry, we could not confirm that the code was sent. Please try again, or ask a member of staff."
+                .into()
+        }
+        other => text(other),
+    }
+}
+
+pub fn kiosk_start_over() -> &'static str {
+    "Let's start again."
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn prompt_sentences() {
+        let phone = crate::domain::PhoneNumber::parse("+1 415 555 2671").unwrap();
+        let view = PendingView {
+            phone,
+            channel: crate::domain::Channel::Sms,
+            station: "desk-1".into(),
+            sent_at: Utc::now(),
+            expires_at: Utc::now(),
+            expires_in_seconds: 192,
+            attempts_left: 5,
+            resends: 0,
+            delivery_status: "sent".into(),
+            delivery_error: None,
+        };
+        let cases = [
+            (
+                resuming(&view, 0),
+                "Resuming: code pending for +1 •••-•••-2671, expires in 3 min 12 s.",
+            ),
+            (
+                resuming(&view, 2),
+                "Resuming: code pending for +1 •••-•••-2671, expires in 3 min 12 s. 2 more pending on this station: type status.",
+            ),
+            (
+                unknown_command("resnd", Some("resend")),
+                "I don't know \"resnd\": did you mean \"resend\"? Type help for the list.",
+            ),
+            (
+                unknown_command("\u{1b}[2J", None),
+                "I don't know \"\u{FFFD}[2J\". Type a phone number, a code, or help.",
+            ),
+            (
+                banner("console", "desk-1"),
+                "otpd 0.1.0 — phone verification. Delivery: console (development). Station: desk-1. Type help.",
+            ),
+            (
+                help(Some("nope")),
+                "There is no command \"nope\". Type help to see them all.",
+            ),
+            (capitalised("\"x\" is not"), "\"x\" is not"),
+            (capitalised("abc"), "Abc"),
+        ];
+        for (got, want) in cases {
+            assert_eq!(got, want);
+        }
+    }
 
     #[test]
     fn durations_read_naturally() {

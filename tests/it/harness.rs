@@ -263,3 +263,51 @@ pub fn all_bytes_under(dir: &Path, skip: &[&Path]) -> Vec<(PathBuf, Vec<u8>)> {
 pub fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle)
 }
+
+impl Env {
+    /// The command of [`Env::command`] for a pseudo-terminal: same program and environment, but
+    /// stdin left alone (the pty provides it) and a terminal type rustyline knows.
+    pub fn pty_command(&self, args: &[&str]) -> Command {
+        let base = self.command();
+        let mut c = Command::new(base.get_program());
+        c.env_clear();
+        for (k, v) in base.get_envs() {
+            if let Some(v) = v {
+                c.env(k, v);
+            }
+        }
+        c.env("TERM", "xterm").args(args);
+        c
+    }
+
+    /// Runs otpd with `args` and `input` piped to its stdin.
+    pub fn run_stdin(&self, args: &[&str], input: &[u8]) -> Run {
+        use std::io::Write;
+        let mut child = self
+            .command()
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn otpd");
+        let mut stdin = child.stdin.take().expect("stdin");
+        let input = input.to_vec();
+        let writer = std::thread::spawn(move || {
+            let _ = stdin.write_all(&input);
+        });
+        let out = child.wait_with_output().expect("wait for otpd");
+        let _ = writer.join();
+        Run::from(out)
+    }
+}
+
+impl Run {
+    /// Every stdout line as JSON (for the JSON-lines protocol).
+    pub fn json_lines(&self) -> Vec<serde_json::Value> {
+        self.stdout
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l:?}")))
+            .collect()
+    }
+}

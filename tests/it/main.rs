@@ -6,4 +6,5 @@ mod core;
 mod fake_twilio;
 mod harness;
 mod limits;
+mod repl;
 mod twilio;
