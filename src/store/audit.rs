@@ -275,10 +275,10 @@ pub fn append(c: &Connection, secrets: &Secrets, e: &NewEvent<'_>) -> rusqlite::
     Ok(row.id)
 }
 
-const ROW_COLUMNS: &str =
+pub(crate) const ROW_COLUMNS: &str =
     "id, at, station, event, outcome, phone_masked, phone_key, challenge_id, detail, prev_mac, mac";
 
-fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AuditRow> {
+pub(crate) fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AuditRow> {
     Ok(AuditRow {
         id: r.get(0)?,
         at: r.get(1)?,

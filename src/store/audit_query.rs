@@ -5,7 +5,7 @@
 use rusqlite::types::Value;
 use rusqlite::{Connection, params_from_iter};
 
-use super::audit::{AuditRow, RowRef};
+use super::audit::{AuditRow, ROW_COLUMNS, RowRef, from_row};
 
 /// Which rows a listing, an export or the statistics cover. Times are UTC milliseconds;
 /// `until_ms` is exclusive.
@@ -61,33 +61,16 @@ impl Filter {
     }
 }
 
-const COLUMNS: &str =
-    "id, at, station, event, outcome, phone_masked, phone_key, challenge_id, detail, prev_mac, mac";
-
 /// The newest `limit` rows matching `f`, newest first.
 pub fn list(c: &Connection, f: &Filter, limit: i64) -> rusqlite::Result<Vec<AuditRow>> {
     let (filter, mut args) = f.where_clause();
     args.push(Value::Integer(limit));
     let sql = format!(
-        "SELECT {COLUMNS} FROM audit_events {filter} ORDER BY id DESC LIMIT ?{}",
+        "SELECT {ROW_COLUMNS} FROM audit_events {filter} ORDER BY id DESC LIMIT ?{}",
         args.len()
     );
     let mut stmt = c.prepare_cached(&sql)?;
-    let rows = stmt.query_map(params_from_iter(args), |r| {
-        Ok(AuditRow {
-            id: r.get(0)?,
-            at: r.get(1)?,
-            station: r.get(2)?,
-            event: r.get(3)?,
-            outcome: r.get(4)?,
-            phone_masked: r.get(5)?,
-            phone_key: r.get(6)?,
-            challenge_id: r.get(7)?,
-            detail: r.get(8)?,
-            prev_mac: r.get(9)?,
-            mac: r.get(10)?,
-        })
-    })?;
+    let rows = stmt.query_map(params_from_iter(args), from_row)?;
     rows.collect()
 }
 
@@ -99,7 +82,7 @@ pub fn stream(
     mut f: impl FnMut(&RowRef<'_>) -> bool,
 ) -> rusqlite::Result<u64> {
     let (clause, args) = filter.where_clause();
-    let sql = format!("SELECT {COLUMNS} FROM audit_events {clause} ORDER BY id");
+    let sql = format!("SELECT {ROW_COLUMNS} FROM audit_events {clause} ORDER BY id");
     let mut stmt = c.prepare(&sql)?;
     let mut rows = stmt.query(params_from_iter(args))?;
     let mut n = 0;
