@@ -51,6 +51,13 @@ impl StoreError {
             }
             Some(ErrorCode::ReadOnly) => StoreError::ReadOnly { path },
             Some(ErrorCode::DiskFull) => StoreError::Full { path },
+            // SQLite reports a full disk met while growing the WAL index (`-shm`) as a plain
+            // I/O error, and a folder it cannot create the `-wal` in as "unable to open":
+            // ask the file system which it was, so the message says what to fix.
+            Some(ErrorCode::SystemIoFailure) if no_space_left(&path) => StoreError::Full { path },
+            Some(ErrorCode::CannotOpen | ErrorCode::PermissionDenied) if read_only(&path) => {
+                StoreError::ReadOnly { path }
+            }
             Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => StoreError::Busy { path },
             Some(ErrorCode::CannotOpen | ErrorCode::PermissionDenied) => {
                 StoreError::Open { path, detail }
@@ -58,6 +65,27 @@ impl StoreError {
             _ => StoreError::Other { path, detail },
         }
     }
+}
+
+/// The folder that holds `path` (where SQLite creates its `-wal` and `-shm` files).
+fn folder(path: &Path) -> &Path {
+    path.parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."))
+}
+
+/// Whether the database file or its folder cannot be written (read-only mount or permissions).
+fn read_only(path: &Path) -> bool {
+    use rustix::fs::{Access, access};
+    let denied =
+        |p: &Path| access(p, Access::WRITE_OK).is_err_and(|e| e != rustix::io::Errno::NOENT);
+    denied(folder(path)) || denied(path)
+}
+
+/// Whether the file system holding `path` has (next to) no space left for unprivileged writes.
+fn no_space_left(path: &Path) -> bool {
+    rustix::fs::statvfs(folder(path))
+        .is_ok_and(|s| s.f_bavail.saturating_mul(s.f_frsize) < 64 * 1024)
 }
 
 /// An open otpd database.
