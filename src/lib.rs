@@ -36,6 +36,11 @@ where
     T: Into<OsString> + Clone,
 {
     install_panic_hook();
+    // Debug builds only, like `OTPD_FAKE_NOW`: lets the tests prove the hook prints no payload.
+    #[cfg(debug_assertions)]
+    if let Some(payload) = std::env::var_os("OTPD_DEBUG_PANIC") {
+        panic!("{}", payload.to_string_lossy());
+    }
     let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,
         Err(e) => {
