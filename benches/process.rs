@@ -116,6 +116,8 @@ fn main() {
     });
     row("bare argon2id verify (in-process)", &bare, String::new());
 
+    interleaved(&b.fx, &mut store, runs);
+
     let version = b.repeat(|| {
         let mut c = b.otpd("idle");
         c.arg("--version");
@@ -296,4 +298,79 @@ fn verify_all(fx: &Fixture, phones: &[PhoneNumber]) {
         let o = service.verify(Utc::now(), Some(p), &code).expect("verify");
         assert_eq!(o.name(), "approved");
     }
+}
+
+/// The in-process verify use case for a right, wrong, expired and unknown code, and the bare
+/// hash, measured in turn within each round, so drift in a shared machine's load hits every
+/// case alike: the ratio to the bare hash (issue 8) and the spread by outcome (issue 7 § 7).
+fn interleaved(fx: &Fixture, store: &mut otpd::store::Store, rounds: usize) {
+    let hasher = CodeHasher::new(fx.params, &fx.secrets).expect("hasher");
+    let delivery = OutboxDelivery::new(fx.dir.path().join("outbox.jsonl"));
+    let policy = Policy {
+        max_attempts: 100,
+        ..Policy::default()
+    };
+    let phone = PhoneNumber::parse("+1 415 555 2671").expect("phone");
+    let stranger = PhoneNumber::parse("+1 202 555 0123").expect("phone");
+    let (right, wrong) = (common::code(), common::wrong());
+    let names = ["bare", "right", "wrong", "expired", "unknown"];
+    let mut times: Vec<Vec<f64>> = vec![Vec::new(); names.len()];
+    for round in 0..=rounds {
+        for (i, name) in names.iter().enumerate() {
+            let t = if *name == "bare" {
+                let t = Instant::now();
+                assert!(fx.bare_verify(CODE));
+                ms(t.elapsed())
+            } else {
+                let ttl = if *name == "expired" { 0 } else { 300 };
+                fx.insert(
+                    store,
+                    &phone,
+                    Utc::now() - chrono::TimeDelta::seconds(1),
+                    ttl,
+                );
+                let (who, code, want) = match *name {
+                    "right" => (&phone, &right, "approved"),
+                    "wrong" => (&phone, &wrong, "invalid"),
+                    "expired" => (&phone, &right, "expired"),
+                    _ => (&stranger, &right, "no_pending"),
+                };
+                let mut service = Service {
+                    store,
+                    cx: Ctx {
+                        secrets: &fx.secrets,
+                        hasher: &hasher,
+                        delivery: &delivery,
+                        policy: &policy,
+                        station: STATION,
+                    },
+                };
+                let t = Instant::now();
+                let o = service.verify(Utc::now(), Some(who), code).expect("verify");
+                let t = ms(t.elapsed());
+                assert_eq!(o.name(), want);
+                t
+            };
+            if round > 0 {
+                times[i].push(t);
+            }
+        }
+    }
+    let medians: Vec<Stats> = times.into_iter().map(stats).collect();
+    let bare = medians[0].median;
+    for (name, s) in names.iter().zip(&medians) {
+        println!(
+            "| in-process verify, {name:<15} | {:>7.2} | [{:>6.2} {:>6.2}] | ratio to bare hash {:.3}",
+            s.median,
+            s.p10,
+            s.p90,
+            s.median / bare
+        );
+    }
+    let outcomes = &medians[1..];
+    let spread = outcomes.iter().map(|s| s.median).fold(f64::MIN, f64::max)
+        - outcomes.iter().map(|s| s.median).fold(f64::MAX, f64::min);
+    println!(
+        "| spread of the 4 outcomes' medians   | {spread:>7.2} | target <= 2 ms (issue 7 § 7)"
+    );
 }
