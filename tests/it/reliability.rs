@@ -398,6 +398,7 @@ fn kill_cycles(cycles: usize, signal: i32, seed: u64) {
     let life = typical_run(&env);
     let mut rng = StdRng::seed_from_u64(seed);
     let mut killed_mid_run = 0usize;
+    let mut scale = 1.0f64;
     let mut started = 0usize;
     let mut approved_total = 0i64;
     for cycle in 0..cycles {
@@ -435,8 +436,9 @@ fn kill_cycles(cycles: usize, signal: i32, seed: u64) {
             })
             .collect();
         started += children.len();
-        // Concurrent runs share the cores, so the window grows with the number of jobs.
-        let delay = life.mul_f64(rng.random_range(0.0..1.2) * (jobs as f64 + 1.0));
+        // Concurrent runs share the cores, so the window grows with the number of jobs; `scale`
+        // follows the machine's load so kills keep landing both mid-run and after the end.
+        let delay = life.mul_f64(scale * rng.random_range(0.0..1.2) * (jobs as f64 + 1.0));
         std::thread::sleep(delay);
         for c in &children {
             // SAFETY: kill(2) on our own child's pid; it may already have exited (then it is a
@@ -451,10 +453,14 @@ fn kill_cycles(cycles: usize, signal: i32, seed: u64) {
             .collect();
         let mut approved_printed = 0i64;
         let mut sent_printed = 0i64;
+        let killed_now = runs.iter().filter(|o| o.status.code().is_none()).count();
+        killed_mid_run += killed_now;
+        if killed_now == runs.len() {
+            scale = (scale * 1.25).min(20.0);
+        } else if killed_now == 0 {
+            scale = (scale / 1.25).max(0.05);
+        }
         for o in &runs {
-            if o.status.code().is_none() {
-                killed_mid_run += 1;
-            }
             let stdout = String::from_utf8_lossy(&o.stdout);
             let stderr = String::from_utf8_lossy(&o.stderr);
             assert!(
