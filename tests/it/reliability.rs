@@ -552,7 +552,8 @@ fn private_mounts() -> Option<Vec<&'static str>> {
         .args([
             "sh",
             "-c",
-            "d=$(mktemp -d) && mount -t tmpfs -o size=64k tmpfs \"$d\"",
+            "d=$(mktemp -d) && mount -t tmpfs -o size=64k tmpfs \"$d\" && umount \"$d\"; \
+             r=$?; rmdir \"$d\"; exit $r",
         ])
         .stdout(Stdio::null())
         .stderr(Stdio::null())
