@@ -60,10 +60,6 @@ impl Global {
     }
 }
 
-fn parse_channel(s: &str) -> Result<Channel, String> {
-    s.parse::<Channel>().map_err(|e| e.to_string())
-}
-
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Send a code to PHONE (e.g. +1 415 555 2671)
@@ -72,8 +68,10 @@ pub enum Command {
         #[arg(required = true, num_args = 1.., value_name = "PHONE")]
         phone: Vec<String>,
         /// sms, whatsapp or call [default: sms, or [delivery] channel]
-        #[arg(long, value_parser = parse_channel)]
-        channel: Option<Channel>,
+        // Parsed in `request`, not by clap: clap would echo the raw value, however long and
+        // whatever escape sequences it holds.
+        #[arg(long, value_name = "CHANNEL")]
+        channel: Option<String>,
     },
     /// Send a new code for the pending verification (the old code stops working)
     Resend {
@@ -142,10 +140,17 @@ impl Command {
     /// The typed request for a use-case command; `None` for the others.
     pub fn request(&self) -> Option<Result<Request, InputError>> {
         Some(match self {
-            Command::Send { phone, channel } => phone_arg(phone).map(|p| Request::Send {
-                phone: p.expect("clap requires a phone"),
-                channel: *channel,
-            }),
+            Command::Send { phone, channel } => channel
+                .as_deref()
+                .map(str::parse::<Channel>)
+                .transpose()
+                .map_err(|e| InputError::Other(format!("{e}.")))
+                .and_then(|channel| {
+                    Ok(Request::Send {
+                        phone: phone_arg(phone)?.expect("clap requires a phone"),
+                        channel,
+                    })
+                }),
             Command::Resend { phone } => phone_arg(phone).map(|phone| Request::Resend { phone }),
             Command::Verify { code, phone } => Code::parse(&code.join(" "))
                 .map_err(InputError::from)

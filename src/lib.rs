@@ -38,6 +38,11 @@ where
     T: Into<OsString> + Clone,
 {
     install_panic_hook();
+    // Debug builds only, like `OTPD_FAKE_NOW`: lets the tests prove the hook prints no payload.
+    #[cfg(debug_assertions)]
+    if let Some(payload) = std::env::var_os("OTPD_DEBUG_PANIC") {
+        panic!("{}", payload.to_string_lossy());
+    }
     let parsed = Cli::command()
         .try_get_matches_from(args)
         .and_then(|m| Ok((Cli::from_arg_matches(&m)?, m)));

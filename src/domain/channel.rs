@@ -50,7 +50,43 @@ impl FromStr for Channel {
             "sms" | "text" => Ok(Channel::Sms),
             "whatsapp" | "wa" => Ok(Channel::Whatsapp),
             "call" | "voice" => Ok(Channel::Call),
-            _ => Err(ChannelError(crate::sanitize::sanitize(s))),
+            _ => Err(ChannelError(crate::sanitize::truncate(
+                &crate::sanitize::sanitize(s.trim()),
+                20,
+            ))),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_names_and_refuses_others_with_a_short_clean_echo() {
+        let cases = [
+            ("sms", Ok(Channel::Sms)),
+            (" SMS ", Ok(Channel::Sms)),
+            ("wa", Ok(Channel::Whatsapp)),
+            ("voice", Ok(Channel::Call)),
+            (
+                "pigeon",
+                Err("\"pigeon\" is not a channel: use sms, whatsapp or call"),
+            ),
+            (
+                "\x1b[2Jx",
+                Err("\"\u{FFFD}[2Jx\" is not a channel: use sms, whatsapp or call"),
+            ),
+        ];
+        for (input, want) in cases {
+            let got = input.parse::<Channel>().map_err(|e| e.to_string());
+            assert_eq!(got, want.map_err(str::to_string), "{input:?}");
+        }
+        let long = "x"
+            .repeat(100_000)
+            .parse::<Channel>()
+            .unwrap_err()
+            .to_string();
+        assert!(long.len() < 100, "{long}");
     }
 }

@@ -245,4 +245,76 @@ mod tests {
         let err = PhoneNumber::parse("+1\x1b[2J415").unwrap_err().to_string();
         assert!(!err.contains('\x1b'), "{err:?}");
     }
+
+    /// otpd's patched regex-cache (vendor/README.md) no longer syntax-checks the numbering
+    /// plan's regexes when the plan loads; this compiles every one of them instead (`Display`
+    /// compiles a cached regex; an invalid one panics), and parses the example numbers.
+    #[test]
+    fn every_regex_of_the_numbering_plan_compiles_and_examples_parse() {
+        use phonenumber::metadata::DATABASE;
+        use phonenumber::metadata::{Descriptor, Format};
+        fn compile(r: &impl std::fmt::Display) -> usize {
+            r.to_string().len()
+        }
+        let mut regexes = 0;
+        let mut examples = 0;
+        for m in DATABASE.iter() {
+            let d = m.descriptors();
+            let descriptors: Vec<&Descriptor> = [
+                Some(d.general()),
+                d.fixed_line(),
+                d.mobile(),
+                d.toll_free(),
+                d.premium_rate(),
+                d.shared_cost(),
+                d.personal_number(),
+                d.voip(),
+                d.pager(),
+                d.uan(),
+                d.voicemail(),
+            ]
+            .into_iter()
+            .flatten()
+            .collect();
+            for desc in &descriptors {
+                regexes += usize::from(compile(desc.national_number()) > 0);
+            }
+            let formats: Vec<&Format> = m
+                .formats()
+                .iter()
+                .chain(m.international_formats())
+                .collect();
+            for f in formats {
+                regexes += usize::from(compile(f.pattern()) > 0);
+                regexes += f
+                    .leading_digits()
+                    .iter()
+                    .map(compile)
+                    .filter(|n| *n > 0)
+                    .count();
+            }
+            for r in [
+                m.international_prefix(),
+                m.national_prefix_for_parsing(),
+                m.leading_digits(),
+            ]
+            .into_iter()
+            .flatten()
+            {
+                regexes += usize::from(compile(r) > 0);
+            }
+            if let Some(example) = d.mobile().and_then(Descriptor::example) {
+                let input = format!("+{} {example}", m.country_code());
+                let p = PhoneNumber::parse(&input).unwrap_or_else(|e| panic!("{}: {e}", m.id()));
+                let shown: String = p.masked().chars().filter(char::is_ascii_digit).collect();
+                assert!(
+                    shown.ends_with(&example[example.len() - 4..]),
+                    "{input} -> {p}"
+                );
+                examples += 1;
+            }
+        }
+        assert!(regexes > 2_000, "only {regexes} regexes");
+        assert!(examples > 150, "only {examples} example numbers");
+    }
 }

@@ -6,5 +6,6 @@ mod core;
 mod fake_twilio;
 mod harness;
 mod limits;
+mod reliability;
 mod repl;
 mod twilio;
