@@ -96,6 +96,34 @@ fn no_space_left(path: &Path) -> bool {
         .is_ok_and(|s| s.f_bavail.saturating_mul(s.f_frsize) < 64 * 1024)
 }
 
+/// Creates a missing database folder (mode 0700) and file (mode 0600) before SQLite does, so
+/// the phone numbers in it — and the WAL and shared-memory files, which SQLite gives the
+/// database file's mode — are readable by their owner only. Existing files are left as they are.
+fn create_private(path: &Path) -> Result<(), StoreError> {
+    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
+    let fail = |what: String, e: std::io::Error| StoreError::Open {
+        path: path.to_path_buf(),
+        detail: format!("{what}: {e}"),
+    };
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
+        && !dir.exists()
+    {
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)
+            .map_err(|e| fail(format!("cannot create the folder {}", dir.display()), e))?;
+    }
+    // Already there (or just created by another process), or not creatable (a read-only
+    // folder…): SQLite opens it or reports the problem in its own words.
+    let _ = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path);
+    Ok(())
+}
+
 /// An open otpd database.
 pub struct Store {
     conn: Connection,
@@ -112,14 +140,7 @@ impl Store {
     /// Opens (creating if needed) the database at `path`, sets the connection pragmas and
     /// applies pending migrations.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
-            && !dir.exists()
-        {
-            std::fs::create_dir_all(dir).map_err(|e| StoreError::Open {
-                path: path.to_path_buf(),
-                detail: format!("cannot create the folder {}: {e}", dir.display()),
-            })?;
-        }
+        create_private(path)?;
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
             | OpenFlags::SQLITE_OPEN_CREATE
             | OpenFlags::SQLITE_OPEN_NO_MUTEX;
@@ -276,6 +297,17 @@ mod tests {
         drop(store);
         // Reopening an up-to-date database is a no-op.
         Store::open(&path).unwrap();
+        // Phone numbers live here: owner only, database and WAL alike.
+        use std::os::unix::fs::PermissionsExt;
+        for p in [path.clone(), path.with_extension("db-wal")] {
+            let mode = std::fs::metadata(&p).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600, "{}", p.display());
+        }
+        let dir_mode = std::fs::metadata(path.parent().unwrap())
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(dir_mode & 0o777, 0o700);
     }
 
     #[test]
