@@ -43,8 +43,9 @@ where
     if let Some(payload) = std::env::var_os("OTPD_DEBUG_PANIC") {
         panic!("{}", payload.to_string_lossy());
     }
+    let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
     let parsed = Cli::command()
-        .try_get_matches_from(args)
+        .try_get_matches_from(&args)
         .and_then(|m| Ok((Cli::from_arg_matches(&m)?, m)));
     let cli = match parsed {
         Ok((mut cli, matches)) => {
@@ -52,6 +53,14 @@ where
                 audit::args::drop_station_from_env(a, &matches);
             }
             cli
+        }
+        // A script that asked for JSON gets its one object even when the words were wrong.
+        Err(e) if e.use_stderr() && args.iter().any(|a| a == "--json") => {
+            println!(
+                "{}",
+                render::error_json(&Error::Usage(render::usage_line(&e)))
+            );
+            return ExitCode::from(2);
         }
         Err(e) => {
             let _ = e.print();

@@ -284,6 +284,13 @@ pub fn json(o: &Outcome) -> String {
     serde_json::to_string(o).unwrap_or_else(|_| format!("{{\"outcome\":\"{}\"}}", o.name()))
 }
 
+/// The first line of a command-line parse error, without clap's "error: " prefix or styling.
+pub fn usage_line(e: &clap::Error) -> String {
+    let text = e.render().to_string();
+    let first = text.lines().next().unwrap_or_default();
+    sanitize(first.strip_prefix("error: ").unwrap_or(first))
+}
+
 /// An error as one line for people.
 pub fn error_text(e: &Error) -> String {
     format!("otpd: {}", sanitize(&e.to_string()))

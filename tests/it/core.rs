@@ -314,6 +314,27 @@ fn json_output_is_exactly_one_object_for_every_command() {
 }
 
 #[test]
+fn json_mode_answers_usage_errors_with_one_object_too() {
+    let env = Env::new();
+    for args in [
+        vec!["verify", "--json"],
+        vec!["send", "--json", "--channel"],
+        vec!["--json", "frobnicate"],
+    ] {
+        let r = env.run(&args);
+        assert_eq!(r.code, 2, "{args:?}: {r:?}");
+        let j = r.json();
+        assert_eq!(j["outcome"], "error", "{args:?}");
+        assert_eq!(j["error"], "usage_error", "{args:?}");
+        let message = j["message"].as_str().unwrap();
+        assert!(
+            !message.is_empty() && !message.contains('\n'),
+            "{message:?}"
+        );
+    }
+}
+
+#[test]
 fn cancel_abandons_the_code() {
     let env = Env::new();
     env.run(&["send", US]).ok();
