@@ -284,11 +284,18 @@ pub fn json(o: &Outcome) -> String {
     serde_json::to_string(o).unwrap_or_else(|_| format!("{{\"outcome\":\"{}\"}}", o.name()))
 }
 
-/// The first line of a command-line parse error, without clap's "error: " prefix or styling.
+/// A command-line parse error as one line: clap's message up to its usage block, without the
+/// "error: " prefix.
 pub fn usage_line(e: &clap::Error) -> String {
     let text = e.render().to_string();
-    let first = text.lines().next().unwrap_or_default();
-    sanitize(first.strip_prefix("error: ").unwrap_or(first))
+    let words: Vec<&str> = text
+        .lines()
+        .take_while(|l| !l.starts_with("Usage:") && !l.starts_with("For more information"))
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    let line = words.join(" ");
+    sanitize(line.strip_prefix("error: ").unwrap_or(&line))
 }
 
 /// An error as one line for people.
