@@ -441,6 +441,29 @@ fn long_races_prompts_and_one_shot_commands() {
     }
 }
 
+/// The per-number cap under a race, at the long scale: the short variant is
+/// `limits::twelve_processes_sending_to_one_number_never_pass_the_cap` (same helper).
+#[test]
+#[ignore = "long: cargo test --release --test it -- --ignored reliability"]
+fn long_races_many_processes_never_pass_the_per_number_cap() {
+    for round in 0..10 {
+        let env = Env::with_raw_config(&format!(
+            "{}[policy]\nresend_cooldown_seconds = 0\n[limits]\nper_number_per_hour = 3\n",
+            crate::limits::RACE_HASHING
+        ));
+        let phones: Vec<String> = (0..64).map(|_| US.to_string()).collect();
+        let outcomes = crate::limits::race(&env, &phones);
+        let sent = outcomes.iter().filter(|o| *o == "sent").count();
+        assert_eq!(sent, 3, "round {round}: {outcomes:?}");
+        assert!(
+            outcomes.iter().all(|o| o == "sent" || o == "rate_limited"),
+            "round {round}: {outcomes:?}"
+        );
+        assert_eq!(env.outbox().len(), 3, "round {round}");
+        assert_consistent(&env, None);
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // 3. A full disk while the prompt is running
 // ---------------------------------------------------------------------------------------------
