@@ -214,7 +214,7 @@ pub(crate) fn count_events_at(db: &Path, event: &str) -> i64 {
 }
 
 /// Starts `n` copies of otpd with `args` as close together as possible and collects them.
-fn race(env: &Env, n: usize, args: &[&str]) -> Vec<Run> {
+pub(crate) fn race(env: &Env, n: usize, args: &[&str]) -> Vec<Run> {
     let children: Vec<Child> = (0..n)
         .map(|_| {
             env.command()
@@ -357,7 +357,10 @@ fn long_races() {
 
 /// Enough argon2 work that a kill can land during the hash, not only around it.
 const KILL_CONFIG: &str = "[hashing]\nmemory_kib = 4096\niterations = 2\nparallelism = 1\n\
-     [policy]\nresend_cooldown_seconds = 0\n";
+     [policy]\nresend_cooldown_seconds = 0\n\
+     [limits]\nper_number_per_hour = 1000000\nper_number_per_day = 1000000\n\
+     per_prefix_per_hour = 1000000\nper_station_per_hour = 1000000\nglobal_per_hour = 1000000\n\
+     min_conversion = 0\n";
 
 const PHONES: [(&str, &str); 3] = [(US, US_E164), (US2, US2_E164), (UK, UK_E164)];
 
