@@ -168,17 +168,32 @@ fn read_or_create_key_file(path: &Path) -> Result<Zeroizing<Vec<u8>>, SecretErro
             let mut raw = Zeroizing::new([0u8; 32]);
             getrandom_fill(raw.as_mut_slice());
             let encoded = Zeroizing::new(hex::encode(raw.as_slice()));
-            let created = fs::OpenOptions::new()
+            // Written whole under a private name, then linked into place: link(2) fails if
+            // the file exists, so exactly one process's key wins, and nobody ever reads a key
+            // file that is still being written (which `create_new` + write allowed: a second
+            // process starting at the same moment found it empty and refused to start).
+            let mut suffix = [0u8; 8];
+            getrandom_fill(&mut suffix);
+            let mut tmp_name = path.file_name().unwrap_or_default().to_os_string();
+            tmp_name.push(format!(".new-{}", hex::encode(suffix)));
+            let tmp = path.with_file_name(tmp_name);
+            let written = fs::OpenOptions::new()
                 .write(true)
                 .create_new(true)
                 .mode(0o600)
-                .open(path);
-            match created {
-                Ok(mut f) => {
-                    f.write_all(encoded.as_bytes())
-                        .and_then(|()| f.write_all(b"\n"))
-                        .and_then(|()| f.sync_all())
-                        .map_err(io)?;
+                .open(&tmp)
+                .and_then(|mut f| {
+                    f.write_all(encoded.as_bytes())?;
+                    f.write_all(b"\n")?;
+                    f.sync_all()
+                });
+            let linked = written.and_then(|()| fs::hard_link(&tmp, path));
+            let _ = fs::remove_file(&tmp);
+            match linked {
+                Ok(()) => {
+                    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                        let _ = fs::File::open(dir).and_then(|d| d.sync_all());
+                    }
                     Ok(Zeroizing::new(encoded.as_bytes().to_vec()))
                 }
                 // Another process created it first: use theirs.

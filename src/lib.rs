@@ -63,8 +63,15 @@ where
             return ExitCode::from(2);
         }
         Err(e) => {
-            let _ = e.print();
-            return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
+            // clap quotes the offending word back; it must not reach the terminal raw (C1 CSI,
+            // bidi overrides) nor whole (a 128 KiB argument).
+            let text = render::clap_message(&e.render().to_string());
+            if e.use_stderr() {
+                eprintln!("{text}");
+                return ExitCode::from(2);
+            }
+            println!("{text}");
+            return ExitCode::from(0);
         }
     };
     let json = cli.global.json;

@@ -295,7 +295,19 @@ pub fn usage_line(e: &clap::Error) -> String {
         .filter(|l| !l.is_empty())
         .collect();
     let line = words.join(" ");
-    sanitize(line.strip_prefix("error: ").unwrap_or(&line))
+    let line = line.strip_prefix("error: ").unwrap_or(&line);
+    crate::sanitize::truncate(&sanitize(line), 300)
+}
+
+/// clap's own message (a parse error, or `--help` / `--version`), made safe to print: every
+/// line sanitised and cut to 300 characters, since clap quotes the offending word back whole.
+pub fn clap_message(rendered: &str) -> String {
+    rendered
+        .trim_end()
+        .lines()
+        .map(|l| crate::sanitize::truncate(&crate::sanitize::sanitize(l), 300))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// An error as one line for people.
@@ -584,5 +596,22 @@ mod tests {
         for (s, want) in cases {
             assert_eq!(duration(s), want);
         }
+    }
+
+    #[test]
+    fn clap_messages_are_sanitised_and_cut() {
+        let long = "x".repeat(1000);
+        let cases: [(&str, &str); 3] = [
+            (
+                "error: invalid value 'a\u{9b}b\u{202e}c'\n\nUsage: otpd\n",
+                "error: invalid value 'a\u{fffd}b\u{fffd}c'\n\nUsage: otpd",
+            ),
+            ("plain\n", "plain"),
+            ("a\u{7}\u{1b}[2J", "a\u{fffd}\u{fffd}[2J"),
+        ];
+        for (input, want) in cases {
+            assert_eq!(clap_message(input), want, "{input:?}");
+        }
+        assert_eq!(clap_message(&long).chars().count(), 300);
     }
 }

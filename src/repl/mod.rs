@@ -219,6 +219,16 @@ pub fn run(mut app: App, state_dir: &Path, json: bool, out: &mut dyn Write) -> R
                 .map(|_| ())
         })
         .map_err(|e| Error::Io(format!("cannot handle Ctrl-C: {e}")))?;
+    // SIGTERM (a supervisor, a shutdown): a command that is running finishes — its answer
+    // printed, its audit row written — then the prompt exits 143; while it waits for a line
+    // there is nothing half-done, so it exits at once.
+    let terminated = Arc::new(AtomicBool::new(false));
+    let sigterm = signal_hook::consts::SIGTERM;
+    signal_hook::flag::register(sigterm, Arc::clone(&terminated))
+        .and_then(|_| {
+            signal_hook::flag::register_conditional_shutdown(sigterm, 143, Arc::clone(&waiting))
+        })
+        .map_err(|e| Error::Io(format!("cannot handle SIGTERM: {e}")))?;
     let mut session = Session {
         current: None,
         json,
@@ -259,6 +269,9 @@ pub fn run(mut app: App, state_dir: &Path, json: bool, out: &mut dyn Write) -> R
                 // a script stops here.
                 if interrupted.swap(false, Ordering::SeqCst) && !interactive {
                     return Ok(130);
+                }
+                if terminated.load(Ordering::SeqCst) {
+                    return Ok(143);
                 }
                 if !go_on {
                     break;

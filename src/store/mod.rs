@@ -168,14 +168,12 @@ impl Store {
             .busy_timeout(std::time::Duration::from_millis(BUSY_TIMEOUT_MS))
             .map_err(|e| self.err(&e))?;
         // Reading the header first turns "not a database" into a clear error before any write.
-        let mode: String = self
-            .conn
-            .query_row("PRAGMA journal_mode", [], |r| r.get(0))
-            .map_err(|e| self.err(&e))?;
+        let mode: String =
+            self.retry_busy(|c| c.query_row("PRAGMA journal_mode", [], |r| r.get(0)))?;
         if !mode.eq_ignore_ascii_case("wal") {
-            self.conn
-                .query_row("PRAGMA journal_mode = WAL", [], |r| r.get::<_, String>(0))
-                .map_err(|e| self.err(&e))?;
+            self.retry_busy(|c| {
+                c.query_row("PRAGMA journal_mode = WAL", [], |r| r.get::<_, String>(0))
+            })?;
         }
         // A one-shot command is the database's only connection, and closing the last
         // connection checkpoints the WAL into the database and deletes it (four fsyncs), after
@@ -193,6 +191,31 @@ impl Store {
             .map_err(|e| self.err(&e))
     }
 
+    /// Runs `f`, retrying while SQLite answers "busy" without having waited: switching a new
+    /// database to WAL needs an exclusive lock that SQLite tries once, not through the busy
+    /// handler, so terminals creating the database at the same moment got "busy" at once.
+    /// Gives up after the same [`BUSY_TIMEOUT_MS`] the busy handler allows.
+    fn retry_busy<T>(
+        &self,
+        mut f: impl FnMut(&Connection) -> rusqlite::Result<T>,
+    ) -> Result<T, StoreError> {
+        let deadline =
+            std::time::Instant::now() + std::time::Duration::from_millis(BUSY_TIMEOUT_MS);
+        let mut pause = std::time::Duration::from_millis(1);
+        loop {
+            match f(&self.conn) {
+                Err(e)
+                    if e.sqlite_error_code() == Some(ErrorCode::DatabaseBusy)
+                        && std::time::Instant::now() < deadline =>
+                {
+                    std::thread::sleep(pause);
+                    pause = (pause * 2).min(std::time::Duration::from_millis(20));
+                }
+                r => return r.map_err(|e| self.err(&e)),
+            }
+        }
+    }
+
     /// Applies the embedded migrations above the database's `user_version`, each in its own
     /// IMMEDIATE transaction (so two processes opening a new database at once do not race), and
     /// refuses a database whose version is newer than this binary knows.
@@ -201,10 +224,8 @@ impl Store {
         let path = self.path.clone();
         // The common case — already up to date — needs no write lock, so many terminals can
         // start at once without queueing behind each other.
-        let current: i64 = self
-            .conn
-            .query_row("PRAGMA user_version", [], |r| r.get(0))
-            .map_err(|e| self.err(&e))?;
+        let current: i64 =
+            self.retry_busy(|c| c.query_row("PRAGMA user_version", [], |r| r.get(0)))?;
         if current == supported {
             return Ok(());
         }

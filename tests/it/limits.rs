@@ -432,7 +432,7 @@ fn the_ledger_keeps_no_full_numbers() {
     assert_eq!(masked, "+1 •••-•••-2671");
 }
 
-fn race(env: &Env, phones: &[String]) -> Vec<String> {
+pub(crate) fn race(env: &Env, phones: &[String]) -> Vec<String> {
     let children: Vec<_> = phones
         .iter()
         .map(|p| {
@@ -457,7 +457,8 @@ fn race(env: &Env, phones: &[String]) -> Vec<String> {
 
 /// Real argon2 cost widens the gap between the lock-free pre-check and the issuing
 /// transaction, so without the re-check under the lock these races would let sends through.
-const RACE_HASHING: &str = "[hashing]\nmemory_kib = 19456\niterations = 2\nparallelism = 1\n";
+pub(crate) const RACE_HASHING: &str =
+    "[hashing]\nmemory_kib = 19456\niterations = 2\nparallelism = 1\n";
 
 #[test]
 fn twelve_processes_sending_to_one_prefix_never_pass_the_cap() {

@@ -7,5 +7,6 @@ mod fake_twilio;
 mod harness;
 mod limits;
 mod reliability;
+mod reliability_product;
 mod repl;
 mod twilio;

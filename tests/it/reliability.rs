@@ -29,20 +29,20 @@ use crate::harness::*;
 
 /// How hard a run pushes.
 #[derive(Debug, Clone, Copy)]
-struct Scale {
+pub(crate) struct Scale {
     /// Processes started at once in a race.
-    racers: usize,
+    pub(crate) racers: usize,
     /// Independent rounds of each race.
-    rounds: usize,
+    pub(crate) rounds: usize,
     /// SIGKILL cycles.
-    crash_cycles: usize,
+    pub(crate) crash_cycles: usize,
     /// SIGTERM cycles.
-    term_cycles: usize,
+    pub(crate) term_cycles: usize,
     /// Generated strings per property.
-    strings: u32,
+    pub(crate) strings: u32,
 }
 
-const SHORT: Scale = Scale {
+pub(crate) const SHORT: Scale = Scale {
     racers: 16,
     rounds: 3,
     crash_cycles: 20,
@@ -50,7 +50,7 @@ const SHORT: Scale = Scale {
     strings: 2_000,
 };
 
-const LONG: Scale = Scale {
+pub(crate) const LONG: Scale = Scale {
     racers: 64,
     rounds: 20,
     crash_cycles: 200,
@@ -60,7 +60,7 @@ const LONG: Scale = Scale {
 
 /// The seed of every random choice, so a failing cycle can be replayed; override with
 /// `OTPD_TEST_SEED`.
-fn seed() -> u64 {
+pub(crate) fn seed() -> u64 {
     std::env::var("OTPD_TEST_SEED")
         .ok()
         .and_then(|s| s.parse().ok())
@@ -72,12 +72,12 @@ fn seed() -> u64 {
 // ---------------------------------------------------------------------------------------------
 
 /// The secrets an [`Env`] runs with: `OTPD_SECRET` if given, else its key file.
-fn env_secrets(env: &Env, env_secret: Option<&str>) -> Secrets {
+pub(crate) fn env_secrets(env: &Env, env_secret: Option<&str>) -> Secrets {
     Secrets::load(env_secret, &env.secret_path()).expect("load the test's secrets")
 }
 
 /// A read-write connection: like the next otpd process, it recovers a WAL left by a killed one.
-fn open_rw(db: &Path) -> rusqlite::Connection {
+pub(crate) fn open_rw(db: &Path) -> rusqlite::Connection {
     let c = rusqlite::Connection::open(db).expect("open db");
     c.busy_timeout(Duration::from_secs(10)).unwrap();
     c
@@ -86,7 +86,7 @@ fn open_rw(db: &Path) -> rusqlite::Connection {
 /// Walks the whole audit chain with the library's own MAC and returns how many rows it has.
 /// Fails on a gap in the ids, a `prev_mac` that is not the previous row's MAC, or a wrong MAC.
 #[track_caller]
-fn verify_chain(db: &Path, secrets: &Secrets) -> usize {
+pub(crate) fn verify_chain(db: &Path, secrets: &Secrets) -> usize {
     let c = open_rw(db);
     let mut prev = GENESIS_MAC.to_string();
     let mut after = 0i64;
@@ -116,7 +116,7 @@ fn verify_chain(db: &Path, secrets: &Secrets) -> usize {
 /// Everything that must hold after any crash, race or signal: the file is sound, no code was
 /// accepted twice, no budget was overrun, and the audit chain verifies.
 #[track_caller]
-fn assert_consistent(env: &Env, env_secret: Option<&str>) {
+pub(crate) fn assert_consistent(env: &Env, env_secret: Option<&str>) {
     if env.db_path().exists() {
         assert_consistent_db(&env.db_path(), &env_secrets(env, env_secret));
     }
@@ -124,7 +124,7 @@ fn assert_consistent(env: &Env, env_secret: Option<&str>) {
 
 /// [`assert_consistent`] for a database at any path.
 #[track_caller]
-fn assert_consistent_db(db: &Path, secrets: &Secrets) {
+pub(crate) fn assert_consistent_db(db: &Path, secrets: &Secrets) {
     let c = open_rw(db);
     let integrity: String = c
         .query_row("PRAGMA integrity_check", [], |r| r.get(0))
@@ -191,7 +191,7 @@ fn check_rows(c: &rusqlite::Connection) {
 }
 
 /// The lines of `text` that are not the cheap-hashing warning every test config triggers.
-fn error_lines(text: &str) -> Vec<&str> {
+pub(crate) fn error_lines(text: &str) -> Vec<&str> {
     text.trim()
         .lines()
         .filter(|l| !l.starts_with("otpd: warning: argon2id parameters"))
@@ -199,11 +199,11 @@ fn error_lines(text: &str) -> Vec<&str> {
 }
 
 /// The number of audit rows with this event name.
-fn count_events(env: &Env, event: &str) -> i64 {
+pub(crate) fn count_events(env: &Env, event: &str) -> i64 {
     count_events_at(&env.db_path(), event)
 }
 
-fn count_events_at(db: &Path, event: &str) -> i64 {
+pub(crate) fn count_events_at(db: &Path, event: &str) -> i64 {
     open_rw(db)
         .query_row(
             "SELECT count(*) FROM audit_events WHERE event = ?1",
@@ -214,7 +214,7 @@ fn count_events_at(db: &Path, event: &str) -> i64 {
 }
 
 /// Starts `n` copies of otpd with `args` as close together as possible and collects them.
-fn race(env: &Env, n: usize, args: &[&str]) -> Vec<Run> {
+pub(crate) fn race(env: &Env, n: usize, args: &[&str]) -> Vec<Run> {
     let children: Vec<Child> = (0..n)
         .map(|_| {
             env.command()
@@ -228,11 +228,11 @@ fn race(env: &Env, n: usize, args: &[&str]) -> Vec<Run> {
     children.into_iter().map(finish).collect()
 }
 
-fn finish(c: Child) -> Run {
+pub(crate) fn finish(c: Child) -> Run {
     to_run(c.wait_with_output().expect("wait for otpd"))
 }
 
-fn to_run(o: Output) -> Run {
+pub(crate) fn to_run(o: Output) -> Run {
     Run {
         code: o.status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
@@ -357,12 +357,22 @@ fn long_races() {
 
 /// Enough argon2 work that a kill can land during the hash, not only around it.
 const KILL_CONFIG: &str = "[hashing]\nmemory_kib = 4096\niterations = 2\nparallelism = 1\n\
-     [policy]\nresend_cooldown_seconds = 0\n";
+     [policy]\nresend_cooldown_seconds = 0\n\
+     [limits]\nper_number_per_hour = 1000000\nper_number_per_day = 1000000\n\
+     per_prefix_per_hour = 1000000\nper_station_per_hour = 1000000\nglobal_per_hour = 1000000\n\
+     min_conversion = 0\n";
 
 const PHONES: [(&str, &str); 3] = [(US, US_E164), (US2, US2_E164), (UK, UK_E164)];
 
-/// One random piece of work for a crash cycle.
-fn random_job(env: &Env, rng: &mut StdRng) -> Vec<String> {
+/// One random piece of work for a crash cycle: the words of a one-shot command, or (about one
+/// job in four) a prompt reading a short `--json` script from a pipe, killed mid-script.
+struct Job {
+    args: Vec<String>,
+    script: Option<String>,
+}
+
+/// One random command in prompt syntax (`verify CODE PHONE`), and its one-shot words.
+fn random_words(env: &Env, rng: &mut StdRng) -> Vec<String> {
     let (phone, e164) = PHONES[rng.random_range(0..PHONES.len())];
     let code = env
         .outbox()
@@ -377,9 +387,25 @@ fn random_job(env: &Env, rng: &mut StdRng) -> Vec<String> {
         (8, _) => vec!["resend", phone],
         _ => vec!["cancel", phone],
     };
+    words.iter().map(|w| w.to_string()).collect()
+}
+
+fn random_job(env: &Env, rng: &mut StdRng) -> Job {
+    if rng.random_range(0..4u8) == 0 {
+        let mut script = String::new();
+        for _ in 0..rng.random_range(2..=4u8) {
+            let line = random_words(env, rng).join(" ").replace(" --phone", "");
+            script.push_str(&line);
+            script.push('\n');
+        }
+        return Job {
+            args: vec!["--json".into()],
+            script: Some(script),
+        };
+    }
     let mut args = vec!["--json".to_string()];
-    args.extend(words.iter().map(|w| w.to_string()));
-    args
+    args.extend(random_words(env, rng));
+    Job { args, script: None }
 }
 
 /// How long one uncontended verify takes here (debug or release), so kill delays spread over
@@ -401,6 +427,8 @@ fn kill_cycles(cycles: usize, signal: i32, seed: u64) {
     let mut scale = 1.0f64;
     let mut started = 0usize;
     let mut approved_total = 0i64;
+    let mut repl_jobs = 0usize;
+    let mut repl_killed = 0usize;
     for cycle in 0..cycles {
         env.advance(31);
         let before_approved = if env.db_path().exists() {
@@ -414,6 +442,7 @@ fn kill_cycles(cycles: usize, signal: i32, seed: u64) {
         } else {
             1
         };
+        let mut is_prompt: Vec<bool> = Vec::new();
         let children: Vec<Child> = (0..jobs)
             .map(|_| {
                 let job = if signal == libc::SIGKILL {
@@ -423,16 +452,30 @@ fn kill_cycles(cycles: usize, signal: i32, seed: u64) {
                     let (phone, e164) = PHONES[rng.random_range(0..PHONES.len())];
                     env.run(&["send", phone]).ok();
                     let code = env.last_code(e164);
-                    ["--json", "verify", &code, "--phone", phone]
-                        .map(String::from)
-                        .to_vec()
+                    Job {
+                        args: ["--json", "verify", &code, "--phone", phone]
+                            .map(String::from)
+                            .to_vec(),
+                        script: None,
+                    }
                 };
-                env.command()
-                    .args(job)
+                let mut cmd = env.command();
+                cmd.args(&job.args)
                     .stdout(Stdio::piped())
-                    .stderr(Stdio::piped())
-                    .spawn()
-                    .expect("spawn otpd")
+                    .stderr(Stdio::piped());
+                is_prompt.push(job.script.is_some());
+                if job.script.is_some() {
+                    cmd.stdin(Stdio::piped());
+                    repl_jobs += 1;
+                }
+                let mut child = cmd.spawn().expect("spawn otpd");
+                if let (Some(script), Some(mut stdin)) = (job.script, child.stdin.take()) {
+                    use std::io::Write;
+                    // A few short lines fit the pipe's buffer; closing it lets the prompt end
+                    // at EOF if the kill comes late.
+                    let _ = stdin.write_all(script.as_bytes());
+                }
+                child
             })
             .collect();
         started += children.len();
@@ -455,6 +498,11 @@ fn kill_cycles(cycles: usize, signal: i32, seed: u64) {
         let mut sent_printed = 0i64;
         let killed_now = runs.iter().filter(|o| o.status.code().is_none()).count();
         killed_mid_run += killed_now;
+        repl_killed += runs
+            .iter()
+            .zip(&is_prompt)
+            .filter(|(o, p)| **p && o.status.code().is_none())
+            .count();
         if killed_now == runs.len() {
             scale = (scale * 1.25).min(20.0);
         } else if killed_now == 0 {
@@ -480,6 +528,10 @@ fn kill_cycles(cycles: usize, signal: i32, seed: u64) {
             }
         }
         assert_consistent(&env, None);
+        // And the binary's own verdict on the chain, as an operator would ask for it.
+        let verdict = env.run(&["--json", "audit", "verify"]);
+        assert_eq!(verdict.code, 0, "cycle {cycle}: audit verify: {verdict:?}");
+        assert_eq!(verdict.outcome(), "audit_intact", "cycle {cycle}");
         approved_total += approved_printed;
         if approved_printed + sent_printed > 0 {
             let approved_now = count_events(&env, "approved");
@@ -497,14 +549,20 @@ fn kill_cycles(cycles: usize, signal: i32, seed: u64) {
         }
     }
     eprintln!(
-        "signal {signal}: {cycles} cycles, {started} processes, {killed_mid_run} killed mid-run, \
-         {approved_total} approvals printed, {} audit rows (one run ~{life:?})",
+        "signal {signal}: {cycles} cycles, {started} processes ({repl_jobs} prompts, \
+         {repl_killed} of them killed mid-script), \
+         {killed_mid_run} killed mid-run, {approved_total} approvals printed, {} audit rows \
+         (one run ~{life:?})",
         verify_chain(&env.db_path(), &env_secrets(&env, None))
     );
     // The loop must actually have interrupted work, or it proved nothing.
     assert!(
         killed_mid_run > 0,
         "no process was killed mid-run in {cycles} cycles"
+    );
+    assert!(
+        repl_jobs < 3 || repl_killed > 0,
+        "no prompt was killed mid-script in {cycles} cycles"
     );
     // And after all that, otpd still works.
     env.advance(31);
@@ -540,7 +598,7 @@ fn long_crashes_and_signals() {
 /// How this machine can give one process a private mount namespace (to mount a read-only bind
 /// or a tiny tmpfs without touching the host): `unshare -m` as root, `unshare -rm` (a user
 /// namespace) otherwise. `None` when neither works.
-fn private_mounts() -> Option<Vec<&'static str>> {
+pub(crate) fn private_mounts() -> Option<Vec<&'static str>> {
     let root = unsafe { libc::geteuid() } == 0;
     let prefix: Vec<&'static str> = if root {
         vec!["unshare", "-m"]
@@ -564,7 +622,7 @@ fn private_mounts() -> Option<Vec<&'static str>> {
 
 /// Runs `script` under `sh -c` in a private mount namespace with the env's variables; `$OTPD` is
 /// the binary and `$1…` are `args`.
-fn run_in_namespace(env: &Env, prefix: &[&str], script: &str, args: &[&str]) -> Run {
+pub(crate) fn run_in_namespace(env: &Env, prefix: &[&str], script: &str, args: &[&str]) -> Run {
     let base = env.command();
     let mut c = Command::new(prefix[0]);
     c.env_clear();
@@ -582,7 +640,7 @@ fn run_in_namespace(env: &Env, prefix: &[&str], script: &str, args: &[&str]) -> 
 }
 
 /// Every file in `dir`, name → bytes.
-fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+pub(crate) fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
     all_bytes_under(dir, &[]).into_iter().collect()
 }
 
@@ -835,7 +893,7 @@ fn damaged_newer_schema_is_refused() {
 // 4. Hostile input
 // ---------------------------------------------------------------------------------------------
 
-mod hostile {
+pub(crate) mod hostile {
     use otpd::domain::{Channel, Code, Outcome, PhoneNumber};
     use otpd::sanitize::sanitize;
     use proptest::prelude::*;
