@@ -4,6 +4,7 @@
 mod audit;
 mod core;
 mod fake_twilio;
+mod fuzz;
 mod harness;
 mod limits;
 mod reliability;
