@@ -4,6 +4,8 @@
 
 #![allow(dead_code)]
 
+pub mod twilio;
+
 use std::path::PathBuf;
 
 use argon2::{Algorithm, Argon2, PasswordVerifier, Version};
