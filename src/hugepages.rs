@@ -11,6 +11,9 @@ use std::alloc::{GlobalAlloc, Layout, System};
 /// worth having).
 const HUGE_FROM: usize = 4 << 20;
 
+/// The alignment malloc/calloc guarantee on 64-bit targets (what `System` relies on too).
+const MALLOC_ALIGN: usize = 16;
+
 /// Transparent huge pages on x86-64 and aarch64 with 4 KiB base pages.
 #[cfg(target_os = "linux")]
 const HUGE_PAGE: usize = 2 << 20;
@@ -32,9 +35,19 @@ unsafe impl GlobalAlloc for HugeZeroed {
             // SAFETY: forwarded unchanged; the caller upholds `alloc_zeroed`'s contract.
             return unsafe { System.alloc_zeroed(layout) };
         }
+        if layout.align() <= MALLOC_ALIGN {
+            // calloc: fresh pages come straight from the kernel, untouched, so the advice
+            // still applies when they are first written.
+            // SAFETY: forwarded unchanged; the caller upholds `alloc_zeroed`'s contract.
+            let p = unsafe { System.alloc_zeroed(layout) };
+            if !p.is_null() {
+                advise_huge(p, layout.size());
+            }
+            return p;
+        }
         // The advice must come before the first touch, and `System.alloc_zeroed` touches every
-        // page when the alignment is above 16 (argon2's blocks are 64-aligned): it allocates,
-        // then writes the zeros itself. So: allocate, advise, then zero.
+        // page when the alignment is above malloc's (argon2's blocks are 64-aligned): it
+        // allocates, then writes the zeros itself. So: allocate, advise, then zero.
         // SAFETY: forwarded unchanged; the caller upholds `alloc`'s contract.
         let p = unsafe { System.alloc(layout) };
         if !p.is_null() {
@@ -84,13 +97,15 @@ mod tests {
 
     #[test]
     fn large_zeroed_blocks_are_zeroed_and_usable_and_small_ones_pass_through() {
-        for size in [1usize, 4096, HUGE_FROM, HUGE_FROM * 5 + 12_345] {
-            let layout = Layout::from_size_align(size, 64).unwrap();
+        let sizes = [1usize, 4096, HUGE_FROM, HUGE_FROM * 5 + 12_345];
+        for (size, align) in sizes.into_iter().flat_map(|s| [(s, 8), (s, 64)]) {
+            let layout = Layout::from_size_align(size, align).unwrap();
             // SAFETY: non-zero size; the block is written within bounds and freed with the
             // same layout.
             unsafe {
                 let p = HugeZeroed.alloc_zeroed(layout);
                 assert!(!p.is_null());
+                assert_eq!(p as usize % align, 0, "{size} bytes misaligned");
                 let block = std::slice::from_raw_parts_mut(p, size);
                 assert!(block.iter().all(|b| *b == 0), "{size} bytes not zeroed");
                 block.fill(0xA5);
