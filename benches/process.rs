@@ -111,7 +111,8 @@ fn main() {
     )
     .expect("twilio config");
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let phones = common::phones(400);
+    // One number per verification: the rows above, then the throughput runs (3 x runs + 2 x runs).
+    let phones = common::phones(runs * 8 + 100);
     let mut next_phone = phones.iter();
     let mut store = b.fx.store();
 
