@@ -14,7 +14,14 @@ use otpd::delivery::OutboxDelivery;
 use otpd::domain::{PhoneNumber, Policy};
 use otpd::service::{Ctx, Service};
 
+use common::twilio::FakeTwilio;
 use common::{CODE, Fixture, SECRET, STATION};
+
+/// Repeated sends must not be refused by the abuse limits (a refusal costs no hash).
+const BASE_CONFIG: &str = "[policy]\nresend_cooldown_seconds = 0\nmax_attempts = 100\n\
+[limits]\nmax_cooldown_seconds = 0\nper_number_per_hour = 0\nper_number_per_day = 0\n\
+per_prefix_per_hour = 0\nper_station_per_hour = 0\nglobal_per_hour = 0\nmin_conversion = 0.0\n";
+const TWILIO_SID: &str = "AC0123456789abcdef0123456789abcdef";
 
 struct Stats {
     median: f64,
@@ -81,6 +88,9 @@ impl Bench {
 }
 
 fn main() {
+    // The reqwest client below, like otpd's, uses rustls with ring (plain HTTP here, but the
+    // client is built with TLS support and needs a provider).
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let runs = std::env::var("OTPD_BENCH_RUNS")
         .ok()
         .and_then(|v| v.parse().ok())
@@ -90,13 +100,19 @@ fn main() {
         bin: env!("CARGO_BIN_EXE_otpd"),
         runs,
     };
+    std::fs::write(b.fx.dir.path().join("otpd.toml"), BASE_CONFIG).expect("config");
+    let twilio = FakeTwilio::start();
     std::fs::write(
-        b.fx.dir.path().join("otpd.toml"),
-        "[policy]\nresend_cooldown_seconds = 0\nmax_attempts = 100\n",
+        b.fx.dir.path().join("otpd-twilio.toml"),
+        format!(
+            "{BASE_CONFIG}[twilio]\napi_base = \"{}\"\ntimeout_seconds = 5\n",
+            twilio.base_url()
+        ),
     )
-    .expect("config");
+    .expect("twilio config");
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let phones = common::phones(400);
+    // One number per verification: the rows above, then the throughput runs (3 x runs + 2 x runs).
+    let phones = common::phones(runs * 8 + 100);
     let mut next_phone = phones.iter();
     let mut store = b.fx.store();
 
@@ -163,6 +179,88 @@ fn main() {
         "otpd send (outbox)",
         &send,
         format!("added over the hash: {:.2} ms", send.median - bare.median),
+    );
+
+    // Send through the twilio delivery to a fake Twilio on loopback, against the bare hash
+    // plus one HTTP round trip (a fresh client and connection each time, as a process has).
+    let url = format!(
+        "{}/2010-04-01/Accounts/{TWILIO_SID}/Messages.json",
+        twilio.base_url()
+    );
+    let http = b.repeat(|| {
+        let t = Instant::now();
+        let client = reqwest::blocking::Client::new();
+        let r = client
+            .post(&url)
+            .basic_auth(TWILIO_SID, Some("bench-token"))
+            .form(&[
+                ("To", send_to.as_str()),
+                ("From", "+14155550100"),
+                ("Body", "x"),
+            ])
+            .send()
+            .expect("fake Twilio");
+        assert_eq!(r.status().as_u16(), 201);
+        let _ = r.bytes().expect("body");
+        ms(t.elapsed())
+    });
+    row("HTTP round trip, new reqwest client", &http, String::new());
+    // The floor: one POST and its 201 over a fresh std TcpStream, no HTTP library.
+    let raw = b.repeat(|| {
+        use std::io::{Read, Write};
+        let t = Instant::now();
+        let mut s = std::net::TcpStream::connect(("127.0.0.1", twilio.port)).expect("connect");
+        let _ = s.set_nodelay(true);
+        let body = format!(
+            "To={}&From=%2B14155550100&Body=x",
+            send_to.replace('+', "%2B")
+        );
+        write!(
+            s,
+            "POST /2010-04-01/Accounts/{TWILIO_SID}/Messages.json HTTP/1.1\r\nHost: 127.0.0.1\r\n\
+             Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\
+             Connection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .expect("request");
+        let mut reply = Vec::new();
+        let mut buf = [0u8; 8192];
+        loop {
+            let n = s.read(&mut buf).expect("reply");
+            reply.extend_from_slice(&buf[..n]);
+            if n == 0 || reply.ends_with(b"}") {
+                break;
+            }
+        }
+        assert!(reply.starts_with(b"HTTP/1.1 201"));
+        ms(t.elapsed())
+    });
+    row("HTTP round trip, raw (fresh conn.)", &raw, String::new());
+    let twilio_to = next_phone.next().expect("phone").e164().to_string();
+    let twilio_send = b.repeat(|| {
+        let mut c = b.otpd("twilio");
+        c.args(["send", &twilio_to])
+            .env("OTPD_CONFIG", b.fx.dir.path().join("otpd-twilio.toml"))
+            .env("OTPD_DELIVERY", "twilio")
+            .env("TWILIO_ACCOUNT_SID", TWILIO_SID)
+            .env("TWILIO_AUTH_TOKEN", "bench-token")
+            .env("TWILIO_FROM", "+14155550100");
+        b.time(c, 0)
+    });
+    row(
+        "otpd send (fake Twilio, loopback)",
+        &twilio_send,
+        format!(
+            "added over hash + round trip: {:.2} ms",
+            twilio_send.median - bare.median - raw.median
+        ),
+    );
+
+    let repl = b.repeat(|| repl_to_prompt(&b));
+    row(
+        "otpd repl: start to first prompt",
+        &repl,
+        "pseudo-terminal; banner + prompt".to_string(),
     );
 
     let verify = b.repeat(|| {
@@ -275,6 +373,45 @@ fn main() {
     }
     let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     println!("load average at the end: {}", load.trim());
+}
+
+/// Starts `otpd repl` on a fresh pseudo-terminal and returns the milliseconds until its first
+/// prompt is on the screen; then types `quit`. Answers the terminal's cursor-position query
+/// (which line editors may send) the way a terminal would.
+fn repl_to_prompt(b: &Bench) -> f64 {
+    use std::io::{Read, Write};
+    let pty = nix::pty::openpty(None, None).expect("openpty");
+    let mut c = b.otpd("repl");
+    c.arg("repl")
+        .env("TERM", "xterm")
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::from(pty.slave.try_clone().expect("pty")))
+        .stdout(Stdio::from(pty.slave.try_clone().expect("pty")))
+        .stderr(Stdio::from(pty.slave));
+    let mut screen = std::fs::File::from(pty.master);
+    let start = Instant::now();
+    let mut child = c.spawn().expect("spawn otpd repl");
+    drop(c); // closes this process's copies of the terminal's slave side
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 4096];
+    let t = loop {
+        let n = screen.read(&mut buf).expect("the prompt before otpd exits");
+        assert!(n > 0, "otpd repl exited before its prompt");
+        seen.extend_from_slice(&buf[..n]);
+        if seen.windows(4).any(|w| w == b"\x1b[6n") {
+            seen.clear();
+            screen.write_all(b"\x1b[1;1R").expect("answer the query");
+        }
+        if seen.windows(6).any(|w| w == b"otpd> ") {
+            break ms(start.elapsed());
+        }
+    };
+    screen.write_all(b"quit\r").expect("type quit");
+    // Drain until the child closes the terminal, so it never blocks on a full pty buffer.
+    while matches!(screen.read(&mut buf), Ok(n) if n > 0) {}
+    let status = child.wait().expect("wait for otpd repl");
+    assert!(status.success(), "otpd repl: {status}");
+    t
 }
 
 /// Verifies each number's pending code through the library, on this thread's own connection.

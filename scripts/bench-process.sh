@@ -4,6 +4,7 @@
 #   scripts/bench-process.sh            whole-process figures (release binary; 30 runs each)
 #   scripts/bench-process.sh --verify   also the in-process criterion bench, then the ratios
 #   scripts/bench-process.sh --ratios   only print the ratios of the last criterion run
+#   scripts/bench-process.sh --all      whole-process, criterion and the 1,000,000-event audit
 #
 # Environment: OTPD_BENCH_RUNS (runs per figure, default 30), OTPD_BENCH_DIR (where the temp
 # database lives; /dev/shm removes the disk's fsync latency from the figures).
@@ -34,7 +35,11 @@ esac
 
 machine
 OTPD_BENCH_RUNS="${OTPD_BENCH_RUNS:-30}" cargo bench --bench process
-if [ "${1:-}" = "--verify" ]; then
+if [ "${1:-}" = "--verify" ] || [ "${1:-}" = "--all" ]; then
   cargo bench --bench verify
   ratios
 fi
+if [ "${1:-}" = "--all" ]; then
+  cargo bench --bench audit
+fi
+echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -13,6 +13,7 @@ pub mod crypto;
 pub mod delivery;
 pub mod domain;
 pub mod error;
+pub mod hugepages;
 pub mod render;
 pub mod repl;
 pub mod sanitize;

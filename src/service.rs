@@ -675,7 +675,13 @@ impl Service<'_> {
                     )?;
                     Ok(Step::Done(Outcome::Locked { phone: ch.phone }))
                 }
-                gate @ (Gate::Expired | Gate::AlreadyApproved) => Ok(Step::Check(ch, gate)),
+                Gate::Expired => {
+                    // Counted like any attempt, so an expired code makes the same two durable
+                    // commits as a right or wrong one and its timing does not stand out.
+                    challenges::count_attempt(tx, ch.id, ch.generation)?;
+                    Ok(Step::Check(ch, Gate::Expired))
+                }
+                Gate::AlreadyApproved => Ok(Step::Check(ch, Gate::AlreadyApproved)),
                 Gate::Closed => Ok(Step::Decoy),
             }
         })?;

@@ -40,7 +40,11 @@ impl Default for Options {
 			dot_matches_new_line: false,
 			swap_greed: false,
 			ignore_whitespace: false,
-			unicode: true,
+			// otpd patch: ASCII classes by default. phonenumber's plan matches its regexes
+			// against national numbers it has already normalised to ASCII digits, and with
+			// Unicode on every `\d` compiles into a UTF-8 automaton of all ~70 Unicode digit
+			// ranges: most of the plan's per-process start-up cost. See vendor/README.md.
+			unicode: false,
 			size_limit: 10 * (1 << 20),
 			dfa_size_limit: 2 * (1 << 20),
 		}
