@@ -12,7 +12,7 @@ use chrono::Utc;
 use otpd::crypto::{CodeHasher, HashParams};
 use otpd::delivery::OutboxDelivery;
 use otpd::domain::{PhoneNumber, Policy};
-use otpd::service::{Ctx, Service};
+use otpd::service::Service;
 
 use common::twilio::FakeTwilio;
 use common::{CODE, Fixture, SECRET, STATION};
@@ -424,14 +424,7 @@ fn verify_all(fx: &Fixture, phones: &[PhoneNumber]) {
     for p in phones {
         let mut service = Service {
             store: &mut store,
-            cx: Ctx {
-                secrets: &fx.secrets,
-                limits: &fx.limits,
-                hasher: &hasher,
-                delivery: &delivery,
-                policy: &policy,
-                station: STATION,
-            },
+            cx: fx.ctx(&hasher, &delivery, &policy),
         };
         let o = service.verify(Utc::now(), Some(p), &code).expect("verify");
         assert_eq!(o.name(), "approved");
@@ -475,14 +468,7 @@ fn interleaved(fx: &Fixture, store: &mut otpd::store::Store, rounds: usize) {
                 };
                 let mut service = Service {
                     store,
-                    cx: Ctx {
-                        secrets: &fx.secrets,
-                        limits: &fx.limits,
-                        hasher: &hasher,
-                        delivery: &delivery,
-                        policy: &policy,
-                        station: STATION,
-                    },
+                    cx: fx.ctx(&hasher, &delivery, &policy),
                 };
                 let t = Instant::now();
                 let o = service.verify(Utc::now(), Some(who), code).expect("verify");

@@ -11,9 +11,9 @@ use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use otpd::crypto::{CodeHasher, HashParams};
 use otpd::delivery::OutboxDelivery;
 use otpd::domain::{Outcome, PhoneNumber, Policy};
-use otpd::service::{Ctx, Service};
+use otpd::service::Service;
 
-use common::{Fixture, STATION};
+use common::Fixture;
 
 fn now() -> DateTime<Utc> {
     Utc::now()
@@ -59,14 +59,7 @@ fn verify(c: &mut Criterion) {
                         let mut store = store.borrow_mut();
                         let mut service = Service {
                             store: &mut store,
-                            cx: Ctx {
-                                secrets: &fx.secrets,
-                                limits: &fx.limits,
-                                hasher: &hasher,
-                                delivery: &delivery,
-                                policy: &policy,
-                                station: STATION,
-                            },
+                            cx: fx.ctx(&hasher, &delivery, &policy),
                         };
                         let o: Outcome = service.verify(now(), Some(who), code).expect("verify");
                         assert_eq!(o.name(), want);

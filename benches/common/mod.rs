@@ -60,6 +60,23 @@ impl Fixture {
         }
     }
 
+    /// The read-only half of a `Service` over this fixture's secrets and limits.
+    pub fn ctx<'a>(
+        &'a self,
+        hasher: &'a otpd::crypto::CodeHasher<'a>,
+        delivery: &'a dyn otpd::delivery::Delivery,
+        policy: &'a otpd::domain::Policy,
+    ) -> otpd::service::Ctx<'a> {
+        otpd::service::Ctx {
+            secrets: &self.secrets,
+            limits: &self.limits,
+            hasher,
+            delivery,
+            policy,
+            station: STATION,
+        }
+    }
+
     pub fn db_path(&self) -> PathBuf {
         self.dir.path().join("otpd.db")
     }
