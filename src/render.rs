@@ -400,6 +400,12 @@ pub fn help(topic: Option<&str>) -> String {
             "cancel" => {
                 "cancel — abandon the pending code of the current number (recorded in the audit log)."
             }
+            "limits" => {
+                "limits [PHONE] — the abuse and cost limits: counters, locks and what would be refused now. limits resume restarts sending after the conversion guard paused it (recorded in the audit log)."
+            }
+            "unlock" => {
+                "unlock PHONE — lift a number's lock-out after too many wrong codes (recorded in the audit log)."
+            }
             "audit" => "audit … — review the audit log.",
             "help" => "help [COMMAND] — all commands, or one in detail.",
             "quit" | "exit" => "quit — leave the prompt (Ctrl-D on an empty line does the same).",
@@ -420,6 +426,8 @@ pub fn help(topic: Option<&str>) -> String {
             "  verify CODE [PHONE]             check a code (or type just the digits)",
             "  status                          this station's pending codes",
             "  cancel                          abandon the pending code",
+            "  limits [PHONE] | limits resume  abuse limits: counters, locks; resume sending",
+            "  unlock PHONE                    lift a number's wrong-code lock-out",
             "  audit …                         review the audit log",
             "  help [COMMAND]                  this list, or one command",
             "  quit                            leave (or Ctrl-D)",

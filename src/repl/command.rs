@@ -9,8 +9,9 @@ use crate::render;
 pub const MAX_LINE: usize = 256;
 
 /// The prompt's commands, in the order `help` lists them (also the completion candidates).
-pub const COMMANDS: [&str; 9] = [
-    "send", "resend", "verify", "status", "cancel", "audit", "help", "quit", "exit",
+pub const COMMANDS: [&str; 11] = [
+    "send", "resend", "verify", "status", "cancel", "limits", "unlock", "audit", "help", "quit",
+    "exit",
 ];
 
 /// What one line asks for.
@@ -84,6 +85,27 @@ pub fn parse(line: &str) -> ReplCommand {
         "verify" => run(verify(rest)),
         "status" => run(optional_phone(rest).map(|phone| Request::Status { phone })),
         "cancel" => run(optional_phone(rest).map(|phone| Request::Cancel { phone })),
+        "limits"
+            if rest
+                .first()
+                .is_some_and(|w| w.eq_ignore_ascii_case("resume")) =>
+        {
+            if rest.len() == 1 {
+                ReplCommand::Run(Request::ResumeSending)
+            } else {
+                ReplCommand::Invalid(InputError::Other(
+                    "limits resume takes nothing after it.".into(),
+                ))
+            }
+        }
+        "limits" => run(optional_phone(rest).map(|phone| Request::Limits { phone })),
+        "unlock" => run(optional_phone(rest).and_then(|p| {
+            p.map(|phone| Request::Unlock { phone }).ok_or_else(|| {
+                InputError::Other(
+                    "unlock needs the phone number, e.g. unlock +1 415 555 2671.".into(),
+                )
+            })
+        })),
         "audit" => ReplCommand::Audit(rest.iter().map(|w| w.to_string()).collect()),
         "help" | "?" => ReplCommand::Help(rest.first().map(|w| w.to_ascii_lowercase())),
         "quit" | "exit" => ReplCommand::Quit,
@@ -239,6 +261,21 @@ mod tests {
             ("quit", "quit"),
             ("exit", "quit"),
             ("audit verify --since 1h", "audit verify --since 1h"),
+            ("limits", "Limits { phone: None }"),
+            ("LIMITS resume", "ResumeSending"),
+            (
+                "limits resume now",
+                "bad: limits resume takes nothing after it.",
+            ),
+            (
+                "unlock +1 415 555 2671",
+                "Unlock { phone: PhoneNumber(+1 •••-•••-2671) }",
+            ),
+            (
+                "unlock",
+                "bad: unlock needs the phone number, e.g. unlock +1 415 555 2671.",
+            ),
+            ("limts", "unknown limts limits"),
             ("resnd", "unknown resnd resend"),
             ("verfy 123456", "unknown verfy verify"),
             ("sedn +1 415 555 2671", "unknown sedn send"),

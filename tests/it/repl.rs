@@ -565,3 +565,35 @@ fn colour_on_a_terminal_unless_no_color() {
     let rest = p.exp_eof().unwrap();
     assert!(!rest.contains("\x1b[3"), "{rest:?}");
 }
+
+#[test]
+fn an_operator_sees_the_limits_and_unlocks_a_number_at_the_prompt() {
+    let env =
+        Env::with_config("[limits]\nmax_failures_per_number = 2\nfailures_before_unlock = 2\n");
+    let r = env.run_stdin(&["--json"], format!("send {US}\n").as_bytes());
+    assert_eq!(r.json_lines()[0]["outcome"], "sent", "{r:?}");
+    let wrong = env.wrong_code(US_E164);
+    let right = env.last_code(US_E164);
+    let script = format!(
+        "verify {wrong} {US}\nverify {wrong} {US}\nverify {right} {US}\nlimits {US}\nunlock {US}\nverify {right} {US}\n"
+    );
+    let r = env.run_stdin(&["--json"], script.as_bytes());
+    let outcomes: Vec<String> = r
+        .json_lines()
+        .iter()
+        .map(|l| l["outcome"].as_str().unwrap_or_default().to_string())
+        .collect();
+    assert_eq!(
+        outcomes,
+        [
+            "invalid",
+            "invalid",
+            "number_locked",
+            "limits",
+            "unlocked",
+            "approved"
+        ],
+        "{r:?}"
+    );
+    assert!(env.audit_events().contains(&"unlocked".to_string()));
+}
