@@ -422,10 +422,7 @@ fn verify_all(fx: &Fixture, phones: &[PhoneNumber]) {
     let policy = Policy::default();
     let code = common::code();
     for p in phones {
-        let mut service = Service {
-            store: &mut store,
-            cx: fx.ctx(&hasher, &delivery, &policy),
-        };
+        let mut service = Service::new(&mut store, fx.ctx(&hasher, &delivery, &policy));
         let o = service.verify(Utc::now(), Some(p), &code).expect("verify");
         assert_eq!(o.name(), "approved");
     }
@@ -466,10 +463,7 @@ fn interleaved(fx: &Fixture, store: &mut otpd::store::Store, rounds: usize) {
                     "expired" => (&phone, &right, "expired"),
                     _ => (&stranger, &right, "no_pending"),
                 };
-                let mut service = Service {
-                    store,
-                    cx: fx.ctx(&hasher, &delivery, &policy),
-                };
+                let mut service = Service::new(store, fx.ctx(&hasher, &delivery, &policy));
                 let t = Instant::now();
                 let o = service.verify(Utc::now(), Some(who), code).expect("verify");
                 let t = ms(t.elapsed());

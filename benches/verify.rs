@@ -57,10 +57,8 @@ fn verify(c: &mut Criterion) {
                     },
                     |()| {
                         let mut store = store.borrow_mut();
-                        let mut service = Service {
-                            store: &mut store,
-                            cx: fx.ctx(&hasher, &delivery, &policy),
-                        };
+                        let mut service =
+                            Service::new(&mut *store, fx.ctx(&hasher, &delivery, &policy));
                         let o: Outcome = service.verify(now(), Some(who), code).expect("verify");
                         assert_eq!(o.name(), want);
                     },

@@ -130,9 +130,9 @@ impl App {
     ) -> Result<Outcome, Error> {
         let mut rng = UnwrapErr(SysRng);
         let hasher = CodeHasher::new(self.config.hashing, &self.secrets)?;
-        let mut service = Service {
-            store: &mut self.store,
-            cx: Ctx {
+        let mut service = Service::new(
+            &mut self.store,
+            Ctx {
                 secrets: &self.secrets,
                 hasher: &hasher,
                 delivery: self.delivery.as_ref(),
@@ -140,7 +140,7 @@ impl App {
                 limits: &self.config.limits,
                 station: &self.config.station,
             },
-        };
+        );
         let outcome = match request {
             Request::Send { phone, channel } => service.send(
                 now,

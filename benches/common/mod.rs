@@ -12,8 +12,7 @@ use argon2::{Algorithm, Argon2, PasswordVerifier, Version};
 use chrono::{DateTime, TimeDelta, Utc};
 use otpd::crypto::{CodeHasher, HashParams, Secrets};
 use otpd::domain::{Channel, Code, PhoneNumber};
-use otpd::store::Store;
-use otpd::store::challenges::{self, NewChallenge};
+use otpd::store::{Backend, NewChallenge, Store};
 
 /// The master secret every bench (and every otpd process it starts) uses.
 pub const SECRET: &str = "bench-secret-0123456789abcdef-0123456789abcdef";
@@ -88,21 +87,19 @@ impl Fixture {
     /// A pending verification for `phone` whose code is [`CODE`], expiring `ttl` after `now`.
     pub fn insert(&self, store: &mut Store, phone: &PhoneNumber, now: DateTime<Utc>, ttl: i64) {
         let max_attempts = 100;
+        let store: &mut dyn Backend = store;
         store
-            .write(|tx| {
-                challenges::insert(
-                    tx,
-                    &NewChallenge {
-                        phone,
-                        station: STATION,
-                        channel: Channel::Sms,
-                        code_hash: &self.phc,
-                        code_length: CODE.len(),
-                        now,
-                        expires_at: now + TimeDelta::seconds(ttl),
-                        max_attempts,
-                    },
-                )
+            .transaction(|tx| {
+                tx.insert_challenge(&NewChallenge {
+                    phone,
+                    station: STATION,
+                    channel: Channel::Sms,
+                    code_hash: &self.phc,
+                    code_length: CODE.len(),
+                    now,
+                    expires_at: now + TimeDelta::seconds(ttl),
+                    max_attempts,
+                })
             })
             .expect("insert challenge");
     }

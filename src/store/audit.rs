@@ -1,6 +1,8 @@
 //! The append-only audit log and its MAC chain. Each row's `mac` covers the previous row's MAC
 //! and the row's own canonical encoding, keyed by the audit key that never enters the database,
-//! so an edit, insertion, deletion or reordering breaks the chain from that row on.
+//! so an edit, insertion, deletion or reordering breaks the chain from that row on. The chain's
+//! format (events, canonical encoding, MACs, anchors) is the same for every store; the reading
+//! queries below are SQLite's (the audit review), appending is in [`super::sqlite::audit`].
 
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
@@ -223,23 +225,10 @@ pub fn row_mac(secrets: &Secrets, prev_mac: &str, row: &AuditRow) -> String {
     hex::encode(secrets.audit_mac(&[prev_mac.as_bytes(), &canonical(row)]))
 }
 
-/// Appends one event to the chain. Call inside the write transaction of the change it records:
-/// `BEGIN IMMEDIATE` serialises writers, so the chain cannot fork.
-pub fn append(c: &Connection, secrets: &Secrets, e: &NewEvent<'_>) -> rusqlite::Result<i64> {
-    let last: Option<(i64, String)> = c
-        .query_row(
-            "SELECT id, mac FROM audit_events ORDER BY id DESC LIMIT 1",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?)),
-        )
-        .optional()?;
-    // An empty table after a retention truncation continues from the anchor.
-    let (prev_id, prev_mac) = match last {
-        Some(last) => last,
-        None => latest_anchor(c)?
-            .map(|a| (a.last_id, a.last_mac))
-            .unwrap_or((0, GENESIS_MAC.to_string())),
-    };
+/// The row that follows `prev_id`/`prev_mac` in the chain: sanitised fields, the keyed phone
+/// and the MAC. Each store reads its chain head and inserts this row with its own SQL, under
+/// its own lock (SQLite: [`append`], inside `BEGIN IMMEDIATE`).
+pub fn chain_row(secrets: &Secrets, prev_id: i64, prev_mac: String, e: &NewEvent<'_>) -> AuditRow {
     let mut row = AuditRow {
         id: prev_id + 1,
         at: to_ms(e.at),
@@ -254,26 +243,11 @@ pub fn append(c: &Connection, secrets: &Secrets, e: &NewEvent<'_>) -> rusqlite::
         mac: String::new(),
     };
     row.mac = row_mac(secrets, &row.prev_mac, &row);
-    c.prepare_cached(
-        "INSERT INTO audit_events (id, at, station, event, outcome, phone_masked, phone_key,
-                                   challenge_id, detail, prev_mac, mac)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-    )?
-    .execute(params![
-        row.id,
-        row.at,
-        row.station,
-        row.event,
-        row.outcome,
-        row.phone_masked,
-        row.phone_key,
-        row.challenge_id,
-        row.detail,
-        row.prev_mac,
-        row.mac
-    ])?;
-    Ok(row.id)
+    row
 }
+
+/// SQLite's append and chain head, for the audit review's own transactions (prune).
+pub use super::sqlite::audit::{append, head};
 
 pub(crate) const ROW_COLUMNS: &str =
     "id, at, station, event, outcome, phone_masked, phone_key, challenge_id, detail, prev_mac, mac";
@@ -292,13 +266,6 @@ pub(crate) fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AuditRow> {
         prev_mac: r.get(9)?,
         mac: r.get(10)?,
     })
-}
-
-/// The newest row's id and MAC: the chain's head.
-pub fn head(c: &Connection) -> rusqlite::Result<Option<(i64, String)>> {
-    c.prepare_cached("SELECT id, mac FROM audit_events ORDER BY id DESC LIMIT 1")?
-        .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))
-        .optional()
 }
 
 /// The newest row's id alone (cheap: the end of the rowid b-tree).

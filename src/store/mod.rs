@@ -1,24 +1,30 @@
-//! SQLite storage: opening with the right pragmas, the migrations runner, and the one way to
-//! write (`BEGIN IMMEDIATE`, so every use case's reads and writes are one serialised unit).
+//! Storage, seen from the use cases: the vocabulary they speak ([`Tx`]: count an attempt,
+//! consume, append an audit event, count sends in a window…) and the [`Backend`] that opens
+//! transactions in it. Each store implements both with its own SQL and its own way of
+//! serialising writers: [`sqlite`] today (`BEGIN IMMEDIATE`); a `postgres` module next to it
+//! will implement the same two traits. The service never names a database crate.
+//!
+//! The audit review (`audit_query`, `retention`, the reading half of [`audit`]) still takes a
+//! SQLite connection through [`Store::read`] / [`Store::write`]; it moves behind the seam when
+//! PostgreSQL arrives.
 
 pub mod audit;
 pub mod audit_query;
-pub mod challenges;
-pub mod limits;
 pub mod retention;
+pub mod sqlite;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use rusqlite::config::DbConfig;
-use rusqlite::{Connection, ErrorCode, OpenFlags, Transaction, TransactionBehavior};
+use chrono::{DateTime, Utc};
 
-/// The numbered migrations, embedded so the binary carries its schema. Append only: a shipped
-/// file is never edited.
-const MIGRATIONS: &[(i64, &str)] = &[
-    (1, include_str!("../../migrations/0001_init.sql")),
-    (2, include_str!("../../migrations/0002_limits.sql")),
-    (3, include_str!("../../migrations/0003_audit_anchor.sql")),
-];
+use crate::crypto::Secrets;
+use crate::domain::limits::{self, FailureEffect, NumberState, Pause, Usage};
+use crate::domain::{Challenge, Channel, Limits, PhoneNumber, State};
+use audit::NewEvent;
+
+/// The store every command opens (a path: SQLite). With PostgreSQL this becomes a choice made
+/// from the configured database.
+pub use sqlite::SqliteStore as Store;
 
 /// How long a writer waits for another terminal's transaction before giving up.
 pub const BUSY_TIMEOUT_MS: u64 = 10_000;
@@ -49,332 +55,181 @@ pub enum StoreError {
     Other { path: PathBuf, detail: String },
 }
 
-impl StoreError {
-    fn from_sqlite(path: &Path, e: &rusqlite::Error) -> Self {
-        let path = path.to_path_buf();
-        let detail = e.to_string();
-        match e.sqlite_error_code() {
-            Some(ErrorCode::DatabaseCorrupt | ErrorCode::NotADatabase) => {
-                StoreError::Corrupt { path, detail }
-            }
-            Some(ErrorCode::ReadOnly) => StoreError::ReadOnly { path },
-            Some(ErrorCode::DiskFull) => StoreError::Full { path },
-            // SQLite reports a full disk met while growing the WAL index (`-shm`) as a plain
-            // I/O error, and a folder it cannot create the `-wal` in as "unable to open":
-            // ask the file system which it was, so the message says what to fix.
-            Some(ErrorCode::SystemIoFailure) if no_space_left(&path) => StoreError::Full { path },
-            Some(ErrorCode::CannotOpen | ErrorCode::PermissionDenied) if read_only(&path) => {
-                StoreError::ReadOnly { path }
-            }
-            Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => StoreError::Busy { path },
-            Some(ErrorCode::CannotOpen | ErrorCode::PermissionDenied) => {
-                StoreError::Open { path, detail }
-            }
-            _ => StoreError::Other { path, detail },
-        }
-    }
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+/// A store: opens transactions in the use cases' vocabulary. Dropping a [`Tx`] without
+/// [`Tx::commit`] rolls it back.
+pub trait Backend {
+    /// A write transaction: every use case's reads and writes in it are one serialised unit
+    /// (no other writer interleaves), so checks made in it still hold when it commits.
+    fn begin_write(&mut self) -> Result<Box<dyn Tx + '_>>;
+    /// A read transaction: one consistent snapshot, no write lock.
+    fn begin_read(&mut self) -> Result<Box<dyn Tx + '_>>;
 }
 
-/// The folder that holds `path` (where SQLite creates its `-wal` and `-shm` files).
-fn folder(path: &Path) -> &Path {
-    path.parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."))
-}
-
-/// Whether the database file or its folder cannot be written (read-only mount or permissions).
-fn read_only(path: &Path) -> bool {
-    use rustix::fs::{Access, access};
-    let denied =
-        |p: &Path| access(p, Access::WRITE_OK).is_err_and(|e| e != rustix::io::Errno::NOENT);
-    denied(folder(path)) || denied(path)
-}
-
-/// Whether the file system holding `path` has (next to) no space left for unprivileged writes.
-fn no_space_left(path: &Path) -> bool {
-    rustix::fs::statvfs(folder(path))
-        .is_ok_and(|s| s.f_bavail.saturating_mul(s.f_frsize) < 64 * 1024)
-}
-
-/// Creates a missing database folder (mode 0700) and file (mode 0600) before SQLite does, so
-/// the phone numbers in it — and the WAL and shared-memory files, which SQLite gives the
-/// database file's mode — are readable by their owner only. Existing files are left as they are.
-fn create_private(path: &Path) -> Result<(), StoreError> {
-    use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
-    let fail = |what: String, e: std::io::Error| StoreError::Open {
-        path: path.to_path_buf(),
-        detail: format!("{what}: {e}"),
-    };
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
-        && !dir.exists()
-    {
-        std::fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(dir)
-            .map_err(|e| fail(format!("cannot create the folder {}", dir.display()), e))?;
-    }
-    // Already there (or just created by another process), or not creatable (a read-only
-    // folder…): SQLite opens it or reports the problem in its own words.
-    let _ = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path);
-    Ok(())
-}
-
-/// An open otpd database.
-pub struct Store {
-    conn: Connection,
-    path: PathBuf,
-}
-
-impl std::fmt::Debug for Store {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Store").field("path", &self.path).finish()
-    }
-}
-
-impl Store {
-    /// Opens (creating if needed) the database at `path`, sets the connection pragmas and
-    /// applies pending migrations.
-    pub fn open(path: &Path) -> Result<Self, StoreError> {
-        create_private(path)?;
-        let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
-            | OpenFlags::SQLITE_OPEN_CREATE
-            | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        let conn = Connection::open_with_flags(path, flags)
-            .map_err(|e| StoreError::from_sqlite(path, &e))?;
-        let mut store = Store {
-            conn,
-            path: path.to_path_buf(),
-        };
-        store.configure()?;
-        store.migrate()?;
-        Ok(store)
-    }
-
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
-
-    fn err(&self, e: &rusqlite::Error) -> StoreError {
-        StoreError::from_sqlite(&self.path, e)
-    }
-
-    fn configure(&mut self) -> Result<(), StoreError> {
-        self.conn
-            .busy_timeout(std::time::Duration::from_millis(BUSY_TIMEOUT_MS))
-            .map_err(|e| self.err(&e))?;
-        // Reading the header first turns "not a database" into a clear error before any write.
-        let mode: String =
-            self.retry_busy(|c| c.query_row("PRAGMA journal_mode", [], |r| r.get(0)))?;
-        if !mode.eq_ignore_ascii_case("wal") {
-            self.retry_busy(|c| {
-                c.query_row("PRAGMA journal_mode = WAL", [], |r| r.get::<_, String>(0))
-            })?;
-        }
-        // A one-shot command is the database's only connection, and closing the last
-        // connection checkpoints the WAL into the database and deletes it (four fsyncs), after
-        // which the next command recreates it (two more): most of a command's time on a disk
-        // with a slow fsync. Keep the WAL between commands; the automatic checkpoint (every
-        // 1000 pages, during a commit) still folds it into the database.
-        self.conn
-            .set_db_config(DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, true)
-            .map_err(|e| self.err(&e))?;
-        self.conn
-            .execute_batch(
-                "PRAGMA synchronous = FULL;
-                 PRAGMA foreign_keys = ON;",
-            )
-            .map_err(|e| self.err(&e))
-    }
-
-    /// Runs `f`, retrying while SQLite answers "busy" without having waited: switching a new
-    /// database to WAL needs an exclusive lock that SQLite tries once, not through the busy
-    /// handler, so terminals creating the database at the same moment got "busy" at once.
-    /// Gives up after the same [`BUSY_TIMEOUT_MS`] the busy handler allows.
-    fn retry_busy<T>(
-        &self,
-        mut f: impl FnMut(&Connection) -> rusqlite::Result<T>,
-    ) -> Result<T, StoreError> {
-        let deadline =
-            std::time::Instant::now() + std::time::Duration::from_millis(BUSY_TIMEOUT_MS);
-        let mut pause = std::time::Duration::from_millis(1);
-        loop {
-            match f(&self.conn) {
-                Err(e)
-                    if e.sqlite_error_code() == Some(ErrorCode::DatabaseBusy)
-                        && std::time::Instant::now() < deadline =>
-                {
-                    std::thread::sleep(pause);
-                    pause = (pause * 2).min(std::time::Duration::from_millis(20));
-                }
-                r => return r.map_err(|e| self.err(&e)),
-            }
-        }
-    }
-
-    /// Applies the embedded migrations above the database's `user_version`, each in its own
-    /// IMMEDIATE transaction (so two processes opening a new database at once do not race), and
-    /// refuses a database whose version is newer than this binary knows.
-    fn migrate(&mut self) -> Result<(), StoreError> {
-        let supported = MIGRATIONS.last().map_or(0, |m| m.0);
-        let path = self.path.clone();
-        // The common case — already up to date — needs no write lock, so many terminals can
-        // start at once without queueing behind each other.
-        let current: i64 =
-            self.retry_busy(|c| c.query_row("PRAGMA user_version", [], |r| r.get(0)))?;
-        if current == supported {
-            return Ok(());
-        }
-        for &(version, sql) in MIGRATIONS {
-            self.write(|tx| {
-                let current: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
-                if current > supported {
-                    return Ok(Err(StoreError::TooNew {
-                        path: path.clone(),
-                        found: current,
-                        supported,
-                    }));
-                }
-                if current < version {
-                    tx.execute_batch(sql)?;
-                    tx.execute_batch(&format!("PRAGMA user_version = {version}"))?;
-                }
-                Ok(Ok(()))
-            })??;
-        }
-        Ok(())
-    }
-
-    /// Runs `f` in a `BEGIN IMMEDIATE` transaction: commit on `Ok`, roll back on `Err`.
-    pub fn write<T>(
-        &mut self,
-        f: impl FnOnce(&Transaction<'_>) -> rusqlite::Result<T>,
-    ) -> Result<T, StoreError> {
-        let path = self.path.clone();
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Immediate)
-            .map_err(|e| StoreError::from_sqlite(&path, &e))?;
-        let value = f(&tx).map_err(|e| StoreError::from_sqlite(&path, &e))?;
-        tx.commit()
-            .map_err(|e| StoreError::from_sqlite(&path, &e))?;
+impl dyn Backend + '_ {
+    /// Runs `f` in a write transaction: commit on `Ok`, roll back on `Err`.
+    pub fn transaction<T>(&mut self, f: impl FnOnce(&mut dyn Tx) -> Result<T>) -> Result<T> {
+        let mut tx = self.begin_write()?;
+        let value = f(&mut *tx)?;
+        tx.commit()?;
         Ok(value)
     }
 
-    /// Runs `f` in a read transaction: one consistent snapshot, no write lock.
-    pub fn read<T>(
-        &mut self,
-        f: impl FnOnce(&Transaction<'_>) -> rusqlite::Result<T>,
-    ) -> Result<T, StoreError> {
-        let path = self.path.clone();
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Deferred)
-            .map_err(|e| StoreError::from_sqlite(&path, &e))?;
-        let value = f(&tx).map_err(|e| StoreError::from_sqlite(&path, &e))?;
-        tx.finish()
-            .map_err(|e| StoreError::from_sqlite(&path, &e))?;
+    /// Runs `f` in a read transaction (one snapshot, no write lock).
+    pub fn snapshot<T>(&mut self, f: impl FnOnce(&mut dyn Tx) -> Result<T>) -> Result<T> {
+        let mut tx = self.begin_read()?;
+        let value = f(&mut *tx)?;
+        tx.commit()?;
         Ok(value)
-    }
-
-    /// The raw connection, for read-only reports that stream rows (audit export).
-    pub fn connection(&self) -> &Connection {
-        &self.conn
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
+/// What the use cases ask of a store inside one transaction. The conditional updates
+/// (`count_attempt`, `consume`, `close`, `reissue`) report whether they changed the row: that,
+/// not an earlier read, is what makes a code single-use.
+pub trait Tx {
+    // Verifications.
+    /// One verification by id.
+    fn challenge(&mut self, id: i64) -> Result<Option<Challenge>>;
+    /// The newest verification for a number, from any station.
+    fn latest_challenge(&mut self, phone: &PhoneNumber) -> Result<Option<Challenge>>;
+    /// This station's verifications whose code has not expired and which are pending or were
+    /// approved, newest first, one per number: the candidates when a command names no phone.
+    fn recent_challenges(&mut self, station: &str, now: DateTime<Utc>) -> Result<Vec<Challenge>>;
+    /// Starts a verification; returns its id.
+    fn insert_challenge(&mut self, new: &NewChallenge<'_>) -> Result<i64>;
+    /// Replaces the code of a pending verification (a resend): the old code stops working, the
+    /// attempt count is kept.
+    fn reissue(&mut self, r: &Reissue<'_>) -> Result<bool>;
+    /// Counts one attempt if the budget allows and the code is still generation `generation`.
+    fn count_attempt(&mut self, id: i64, generation: i64) -> Result<bool>;
+    /// Accepts the code: the single point where a code is used; exactly one caller wins.
+    fn consume(&mut self, id: i64, generation: i64, now: DateTime<Utc>) -> Result<bool>;
+    /// Ends a pending verification (`failed` or `cancelled`).
+    fn close(&mut self, id: i64, generation: i64, state: State) -> Result<bool>;
+    /// Records what delivery reported for the current code.
+    fn set_delivery(
+        &mut self,
+        id: i64,
+        generation: i64,
+        status: &str,
+        provider_ref: Option<&str>,
+    ) -> Result<()>;
 
-    #[test]
-    fn open_migrates_sets_pragmas_and_refuses_newer_databases() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("nested/otpd.db");
-        let store = Store::open(&path).unwrap();
-        let c = store.connection();
-        let v: i64 = c
-            .query_row("PRAGMA user_version", [], |r| r.get(0))
-            .unwrap();
-        assert_eq!(v, MIGRATIONS.last().unwrap().0);
-        let mode: String = c
-            .query_row("PRAGMA journal_mode", [], |r| r.get(0))
-            .unwrap();
-        assert_eq!(mode, "wal");
-        let sync: i64 = c.query_row("PRAGMA synchronous", [], |r| r.get(0)).unwrap();
-        assert_eq!(sync, 2, "FULL");
-        let fk: i64 = c
-            .query_row("PRAGMA foreign_keys", [], |r| r.get(0))
-            .unwrap();
-        assert_eq!(fk, 1);
-        let busy: i64 = c
-            .query_row("PRAGMA busy_timeout", [], |r| r.get(0))
-            .unwrap();
-        assert!(busy >= 5000);
-        drop(store);
-        // Reopening an up-to-date database is a no-op.
-        Store::open(&path).unwrap();
-        // Phone numbers live here: owner only, database and WAL alike.
-        use std::os::unix::fs::PermissionsExt;
-        for p in [path.clone(), path.with_extension("db-wal")] {
-            let mode = std::fs::metadata(&p).unwrap().permissions().mode() & 0o777;
-            assert_eq!(mode, 0o600, "{}", p.display());
+    // Limits.
+    /// A number's back-off streak and wrong-code lock-out.
+    fn number_state(&mut self, phone_key: &str) -> Result<NumberState>;
+    /// Everything the limits decide on for one prospective send (sends in each window, the
+    /// number's state, the pause, the conversion figures).
+    fn usage(
+        &mut self,
+        limits: &Limits,
+        keys: &LedgerKeys,
+        station: &str,
+        now: DateTime<Utc>,
+        counting: Counting,
+    ) -> Result<Usage>;
+    /// The counters that do not depend on a number: the pause, this station, every station and
+    /// the conversion guard's figures.
+    fn station_usage(
+        &mut self,
+        limits: &Limits,
+        station: &str,
+        now: DateTime<Utc>,
+        counting: Counting,
+    ) -> Result<Usage>;
+    /// Records one send in the ledger and the number's back-off streak.
+    fn record_send(&mut self, limits: &Limits, send: &NewSend<'_>) -> Result<()>;
+    /// A verification was approved: it converted; the number's streak and failures reset.
+    fn record_success(&mut self, phone_key: &str, challenge_id: i64) -> Result<()>;
+    /// Stores the effect of a wrong code on the number.
+    fn record_failure(
+        &mut self,
+        phone_key: &str,
+        phone: &PhoneNumber,
+        effect: &FailureEffect,
+    ) -> Result<()>;
+    /// Lifts a number's lock and clears its failures; `true` if there was anything to clear.
+    fn unlock_number(&mut self, phone_key: &str) -> Result<bool>;
+    /// Pauses sending (the conversion guard); `true` if this call paused.
+    fn pause_sending(&mut self, now: DateTime<Utc>, reason: &str) -> Result<bool>;
+    /// Lifts the pause; returns the pause that was lifted.
+    fn resume_sending(&mut self, now: DateTime<Utc>) -> Result<Option<Pause>>;
+    /// The numbers locked now, as `otpd limits` lists them.
+    fn locked_numbers(&mut self, now: DateTime<Utc>) -> Result<Vec<LockedNumber>>;
+
+    // Audit.
+    /// Appends one event to the MAC chain, in this transaction (so the chain cannot fork and
+    /// the event commits with the change it records); returns the row id.
+    fn append_event(&mut self, secrets: &Secrets, event: &NewEvent<'_>) -> Result<i64>;
+
+    /// Ends the transaction, keeping a write transaction's changes.
+    fn commit(self: Box<Self>) -> Result<()>;
+}
+
+/// Fields of a new verification.
+pub struct NewChallenge<'a> {
+    pub phone: &'a PhoneNumber,
+    pub station: &'a str,
+    pub channel: Channel,
+    pub code_hash: &'a str,
+    pub code_length: usize,
+    pub now: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub max_attempts: u32,
+}
+
+/// A new code for a pending verification.
+pub struct Reissue<'a> {
+    pub id: i64,
+    pub channel: Channel,
+    pub code_hash: &'a str,
+    pub now: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// One send, as the ledger records it.
+pub struct NewSend<'a> {
+    pub keys: &'a LedgerKeys,
+    pub phone: &'a PhoneNumber,
+    pub station: &'a str,
+    pub challenge_id: i64,
+    pub at: DateTime<Utc>,
+}
+
+/// The keyed hashes the ledger stores instead of numbers.
+pub struct LedgerKeys {
+    pub phone: String,
+    pub prefix: String,
+}
+
+impl LedgerKeys {
+    pub fn new(secrets: &Secrets, limits: &Limits, phone: &PhoneNumber) -> LedgerKeys {
+        LedgerKeys {
+            phone: secrets.phone_key(phone.e164()),
+            prefix: secrets.phone_key(&format!(
+                "prefix:{}",
+                limits::prefix(phone, limits.prefix_digits)
+            )),
         }
-        let dir_mode = std::fs::metadata(path.parent().unwrap())
-            .unwrap()
-            .permissions()
-            .mode();
-        assert_eq!(dir_mode & 0o777, 0o700);
     }
+}
 
-    #[test]
-    fn closing_keeps_the_wal_so_the_next_command_pays_no_checkpoint() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("otpd.db");
-        let mut store = Store::open(&path).unwrap();
-        store
-            .write(|tx| tx.execute_batch("CREATE TABLE t (x); INSERT INTO t VALUES (1);"))
-            .unwrap();
-        drop(store);
-        let wal = dir.path().join("otpd.db-wal");
-        assert!(
-            wal.exists(),
-            "the WAL was checkpointed and deleted on close"
-        );
-        assert!(std::fs::metadata(&wal).unwrap().len() > 0);
-        // The data is there for the next connection, through the WAL.
-        let mut store = Store::open(&path).unwrap();
-        let x: i64 = store
-            .read(|tx| tx.query_row("SELECT x FROM t", [], |r| r.get(0)))
-            .unwrap();
-        assert_eq!(x, 1);
-    }
+/// How much counting a caller needs.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Counting {
+    /// Enough to decide: each count stops at its cap, so a send costs O(cap), not O(traffic).
+    Decide,
+    /// Exact counts, for `otpd limits`.
+    Exact,
+}
 
-    #[test]
-    fn a_newer_schema_is_refused_with_a_clear_message() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("otpd.db");
-        drop(Store::open(&path).unwrap());
-        let c = Connection::open(&path).unwrap();
-        c.execute_batch("PRAGMA user_version = 99").unwrap();
-        drop(c);
-        let err = Store::open(&path).unwrap_err().to_string();
-        assert!(err.contains("newer otpd"), "{err}");
-        assert!(err.contains("schema 99"), "{err}");
-    }
-
-    #[test]
-    fn a_file_that_is_not_a_database_is_reported_and_left_alone() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("otpd.db");
-        let junk = vec![0x5au8; 8192];
-        std::fs::write(&path, &junk).unwrap();
-        let err = Store::open(&path).unwrap_err();
-        assert!(matches!(err, StoreError::Corrupt { .. }), "{err}");
-        assert_eq!(std::fs::read(&path).unwrap(), junk);
-    }
+/// A number that is locked now, as `otpd limits` lists it.
+#[derive(Debug, Clone)]
+pub struct LockedNumber {
+    pub phone_masked: String,
+    pub failures: u32,
+    pub locked_until: Option<DateTime<Utc>>,
+    pub needs_unlock: bool,
 }

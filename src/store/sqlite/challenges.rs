@@ -1,11 +1,13 @@
-//! SQL for the `challenges` table. Every function takes the caller's transaction, so a use case
-//! composes several of them into one atomic unit.
+//! SQLite's SQL for the `challenges` table (the verification half of [`crate::store::Tx`]).
+//! Every function takes the caller's transaction, so a use case composes several of them into
+//! one atomic unit.
 
 use chrono::{DateTime, Utc};
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use crate::clock::{from_ms, to_ms};
 use crate::domain::{Challenge, Channel, PhoneNumber, State};
+use crate::store::{NewChallenge, Reissue};
 
 const COLUMNS: &str = "id, phone, station, channel, code_hash, code_length, generation, \
      created_at, sent_at, expires_at, attempts, max_attempts, resends, state, used_at, \
@@ -87,18 +89,6 @@ pub fn recent_for_station(
         .collect())
 }
 
-/// Fields of a new verification.
-pub struct NewChallenge<'a> {
-    pub phone: &'a PhoneNumber,
-    pub station: &'a str,
-    pub channel: Channel,
-    pub code_hash: &'a str,
-    pub code_length: usize,
-    pub now: DateTime<Utc>,
-    pub expires_at: DateTime<Utc>,
-    pub max_attempts: u32,
-}
-
 pub fn insert(c: &Connection, n: &NewChallenge<'_>) -> rusqlite::Result<i64> {
     c.execute(
         "INSERT INTO challenges (phone, station, channel, code_hash, code_length, created_at,
@@ -120,14 +110,7 @@ pub fn insert(c: &Connection, n: &NewChallenge<'_>) -> rusqlite::Result<i64> {
 
 /// Replaces the code of a pending verification (resend): the old code stops working because
 /// its hash and generation are gone; the attempt count is kept.
-pub fn reissue(
-    c: &Connection,
-    id: i64,
-    channel: Channel,
-    code_hash: &str,
-    now: DateTime<Utc>,
-    expires_at: DateTime<Utc>,
-) -> rusqlite::Result<bool> {
+pub fn reissue(c: &Connection, r: &Reissue<'_>) -> rusqlite::Result<bool> {
     let n = c.execute(
         "UPDATE challenges
          SET code_hash = ?2, channel = ?3, generation = generation + 1, sent_at = ?4,
@@ -135,11 +118,11 @@ pub fn reissue(
              provider_ref = NULL
          WHERE id = ?1 AND state = 'pending'",
         params![
-            id,
-            code_hash,
-            channel.as_str(),
-            to_ms(now),
-            to_ms(expires_at)
+            r.id,
+            r.code_hash,
+            r.channel.as_str(),
+            to_ms(r.now),
+            to_ms(r.expires_at)
         ],
     )?;
     Ok(n == 1)

@@ -1,34 +1,17 @@
-//! SQL for the limits: the sends ledger, per-number state and the conversion pause (migration
-//! 0002). Every function takes the caller's transaction, so counting and recording a send
-//! happen in the one `BEGIN IMMEDIATE` transaction that issues the code.
+//! SQLite's SQL for the limits (the ledger half of [`crate::store::Tx`]): the sends ledger,
+//! per-number state and the conversion pause (migration 0002). Every function takes the
+//! caller's transaction, so counting and recording a send happen in the one `BEGIN IMMEDIATE`
+//! transaction that issues the code.
 
 use chrono::{DateTime, TimeDelta, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::clock::{from_ms, to_ms};
-use crate::crypto::Secrets;
 use crate::domain::PhoneNumber;
 use crate::domain::limits::{
-    self, Conversion, DAY, FailureEffect, HOUR, Limits, NumberState, Pause, Usage, Window,
+    Conversion, DAY, FailureEffect, HOUR, Limits, NumberState, Pause, Usage, Window,
 };
-
-/// The keyed hashes the ledger stores instead of numbers.
-pub struct Keys {
-    pub phone: String,
-    pub prefix: String,
-}
-
-impl Keys {
-    pub fn new(secrets: &Secrets, limits: &Limits, phone: &PhoneNumber) -> Keys {
-        Keys {
-            phone: secrets.phone_key(phone.e164()),
-            prefix: secrets.phone_key(&format!(
-                "prefix:{}",
-                limits::prefix(phone, limits.prefix_digits)
-            )),
-        }
-    }
-}
+use crate::store::{Counting, LedgerKeys, LockedNumber, NewSend};
 
 /// Which ledger rows a window counts.
 #[derive(Clone, Copy)]
@@ -37,15 +20,6 @@ enum Scope<'a> {
     Prefix(&'a str),
     Station(&'a str),
     All,
-}
-
-/// How much counting a caller needs.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub enum Counting {
-    /// Enough to decide: each count stops at its cap, so a send costs O(cap), not O(traffic).
-    Decide,
-    /// Exact counts, for `otpd limits`.
-    Exact,
 }
 
 fn window(
@@ -132,7 +106,7 @@ fn pause_row(c: &Connection) -> rusqlite::Result<(Option<Pause>, Option<DateTime
 pub fn usage(
     c: &Connection,
     l: &Limits,
-    keys: &Keys,
+    keys: &LedgerKeys,
     station: &str,
     now: DateTime<Utc>,
     counting: Counting,
@@ -212,16 +186,14 @@ fn conversion(c: &Connection, since: DateTime<Utc>) -> rusqlite::Result<Conversi
 }
 
 /// Records one send: a ledger row, the number's back-off streak, and the ledger's pruning.
-#[allow(clippy::too_many_arguments)]
-pub fn record_send(
-    c: &Connection,
-    l: &Limits,
-    keys: &Keys,
-    phone: &PhoneNumber,
-    station: &str,
-    challenge_id: i64,
-    now: DateTime<Utc>,
-) -> rusqlite::Result<()> {
+pub fn record_send(c: &Connection, l: &Limits, send: &NewSend<'_>) -> rusqlite::Result<()> {
+    let NewSend {
+        keys,
+        phone,
+        station,
+        challenge_id,
+        at: now,
+    } = *send;
     c.prepare_cached("DELETE FROM limit_sends WHERE at <= ?1")?
         .execute([to_ms(now - DAY - TimeDelta::hours(1))])?;
     c.prepare_cached(
@@ -319,15 +291,6 @@ pub fn resume(c: &Connection, now: DateTime<Utc>) -> rusqlite::Result<Option<Pau
     Ok(paused)
 }
 
-/// A number that is locked now, as `otpd limits` lists it.
-#[derive(Debug, Clone)]
-pub struct LockedNumber {
-    pub phone_masked: String,
-    pub failures: u32,
-    pub locked_until: Option<DateTime<Utc>>,
-    pub needs_unlock: bool,
-}
-
 pub fn locked_numbers(c: &Connection, now: DateTime<Utc>) -> rusqlite::Result<Vec<LockedNumber>> {
     let mut stmt = c.prepare_cached(
         "SELECT phone_masked, failures, locked_until, needs_unlock FROM limit_numbers
@@ -348,6 +311,7 @@ pub fn locked_numbers(c: &Connection, now: DateTime<Utc>) -> rusqlite::Result<Ve
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::crypto::Secrets;
     use crate::store::Store;
 
     fn t0() -> DateTime<Utc> {
@@ -363,15 +327,22 @@ mod tests {
         let secrets = Secrets::from_master(b"0123456789abcdef0123456789abcdef");
         let l = Limits::default();
         let phone = PhoneNumber::parse("+1 415 555 2671").unwrap();
-        let keys = Keys::new(&secrets, &l, &phone);
+        let keys = LedgerKeys::new(&secrets, &l, &phone);
         let now = t0();
         store
             .write(|tx| {
                 // One send two days ago, then seven, one a minute.
-                record_send(tx, &l, &keys, &phone, "desk-1", 1, now - DAY - DAY)?;
+                let send = |challenge_id, at| NewSend {
+                    keys: &keys,
+                    phone: &phone,
+                    station: "desk-1",
+                    challenge_id,
+                    at,
+                };
+                record_send(tx, &l, &send(1, now - DAY - DAY))?;
                 for i in 0..7 {
                     let at = now - TimeDelta::minutes(7 - i);
-                    record_send(tx, &l, &keys, &phone, "desk-1", 2, at)?;
+                    record_send(tx, &l, &send(2, at))?;
                 }
                 Ok(())
             })
@@ -406,7 +377,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("otpd.db");
         let c = Connection::open(&path).unwrap();
-        c.execute_batch(include_str!("../../migrations/0001_init.sql"))
+        c.execute_batch(include_str!("../../../migrations/0001_init.sql"))
             .unwrap();
         c.execute_batch("PRAGMA user_version = 1").unwrap();
         drop(c);

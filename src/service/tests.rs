@@ -1,5 +1,5 @@
-//! Unit tests of the service's limits with an in-memory recording delivery: a refused send
-//! makes zero delivery calls and leaves no verification behind.
+//! Unit tests of the service's limits through its public API, with an in-memory recording
+//! delivery: a refused send makes zero delivery calls and leaves no verification behind.
 
 use chrono::{DateTime, TimeDelta, Utc};
 use rand::rand_core::UnwrapErr;
@@ -48,9 +48,9 @@ impl Fixture {
             parallelism: 1,
         };
         let hasher = CodeHasher::new(params, &self.secrets).unwrap();
-        let mut s = Service {
-            store: &mut self.store,
-            cx: Ctx {
+        let mut s = Service::new(
+            &mut self.store,
+            Ctx {
                 secrets: &self.secrets,
                 hasher: &hasher,
                 delivery: &self.delivery,
@@ -58,7 +58,7 @@ impl Fixture {
                 limits: &self.limits,
                 station: "desk-1",
             },
-        };
+        );
         f(&mut s)
     }
 

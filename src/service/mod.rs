@@ -1,0 +1,135 @@
+//! The use cases — send, resend, verify, status, cancel, limits, unlock — one file each. Each
+//! decides with the pure domain, persists through the store's vocabulary ([`Tx`]) in short
+//! write transactions together with its audit event, and returns a typed [`Outcome`]. Nothing
+//! here prints, builds a sentence for a person or names a database.
+//!
+//! The argon2 hash is never computed while the write lock is held: every terminal would queue
+//! behind every other. Verify therefore counts the attempt in one short transaction, hashes,
+//! then consumes in a second; the conditional updates make the second step safe.
+
+mod cancel;
+mod limits;
+mod refusal;
+mod send;
+mod status;
+mod unlock;
+mod verify;
+
+use chrono::{DateTime, Utc};
+
+use crate::crypto::{CodeHasher, HashError, Secrets};
+use crate::delivery::Delivery;
+use crate::domain::{Challenge, Limits, Outcome, PhoneNumber, Policy, State};
+use crate::store::audit::{Event, NewEvent};
+use crate::store::{Backend, StoreError, Tx};
+
+pub use refusal::Refusal;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Hash(#[from] HashError),
+}
+
+pub type Result<T> = std::result::Result<T, ServiceError>;
+
+/// Everything a use case needs, borrowed from the application: a store and the read-only
+/// context.
+pub struct Service<'a> {
+    store: &'a mut dyn Backend,
+    cx: Ctx<'a>,
+}
+
+/// The read-only part of a [`Service`]; `Copy`, so transactions' closures can use it while
+/// the store is borrowed mutably.
+#[derive(Clone, Copy)]
+pub struct Ctx<'a> {
+    pub secrets: &'a Secrets,
+    pub hasher: &'a CodeHasher<'a>,
+    pub delivery: &'a dyn Delivery,
+    pub policy: &'a Policy,
+    pub limits: &'a Limits,
+    pub station: &'a str,
+}
+
+/// Which verification a command is about.
+enum Target {
+    One(Box<Challenge>),
+    None,
+    Many(usize),
+}
+
+impl<'a> Service<'a> {
+    /// A service over `store` (any [`Backend`]: `&mut Store` coerces) with `cx`.
+    pub fn new(store: &'a mut dyn Backend, cx: Ctx<'a>) -> Service<'a> {
+        Service { store, cx }
+    }
+
+    /// Audits that there was nothing to act on, and says so.
+    fn no_pending(&mut self, now: DateTime<Utc>, phone: Option<&PhoneNumber>) -> Result<Outcome> {
+        let cx = self.cx;
+        self.store
+            .transaction(|tx| cx.record(tx, now, Event::NoPending, phone, None, ""))?;
+        Ok(Outcome::NoPending {
+            phone: phone.cloned(),
+        })
+    }
+}
+
+impl Ctx<'_> {
+    /// Records `event` in the audit chain inside `tx`, so it commits (or rolls back) with the
+    /// change it describes. `detail` is data for the log, never a code or a secret.
+    fn record(
+        &self,
+        tx: &mut dyn Tx,
+        now: DateTime<Utc>,
+        event: Event,
+        phone: Option<&PhoneNumber>,
+        challenge_id: Option<i64>,
+        detail: impl Into<String>,
+    ) -> std::result::Result<(), StoreError> {
+        let e = NewEvent {
+            at: now,
+            station: self.station,
+            event,
+            phone,
+            challenge_id,
+            detail: detail.into(),
+        };
+        tx.append_event(self.secrets, &e).map(|_| ())
+    }
+
+    /// The verification a command means: the named number's newest, or — with no number —
+    /// this station's only pending one (else its only recently approved one).
+    fn resolve(
+        &self,
+        tx: &mut dyn Tx,
+        phone: Option<&PhoneNumber>,
+        now: DateTime<Utc>,
+    ) -> std::result::Result<Target, StoreError> {
+        if let Some(p) = phone {
+            return Ok(match tx.latest_challenge(p)? {
+                Some(ch) => Target::One(Box::new(ch)),
+                None => Target::None,
+            });
+        }
+        let recent = tx.recent_challenges(self.station, now)?;
+        let (pending, approved): (Vec<_>, Vec<_>) = recent
+            .into_iter()
+            .partition(|ch| ch.state == State::Pending);
+        let pick = |mut v: Vec<Challenge>| match v.len() {
+            0 => Target::None,
+            1 => Target::One(Box::new(v.remove(0))),
+            n => Target::Many(n),
+        };
+        Ok(match pick(pending) {
+            Target::None => pick(approved),
+            t => t,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,366 @@
+//! `send` and `resend`: issue a code in four phases — refuse cheaply before hashing, hash
+//! outside the lock, decide again and persist under the lock (committed before delivery), then
+//! deliver with no lock held and record what the provider said.
+
+use chrono::{DateTime, Utc};
+use rand::CryptoRng;
+
+use super::refusal::Refusal;
+use super::{Ctx, Result, Service, Target};
+use crate::delivery::{DeliveryError, Message, Receipt};
+use crate::domain::{Challenge, Channel, Code, Outcome, PhoneNumber, State};
+use crate::store::audit::Event;
+use crate::store::{LedgerKeys, NewChallenge, NewSend, Reissue, StoreError, Tx};
+
+type StoreResult<T> = std::result::Result<T, StoreError>;
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    /// `send`: start a verification, or renew the live one for this number.
+    Send,
+    /// `resend`: renew the live one; never start a new one.
+    Resend,
+}
+
+/// What the lock-free pre-check found.
+enum Precheck {
+    Go,
+    Refused(Refusal),
+    /// `resend` with no live verification for this number.
+    NotLive,
+}
+
+/// The new code's hash and lifetime, made before the write lock is taken.
+struct Fresh<'a> {
+    channel: Channel,
+    code_hash: &'a str,
+    code_length: usize,
+    expires_at: DateTime<Utc>,
+}
+
+/// A code persisted and committed, waiting for delivery.
+struct Ready {
+    id: i64,
+    generation: i64,
+    attempts_left: u32,
+    resent: bool,
+    expires_at: DateTime<Utc>,
+}
+
+/// The result of the write phase.
+enum Issued {
+    Ready(Ready),
+    Refused(Refusal),
+    NotLive(Outcome),
+}
+
+impl Service<'_> {
+    /// `send PHONE [channel]`: a new code. If this number already has a live verification, the
+    /// new code replaces its code and keeps its attempt count (a fresh send must not reset the
+    /// budget an attacker has spent).
+    pub fn send<R: CryptoRng + ?Sized>(
+        &mut self,
+        now: DateTime<Utc>,
+        rng: &mut R,
+        phone: &PhoneNumber,
+        channel: Channel,
+    ) -> Result<Outcome> {
+        self.issue(now, rng, phone, channel, Mode::Send)
+    }
+
+    /// `resend [PHONE]`: a new code for the pending verification; the old code stops working
+    /// at once and the attempts already spent stay spent.
+    pub fn resend<R: CryptoRng + ?Sized>(
+        &mut self,
+        now: DateTime<Utc>,
+        rng: &mut R,
+        phone: Option<&PhoneNumber>,
+    ) -> Result<Outcome> {
+        let cx = self.cx;
+        let target = self.store.snapshot(|tx| cx.resolve(tx, phone, now))?;
+        let ch = match target {
+            Target::One(ch) if ch.state == State::Pending => ch,
+            Target::Many(n) => return Ok(Outcome::PhoneRequired { pending: n }),
+            Target::One(_) | Target::None => return self.no_pending(now, phone),
+        };
+        self.issue(now, rng, &ch.phone, ch.channel, Mode::Resend)
+    }
+
+    fn issue<R: CryptoRng + ?Sized>(
+        &mut self,
+        now: DateTime<Utc>,
+        rng: &mut R,
+        phone: &PhoneNumber,
+        channel: Channel,
+        mode: Mode,
+    ) -> Result<Outcome> {
+        let cx = self.cx;
+        match self.precheck(now, phone, mode)? {
+            Precheck::Go => {}
+            Precheck::NotLive => return self.resend_not_live(now, phone),
+            Precheck::Refused(r) => return self.refused(now, phone, r),
+        }
+        let code = Code::generate(cx.policy.code_length, rng);
+        let code_hash = cx.hasher.hash(&code)?;
+        let fresh = Fresh {
+            channel,
+            code_hash: &code_hash,
+            code_length: code.len(),
+            expires_at: now + cx.policy.ttl,
+        };
+        let issued = self
+            .store
+            .transaction(|tx| cx.persist(tx, now, phone, mode, &fresh))?;
+        match issued {
+            Issued::Ready(ready) => self.deliver(now, phone, channel, code, &ready),
+            Issued::Refused(r) => Ok(r.outcome(phone)),
+            Issued::NotLive(o) => Ok(o),
+        }
+    }
+
+    /// Phase 1: refuse cheaply, before hashing, in a read transaction.
+    fn precheck(
+        &mut self,
+        now: DateTime<Utc>,
+        phone: &PhoneNumber,
+        mode: Mode,
+    ) -> Result<Precheck> {
+        let cx = self.cx;
+        Ok(self.store.snapshot(|tx| {
+            let live = tx.latest_challenge(phone)?.filter(|c| c.is_live(now));
+            if mode == Mode::Resend && live.is_none() {
+                return Ok(Precheck::NotLive);
+            }
+            Ok(match cx.send_refusal(tx, now, phone, live.as_ref())? {
+                Some(r) => Precheck::Refused(r),
+                None => Precheck::Go,
+            })
+        })?)
+    }
+
+    /// Phase 4: deliver with no lock held, record what happened, and say how it went.
+    fn deliver(
+        &mut self,
+        now: DateTime<Utc>,
+        phone: &PhoneNumber,
+        channel: Channel,
+        code: Code,
+        ready: &Ready,
+    ) -> Result<Outcome> {
+        let cx = self.cx;
+        let message = Message {
+            to: phone,
+            channel,
+            code: &code,
+            expires_at: ready.expires_at,
+            valid_for_seconds: (ready.expires_at - now).num_seconds(),
+            station: cx.station,
+            challenge_id: ready.id,
+        };
+        let result = cx.delivery.deliver(&message);
+        drop(code);
+        self.store
+            .transaction(|tx| cx.record_delivery(tx, now, phone, ready, &result))?;
+        Ok(cx.delivered(now, phone, channel, ready, result))
+    }
+
+    /// A `resend` found nothing live: a spent code is refused as locked, anything else is
+    /// "nothing pending".
+    fn resend_not_live(&mut self, now: DateTime<Utc>, phone: &PhoneNumber) -> Result<Outcome> {
+        let cx = self.cx;
+        let latest = self.store.snapshot(|tx| tx.latest_challenge(phone))?;
+        match latest {
+            Some(ch) if ch.state == State::Pending && !ch.is_expired(now) && ch.is_locked() => {
+                self.store.transaction(|tx| {
+                    let id = Some(ch.id);
+                    cx.record(tx, now, Event::Locked, Some(phone), id, "resend refused")
+                })?;
+                Ok(Outcome::Locked {
+                    phone: phone.clone(),
+                })
+            }
+            _ => self.no_pending(now, Some(phone)),
+        }
+    }
+}
+
+impl Ctx<'_> {
+    /// Phase 3: decide again under the lock, then renew the live verification or start one,
+    /// with its ledger row and audit event.
+    fn persist(
+        &self,
+        tx: &mut dyn Tx,
+        now: DateTime<Utc>,
+        phone: &PhoneNumber,
+        mode: Mode,
+        fresh: &Fresh<'_>,
+    ) -> StoreResult<Issued> {
+        let live = tx.latest_challenge(phone)?.filter(|c| c.is_live(now));
+        if let Some(r) = self.send_refusal(tx, now, phone, live.as_ref())? {
+            self.record_refusal(tx, now, phone, live.as_ref().map(|c| c.id), &r)?;
+            return Ok(Issued::Refused(r));
+        }
+        match live {
+            Some(ch) => self.renew(tx, now, phone, &ch, fresh).map(Issued::Ready),
+            None if mode == Mode::Resend => Ok(Issued::NotLive(Outcome::NoPending {
+                phone: Some(phone.clone()),
+            })),
+            None => self.start(tx, now, phone, fresh).map(Issued::Ready),
+        }
+    }
+
+    /// A new code for `phone`'s live verification `ch`; its attempt count is kept.
+    fn renew(
+        &self,
+        tx: &mut dyn Tx,
+        now: DateTime<Utc>,
+        phone: &PhoneNumber,
+        ch: &Challenge,
+        fresh: &Fresh<'_>,
+    ) -> StoreResult<Ready> {
+        tx.reissue(&Reissue {
+            id: ch.id,
+            channel: fresh.channel,
+            code_hash: fresh.code_hash,
+            now,
+            expires_at: fresh.expires_at,
+        })?;
+        self.record_send(tx, now, phone, ch.id)?;
+        let detail = format!("{}; resend {}", fresh.channel, ch.resends + 1);
+        self.record(tx, now, Event::Resent, Some(phone), Some(ch.id), detail)?;
+        Ok(Ready {
+            id: ch.id,
+            generation: ch.generation + 1,
+            attempts_left: ch.attempts_left(),
+            resent: true,
+            expires_at: fresh.expires_at,
+        })
+    }
+
+    /// A new verification for `phone`.
+    fn start(
+        &self,
+        tx: &mut dyn Tx,
+        now: DateTime<Utc>,
+        phone: &PhoneNumber,
+        fresh: &Fresh<'_>,
+    ) -> StoreResult<Ready> {
+        let id = tx.insert_challenge(&NewChallenge {
+            phone,
+            station: self.station,
+            channel: fresh.channel,
+            code_hash: fresh.code_hash,
+            code_length: fresh.code_length,
+            now,
+            expires_at: fresh.expires_at,
+            max_attempts: self.policy.max_attempts,
+        })?;
+        self.record_send(tx, now, phone, id)?;
+        let channel = fresh.channel.as_str();
+        self.record(tx, now, Event::Sent, Some(phone), Some(id), channel)?;
+        Ok(Ready {
+            id,
+            generation: 1,
+            attempts_left: self.policy.max_attempts,
+            resent: false,
+            expires_at: fresh.expires_at,
+        })
+    }
+
+    /// Counts the send in the limits' ledger.
+    fn record_send(
+        &self,
+        tx: &mut dyn Tx,
+        now: DateTime<Utc>,
+        phone: &PhoneNumber,
+        challenge_id: i64,
+    ) -> StoreResult<()> {
+        let keys = LedgerKeys::new(self.secrets, self.limits, phone);
+        let send = NewSend {
+            keys: &keys,
+            phone,
+            station: self.station,
+            challenge_id,
+            at: now,
+        };
+        tx.record_send(self.limits, &send)
+    }
+
+    /// Stores what delivery reported (a definite failure closes the verification) and audits
+    /// it with every request the provider saw (SID, error code, HTTP status).
+    fn record_delivery(
+        &self,
+        tx: &mut dyn Tx,
+        now: DateTime<Utc>,
+        phone: &PhoneNumber,
+        ready: &Ready,
+        result: &std::result::Result<Receipt, DeliveryError>,
+    ) -> StoreResult<()> {
+        let (id, generation) = (ready.id, ready.generation);
+        let name = self.delivery.name();
+        let (event, mut detail) = match result {
+            Ok(receipt) => {
+                let status = receipt.status.as_deref().unwrap_or("sent");
+                tx.set_delivery(id, generation, status, receipt.provider_ref.as_deref())?;
+                let mut detail = format!("{name}: {}", receipt.detail);
+                if let Some(r) = &receipt.provider_ref {
+                    detail.push_str(&format!("; ref {r}"));
+                }
+                (Event::Delivered, detail)
+            }
+            Err(DeliveryError::Unknown { message, .. }) => {
+                tx.set_delivery(id, generation, "unknown", None)?;
+                (Event::DeliveryUnknown, format!("{name}: {message}"))
+            }
+            Err(e @ DeliveryError::Failed { .. }) => {
+                tx.set_delivery(id, generation, "failed", None)?;
+                tx.close(id, generation, State::Failed)?;
+                (Event::DeliveryFailed, format!("{name}: {e}"))
+            }
+        };
+        let attempts = crate::delivery::describe_attempts(match result {
+            Ok(receipt) => &receipt.attempts,
+            Err(e) => e.attempts(),
+        });
+        if !attempts.is_empty() {
+            detail.push_str(&format!(" [{attempts}]"));
+        }
+        self.record(tx, now, event, Some(phone), Some(id), detail)
+    }
+
+    /// The outcome of a send, by what delivery reported.
+    fn delivered(
+        &self,
+        now: DateTime<Utc>,
+        phone: &PhoneNumber,
+        channel: Channel,
+        ready: &Ready,
+        result: std::result::Result<Receipt, DeliveryError>,
+    ) -> Outcome {
+        match result {
+            Ok(receipt) => Outcome::Sent {
+                phone: phone.clone(),
+                channel,
+                code_length: self.policy.code_length,
+                expires_at: ready.expires_at,
+                expires_in_seconds: (ready.expires_at - now).num_seconds(),
+                attempts_left: ready.attempts_left,
+                resent: ready.resent,
+                delivery: self.delivery.name().to_string(),
+                provider_ref: receipt.provider_ref,
+            },
+            Err(DeliveryError::Unknown { message, .. }) => Outcome::DeliveryUnknown {
+                phone: phone.clone(),
+                channel,
+                expires_at: ready.expires_at,
+                reason: crate::sanitize::sanitize(&message),
+            },
+            Err(e) => Outcome::DeliveryFailed {
+                phone: phone.clone(),
+                channel,
+                provider_code: e.provider_code(),
+                reason: crate::sanitize::sanitize(&e.to_string()),
+            },
+        }
+    }
+}
