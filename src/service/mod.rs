@@ -1,7 +1,9 @@
 //! The use cases — send, resend, verify, status, cancel, limits, unlock — one file each. Each
 //! decides with the pure domain, persists through the store's vocabulary ([`Tx`]) in short
 //! write transactions together with its audit event, and returns a typed [`Outcome`]. Nothing
-//! here prints, builds a sentence for a person or names a database.
+//! here prints or names a database; audit `detail` strings are data for the log. (Two hints
+//! still ride in outcomes as text — `operator_action` and a status's `delivery_error` — until
+//! `Outcome` carries them typed for the renderer to word.)
 //!
 //! The argon2 hash is never computed while the write lock is held: every terminal would queue
 //! behind every other. Verify therefore counts the attempt in one short transaction, hashes,
