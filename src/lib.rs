@@ -14,6 +14,7 @@ pub mod delivery;
 pub mod domain;
 pub mod error;
 pub mod hugepages;
+pub mod message;
 pub mod render;
 pub mod repl;
 pub mod sanitize;
