@@ -102,6 +102,11 @@ fn main() {
     };
     std::fs::write(b.fx.dir.path().join("otpd.toml"), BASE_CONFIG).expect("config");
     let twilio = FakeTwilio::start();
+    twilio.always(common::twilio::created(
+        "SM0123456789abcdef0123456789abcdef",
+        "queued",
+        "+14155552600",
+    ));
     std::fs::write(
         b.fx.dir.path().join("otpd-twilio.toml"),
         format!(
@@ -209,7 +214,7 @@ fn main() {
     let raw = b.repeat(|| {
         use std::io::{Read, Write};
         let t = Instant::now();
-        let mut s = std::net::TcpStream::connect(("127.0.0.1", twilio.port)).expect("connect");
+        let mut s = std::net::TcpStream::connect(("127.0.0.1", twilio.port())).expect("connect");
         let _ = s.set_nodelay(true);
         let body = format!(
             "To={}&From=%2B14155550100&Body=x",
@@ -247,6 +252,19 @@ fn main() {
             .env("TWILIO_FROM", "+14155550100");
         b.time(c, 0)
     });
+    // What was timed is a request Twilio would take.
+    let sent: Vec<_> = twilio
+        .requests()
+        .into_iter()
+        .filter(|r| r.field("To").as_deref() == Some(twilio_to.as_str()))
+        .collect();
+    assert_eq!(
+        sent.len(),
+        runs + 1,
+        "one request per otpd send, the warm-up too"
+    );
+    sent.iter()
+        .for_each(common::twilio::assert_conforms_to_create_message);
     row(
         "otpd send (fake Twilio, loopback)",
         &twilio_send,

@@ -4,6 +4,7 @@
 mod audit;
 mod commits;
 mod core;
+#[path = "../support/fake_twilio.rs"]
 mod fake_twilio;
 mod fuzz;
 mod harness;
