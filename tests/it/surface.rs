@@ -184,7 +184,8 @@ fn one_shot_scenario(json: bool) -> Transcript {
     );
     run(&mut t, &env, &["status", US], "status US");
     // At the prompt `send PHONE whatsapp` names the channel; here the word is read as part of
-    // the number. Pinned as it is: the one grammar of issue 11 may change it, on purpose.
+    // the number. Pinned as it is: one grammar for the command line and the prompt would
+    // change it, on purpose.
     run(
         &mut t,
         &env,

@@ -1,8 +1,8 @@
-//! The proof of issue 7 extended from the core to the whole product: the prompt (piped, on a
-//! terminal, the kiosk), Twilio, the audit review and the limits — secrets across every
-//! command, races and a full disk with the prompt running, hostile provider texts and prompt
-//! lines, and SIGTERM to a running prompt. Same structure as `reliability.rs` (whose shared
-//! checks it reuses): short variants in `cargo test`, long ones behind `#[ignore]`:
+//! The reliability proof of `reliability_core.rs` (one-shot core commands) extended to what is
+//! built around the core: the prompt (piped, on a terminal, the kiosk), Twilio, the audit review
+//! and the limits — secrets across every command, races and a full disk with the prompt
+//! running, hostile provider texts and prompt lines, and SIGTERM to a running prompt. Same
+//! structure as `reliability_core.rs` (whose shared checks it reuses): short variants in `cargo test`, long ones behind `#[ignore]`:
 //!
 //! ```text
 //! cargo test --release --test it -- --ignored reliability
@@ -17,7 +17,7 @@ use rexpect::session::{PtySession, spawn_command};
 
 use crate::fake_twilio::*;
 use crate::harness::*;
-use crate::reliability::{
+use crate::reliability_core::{
     LONG, SHORT, assert_consistent, env_secrets, error_lines, hostile, private_mounts,
 };
 
@@ -417,7 +417,7 @@ fn mixed_writers(prompts: usize, one_shots: usize) {
     }
     let runs: Vec<Run> = children
         .into_iter()
-        .map(crate::reliability::finish)
+        .map(crate::reliability_core::finish)
         .collect();
     for r in &runs {
         assert!(error_lines(&r.stderr).is_empty(), "{r:?}");
@@ -452,7 +452,7 @@ fn long_races_prompts_and_one_shot_commands() {
 fn first_start(processes: usize, rounds: usize) {
     for round in 0..rounds {
         let env = Env::new();
-        let runs = crate::reliability::race(&env, processes, &["--json", "status"]);
+        let runs = crate::reliability_core::race(&env, processes, &["--json", "status"]);
         for r in &runs {
             assert_eq!(r.code, 0, "round {round}: {r:?}");
             assert_eq!(r.outcome(), "status", "round {round}: {r:?}");
@@ -578,7 +578,7 @@ fn damaged_full_disk_with_the_prompt_running_one_error_and_the_prompt_stays() {
     assert!(error_lines(&err).is_empty(), "no stray lines: {err}");
     let sent: Vec<_> = env.outbox().iter().map(|m| m["to"].clone()).collect();
     assert_eq!(sent, [US_E164, UK_E164]);
-    crate::reliability::assert_consistent_db(&copy.join("otpd.db"), &env_secrets(&env, None));
+    crate::reliability_core::assert_consistent_db(&copy.join("otpd.db"), &env_secrets(&env, None));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -930,7 +930,7 @@ fn sigterm_prompts(rounds: usize) {
             // The verify finished and answered; the `status` after it never ran.
             assert_eq!(outcomes, ["approved"], "round {round}");
             assert_eq!(
-                crate::reliability::count_events(&env, "approved"),
+                crate::reliability_core::count_events(&env, "approved"),
                 mid_command,
                 "round {round}"
             );

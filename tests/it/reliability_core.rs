@@ -1,5 +1,8 @@
-//! Proof that otpd holds under pressure (issue 7): racing terminals, crashes, damaged storage,
-//! hostile input, secret hygiene and signals — each claim a test that can fail.
+//! Proof that the core holds under pressure — the one-shot commands (send, verify, resend,
+//! cancel, status), each its own process: racing terminals, crashes, damaged storage, hostile
+//! input, secret hygiene and signals — each claim a test that can fail. The front-ends built on
+//! the core (prompt, kiosk, Twilio, audit review, limits) are in `reliability_front_ends.rs`,
+//! which reuses the shared checks defined here.
 //!
 //! Every scenario runs twice: a short variant in plain `cargo test` (CI: 2 cores, seconds), and a
 //! long variant behind `#[ignore]`, run with
