@@ -1,4 +1,4 @@
-//! In-process cost of a verification (issue 8) and its timing by outcome (issue 7 § 7): the
+//! In-process cost of a verification and whether its time gives the outcome away: the
 //! whole use case — store, hash, audit — against a bare argon2id verify, same parameters, same
 //! run. `cargo bench --bench verify`; ratios: `scripts/bench-process.sh --ratios`.
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Benchmark figures for BENCHMARKS.md (issue 8), with the machine they ran on.
+# Benchmark figures for BENCHMARKS.md, with the machine they ran on.
 #
 #   scripts/bench-process.sh            whole-process figures (release binary; 30 runs each)
 #   scripts/bench-process.sh --verify   also the in-process criterion bench, then the ratios

@@ -343,18 +343,44 @@ mod tests {
         assert!(!h.verify(&Code::parse("000000").unwrap(), &decoy));
     }
 
+    /// Known answers computed outside otpd (Python's `hmac`, SHA-256) for the master secret of
+    /// `secrets("a")`: each key is HMAC(master, its own label). They fail if the two keys are
+    /// one (e.g. the pepper used as the audit key), if the labels swap or change (which would
+    /// orphan every stored code and break every audit chain), or if a MAC or a phone key is
+    /// computed with the wrong key.
+    const PEPPER_A: &str = "16d0baed688ea07f1367a7f2520902be4f0dd46f66d418e56d5e3f4f1b3f9509";
+    const AUDIT_KEY_A: &str = "8e9d8f78cfbbee78106b67c971e298b0679d49f6c0022df4c963adadc1bb36fb";
+    const AUDIT_MAC_A_ABC: &str =
+        "bd29ab3f1bde563e80430336d56cf9e45ad9fd9c83ed42f6b9823e4b4194884d";
+    const PHONE_KEY_A_US: &str = "b5f643497b8124ef46b9fb307ae10ada";
+
     #[test]
-    fn derived_keys_differ_and_debug_is_redacted() {
+    fn the_pepper_and_the_audit_key_are_derived_apart_from_the_master() {
         let s = secrets("a");
-        assert_ne!(s.pepper(), s.audit_mac(&[]).as_slice());
+        assert_eq!(hex::encode(s.pepper()), PEPPER_A);
+        assert_eq!(hex::encode(s.audit.expose_secret()), AUDIT_KEY_A);
+        assert_ne!(s.pepper(), s.audit.expose_secret().as_slice());
+        assert_eq!(hex::encode(s.audit_mac(&[b"abc"])), AUDIT_MAC_A_ABC);
+        assert_eq!(
+            hex::encode(s.audit_key().mac(&[b"ab", b"c"])),
+            AUDIT_MAC_A_ABC,
+            "the prepared key gives the same MAC over the same bytes, however split"
+        );
         assert_eq!(format!("{s:?}"), "Secrets([redacted])");
-        let k = s.audit_key();
-        assert_eq!(k.mac(&[b"ab", b"c"]), s.audit_mac(&[b"abc"]));
-        assert_eq!(format!("{k:?}"), "AuditKey([redacted])");
-        assert_eq!(s.phone_key("+14155552671"), s.phone_key("+14155552671"));
+        assert_eq!(format!("{:?}", s.audit_key()), "AuditKey([redacted])");
+    }
+
+    #[test]
+    fn a_phone_key_is_keyed_by_the_audit_key_and_hides_the_number() {
+        let s = secrets("a");
+        let us = s.phone_key("+14155552671");
+        assert_eq!(us, PHONE_KEY_A_US);
+        assert!(!us.contains("4155552671"));
+        assert_ne!(us, s.phone_key("+12025550123"), "numbers keep apart");
         assert_ne!(
-            s.phone_key("+14155552671"),
-            secrets("b").phone_key("+14155552671")
+            us,
+            secrets("b").phone_key("+14155552671"),
+            "another installation's key for the same number differs"
         );
     }
 

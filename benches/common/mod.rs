@@ -4,6 +4,8 @@
 
 #![allow(dead_code)]
 
+/// The tests' fake Twilio (it checks nothing here: the benches only need its answers).
+#[path = "../../tests/support/fake_twilio.rs"]
 pub mod twilio;
 
 use std::path::PathBuf;

@@ -3,6 +3,8 @@
 
 pub mod console;
 pub mod outbox;
+#[cfg(test)]
+mod recording;
 pub mod twilio;
 
 use chrono::{DateTime, Utc};
@@ -11,6 +13,8 @@ use crate::domain::{Channel, Code, PhoneNumber};
 
 pub use console::ConsoleDelivery;
 pub use outbox::OutboxDelivery;
+#[cfg(test)]
+pub use recording::RecordingDelivery;
 
 /// One code to deliver.
 pub struct Message<'a> {
@@ -187,49 +191,5 @@ pub trait Delivery {
     /// The provider's current status of a delivered message, where the provider can tell.
     fn fetch_status(&self, _provider_ref: &str) -> Result<Option<ProviderStatus>, DeliveryError> {
         Ok(None)
-    }
-}
-
-/// A delivery that records messages in memory, for unit tests of the service.
-#[derive(Debug, Default)]
-pub struct RecordingDelivery {
-    pub sent: std::cell::RefCell<Vec<(String, Channel, String)>>,
-    pub fail_with: std::cell::RefCell<Option<DeliveryError>>,
-}
-
-impl RecordingDelivery {
-    /// The digits of the last code delivered to `e164`.
-    pub fn last_code_for(&self, e164: &str) -> Option<String> {
-        self.sent
-            .borrow()
-            .iter()
-            .rev()
-            .find(|(to, _, _)| to == e164)
-            .map(|(_, _, code)| code.clone())
-    }
-
-    pub fn count(&self) -> usize {
-        self.sent.borrow().len()
-    }
-}
-
-impl Delivery for RecordingDelivery {
-    fn name(&self) -> &'static str {
-        "recording"
-    }
-
-    fn deliver(&self, m: &Message<'_>) -> Result<Receipt, DeliveryError> {
-        if let Some(e) = self.fail_with.borrow().clone() {
-            return Err(e);
-        }
-        self.sent.borrow_mut().push((
-            m.to.e164().to_string(),
-            m.channel,
-            m.code.expose_digits().to_string(),
-        ));
-        Ok(Receipt {
-            detail: "recorded".into(),
-            ..Receipt::default()
-        })
     }
 }

@@ -4,11 +4,13 @@
 mod audit;
 mod commits;
 mod core;
+#[path = "../support/fake_twilio.rs"]
 mod fake_twilio;
 mod fuzz;
 mod harness;
 mod limits;
-mod reliability;
-mod reliability_product;
+mod reliability_core;
+mod reliability_front_ends;
 mod repl;
+mod surface;
 mod twilio;

@@ -38,7 +38,7 @@ fn alive(p: &PtySession) -> bool {
 }
 
 #[test]
-fn the_conversation_from_the_issue() {
+fn the_prompt_conversation_masks_numbers_counts_attempts_and_keeps_codes_out_of_history() {
     let env = Env::new();
     let mut p = prompt(&env, &[]);
     expect(

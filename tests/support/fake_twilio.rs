@@ -1,6 +1,7 @@
-//! A fake Twilio for the tests: a small HTTP/1.1 server on 127.0.0.1:0 in a thread, answering
-//! from a script and recording every request (method, path, headers, form body), plus Twilio's
-//! own OpenAPI description of Create Message (vendored in tests/fixtures/twilio) to check the
+//! The one fake Twilio, shared by the tests (tests/it) and the benches (benches/common): a small
+//! HTTP/1.1 server on 127.0.0.1:0 in a thread, answering from a script (or with one standing
+//! answer) and recording every request (method, path, headers, form body), plus Twilio's own
+//! OpenAPI description of Create Message (vendored in tests/fixtures/twilio) to check the
 //! requests otpd makes and to build the responses it must understand.
 
 #![allow(dead_code)]
@@ -128,6 +129,8 @@ impl Recorded {
 #[derive(Default)]
 struct State {
     script: VecDeque<Reply>,
+    /// The answer once the script is exhausted (a 500 when `None`).
+    standing: Option<Reply>,
     requests: Vec<Recorded>,
 }
 
@@ -156,9 +159,19 @@ impl FakeTwilio {
         format!("http://127.0.0.1:{}", self.port)
     }
 
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
     /// Queues the next answer.
     pub fn reply(&self, r: Reply) -> &Self {
         self.state.lock().unwrap().script.push_back(r);
+        self
+    }
+
+    /// Answers `r` to every request the script does not cover (the benches' endless sends).
+    pub fn always(&self, r: Reply) -> &Self {
+        self.state.lock().unwrap().standing = Some(r);
         self
     }
 
@@ -209,7 +222,8 @@ fn serve(stream: TcpStream, state: &Mutex<State>) {
             body: String::from_utf8_lossy(&body).into_owned(),
             at: Instant::now(),
         });
-        s.script.pop_front().unwrap_or_else(|| {
+        let standing = s.standing.clone();
+        s.script.pop_front().or(standing).unwrap_or_else(|| {
             Reply::json(
                 500,
                 serde_json::json!({"code": 20500, "message": "fake Twilio: script exhausted", "status": 500}),
