@@ -1,5 +1,8 @@
 //! The one function every echoed string passes through before it reaches a terminal or a log:
-//! input typed by people and text quoted back by providers can carry escape sequences.
+//! input typed by people, text quoted back by providers and text read back from the database
+//! (which anyone with write access to the file can edit) can carry escape sequences.
+
+use std::borrow::Cow;
 
 /// Replaces ESC, BEL and every other C0/C1 control, DEL and the Unicode bidi and invisible
 /// formatting controls with U+FFFD, so nothing echoed can move the cursor, recolour the screen,
@@ -9,6 +12,27 @@ pub fn sanitize(input: &str) -> String {
         .chars()
         .map(|c| if is_dangerous(c) { '\u{FFFD}' } else { c })
         .collect()
+}
+
+/// [`sanitize`] without copying text that is already clean (for exports of many rows).
+pub fn clean(input: &str) -> Cow<'_, str> {
+    if input.chars().any(is_dangerous) {
+        Cow::Owned(sanitize(input))
+    } else {
+        Cow::Borrowed(input)
+    }
+}
+
+/// A sanitised spreadsheet cell: a spreadsheet reads a cell starting with `=`, `+`, `-`, `@`,
+/// TAB or CR as a formula, so such a cell gets a leading `'` (OWASP's advice against CSV
+/// injection). The masked phone `+1 •••-•••-2671` therefore comes out as `'+1 •••-•••-2671`.
+pub fn csv_cell(input: &str) -> Cow<'_, str> {
+    let text = clean(input);
+    if input.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        Cow::Owned(format!("'{text}"))
+    } else {
+        text
+    }
 }
 
 /// Whether `c` must never reach a terminal as-is.
@@ -54,6 +78,25 @@ mod tests {
         for (input, want) in cases {
             assert_eq!(sanitize(input), want, "{input:?}");
         }
+    }
+
+    #[test]
+    fn csv_cells_that_a_spreadsheet_would_evaluate_are_quoted() {
+        let cases = [
+            ("=cmd|' /C calc'!A0", "'=cmd|' /C calc'!A0"),
+            ("+1 •••-•••-2671", "'+1 •••-•••-2671"),
+            ("-2+3", "'-2+3"),
+            ("@SUM(A1)", "'@SUM(A1)"),
+            ("\t=1", "'\u{FFFD}=1"),
+            ("\rx", "'\u{FFFD}x"),
+            ("a=b", "a=b"),
+            ("", ""),
+            ("\x1b[2J", "\u{FFFD}[2J"),
+        ];
+        for (input, want) in cases {
+            assert_eq!(csv_cell(input), want, "{input:?}");
+        }
+        assert!(matches!(clean("plain"), Cow::Borrowed(_)));
     }
 
     #[test]

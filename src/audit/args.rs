@@ -88,9 +88,13 @@ pub struct VerifyArgs {
     /// Also check that row ID still exists with this MAC (from `audit head` or the head file)
     #[arg(long, value_name = "ID:MAC")]
     pub head: Option<String>,
-    /// Check against the newest head recorded in a head file [default: `[audit] head_file`]
+    /// Check against the newest head recorded in a head file [default: `[audit] head_file`,
+    /// which is consulted whenever it exists even without this option]
     #[arg(long, value_name = "PATH", num_args = 0..=1, conflicts_with = "head")]
     pub head_file: Option<Option<std::path::PathBuf>>,
+    /// Check the chain alone: do not consult the configured head file
+    #[arg(long, conflicts_with_all = ["head", "head_file"])]
+    pub no_head_file: bool,
 }
 
 #[derive(Debug, Clone, Default, Args)]

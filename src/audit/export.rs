@@ -1,7 +1,8 @@
 //! `audit export` and the machine formats of the listing: one record shape, written as CSV
-//! (the csv crate: quoting is its job) or as one JSON object per line, streamed so a
-//! million-row export never sits in memory.
+//! (the csv crate: quoting is its job; neutralising formula cells is ours) or as one JSON
+//! object per line, streamed so a million-row export never sits in memory.
 
+use std::borrow::Cow;
 use std::io::Write;
 
 use chrono::SecondsFormat;
@@ -10,43 +11,55 @@ use serde::Serialize;
 use super::args::ExportFormat;
 use crate::clock::from_ms;
 use crate::error::Error;
-use crate::sanitize::sanitize;
+use crate::sanitize::{clean, csv_cell};
 use crate::store::audit::RowRef;
 use crate::store::audit_query::{self, Filter};
 use crate::store::{Store, StoreError};
 
 /// One event as programs read it. Never a full number: `phone` is masked, `phone_key` is the
-/// keyed hash that stands for it.
+/// keyed hash that stands for it. Every text field comes from the database and is sanitised;
+/// in CSV, cells a spreadsheet would evaluate are also quoted ([`csv_cell`]).
 #[derive(Debug, Serialize)]
 pub struct Record<'a> {
     pub id: i64,
     /// RFC 3339, UTC, milliseconds.
-    pub at: String,
-    pub station: String,
-    pub event: &'a str,
-    pub outcome: &'a str,
-    pub phone: Option<&'a str>,
-    pub phone_key: Option<&'a str>,
+    pub at: Cow<'a, str>,
+    pub station: Cow<'a, str>,
+    pub event: Cow<'a, str>,
+    pub outcome: Cow<'a, str>,
+    pub phone: Option<Cow<'a, str>>,
+    pub phone_key: Option<Cow<'a, str>>,
     pub challenge_id: Option<i64>,
-    pub detail: String,
-    pub prev_mac: &'a str,
-    pub mac: &'a str,
+    pub detail: Cow<'a, str>,
+    pub prev_mac: Cow<'a, str>,
+    pub mac: Cow<'a, str>,
 }
 
 impl<'a> Record<'a> {
+    /// The record for JSON lines: text sanitised.
     pub fn new(r: &RowRef<'a>) -> Record<'a> {
+        Record::with(r, clean)
+    }
+
+    /// The record for CSV: text sanitised, formula cells quoted.
+    pub fn csv(r: &RowRef<'a>) -> Record<'a> {
+        Record::with(r, csv_cell)
+    }
+
+    fn with(r: &RowRef<'a>, text: fn(&str) -> Cow<'_, str>) -> Record<'a> {
+        let at = from_ms(r.at).to_rfc3339_opts(SecondsFormat::Millis, true);
         Record {
             id: r.id,
-            at: from_ms(r.at).to_rfc3339_opts(SecondsFormat::Millis, true),
-            station: sanitize(r.station),
-            event: r.event,
-            outcome: r.outcome,
-            phone: r.phone_masked,
-            phone_key: r.phone_key,
+            at: Cow::Owned(text(&at).into_owned()),
+            station: text(r.station),
+            event: text(r.event),
+            outcome: text(r.outcome),
+            phone: r.phone_masked.map(text),
+            phone_key: r.phone_key.map(text),
             challenge_id: r.challenge_id,
-            detail: sanitize(r.detail),
-            prev_mac: r.prev_mac,
-            mac: r.mac,
+            detail: text(r.detail),
+            prev_mac: text(r.prev_mac),
+            mac: text(r.mac),
         }
     }
 }
@@ -75,11 +88,10 @@ impl<'w> Writer<'w> {
     }
 
     pub fn write(&mut self, r: &RowRef<'_>) -> Result<(), Error> {
-        let rec = Record::new(r);
         match &mut self.inner {
-            Inner::Csv(w) => w.serialize(&rec).map_err(io),
+            Inner::Csv(w) => w.serialize(Record::csv(r)).map_err(io),
             Inner::Json(w) => {
-                serde_json::to_writer(&mut *w, &rec).map_err(io)?;
+                serde_json::to_writer(&mut *w, &Record::new(r)).map_err(io)?;
                 w.write_all(b"\n").map_err(io)
             }
         }

@@ -1,6 +1,7 @@
 //! Copies of the chain's head kept outside the database. Every `head_every` events otpd
 //! appends `ID:MAC TIME` to `[audit] head_file`, so deleting the newest rows (which leaves a
-//! shorter but internally valid chain) shows up in `audit verify --head-file`.
+//! shorter but internally valid chain) shows up in `audit verify`, which consults that file
+//! whenever it exists (`--no-head-file` opts out).
 //!
 //! Where: after the use case has committed, never inside the write transaction (a slow disk
 //! must not hold the database lock, and a rolled-back transaction must not leave a head that
@@ -10,10 +11,11 @@
 
 use std::io::Write;
 use std::os::unix::fs::OpenOptionsExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, SecondsFormat, Utc};
 
+use super::args::VerifyArgs;
 use super::verify::Head;
 use crate::config::AuditConfig;
 use crate::store::Store;
@@ -48,6 +50,8 @@ pub fn checkpoint(
     if id / every <= before / every {
         return None;
     }
+    // The MAC is read from the database: whatever it holds is sanitised before the file sees it.
+    let mac = crate::sanitize::sanitize(&mac);
     append(&cfg.head_file, &Head { id, mac }, now)
         .err()
         .map(|e| {
@@ -76,6 +80,44 @@ pub fn append(path: &Path, head: &Head, now: DateTime<Utc>) -> std::io::Result<(
         .open(path)?;
     f.write_all(line.as_bytes())?;
     f.sync_data()
+}
+
+/// Where the head `audit verify` checked against came from, when a head file was involved.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HeadFile {
+    /// The newest head in this file was used.
+    Consulted(PathBuf),
+    /// The configured head file does not exist (yet): the tail is not checked.
+    Missing(PathBuf),
+}
+
+/// The head `audit verify` checks against: `--head`, `--head-file [PATH]`, or by default the
+/// configured head file whenever it exists (unless `--no-head-file`). A head file that exists
+/// but cannot be read, or holds no head, is an error: silently skipping it would hide a
+/// truncation.
+pub fn for_verify(
+    v: &VerifyArgs,
+    cfg: &AuditConfig,
+) -> Result<(Option<Head>, Option<HeadFile>), String> {
+    if let Some(h) = &v.head {
+        return Ok((Some(Head::parse(h)?), None));
+    }
+    if v.no_head_file {
+        return Ok((None, None));
+    }
+    let (path, explicit) = match &v.head_file {
+        Some(p) => (p.as_ref().unwrap_or(&cfg.head_file), true),
+        None => (&cfg.head_file, false),
+    };
+    let exists = std::fs::symlink_metadata(path).is_ok();
+    if !explicit && !exists {
+        let missing = (cfg.head_every > 0).then(|| HeadFile::Missing(path.clone()));
+        return Ok((None, missing));
+    }
+    Ok((
+        Some(read_last(path)?),
+        Some(HeadFile::Consulted(path.clone())),
+    ))
 }
 
 /// The newest head recorded in a head file: its last well-formed line.

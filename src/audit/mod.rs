@@ -59,15 +59,9 @@ pub fn execute(
         None => list(app, &args.list, json, out, now),
         Some(AuditCommand::List(l)) => list(app, l, json, out, now),
         Some(AuditCommand::Verify(v)) => {
-            let head = match (&v.head, &v.head_file) {
-                (Some(h), _) => Some(verify::Head::parse(h).map_err(Error::Usage)?),
-                (None, Some(file)) => {
-                    let path = file.as_ref().unwrap_or(&app.config.audit.head_file);
-                    Some(head::read_last(path).map_err(Error::Usage)?)
-                }
-                (None, None) => None,
-            };
-            let report = verify::verify(&mut app.store, &app.secrets, head.as_ref())?;
+            let (head, head_file) = head::for_verify(v, &app.config.audit).map_err(Error::Usage)?;
+            let mut report = verify::verify(&mut app.store, &app.secrets, head.as_ref())?;
+            report.head_file = head_file;
             emit(
                 out,
                 &if json {
@@ -153,8 +147,9 @@ pub fn run_prune(
     if let Some(w) = head::checkpoint(&mut app.store, &app.config.audit, watch, now) {
         app.warnings.push(w);
     }
-    emit(out, &render::pruned(&pruned?, json))?;
-    Ok(exit::OK)
+    let pruned = pruned?;
+    emit(out, &render::pruned(&pruned, json))?;
+    Ok(pruned.exit_code())
 }
 
 fn emit(out: &mut dyn Write, text: &str) -> Result<(), Error> {

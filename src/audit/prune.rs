@@ -1,12 +1,17 @@
 //! `otpd prune`: deletes finished verifications (and with them the full phone numbers) older
 //! than an age, and — only when `[audit] retention_days` is set — the old prefix of the audit
 //! chain, leaving a sealed anchor. One write transaction; both steps are themselves audited.
+//! Before removing anything, that transaction verifies the chain from the current anchor
+//! through the first row it keeps; if the chain is broken it refuses and removes nothing, so
+//! retention can never seal over (and erase) rows someone edited, deleted or inserted.
 
 use chrono::{DateTime, SecondsFormat, TimeDelta, Utc};
 use serde::Serialize;
 
+use super::verify::{self, Broken};
 use crate::clock::to_ms;
 use crate::crypto::Secrets;
+use crate::domain::outcome::exit;
 use crate::error::Error;
 use crate::store::Store;
 use crate::store::audit::{self, Event, NewEvent};
@@ -26,6 +31,23 @@ pub struct Pruned {
     pub retention_days: Option<u32>,
 }
 
+/// What `prune` answers: done, or refused because the chain it would cut is broken.
+#[derive(Debug, Clone)]
+pub enum Outcome {
+    Pruned(Pruned),
+    /// Nothing was removed: the chain is broken at this row (as `audit verify` says).
+    Refused(Broken),
+}
+
+impl Outcome {
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Outcome::Pruned(_) => exit::OK,
+            Outcome::Refused(_) => exit::REFUSED,
+        }
+    }
+}
+
 /// Prunes in one transaction.
 pub fn prune(
     store: &mut Store,
@@ -34,7 +56,7 @@ pub fn prune(
     older_than: TimeDelta,
     retention_days: Option<u32>,
     now: DateTime<Utc>,
-) -> Result<Pruned, Error> {
+) -> Result<Outcome, Error> {
     if older_than < TimeDelta::zero() {
         return Err(Error::Usage("--older-than must not be negative".into()));
     }
@@ -47,12 +69,16 @@ pub fn prune(
         challenge_id: None,
         detail,
     };
-    let (challenges, anchor) = store.write(|tx| {
+    let done = store.write(|tx| {
         let mut anchor = None;
         if let Some(days) = retention_days {
             let audit_cutoff = now - TimeDelta::days(i64::from(days));
-            anchor = retention::truncate_audit(tx, secrets, to_ms(audit_cutoff), to_ms(now))?;
-            if let Some(a) = &anchor {
+            if let Some(cut) = retention::plan_cut(tx, to_ms(audit_cutoff))? {
+                let through = cut.first_kept.unwrap_or(cut.last_removed);
+                if let Some(broken) = verify::verify_through(tx, secrets, through)? {
+                    return Ok(Err(broken));
+                }
+                let a = retention::truncate_audit(tx, secrets, cut, to_ms(now))?;
                 audit::append(
                     tx,
                     secrets,
@@ -64,6 +90,7 @@ pub fn prune(
                         ),
                     ),
                 )?;
+                anchor = Some(a);
             }
         }
         let n = retention::delete_finished_challenges(tx, to_ms(cutoff), to_ms(now))?;
@@ -78,14 +105,18 @@ pub fn prune(
                 ),
             ),
         )?;
-        Ok((n, anchor))
+        Ok(Ok((n, anchor)))
     })?;
-    Ok(Pruned {
+    let (challenges, anchor) = match done {
+        Ok(done) => done,
+        Err(broken) => return Ok(Outcome::Refused(broken)),
+    };
+    Ok(Outcome::Pruned(Pruned {
         challenges,
         cutoff,
         older_than_seconds: older_than.num_seconds(),
         audit_rows_removed: anchor.as_ref().map_or(0, |a| a.removed),
         anchored_at: anchor.map(|a| a.last_id),
         retention_days,
-    })
+    }))
 }

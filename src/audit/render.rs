@@ -8,10 +8,11 @@ use comfy_table::{CellAlignment, ContentArrangement, Table, presets};
 
 use super::args::ExportFormat;
 use super::export::Writer;
-use super::prune::Pruned;
+use super::head::HeadFile;
+use super::prune::{Outcome as PruneOutcome, Pruned};
 use super::query::Page;
 use super::stats::{self, Day, LOW_CONVERSION};
-use super::verify::{HeadStatus, Problem, Report};
+use super::verify::{Broken, HeadStatus, Problem, Report};
 use crate::clock::from_ms;
 use crate::error::Error;
 use crate::sanitize::{sanitize, truncate};
@@ -52,9 +53,9 @@ pub fn list_table(page: &Page) -> String {
                 .format("%Y-%m-%d %H:%M:%S")
                 .to_string(),
             sanitize(&r.station),
-            r.event.clone(),
+            sanitize(&r.event),
             r.phone_masked.as_deref().map(sanitize).unwrap_or_default(),
-            r.outcome.clone(),
+            sanitize(&r.outcome),
             truncate(&sanitize(&r.detail), DETAIL_WIDTH),
         ]);
     }
@@ -119,15 +120,42 @@ fn problem_text(row: i64, p: &Problem) -> String {
     }
 }
 
+/// The first line of a broken verdict, shared by `audit verify` and a refused `prune`.
+fn not_intact(b: &Broken) -> String {
+    format!("Audit log NOT intact: {}.", problem_text(b.row, &b.problem))
+}
+
+/// What the head file contributed, as a sentence to append (empty when none was involved).
+fn head_file_text(r: &Report) -> String {
+    match &r.head_file {
+        Some(HeadFile::Consulted(p)) => format!(
+            " Checked against the newest head in the head file {}.",
+            sanitize(&p.display().to_string())
+        ),
+        Some(HeadFile::Missing(p)) => format!(
+            " There is no head file at {} yet: rows deleted from the end of the log would go unnoticed.",
+            sanitize(&p.display().to_string())
+        ),
+        None => String::new(),
+    }
+}
+
 /// The verdict of `audit verify` for people.
 pub fn verify_text(r: &Report) -> String {
     let secs = r.elapsed.as_secs_f64();
     if let Some(b) = &r.broken {
+        // The head file is named when it is what found the break.
+        let against_head = matches!(b.problem, Problem::Truncated { .. } | Problem::HeadMismatch);
         return format!(
-            "Audit log NOT intact: {}. ({} row{} before it verified.)",
-            problem_text(b.row, &b.problem),
+            "{} ({} row{} before it verified.){}",
+            not_intact(b),
             r.rows,
-            if r.rows == 1 { "" } else { "s" }
+            if r.rows == 1 { "" } else { "s" },
+            if against_head {
+                head_file_text(r)
+            } else {
+                String::new()
+            }
         );
     }
     let mut s = match (r.first_id, r.last_id) {
@@ -152,6 +180,7 @@ pub fn verify_text(r: &Report) -> String {
         )),
         None => {}
     }
+    s.push_str(&head_file_text(r));
     s
 }
 
@@ -168,6 +197,13 @@ pub fn verify_json(r: &Report) -> String {
     if let Some((h, status)) = &r.head {
         v["head"] = serde_json::json!({"id": h.id, "status": status});
     }
+    match &r.head_file {
+        Some(HeadFile::Consulted(p)) => v["head_file"] = sanitize(&p.display().to_string()).into(),
+        Some(HeadFile::Missing(p)) => {
+            v["head_file_missing"] = sanitize(&p.display().to_string()).into()
+        }
+        None => {}
+    }
     if let Some(b) = &r.broken {
         v["row"] = b.row.into();
         v["problem"] = b.problem.name().into();
@@ -176,8 +212,10 @@ pub fn verify_json(r: &Report) -> String {
     v.to_string()
 }
 
-/// `audit head`: `ID:MAC` alone (so it can be pasted into `verify --head`), or JSON.
+/// `audit head`: `ID:MAC` alone (so it can be pasted into `verify --head`), or JSON. The MAC
+/// comes from the database, so it is sanitised like any stored text.
 pub fn head(head: Option<&(i64, String)>, json: bool) -> String {
+    let head = head.map(|(id, mac)| (id, sanitize(mac)));
     match (head, json) {
         (Some((id, mac)), false) => format!("{id}:{mac}"),
         (None, false) => "The audit log is empty.".into(),
@@ -291,8 +329,25 @@ pub fn stats_json(days: &[Day]) -> String {
         .join("\n")
 }
 
-/// What `prune` removed.
-pub fn pruned(p: &Pruned, json: bool) -> String {
+/// What `prune` removed, or why it removed nothing.
+pub fn pruned(o: &PruneOutcome, json: bool) -> String {
+    match o {
+        PruneOutcome::Pruned(p) => pruned_text(p, json),
+        PruneOutcome::Refused(b) if json => serde_json::json!({
+            "outcome": "prune_refused",
+            "row": b.row,
+            "problem": b.problem.name(),
+            "message": problem_text(b.row, &b.problem),
+        })
+        .to_string(),
+        PruneOutcome::Refused(b) => format!(
+            "{} Nothing was pruned: removing old rows now would erase the evidence (`otpd audit verify` says the same).",
+            not_intact(b)
+        ),
+    }
+}
+
+fn pruned_text(p: &Pruned, json: bool) -> String {
     if json {
         let mut v = serde_json::to_value(p).unwrap_or_default();
         v["outcome"] = "pruned".into();

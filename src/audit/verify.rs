@@ -6,6 +6,8 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
+use rusqlite::Connection;
+
 use crate::crypto::{AuditKey, Secrets};
 use crate::store::audit::{self, Anchor, AuditRow, GENESIS_MAC, RowRef};
 use crate::store::{Store, StoreError};
@@ -104,9 +106,47 @@ pub struct Report {
     /// Where the chain starts when retention removed a prefix.
     pub anchor_last_id: Option<i64>,
     pub head: Option<(Head, HeadStatus)>,
+    /// Whether the head came from a head file, or which one was expected and missing (set by
+    /// the caller that chose the head).
+    #[serde(skip)]
+    pub head_file: Option<super::head::HeadFile>,
     pub broken: Option<Broken>,
     #[serde(skip)]
     pub elapsed: Duration,
+}
+
+/// Where the checker's reads run: the store (one short read transaction per batch, for
+/// `audit verify`) or a transaction already open (`prune`, which must check exactly the rows it
+/// is about to delete, under the write lock it deletes them with).
+pub trait Source {
+    type Error;
+    fn read<T>(
+        &mut self,
+        f: impl FnOnce(&Connection) -> rusqlite::Result<T>,
+    ) -> Result<T, Self::Error>;
+}
+
+impl Source for Store {
+    type Error = StoreError;
+    fn read<T>(
+        &mut self,
+        f: impl FnOnce(&Connection) -> rusqlite::Result<T>,
+    ) -> Result<T, StoreError> {
+        Store::read(self, |tx| f(tx))
+    }
+}
+
+/// An open transaction (or connection) as a [`Source`].
+pub struct InTransaction<'c>(pub &'c Connection);
+
+impl Source for InTransaction<'_> {
+    type Error = rusqlite::Error;
+    fn read<T>(
+        &mut self,
+        f: impl FnOnce(&Connection) -> rusqlite::Result<T>,
+    ) -> rusqlite::Result<T> {
+        f(self.0)
+    }
 }
 
 /// Checks the chain from the anchor (or the genesis) to the end, then against `head` if given.
@@ -115,15 +155,42 @@ pub fn verify(
     secrets: &Secrets,
     head: Option<&Head>,
 ) -> Result<Report, StoreError> {
+    verify_from(store, secrets, head, None)
+}
+
+/// What `prune` checks before removing anything: the chain from the current anchor (or the
+/// genesis) through row `through` (the first row it keeps, whose `prev_mac` must link to the
+/// last row it removes), with the same checker and the same verdicts as `audit verify`.
+pub fn verify_through(
+    c: &Connection,
+    secrets: &Secrets,
+    through: i64,
+) -> rusqlite::Result<Option<Broken>> {
+    Ok(verify_from(&mut InTransaction(c), secrets, None, Some(through))?.broken)
+}
+
+/// Whether `s` is a MAC as otpd writes it: 64 lowercase hex digits.
+pub fn is_mac(s: &str) -> bool {
+    s.len() == 64 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
+/// The checker behind [`verify`] and [`verify_through`]: stops after row `through` when given.
+fn verify_from<S: Source>(
+    store: &mut S,
+    secrets: &Secrets,
+    head: Option<&Head>,
+    through: Option<i64>,
+) -> Result<Report, S::Error> {
     let started = Instant::now();
     let key = secrets.audit_key();
-    let anchor = store.read(|tx| audit::latest_anchor(tx))?;
+    let anchor = store.read(audit::latest_anchor)?;
     let mut report = Report {
         rows: 0,
         first_id: None,
         last_id: None,
         anchor_last_id: anchor.as_ref().map(|a| a.last_id),
         head: None,
+        head_file: None,
         broken: None,
         elapsed: Duration::ZERO,
     };
@@ -131,8 +198,10 @@ pub fn verify(
         Some(a) => (a.last_id + 1, a.last_mac.clone()),
         None => (1, GENESIS_MAC.to_string()),
     };
+    // A sealed anchor whose MAC is no MAC was sealed from a tampered row (older otpd sealed
+    // whatever the last removed row held): it vouches for nothing.
     if let Some(a) = &anchor
-        && !anchor_sealed(secrets, a)
+        && !(anchor_sealed(secrets, a) && is_mac(&a.last_mac))
     {
         report.broken = Some(Broken {
             row: expected_id,
@@ -144,7 +213,7 @@ pub fn verify(
 
     // The scan starts after the anchor (or at id 1): a row slipped in below that point would
     // never be visited, so look for one first.
-    if let Some(low) = store.read(|tx| audit::min_id(tx))?
+    if let Some(low) = store.read(audit::min_id)?
         && low < expected_id
     {
         report.broken = Some(Broken {
@@ -159,7 +228,7 @@ pub fn verify(
         id: expected_id,
         prev: prev.clone(),
     };
-    let (checked, head_mac_seen) = check_chain(store, &key, start, head)?;
+    let (checked, head_mac_seen) = check_chain(store, &key, start, head, through)?;
     report.rows = checked.rows;
     report.first_id = checked.first_id;
     report.last_id = checked.last_id;
@@ -174,7 +243,7 @@ pub fn verify(
     if let Some(b) = unreadable {
         report.broken = Some(b);
     } else if let Some(at) = bad_at {
-        report.broken = Some(store.read(|tx| {
+        report.broken = Some(store.read(|tx: &Connection| {
             let row = audit::row(tx, at)?;
             let next = audit::next_row(tx, at)?;
             let owner = match &row {
@@ -301,13 +370,15 @@ impl Chunk {
 
 /// Reads the chain in batches on this thread (SQLite) while a second thread computes the MACs,
 /// so the two costs overlap instead of adding up. Buffers circulate between the threads; no
-/// allocation per row. Also notes whether `head`'s row carries `head`'s MAC.
-fn check_chain(
-    store: &mut Store,
+/// allocation per row. Also notes whether `head`'s row carries `head`'s MAC. Reads no row
+/// after `through`, when given.
+fn check_chain<S: Source>(
+    store: &mut S,
     key: &AuditKey,
     start: Start,
     head: Option<&Head>,
-) -> Result<(Checked, Option<bool>), StoreError> {
+    through: Option<i64>,
+) -> Result<(Checked, Option<bool>), S::Error> {
     use std::sync::atomic::{AtomicBool, Ordering};
     use std::sync::mpsc;
 
@@ -342,6 +413,7 @@ fn check_chain(
         let mut chunk = Chunk::default();
         let mut canon = Vec::with_capacity(512);
         let mut after = start.id - 1;
+        let mut done = false;
         let read = loop {
             let mut last = after;
             let visited = store.read(|tx| {
@@ -358,6 +430,10 @@ fn check_chain(
                         Err(id) => last = id,
                     }
                     chunk.push(row, &mut canon);
+                    if through.is_some_and(|t| last >= t) {
+                        done = true;
+                        return false;
+                    }
                     if chunk.rows.len() >= CHUNK {
                         let next = empty_rx.try_recv().unwrap_or_default();
                         let full = std::mem::replace(&mut chunk, next);
@@ -371,7 +447,7 @@ fn check_chain(
                 })
             });
             match visited {
-                Ok(n) if n < BATCH || stop.load(Ordering::Relaxed) => break Ok(()),
+                Ok(n) if n < BATCH || done || stop.load(Ordering::Relaxed) => break Ok(()),
                 Ok(_) => after = last,
                 Err(e) => break Err(e),
             }
@@ -493,169 +569,5 @@ fn classify(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use chrono::{DateTime, Utc};
-
-    use crate::store::audit::{Event, NewEvent};
-
-    fn setup(n: usize) -> (tempfile::TempDir, Store, Secrets) {
-        let dir = tempfile::tempdir().unwrap();
-        let mut store = Store::open(&dir.path().join("otpd.db")).unwrap();
-        let secrets = Secrets::from_master(b"0123456789abcdef0123456789abcdef-test");
-        let at: DateTime<Utc> = DateTime::from_timestamp(1_800_000_000, 0).unwrap();
-        store
-            .write(|tx| {
-                for i in 0..n {
-                    audit::append(
-                        tx,
-                        &secrets,
-                        &NewEvent {
-                            at,
-                            station: "desk",
-                            event: Event::Sent,
-                            phone: None,
-                            challenge_id: Some(i as i64),
-                            detail: format!("row {i}"),
-                        },
-                    )?;
-                }
-                Ok(())
-            })
-            .unwrap();
-        (dir, store, secrets)
-    }
-
-    fn broken(store: &mut Store, secrets: &Secrets, head: Option<&Head>) -> Option<(i64, String)> {
-        let r = verify(store, secrets, head).unwrap();
-        r.broken.map(|b| (b.row, b.problem.name().to_string()))
-    }
-
-    #[test]
-    fn each_kind_of_tampering_names_the_first_bad_row() {
-        let cases: &[(&str, Option<(i64, &str)>)] = &[
-            ("", None),
-            ("UPDATE audit_events SET station = 'x' WHERE id = 4", Some((4, "changed"))),
-            ("UPDATE audit_events SET at = at + 1 WHERE id = 1", Some((1, "changed"))),
-            ("UPDATE audit_events SET phone_key = '' WHERE id = 6", Some((6, "changed"))),
-            ("UPDATE audit_events SET challenge_id = NULL WHERE id = 2", Some((2, "changed"))),
-            ("UPDATE audit_events SET mac = upper(mac) WHERE id = 8", Some((8, "changed"))),
-            (
-                "UPDATE audit_events SET prev_mac = (SELECT prev_mac FROM audit_events WHERE id = 2) WHERE id = 5",
-                Some((5, "changed")),
-            ),
-            ("UPDATE audit_events SET prev_mac = 'x' || substr(prev_mac, 2) WHERE id = 3", Some((3, "changed"))),
-            ("DELETE FROM audit_events WHERE id = 5", Some((5, "deleted"))),
-            ("DELETE FROM audit_events WHERE id <= 2", Some((1, "deleted"))),
-            (
-                "DELETE FROM audit_events WHERE id = 5; UPDATE audit_events SET id = id - 1 WHERE id > 5",
-                Some((5, "deleted")),
-            ),
-            (
-                "UPDATE audit_events SET id = id + 100 WHERE id >= 4;
-                 UPDATE audit_events SET id = id - 99 WHERE id >= 100;
-                 INSERT INTO audit_events (id, at, station, event, outcome, detail, prev_mac, mac)
-                   SELECT 4, at, station, event, outcome, 'forged', mac, mac FROM audit_events WHERE id = 3",
-                Some((4, "inserted")),
-            ),
-            ("UPDATE audit_events SET detail = CAST(x'ff' AS TEXT) WHERE id = 6", Some((6, "changed"))),
-            (
-                "INSERT INTO audit_events (id, at, station, event, outcome, detail, prev_mac, mac)
-                   SELECT 0, at, station, event, outcome, detail, prev_mac, mac FROM audit_events WHERE id = 1",
-                Some((0, "inserted")),
-            ),
-            ("UPDATE audit_events SET at = 'soon' WHERE id = 2", Some((2, "changed"))),
-            (
-                "DELETE FROM audit_events WHERE id = 5; UPDATE audit_events SET detail = CAST(x'ff' AS TEXT) WHERE id = 6",
-                Some((5, "deleted")),
-            ),
-            (
-                "UPDATE audit_events SET id = -3 WHERE id = 3; UPDATE audit_events SET id = 3 WHERE id = 7;
-                 UPDATE audit_events SET id = 7 WHERE id = -3",
-                Some((3, "reordered")),
-            ),
-        ];
-        for (sql, want) in cases {
-            let (_dir, mut store, secrets) = setup(10);
-            store.connection().execute_batch(sql).unwrap();
-            let got = broken(&mut store, &secrets, None);
-            assert_eq!(got, want.map(|(r, p)| (r, p.to_string())), "{sql}");
-        }
-    }
-
-    #[test]
-    fn breaks_are_found_across_chunk_and_batch_boundaries() {
-        let (_dir, mut store, secrets) = setup(1500);
-        let r = verify(&mut store, &secrets, None).unwrap();
-        assert_eq!((r.rows, r.broken), (1500, None));
-        for id in [1, 63, 64, 65, 128, 699, 700, 701, 1400, 1401, 1499, 1500] {
-            let c = store.connection();
-            c.execute(
-                "UPDATE audit_events SET detail = detail || '!' WHERE id = ?1",
-                [id],
-            )
-            .unwrap();
-            let r = verify(&mut store, &secrets, None).unwrap();
-            assert_eq!(
-                r.broken.map(|b| (b.row, b.problem)),
-                Some((id, Problem::Changed)),
-                "{id}"
-            );
-            assert_eq!(r.rows, id as u64 - 1);
-            store
-                .connection()
-                .execute(
-                    "UPDATE audit_events SET detail = rtrim(detail, '!') WHERE id = ?1",
-                    [id],
-                )
-                .unwrap();
-        }
-        store
-            .connection()
-            .execute("DELETE FROM audit_events WHERE id = 701", [])
-            .unwrap();
-        let r = verify(&mut store, &secrets, None).unwrap();
-        assert_eq!(
-            r.broken.map(|b| (b.row, b.problem)),
-            Some((701, Problem::Deleted { from: 701, to: 701 }))
-        );
-    }
-
-    #[test]
-    fn a_truncated_tail_is_found_only_against_a_head() {
-        let (_dir, mut store, secrets) = setup(5);
-        let (id, mac) = store.read(|tx| audit::head(tx)).unwrap().unwrap();
-        let head = Head::parse(&format!("{id}:{mac}")).unwrap();
-        assert_eq!(broken(&mut store, &secrets, Some(&head)), None);
-        store
-            .connection()
-            .execute_batch("DELETE FROM audit_events WHERE id >= 4")
-            .unwrap();
-        assert_eq!(broken(&mut store, &secrets, None), None);
-        assert_eq!(
-            broken(&mut store, &secrets, Some(&head)),
-            Some((4, "truncated".into()))
-        );
-        let wrong = Head::parse(&format!("3:{}", "0".repeat(64))).unwrap();
-        assert_eq!(
-            broken(&mut store, &secrets, Some(&wrong)),
-            Some((3, "head_mismatch".into()))
-        );
-    }
-
-    #[test]
-    fn a_different_key_breaks_the_first_row_and_heads_parse_strictly() {
-        let (_dir, mut store, _) = setup(3);
-        let other = Secrets::from_master(b"another-secret-0123456789abcdef-xx");
-        assert_eq!(
-            broken(&mut store, &other, None),
-            Some((1, "changed".into()))
-        );
-        for bad in ["", "3", "x:ab", "3:abc", &format!("0:{}", "a".repeat(64))] {
-            assert!(Head::parse(bad).is_err(), "{bad}");
-        }
-        let h = Head::parse(&format!("12:{} 2026-11-28T10:00:00Z", "AB".repeat(32))).unwrap();
-        assert_eq!(h.id, 12);
-        assert_eq!(h.mac, "ab".repeat(32));
-    }
-}
+#[path = "verify_tests.rs"]
+mod tests;

@@ -23,15 +23,19 @@ pub fn delete_finished_challenges(
     )
 }
 
-/// Removes the longest prefix of the audit chain whose rows are all older than `cutoff_ms`
-/// and records an anchor (the last removed row's id and MAC, sealed with the audit key).
-/// Returns the new anchor, or `None` when no row qualifies.
-pub fn truncate_audit(
-    c: &Connection,
-    secrets: &Secrets,
-    cutoff_ms: i64,
-    now_ms: i64,
-) -> rusqlite::Result<Option<Anchor>> {
+/// The prefix of the audit chain that retention would remove.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cut {
+    /// The last row to remove.
+    pub last_removed: i64,
+    /// The first row kept (its `prev_mac` links to `last_removed`), or `None` when every row
+    /// goes.
+    pub first_kept: Option<i64>,
+}
+
+/// The longest prefix of the audit chain whose rows are all older than `cutoff_ms` (a row
+/// dated later stops it, whatever follows), or `None` when no row qualifies. Reads only.
+pub fn plan_cut(c: &Connection, cutoff_ms: i64) -> rusqlite::Result<Option<Cut>> {
     let first_kept: Option<i64> = c
         .query_row(
             "SELECT id FROM audit_events WHERE at >= ?1 ORDER BY id LIMIT 1",
@@ -39,31 +43,50 @@ pub fn truncate_audit(
             |r| r.get(0),
         )
         .optional()?;
-    let last_removed: Option<(i64, String)> = match first_kept {
+    let last_removed: Option<i64> = match first_kept {
         Some(id) => c
             .query_row(
-                "SELECT id, mac FROM audit_events WHERE id < ?1 ORDER BY id DESC LIMIT 1",
+                "SELECT id FROM audit_events WHERE id < ?1 ORDER BY id DESC LIMIT 1",
                 [id],
-                |r| Ok((r.get(0)?, r.get(1)?)),
+                |r| r.get(0),
             )
             .optional()?,
-        None => super::audit::head(c)?,
+        None => super::audit::head(c)?.map(|(id, _)| id),
     };
-    let Some((last_id, last_mac)) = last_removed else {
-        return Ok(None);
-    };
+    Ok(last_removed.map(|last_removed| Cut {
+        last_removed,
+        first_kept,
+    }))
+}
+
+/// Removes the rows of `cut` and records an anchor (the last removed row's id and MAC, sealed
+/// with the audit key). The caller must first have verified the chain through the first kept
+/// row ([`crate::audit::verify::verify_through`]), in the same transaction: sealing an
+/// unverified MAC would launder whatever was done to the rows removed.
+pub fn truncate_audit(
+    c: &Connection,
+    secrets: &Secrets,
+    cut: Cut,
+    now_ms: i64,
+) -> rusqlite::Result<Anchor> {
+    let last_id = cut.last_removed;
+    let last_mac: String = c.query_row(
+        "SELECT mac FROM audit_events WHERE id = ?1",
+        [last_id],
+        |r| r.get(0),
+    )?;
     let removed = c.execute("DELETE FROM audit_events WHERE id <= ?1", [last_id])? as i64;
     let mac = anchor_mac(secrets, last_id, &last_mac, removed, now_ms);
     c.execute(
         "INSERT INTO audit_anchor (last_id, last_mac, removed, at, mac) VALUES (?1, ?2, ?3, ?4, ?5)",
         params![last_id, last_mac, removed, now_ms, mac],
     )?;
-    Ok(Some(Anchor {
+    Ok(Anchor {
         seq: c.last_insert_rowid(),
         last_id,
         last_mac,
         removed,
         at: now_ms,
         mac,
-    }))
+    })
 }

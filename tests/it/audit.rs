@@ -506,6 +506,13 @@ fn csv_and_json_exports_parse_and_never_hold_a_full_number() {
     assert_eq!(&records[2][8], "attempt 1 of 5");
     assert_eq!(&records[0][9], &"0".repeat(64));
     assert_eq!(&records[1][9], &records[0][10], "prev_mac links");
+    // A masked number starts with +, which a spreadsheet would evaluate: quoted with '.
+    assert_eq!(&records[0][5], "'+1 •••-•••-2671");
+    assert!(
+        records
+            .iter()
+            .all(|r| r[5].is_empty() || r[5].starts_with("'+"))
+    );
 
     let json = json_lines(&env.run(&[
         "audit",
@@ -638,7 +645,14 @@ fn the_head_file_records_the_head_every_n_events_and_catches_a_deleted_tail() {
     rw(&env)
         .execute("DELETE FROM audit_events WHERE id >= ?1", [heads[1]])
         .unwrap();
-    assert_eq!(verdict(&env, &[]).0, 0);
+    // The chain alone is consistent; the configured head file (consulted by default) is not.
+    assert_eq!(verdict(&env, &["--no-head-file"]).0, 0);
+    let (code, row, problem, v) = verdict(&env, &[]);
+    assert_eq!(
+        (code, row, problem.as_str()),
+        (1, Some(heads[1]), "truncated"),
+        "{v}"
+    );
     let (code, row, problem, v) = verdict(
         &env,
         &["--head-file", env.path("heads/audit.log").to_str().unwrap()],

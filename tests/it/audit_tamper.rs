@@ -1,0 +1,400 @@
+//! The audit log against an insider who can write the database but holds no secret: tampering
+//! followed by `prune` must not launder the evidence, a deleted tail must show against the
+//! configured head file by default, and text planted in the database must reach no terminal,
+//! file or spreadsheet raw. The insider is played by rusqlite writes from the test.
+
+use crate::harness::*;
+
+/// One master secret for every installation here.
+const SECRET: &str = "audit-tamper-tests-master-secret-0123456789";
+
+fn env_with(extra: &str) -> Env {
+    let mut env = Env::with_config(extra);
+    env.set_env("OTPD_SECRET", SECRET);
+    env
+}
+
+fn rw(env: &Env) -> rusqlite::Connection {
+    rusqlite::Connection::open(env.db_path()).unwrap()
+}
+
+fn count(env: &Env, table: &str) -> i64 {
+    env.db()
+        .query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))
+        .unwrap()
+}
+
+/// A little real activity: 9 audit rows, one of them `invalid` (row 3).
+fn activity(env: &mut Env) {
+    env.run(&["send", US]).ok(); // 1 sent, 2 delivered
+    let wrong = env.wrong_code(US_E164);
+    assert_eq!(env.run(&["verify", &wrong, "--phone", US]).code, 1); // 3 invalid
+    let code = env.last_code(US_E164);
+    env.run(&["verify", &code, "--phone", US]).ok(); // 4 approved
+    env.run(&["send", US2]).ok(); // 5 sent, 6 delivered
+    env.run(&["cancel", US2]).ok(); // 7 cancelled
+    env.run(&["send", UK]).ok(); // 8 sent, 9 delivered
+}
+
+/// `audit verify --json` (plus `extra`) → (exit status, first bad row, problem, the object).
+fn verdict(env: &Env, extra: &[&str]) -> (i32, Option<i64>, String, serde_json::Value) {
+    let mut args = vec!["audit", "verify", "--json"];
+    args.extend_from_slice(extra);
+    let r = env.run(&args);
+    let v = r.json();
+    (
+        r.code,
+        v["row"].as_i64(),
+        v["problem"].as_str().unwrap_or_default().to_string(),
+        v,
+    )
+}
+
+/// An installation with retention: rows 1–9 on day 0, rows 10–11 on day 20, and the clock at
+/// day 35, so a prune would remove rows 1–9 and keep row 10 on.
+fn retained() -> Env {
+    let mut env = env_with("[audit]\nretention_days = 30\n");
+    activity(&mut env);
+    env.advance(20 * 86_400);
+    env.run(&["send", US2]).ok(); // 10 sent, 11 delivered
+    env.advance(15 * 86_400);
+    assert_eq!(count(&env, "audit_events"), 11);
+    env
+}
+
+#[test]
+fn tamper_then_prune_is_refused_and_verify_still_names_the_row() {
+    type Tamper = fn(&rusqlite::Connection);
+    let cases: &[(&str, Tamper, i64, &str)] = &[
+        (
+            "edit: a wrong code becomes an approval",
+            |c| {
+                c.execute(
+                    "UPDATE audit_events SET event = 'approved', outcome = 'ok' WHERE id = 3",
+                    [],
+                )
+                .unwrap();
+            },
+            3,
+            "changed",
+        ),
+        (
+            "deletion of the wrong code",
+            |c| {
+                c.execute("DELETE FROM audit_events WHERE id = 3", [])
+                    .unwrap();
+            },
+            3,
+            "deleted",
+        ),
+        (
+            "insertion of a forged approval",
+            |c| {
+                c.execute_batch(
+                    "UPDATE audit_events SET id = id + 1000 WHERE id >= 4;
+                     UPDATE audit_events SET id = id - 999 WHERE id >= 1000;
+                     INSERT INTO audit_events
+                       (id, at, station, event, outcome, phone_masked, phone_key, challenge_id,
+                        detail, prev_mac, mac)
+                     SELECT 4, at, station, 'approved', 'ok', phone_masked, phone_key,
+                            challenge_id, 'attempt 1', mac, mac
+                     FROM audit_events WHERE id = 3;",
+                )
+                .unwrap();
+            },
+            4,
+            "inserted",
+        ),
+        (
+            "whole-table rewrite",
+            |c| {
+                c.execute("UPDATE audit_events SET at = 0, detail = 'x'", [])
+                    .unwrap();
+            },
+            1,
+            "changed",
+        ),
+        (
+            "a recent row forged, then dated back so retention would take it",
+            |c| {
+                c.execute_batch(
+                    "UPDATE audit_events SET event = 'approved', outcome = 'ok' WHERE id = 10;
+                     UPDATE audit_events SET at = 0 WHERE id <= 10;",
+                )
+                .unwrap();
+            },
+            1,
+            "changed",
+        ),
+    ];
+    for (what, tamper, row, problem) in cases {
+        let env = retained();
+        tamper(&rw(&env));
+        let rows = count(&env, "audit_events");
+        let challenges = count(&env, "challenges");
+
+        let r = env.run(&["prune", "--older-than", "1d"]);
+        assert_eq!(r.code, 1, "{what}: prune must refuse: {r:?}");
+        assert!(
+            r.stdout.contains("NOT intact") && r.stdout.contains(&format!("row {row}")),
+            "{what}: {r:?}"
+        );
+        assert!(r.stdout.contains("Nothing was pruned"), "{what}: {r:?}");
+        assert_eq!(count(&env, "audit_events"), rows, "{what}: no row removed");
+        assert_eq!(count(&env, "audit_anchor"), 0, "{what}: no anchor sealed");
+        assert_eq!(
+            count(&env, "challenges"),
+            challenges,
+            "{what}: nothing pruned"
+        );
+
+        let j = env.run(&["prune", "--older-than", "1d", "--json"]);
+        assert_eq!(j.code, 1, "{what}: {j:?}");
+        let v = j.json();
+        assert_eq!(v["outcome"], "prune_refused", "{what}: {v}");
+        assert_eq!(
+            (v["row"].as_i64(), v["problem"].as_str()),
+            (Some(*row), Some(*problem))
+        );
+
+        let (code, got_row, got_problem, v) = verdict(&env, &[]);
+        assert_eq!(
+            (code, got_row, got_problem.as_str()),
+            (1, Some(*row), *problem),
+            "{what}: verify after the refused prune: {v}"
+        );
+        // The refusal speaks verify's words.
+        let text = env.run(&["audit", "verify"]);
+        let verify_says = text
+            .stdout
+            .lines()
+            .next()
+            .unwrap()
+            .split(". (")
+            .next()
+            .unwrap();
+        assert!(r.stdout.contains(verify_says), "{what}: {r:?} vs {text:?}");
+    }
+}
+
+#[test]
+fn an_intact_chain_is_still_pruned_and_the_first_kept_rows_link_is_checked() {
+    let env = retained();
+    let r = env.run(&["prune", "--older-than", "30d"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(r.stdout.contains("removed 9 audit rows up to #9"), "{r:?}");
+    assert_eq!(verdict(&env, &[]).0, 0);
+
+    // Only the first kept row's link is wrong: still refused, nothing removed.
+    let env = retained();
+    rw(&env)
+        .execute(
+            "UPDATE audit_events SET prev_mac = (SELECT prev_mac FROM audit_events WHERE id = 9) WHERE id = 10",
+            [],
+        )
+        .unwrap();
+    let r = env.run(&["prune", "--older-than", "30d"]);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(r.stdout.contains("row 10"), "{r:?}");
+    assert_eq!(count(&env, "audit_events"), 11);
+    let (code, row, _, _) = verdict(&env, &[]);
+    assert_eq!((code, row), (1, Some(10)));
+}
+
+#[test]
+fn an_anchor_must_hold_a_well_formed_mac_even_when_sealed() {
+    use otpd::store::audit::{anchor_mac, row_mac, rows_after};
+    let env = retained();
+    env.run(&["prune", "--older-than", "30d"]).ok();
+    // Someone who could make otpd seal anything (an older otpd sealed whatever the last removed
+    // row held) re-anchors the chain on a string that is no MAC, and re-links what follows.
+    let secrets = otpd::crypto::Secrets::load(Some(SECRET), &env.secret_path()).unwrap();
+    let c = rw(&env);
+    let (last_id, removed, at): (i64, i64, i64) = c
+        .query_row("SELECT last_id, removed, at FROM audit_anchor", [], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })
+        .unwrap();
+    let bogus = "not-a-mac";
+    c.execute(
+        "UPDATE audit_anchor SET last_mac = ?1, mac = ?2",
+        rusqlite::params![bogus, anchor_mac(&secrets, last_id, bogus, removed, at)],
+    )
+    .unwrap();
+    let mut prev = bogus.to_string();
+    for mut row in rows_after(&c, 0, 100).unwrap() {
+        row.prev_mac = prev.clone();
+        row.mac = row_mac(&secrets, &prev, &row);
+        c.execute(
+            "UPDATE audit_events SET prev_mac = ?1, mac = ?2 WHERE id = ?3",
+            rusqlite::params![row.prev_mac, row.mac, row.id],
+        )
+        .unwrap();
+        prev = row.mac;
+    }
+    let (code, row, problem, v) = verdict(&env, &[]);
+    assert_eq!(
+        (code, row, problem.as_str()),
+        (1, Some(10), "anchor_changed"),
+        "{v}"
+    );
+}
+
+/// An installation whose head file holds the heads after rows 4 and 8 (`head_every = 4`).
+fn with_heads() -> (Env, i64) {
+    let mut env = env_with("[audit]\nhead_every = 4\nhead_file = \"heads/audit.log\"\n");
+    activity(&mut env);
+    let log = std::fs::read_to_string(env.path("heads/audit.log")).unwrap();
+    let last: i64 = log
+        .lines()
+        .last()
+        .and_then(|l| l.split(':').next())
+        .and_then(|id| id.parse().ok())
+        .unwrap();
+    assert!((8..=9).contains(&last), "{log}");
+    (env, last)
+}
+
+#[test]
+fn a_plain_verify_consults_the_configured_head_file() {
+    let (env, head) = with_heads();
+    let r = env.run(&["audit", "verify"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(
+        r.stdout.contains("head file") && r.stdout.contains(&format!("#{head}")),
+        "{r:?}"
+    );
+    let (_, _, _, v) = verdict(&env, &[]);
+    assert_eq!(v["head"]["id"], head, "{v}");
+    assert!(
+        v["head_file"]
+            .as_str()
+            .unwrap()
+            .ends_with("heads/audit.log"),
+        "{v}"
+    );
+
+    // The newest rows, fewer than head_every, deleted: a truncation by default.
+    let rows = count(&env, "audit_events");
+    assert!(rows - head + 1 < 4);
+    rw(&env)
+        .execute("DELETE FROM audit_events WHERE id >= ?1", [head])
+        .unwrap();
+    let (code, row, problem, v) = verdict(&env, &[]);
+    assert_eq!(
+        (code, row, problem.as_str()),
+        (1, Some(head), "truncated"),
+        "{v}"
+    );
+    let text = env.run(&["audit", "verify"]);
+    assert_eq!(text.code, 1);
+    assert!(text.stdout.contains("truncated"), "{text:?}");
+    // Opting out says so and checks the chain alone.
+    let r = env.run(&["audit", "verify", "--no-head-file"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(r.stdout.contains("intact"), "{r:?}");
+    let r = env.run(&["audit", "verify", "--no-head-file", "--head-file"]);
+    assert_eq!(r.code, 2, "contradictory options are bad input: {r:?}");
+
+    // Every row deleted, a head on record: not intact.
+    rw(&env).execute("DELETE FROM audit_events", []).unwrap();
+    let (code, _, problem, v) = verdict(&env, &[]);
+    assert_eq!((code, problem.as_str()), (1, "truncated"), "{v}");
+    let text = env.run(&["audit", "verify"]);
+    assert!(text.stdout.contains("NOT intact"), "{text:?}");
+}
+
+#[test]
+fn without_a_head_file_verify_says_the_tail_is_unchecked() {
+    let mut env = env_with("[audit]\nhead_every = 50\nhead_file = \"heads/audit.log\"\n");
+    activity(&mut env);
+    let r = env.run(&["audit", "verify"]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(r.stdout.contains("no head file"), "{r:?}");
+}
+
+/// Plants ESC, BEL, CSI and a formula in text columns of row `id`.
+fn plant(env: &Env, id: i64) {
+    rw(env)
+        .execute(
+            "UPDATE audit_events SET
+               event = 'sent' || char(27) || ']0;pwned' || char(7),
+               outcome = char(27) || '[2J' || 'ok',
+               phone_masked = '+1 ' || char(155) || '2J',
+               station = '=cmd|'' /C calc''!A0',
+               detail = '@SUM(1+1)',
+               prev_mac = char(13) || 'x',
+               mac = char(27) || '[2J' || substr(mac, 1, 60)
+             WHERE id = ?1",
+            [id],
+        )
+        .unwrap();
+}
+
+fn assert_clean(what: &str, s: &str) {
+    for (i, c) in s.chars().enumerate() {
+        let control = c.is_control() && c != '\n';
+        assert!(!control, "{what}: control {c:?} at char {i}: {s:?}");
+    }
+}
+
+#[test]
+fn text_planted_in_the_database_reaches_no_terminal_file_or_spreadsheet_raw() {
+    let env = env_with("[audit]\nhead_every = 1\nhead_file = \"heads/audit.log\"\n");
+    env.run(&["send", US]).ok(); // 1 sent, 2 delivered
+    plant(&env, 2);
+    for args in [
+        &["audit"][..],
+        &["audit", "--format", "json"],
+        &["audit", "--format", "csv"],
+        &["audit", "head"],
+        &["audit", "head", "--json"],
+        &["audit", "export"],
+        &["audit", "export", "--format", "json"],
+        &["audit", "verify"],
+    ] {
+        let r = env.run(args);
+        assert_clean(&format!("{args:?} stdout"), &r.stdout);
+        assert_clean(&format!("{args:?} stderr"), &r.stderr);
+    }
+    let head = env.run(&["audit", "head"]);
+    assert!(head.stdout.starts_with("2:\u{FFFD}[2J"), "{head:?}");
+
+    // The insider makes every new row carry an escape sequence as its MAC; the head file then
+    // records such a MAC, sanitised.
+    rw(&env)
+        .execute_batch(
+            "CREATE TRIGGER taint AFTER INSERT ON audit_events BEGIN
+               UPDATE audit_events SET mac = char(27) || ']0;pwned' || char(7) WHERE id = NEW.id;
+             END;",
+        )
+        .unwrap();
+    env.run(&["send", UK]).ok();
+    let log = std::fs::read_to_string(env.path("heads/audit.log")).unwrap();
+    assert_clean("head file", &log);
+    assert!(log.contains("\u{FFFD}]0;pwned\u{FFFD}"), "{log}");
+
+    // CSV: formula cells are neutralised, in the export and in the listing.
+    for args in [&["audit", "export"][..], &["audit", "--format", "csv"]] {
+        let out = env.run(args).ok().stdout.clone();
+        let mut rdr = csv::Reader::from_reader(out.as_bytes());
+        let rec = rdr
+            .records()
+            .map(Result::unwrap)
+            .find(|r| &r[0] == "2")
+            .unwrap();
+        assert_eq!(&rec[2], "'=cmd|' /C calc'!A0", "{args:?}");
+        assert_eq!(&rec[8], "'@SUM(1+1)", "{args:?}");
+        assert_eq!(&rec[9], "'\u{FFFD}x", "{args:?}");
+        assert_eq!(&rec[5], "'+1 \u{FFFD}2J", "{args:?}");
+        assert!(rec[3].starts_with("sent\u{FFFD}]0;pwned"), "{args:?}");
+    }
+    // JSON lines are not spreadsheets: the text is sanitised but not prefixed.
+    let json = env
+        .run(&["audit", "export", "--format", "json"])
+        .ok()
+        .stdout
+        .clone();
+    let row2: serde_json::Value = serde_json::from_str(json.lines().nth(1).unwrap()).unwrap();
+    assert_eq!(row2["station"], "=cmd|' /C calc'!A0");
+}
