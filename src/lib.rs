@@ -17,6 +17,7 @@ pub mod hugepages;
 pub mod render;
 pub mod repl;
 pub mod sanitize;
+pub mod secret_file;
 pub mod service;
 pub mod store;
 
@@ -38,6 +39,8 @@ where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
 {
+    // Before anything holds a key or a code: a crash must not write them to a core file.
+    crypto::forbid_core_dumps();
     install_panic_hook();
     // Debug builds only, like `OTPD_FAKE_NOW`: lets the tests prove the hook prints no payload.
     #[cfg(debug_assertions)]
