@@ -11,4 +11,5 @@ mod limits;
 mod reliability;
 mod reliability_product;
 mod repl;
+mod secrets;
 mod twilio;
