@@ -3,8 +3,8 @@
 
 use std::{
     fs,
-    io::{Read, Write},
-    os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt},
+    io::Write,
+    os::unix::fs::OpenOptionsExt,
     path::{Path, PathBuf},
 };
 
@@ -15,6 +15,11 @@ use sha2::Sha256;
 use zeroize::Zeroizing;
 
 use crate::domain::Code;
+use crate::secret_file;
+
+// The tests below check file modes.
+#[cfg(test)]
+use std::os::unix::fs::PermissionsExt;
 
 type HmacSha256 = Hmac<Sha256>;
 
@@ -25,10 +30,15 @@ pub const MIN_SECRET_LEN: usize = 32;
 pub enum SecretError {
     #[error("OTPD_SECRET is too short: it must be at least {MIN_SECRET_LEN} bytes")]
     EnvTooShort,
+    #[error("cannot use the secret key file {path}: {problem}")]
+    Unsafe {
+        path: PathBuf,
+        problem: secret_file::SecretFileError,
+    },
     #[error(
-        "the secret key file {path} is readable by other users (mode {mode:o}); run `chmod 600 {path}`"
+        "the secret key file {path} kept appearing and vanishing while otpd tried {attempts} times to read or create it; check what else writes to that folder"
     )]
-    LooseFile { path: PathBuf, mode: u32 },
+    Unstable { path: PathBuf, attempts: u32 },
     #[error("the secret key file {0} is too short: it must hold at least {MIN_SECRET_LEN} bytes")]
     FileTooShort(PathBuf),
     #[error("cannot read or create the secret key file {path}: {source}")]
@@ -133,78 +143,107 @@ fn hmac(key: &[u8], parts: &[&[u8]]) -> [u8; 32] {
     mac.finalize().into_bytes().into()
 }
 
+/// How many times key loading may find the file missing, then lose the race to create it
+/// (another process created it, or something keeps replacing it) before giving up.
+const KEY_FILE_ATTEMPTS: u32 = 5;
+
+/// The largest key file read (a key is 64 hex characters).
+const KEY_FILE_MAX: u64 = 4096;
+
 fn read_or_create_key_file(path: &Path) -> Result<Zeroizing<Vec<u8>>, SecretError> {
+    let unsafe_file = |problem| SecretError::Unsafe {
+        path: path.to_path_buf(),
+        problem,
+    };
+    for _ in 0..KEY_FILE_ATTEMPTS {
+        match secret_file::open_read(path) {
+            Ok(file) => return read_key_file(path, file),
+            Err(e) if e.is_not_found() => {
+                if let Some(key) = create_key_file(path)? {
+                    return Ok(key);
+                }
+                // Another process created it first: read theirs.
+            }
+            Err(e) => return Err(unsafe_file(e)),
+        }
+    }
+    Err(SecretError::Unstable {
+        path: path.to_path_buf(),
+        attempts: KEY_FILE_ATTEMPTS,
+    })
+}
+
+fn read_key_file(path: &Path, file: fs::File) -> Result<Zeroizing<Vec<u8>>, SecretError> {
+    let buf = secret_file::read_capped(file, KEY_FILE_MAX).map_err(|source| SecretError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let trimmed = Zeroizing::new(buf.trim_ascii().to_vec());
+    if trimmed.len() < MIN_SECRET_LEN {
+        return Err(SecretError::FileTooShort(path.to_path_buf()));
+    }
+    Ok(trimmed)
+}
+
+/// Writes a new random key at `path`; `None` if a file appeared there first.
+fn create_key_file(path: &Path) -> Result<Option<Zeroizing<Vec<u8>>>, SecretError> {
     let io = |source| SecretError::Io {
         path: path.to_path_buf(),
         source,
     };
-    match fs::metadata(path) {
-        Ok(meta) => {
-            let mode = meta.permissions().mode() & 0o777;
-            if mode & 0o077 != 0 {
-                return Err(SecretError::LooseFile {
-                    path: path.to_path_buf(),
-                    mode,
-                });
-            }
-            let mut buf = Zeroizing::new(Vec::new());
-            fs::File::open(path)
-                .and_then(|mut f| f.read_to_end(&mut buf))
-                .map_err(io)?;
-            let trimmed = Zeroizing::new(buf.trim_ascii().to_vec());
-            if trimmed.len() < MIN_SECRET_LEN {
-                return Err(SecretError::FileTooShort(path.to_path_buf()));
-            }
-            Ok(trimmed)
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+    if let Some(dir) = path.parent() {
+        secret_file::create_private_dirs(dir).map_err(io)?;
+    }
+    let mut raw = Zeroizing::new([0u8; 32]);
+    getrandom_fill(raw.as_mut_slice());
+    let encoded = Zeroizing::new(hex::encode(raw.as_slice()));
+    // Written whole under a private name, then linked into place: link(2) fails if the name
+    // exists (even as a dangling symbolic link), so exactly one process's key wins, and nobody
+    // ever reads a key file that is still being written (which `create_new` + write allowed:
+    // a second process starting at the same moment found it empty and refused to start).
+    let mut suffix = [0u8; 8];
+    getrandom_fill(&mut suffix);
+    let mut tmp_name = path.file_name().unwrap_or_default().to_os_string();
+    tmp_name.push(format!(".new-{}", hex::encode(suffix)));
+    let tmp = path.with_file_name(tmp_name);
+    let written = fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(&tmp)
+        .and_then(|mut f| {
+            f.write_all(encoded.as_bytes())?;
+            f.write_all(b"\n")?;
+            f.sync_all()
+        });
+    let linked = written.and_then(|()| fs::hard_link(&tmp, path));
+    let _ = fs::remove_file(&tmp);
+    match linked {
+        Ok(()) => {
             if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-                fs::DirBuilder::new()
-                    .recursive(true)
-                    .mode(0o700)
-                    .create(dir)
-                    .map_err(io)?;
+                let _ = fs::File::open(dir).and_then(|d| d.sync_all());
             }
-            let mut raw = Zeroizing::new([0u8; 32]);
-            getrandom_fill(raw.as_mut_slice());
-            let encoded = Zeroizing::new(hex::encode(raw.as_slice()));
-            // Written whole under a private name, then linked into place: link(2) fails if
-            // the file exists, so exactly one process's key wins, and nobody ever reads a key
-            // file that is still being written (which `create_new` + write allowed: a second
-            // process starting at the same moment found it empty and refused to start).
-            let mut suffix = [0u8; 8];
-            getrandom_fill(&mut suffix);
-            let mut tmp_name = path.file_name().unwrap_or_default().to_os_string();
-            tmp_name.push(format!(".new-{}", hex::encode(suffix)));
-            let tmp = path.with_file_name(tmp_name);
-            let written = fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .mode(0o600)
-                .open(&tmp)
-                .and_then(|mut f| {
-                    f.write_all(encoded.as_bytes())?;
-                    f.write_all(b"\n")?;
-                    f.sync_all()
-                });
-            let linked = written.and_then(|()| fs::hard_link(&tmp, path));
-            let _ = fs::remove_file(&tmp);
-            match linked {
-                Ok(()) => {
-                    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-                        let _ = fs::File::open(dir).and_then(|d| d.sync_all());
-                    }
-                    Ok(Zeroizing::new(encoded.as_bytes().to_vec()))
-                }
-                // Another process created it first: use theirs.
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                    read_or_create_key_file(path)
-                }
-                Err(e) => Err(io(e)),
-            }
+            Ok(Some(Zeroizing::new(encoded.as_bytes().to_vec())))
         }
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(None),
         Err(e) => Err(io(e)),
     }
+}
+
+/// Keeps secrets out of core files: the process is marked not dumpable (which also closes its
+/// memory to other processes of the same user through `/proc` and ptrace) and its core-file
+/// limit is 0, soft and hard. Best effort: a system that refuses either still runs otpd.
+pub fn forbid_core_dumps() {
+    use rustix::process::{Resource, Rlimit, setrlimit};
+    #[cfg(target_os = "linux")]
+    let _ = rustix::process::set_dumpable_behavior(rustix::process::DumpableBehavior::NotDumpable);
+    let _ = setrlimit(
+        Resource::Core,
+        Rlimit {
+            current: Some(0),
+            maximum: Some(0),
+        },
+    );
 }
 
 fn getrandom_fill(buf: &mut [u8]) {

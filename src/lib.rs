@@ -18,6 +18,7 @@ pub mod message;
 pub mod render;
 pub mod repl;
 pub mod sanitize;
+pub mod secret_file;
 pub mod service;
 pub mod store;
 
@@ -39,6 +40,8 @@ where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
 {
+    // Before anything holds a key or a code: a crash must not write them to a core file.
+    crypto::forbid_core_dumps();
     install_panic_hook();
     // Debug builds only, like `OTPD_FAKE_NOW`: lets the tests prove the hook prints no payload.
     #[cfg(debug_assertions)]

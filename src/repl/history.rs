@@ -1,11 +1,15 @@
 //! The prompt's history file: in the platform state directory, readable by its owner only, and
-//! never holding a code — `verify` lines and bare codes are stored as `verify ******`.
+//! never holding a code — `verify` lines and bare codes are stored as `verify ******`, and in
+//! any other line (a typo such as `verfy 123456`) every run of 4 or more digits that is not
+//! part of a phone number is masked.
 
-use std::fs::{self, OpenOptions};
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::fs;
+use std::io::{Read, Seek, Write};
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
-use crate::domain::Code;
+use crate::domain::{Code, PhoneNumber};
+use crate::secret_file;
 
 /// What a code becomes in the history.
 pub const MASKED_VERIFY: &str = "verify ******";
@@ -16,20 +20,36 @@ pub fn path(state_dir: &Path) -> PathBuf {
 }
 
 /// Creates the directory (0700) and the file (0600) if needed, and tightens an existing file's
-/// mode to 0600, so rustyline never creates it with the umask's looser default.
+/// mode to 0600, so rustyline never creates it with the umask's looser default. A link, a
+/// non-regular file or another user's file is refused. Codes an older otpd left in the file
+/// are masked.
 pub fn prepare(file: &Path) -> std::io::Result<()> {
     if let Some(dir) = file.parent() {
-        fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(dir)?;
+        secret_file::create_private_dirs(dir)?;
     }
-    OpenOptions::new()
-        .create(true)
-        .append(true)
-        .mode(0o600)
-        .open(file)?;
-    restrict(file)
+    let mut f = secret_file::open_update(file).map_err(|e| match e {
+        secret_file::SecretFileError::Io(e) => e,
+        other => std::io::Error::other(other.to_string()),
+    })?;
+    let mut bytes = zeroize::Zeroizing::new(Vec::new());
+    f.read_to_end(&mut bytes)?;
+    // A file that is not text is left to rustyline, which reads none of it.
+    let Ok(text) = std::str::from_utf8(&bytes) else {
+        return Ok(());
+    };
+    let masked: String = text
+        .split_inclusive('\n')
+        .map(|l| match l.starts_with("#V") {
+            true => l.to_string(),
+            false => mask_digits(l),
+        })
+        .collect();
+    if masked != text {
+        f.set_len(0)?;
+        f.rewind()?;
+        f.write_all(masked.as_bytes())?;
+    }
+    Ok(())
 }
 
 /// Sets the file's mode to 0600 (after rustyline rewrote it).
@@ -50,7 +70,98 @@ pub fn entry(line: &str) -> Option<String> {
     if first.eq_ignore_ascii_case("verify") || code_like {
         return Some(MASKED_VERIFY.to_string());
     }
-    Some(line.to_string())
+    Some(mask_digits(line))
+}
+
+/// `line` with the digits of every run of 4 or more (digits joined by spaces or dashes, the
+/// way a code may be typed) replaced by `*`, except a phone number's own digits.
+///
+/// A phone number starts at a word beginning with `+` (or `00`) and takes the following words
+/// made of digits and `()-.` only as long as the whole still parses as a valid number: the
+/// longest such span is the number, so `+44 7911 123456` stays whole while the code in
+/// `+1 415 555 2671 482913` is masked. A `+` word that starts no valid number is kept alone.
+pub fn mask_digits(line: &str) -> String {
+    let keep = phone_spans(line);
+    let bytes = line.as_bytes();
+    let mut out = bytes.to_vec();
+    let mut i = 0;
+    while i < bytes.len() {
+        if !bytes[i].is_ascii_digit() || keep[i] {
+            i += 1;
+            continue;
+        }
+        // A run: digits, possibly separated by spaces or dashes, none of them a phone's.
+        let mut digits = Vec::new();
+        let mut j = i;
+        while j < bytes.len() && !keep[j] {
+            if bytes[j].is_ascii_digit() {
+                digits.push(j);
+                j += 1;
+                continue;
+            }
+            let mut k = j;
+            while k < bytes.len() && matches!(bytes[k], b' ' | b'-') {
+                k += 1;
+            }
+            if k > j && k < bytes.len() && bytes[k].is_ascii_digit() && !keep[k] {
+                j = k;
+            } else {
+                break;
+            }
+        }
+        if digits.len() >= 4 {
+            for d in digits {
+                out[d] = b'*';
+            }
+        }
+        i = j;
+    }
+    // Only ASCII digits were replaced, by an ASCII byte: still UTF-8.
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// Which bytes of `line` belong to a phone number (see [`mask_digits`]).
+fn phone_spans(line: &str) -> Vec<bool> {
+    let mut keep = vec![false; line.len()];
+    let words: Vec<(usize, &str)> = line
+        .split_ascii_whitespace()
+        .map(|w| (w.as_ptr() as usize - line.as_ptr() as usize, w))
+        .collect();
+    let phone_chars = |w: &str| {
+        w.bytes()
+            .all(|b| b.is_ascii_digit() || matches!(b, b'(' | b')' | b'-' | b'.'))
+    };
+    let mut i = 0;
+    while i < words.len() {
+        let (start, first) = words[i];
+        let plus = first.strip_prefix('+').is_some_and(phone_chars);
+        let zeros = first.starts_with("00") && phone_chars(first);
+        if !plus && !zeros {
+            i += 1;
+            continue;
+        }
+        let last = (i + 1..words.len())
+            .take_while(|&j| phone_chars(words[j].1))
+            .last()
+            .unwrap_or(i);
+        let number = (i..=last).rev().find_map(|j| {
+            let end = words[j].0 + words[j].1.len();
+            PhoneNumber::parse(&line[start..end]).ok().map(|_| (j, end))
+        });
+        match number {
+            Some((j, end)) => {
+                keep[start..end].fill(true);
+                i = j + 1;
+            }
+            None => {
+                if plus {
+                    keep[start..start + first.len()].fill(true);
+                }
+                i += 1;
+            }
+        }
+    }
+    keep
 }
 
 #[cfg(test)]

@@ -13,5 +13,6 @@ mod limits;
 mod reliability_core;
 mod reliability_front_ends;
 mod repl;
+mod secrets;
 mod surface;
 mod twilio;

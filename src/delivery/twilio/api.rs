@@ -78,8 +78,25 @@ pub fn instance_url(cfg: &TwilioConfig, r: Resource, sid: &str) -> String {
     )
 }
 
-/// The form of one request. Holds the code: dropped right after sending.
-pub type Form = Vec<(&'static str, String)>;
+/// The fields of one request. They hold the code (in the body or the TwiML): the values are
+/// wiped when the form is dropped, right after sending. Reads as a slice of (name, value);
+/// deliberately not `Debug`.
+pub struct Form(Vec<(&'static str, String)>);
+
+impl std::ops::Deref for Form {
+    type Target = [(&'static str, String)];
+    fn deref(&self) -> &Self::Target {
+        &self.0
+    }
+}
+
+impl Drop for Form {
+    fn drop(&mut self) {
+        for (_, value) in &mut self.0 {
+            zeroize::Zeroize::zeroize(value);
+        }
+    }
+}
 
 /// The Create Message form for SMS or WhatsApp, or the Create Call form for voice.
 /// `valid_for_seconds` is the code's remaining lifetime. Errors are operator sentences about
@@ -95,12 +112,12 @@ pub fn form(cfg: &TwilioConfig, m: &Message<'_>, valid_for_seconds: i64) -> Resu
                     return Err("SMS needs a sender: set TWILIO_FROM, twilio.from or twilio.messaging_service_sid; nothing was sent".into());
                 }
             };
-            Ok(vec![
+            Ok(Form(vec![
                 ("To", to.to_string()),
                 sender,
                 ("Body", m.body()),
                 ("ValidityPeriod", validity_period(valid_for_seconds)),
-            ])
+            ]))
         }
         Channel::Whatsapp => {
             let sender = match (&cfg.whatsapp_from, &cfg.messaging_service_sid) {
@@ -110,22 +127,22 @@ pub fn form(cfg: &TwilioConfig, m: &Message<'_>, valid_for_seconds: i64) -> Resu
                     return Err("WhatsApp needs a sender: set twilio.whatsapp_from or twilio.messaging_service_sid; nothing was sent".into());
                 }
             };
-            Ok(vec![
+            Ok(Form(vec![
                 ("To", format!("whatsapp:{to}")),
                 sender,
                 ("Body", m.body()),
                 ("ValidityPeriod", validity_period(valid_for_seconds)),
-            ])
+            ]))
         }
         Channel::Call => {
             let Some(from) = cfg.from.as_ref().filter(|f| f.starts_with('+')) else {
                 return Err("voice calls need a Twilio phone number: set TWILIO_FROM or twilio.from (a messaging service or sender ID cannot call); nothing was sent".into());
             };
-            Ok(vec![
+            Ok(Form(vec![
                 ("To", to.to_string()),
                 ("From", from.clone()),
                 ("Twiml", twiml(m.code.expose_digits())),
-            ])
+            ]))
         }
     }
 }
@@ -140,15 +157,23 @@ pub fn validity_period(valid_for_seconds: i64) -> String {
 /// TwiML that reads the code digit by digit, twice, with pauses. Only ASCII digits of `code`
 /// are used, so nothing else can reach the markup.
 pub fn twiml(code: &str) -> String {
-    let spoken = code
-        .chars()
-        .filter(char::is_ascii_digit)
-        .map(String::from)
-        .collect::<Vec<_>>()
-        .join(", ");
-    format!(
-        "<Response><Pause length=\"1\"/><Say>Your verification code is</Say><Pause length=\"1\"/><Say>{spoken}.</Say><Pause length=\"2\"/><Say>Again, your code is</Say><Pause length=\"1\"/><Say>{spoken}.</Say><Pause length=\"1\"/><Say>Goodbye.</Say></Response>"
-    )
+    use std::fmt::Write;
+    // Built in buffers sized up front, so no reallocation leaves an unwiped copy of the code.
+    let mut spoken = zeroize::Zeroizing::new(String::with_capacity(3 * code.len()));
+    for d in code.chars().filter(char::is_ascii_digit) {
+        if !spoken.is_empty() {
+            spoken.push_str(", ");
+        }
+        spoken.push(d);
+    }
+    let mut out = String::with_capacity(512 + 2 * spoken.len());
+    let _ = write!(
+        out,
+        "<Response><Pause length=\"1\"/><Say>Your verification code is</Say><Pause length=\"1\"/><Say>{}.</Say><Pause length=\"2\"/><Say>Again, your code is</Say><Pause length=\"1\"/><Say>{}.</Say><Pause length=\"1\"/><Say>Goodbye.</Say></Response>",
+        spoken.as_str(),
+        spoken.as_str()
+    );
+    out
 }
 
 /// What a 2xx answer to a create call said.

@@ -2,7 +2,6 @@
 //! tools use, validated at start-up with messages that name exactly what is missing, and with
 //! the credentials held as redacted secrets that come only from the environment or 0600 files.
 
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -189,24 +188,39 @@ fn bad(key: &'static str, value: &str, expected: &str) -> ConfigError {
     }
 }
 
-/// Reads a secret file: it must exist, be readable by its owner only, and hold one line.
+/// Like [`bad`], for identifiers a secret is easily pasted into by mistake (an auth token is 32
+/// hexadecimal characters, like a SID without its prefix): the value is described, never shown.
+fn bad_hidden(key: &'static str, value: &str, expected: &str) -> ConfigError {
+    let len = value.chars().count();
+    let hex = len > 0 && value.bytes().all(|b| b.is_ascii_hexdigit());
+    let value = if hex && len == 32 {
+        "(not shown: 32 hexadecimal characters, the shape of an auth token or API secret)".into()
+    } else {
+        format!(
+            "(not shown: {len} character{})",
+            if len == 1 { "" } else { "s" }
+        )
+    };
+    ConfigError::Value {
+        key,
+        value,
+        expected: expected.into(),
+    }
+}
+
+/// Reads a secret file: a regular file of the running user, not a link, readable by its owner
+/// only (checked on the open file), holding one line.
 fn read_secret_file(key: &'static str, path: &Path) -> Result<SecretString, ConfigError> {
     let secret_err = |detail: String| ConfigError::SecretFile {
         key,
         path: path.to_path_buf(),
         detail,
     };
-    let meta = std::fs::metadata(path).map_err(|e| secret_err(e.to_string()))?;
-    let mode = meta.permissions().mode() & 0o777;
-    if mode & 0o077 != 0 {
-        return Err(secret_err(format!(
-            "it is readable by other users (mode {mode:o}); run `chmod 600 {}`",
-            path.display()
-        )));
-    }
-    let text = zeroize::Zeroizing::new(
-        std::fs::read_to_string(path).map_err(|e| secret_err(e.to_string()))?,
-    );
+    let file = crate::secret_file::open_read(path).map_err(|e| secret_err(e.to_string()))?;
+    let bytes =
+        crate::secret_file::read_capped(file, 4096).map_err(|e| secret_err(e.to_string()))?;
+    let text = std::str::from_utf8(&bytes)
+        .map_err(|_| secret_err("it must hold the secret alone, as text".into()))?;
     let value = text.trim();
     if value.is_empty() {
         return Err(secret_err("it is empty".into()));
@@ -236,6 +250,11 @@ fn env_secret(var: &'static str, s: &SecretString) -> Result<SecretString, Confi
 /// The API base URL: https, or plain http only to this machine (a local fake Twilio).
 fn api_base(key: &'static str, raw: &str) -> Result<String, ConfigError> {
     let expected = "an https:// URL such as https://api.twilio.com (plain http only for 127.0.0.1, ::1 or localhost), without user, query or fragment";
+    // A URL with user information may carry a password: described, not shown.
+    let bad = |key, raw: &str, expected| match raw.contains('@') {
+        true => bad_hidden(key, raw, expected),
+        false => bad(key, raw, expected),
+    };
     let url = reqwest::Url::parse(raw.trim()).map_err(|_| bad(key, raw, expected))?;
     let host = url.host_str().unwrap_or_default();
     let loopback = host == "localhost"
@@ -295,7 +314,7 @@ impl TwilioConfig {
         let account_sid = match account_sid {
             Some((_, v)) if is_sid(&v, "AC") => Some(v),
             Some((key, v)) => {
-                return Err(bad(
+                return Err(bad_hidden(
                     key,
                     &v,
                     "your Account SID: AC followed by 32 hexadecimal digits (Twilio Console → Account info)",
@@ -315,7 +334,7 @@ impl TwilioConfig {
         let api_key = match api_key {
             Some((_, v)) if is_sid(&v, "SK") => Some(v),
             Some((key, v)) => {
-                return Err(bad(
+                return Err(bad_hidden(
                     key,
                     &v,
                     "an API key SID: SK followed by 32 hexadecimal digits",
@@ -384,7 +403,7 @@ impl TwilioConfig {
         let from = match from {
             Some((_, v)) if is_e164(&v) || is_alphanumeric_sender(&v) => Some(v),
             Some((key, v)) => {
-                return Err(bad(
+                return Err(bad_hidden(
                     key,
                     &v,
                     "a Twilio phone number in E.164 form such as +14155550100, or an alphanumeric sender ID of up to 11 characters",
@@ -395,7 +414,7 @@ impl TwilioConfig {
         let messaging_service_sid = match raw.messaging_service_sid.map(|v| v.trim().to_string()) {
             Some(v) if is_sid(&v, "MG") => Some(v),
             Some(v) => {
-                return Err(bad(
+                return Err(bad_hidden(
                     "twilio.messaging_service_sid",
                     &v,
                     "a Messaging Service SID: MG followed by 32 hexadecimal digits",
@@ -407,7 +426,7 @@ impl TwilioConfig {
             Some(v) => {
                 let number = v.strip_prefix("whatsapp:").unwrap_or(&v).to_string();
                 if !is_e164(&number) {
-                    return Err(bad(
+                    return Err(bad_hidden(
                         "twilio.whatsapp_from",
                         &v,
                         "your WhatsApp sender number in E.164 form, e.g. +14155550100 (the whatsapp: prefix is optional)",
@@ -477,6 +496,7 @@ impl TwilioConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::os::unix::fs::PermissionsExt;
 
     const AC: &str = "AC0123456789abcdef0123456789abcdef";
     const SK: &str = "SK0123456789abcdef0123456789abcdef";

@@ -157,7 +157,9 @@ impl Delivery for TwilioDelivery {
             let elapsed = i64::try_from(started.elapsed().as_secs()).unwrap_or(i64::MAX);
             let valid_for = m.valid_for_seconds.saturating_sub(elapsed);
             let form = api::form(&self.cfg, m, valid_for).map_err(DeliveryError::failed)?;
-            let exchange = self.exchange(client.post(&url).form(&form));
+            // The form's values are wiped when it is dropped; reqwest's encoded copy of the
+            // body is beyond otpd's reach.
+            let exchange = self.exchange(client.post(&url).form(&*form));
             drop(form);
             match exchange {
                 Exchange::Answered { status, body, .. } if (200..300).contains(&status) => {
