@@ -6,7 +6,7 @@
 use clap::Parser;
 use otpd::cli::Cli;
 use otpd::domain::{Code, PhoneNumber};
-use otpd::repl::command::{ReplCommand, parse};
+use otpd::grammar::{Line, parse_line};
 use otpd::sanitize::is_dangerous;
 
 fn printable(s: &str) -> bool {
@@ -17,7 +17,7 @@ fn printable(s: &str) -> bool {
 fn fuzz_prompt_line() {
     bolero::check!().for_each(|bytes: &[u8]| {
         let line = String::from_utf8_lossy(bytes);
-        if let ReplCommand::Unknown { input, .. } = parse(&line) {
+        if let Line::Unknown { input, .. } = parse_line(&line) {
             assert!(printable(&input), "{input:?}");
         }
     });

@@ -588,7 +588,7 @@ fn damaged_full_disk_with_the_prompt_running_one_error_and_the_prompt_stays() {
 mod props {
     use otpd::delivery::twilio::api::ApiError;
     use otpd::domain::PhoneNumber;
-    use otpd::repl::command::{ReplCommand, parse};
+    use otpd::grammar::{Line, parse_line};
     use proptest::prelude::*;
     use proptest::test_runner::{Config, TestRunner};
 
@@ -619,26 +619,24 @@ mod props {
         prop::collection::vec(word, 0..8).prop_map(|w| w.join(" "))
     }
 
-    /// `repl::command::parse`: never panics; a line with a control character is refused; any
+    /// `grammar::parse_line`: never panics; a line with a control character is refused; any
     /// text it produces for people is clean.
     pub fn prompt_lines(cases: u32) {
         runner(cases)
             .run(&line(), |s| {
-                let parsed = parse(&s);
+                let parsed = parse_line(&s);
                 if s.chars().any(forbidden) {
-                    prop_assert!(
-                        matches!(parsed, ReplCommand::Invalid(_)),
-                        "{s:?}: {parsed:?}"
-                    );
+                    prop_assert!(matches!(parsed, Line::Invalid(_)), "{s:?}: {parsed:?}");
                 }
                 match &parsed {
-                    ReplCommand::Invalid(e) => {
+                    Line::Invalid(e) => {
                         let o = e.clone().outcome();
                         prop_assert!(clean(&otpd::render::text(&o)), "{s:?}");
                     }
-                    ReplCommand::Unknown { input, .. } => prop_assert!(clean(input)),
-                    ReplCommand::Audit(words) => {
-                        prop_assert!(!words.iter().any(|w| w.chars().any(forbidden)))
+                    Line::Unknown { input, .. } => prop_assert!(clean(input)),
+                    Line::Words { command, error } => {
+                        let shown = otpd::render::error::prompt_line(command, error);
+                        prop_assert!(clean(&shown), "{shown:?}")
                     }
                     _ => {}
                 }
