@@ -683,7 +683,7 @@ mod props {
             .run(&words, |w| {
                 let argv = std::iter::once("audit".to_string()).chain(w.iter().cloned());
                 if let Err(e) = <otpd::audit::AuditArgs as clap::Parser>::try_parse_from(argv) {
-                    let line = otpd::audit::render::parse_error(&e.render().to_string());
+                    let line = otpd::render::error::prompt_line("audit", &e);
                     prop_assert!(clean(&line), "{line:?}");
                     let all = otpd::render::clap_message(&e.render().to_string());
                     prop_assert!(!all.chars().any(|c| c != '\n' && forbidden(c)), "{all:?}");
