@@ -30,8 +30,8 @@ pub enum Error {
     Terminal(rustyline::error::ReadlineError),
     /// A signal handler could not be installed.
     Signals(Signal, std::io::Error),
-    /// A usage mistake worded by the audit commands themselves.
-    // TODO(issue 11): typed variants once `audit` words its errors through `render`.
+    /// A usage mistake worded by the audit commands themselves. Only `audit/` still builds
+    /// these two strings; typed variants replace them once it words its errors in `render`.
     Usage(String),
     /// An I/O failure worded by the audit commands themselves (see `Usage`).
     Io(String),

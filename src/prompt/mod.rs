@@ -43,10 +43,7 @@ struct Session {
 
 impl Session {
     fn prompt(&self) -> (String, String) {
-        let raw = match &self.current {
-            Some(p) => format!("otpd {}> ", p.short()),
-            None => "otpd> ".to_string(),
-        };
+        let raw = render::prompt::prompt(self.current.as_ref());
         let styled = self.paint.prompt(&raw);
         (raw, styled)
     }

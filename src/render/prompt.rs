@@ -5,6 +5,7 @@
 use serde::Serialize;
 
 use super::duration;
+use crate::domain::PhoneNumber;
 use crate::domain::outcome::{PendingView, exit};
 use crate::sanitize::sanitize;
 
@@ -43,6 +44,14 @@ impl Notice {
     /// The notice as one JSON object (no newline).
     pub fn json(&self) -> String {
         serde_json::to_string(self).unwrap_or_else(|_| "{\"outcome\":\"error\"}".into())
+    }
+}
+
+/// The prompt itself, with the current number (shortened) when there is one.
+pub fn prompt(current: Option<&PhoneNumber>) -> String {
+    match current {
+        Some(p) => format!("otpd {}> ", p.short()),
+        None => "otpd> ".to_string(),
     }
 }
 
