@@ -9,71 +9,13 @@ use crate::config::{Config, Provider};
 use crate::crypto::{CodeHasher, Secrets};
 use crate::delivery::twilio::TwilioDelivery;
 use crate::delivery::{ConsoleDelivery, Delivery, OutboxDelivery};
-use crate::domain::{Channel, Code, Outcome, PhoneNumber};
+use crate::domain::Outcome;
 use crate::error::Error;
 use crate::service::{Ctx, Service};
 use crate::store::Store;
 
-/// One command, already parsed into typed values.
-#[derive(Debug, Clone)]
-pub enum Request {
-    Send {
-        phone: PhoneNumber,
-        channel: Option<Channel>,
-    },
-    Resend {
-        phone: Option<PhoneNumber>,
-    },
-    Verify {
-        code: Code,
-        phone: Option<PhoneNumber>,
-    },
-    Status {
-        phone: Option<PhoneNumber>,
-    },
-    Cancel {
-        phone: Option<PhoneNumber>,
-    },
-    /// Show the limits' counters (for one number, if named) and what would be refused now.
-    Limits {
-        phone: Option<PhoneNumber>,
-    },
-    /// Lift the conversion guard's pause.
-    ResumeSending,
-    /// Lift a number's lock-out.
-    Unlock {
-        phone: PhoneNumber,
-    },
-}
-
-/// Why words could not become a [`Request`]; shown as an `invalid_phone` / `invalid_input`
-/// outcome (exit status 2).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum InputError {
-    Phone(String),
-    Other(String),
-}
-
-impl InputError {
-    pub fn outcome(self) -> Outcome {
-        match self {
-            InputError::Phone(error) => Outcome::InvalidPhone { error },
-            InputError::Other(error) => Outcome::InvalidInput { error },
-        }
-    }
-}
-
-impl From<crate::domain::PhoneError> for InputError {
-    fn from(e: crate::domain::PhoneError) -> Self {
-        InputError::Phone(e.to_string())
-    }
-}
-
-impl From<crate::domain::CodeError> for InputError {
-    fn from(e: crate::domain::CodeError) -> Self {
-        InputError::Other(format!("That is not a code: {e}."))
-    }
-}
+/// The typed requests moved to their own module; kept here for callers of `app::Request`.
+pub use crate::request::Request;
 
 /// A running otpd: everything the use cases borrow.
 pub struct App {
@@ -166,9 +108,7 @@ fn build_delivery(config: &Config) -> Result<Box<dyn Delivery>, Error> {
         Provider::Outbox => Box::new(OutboxDelivery::new(config.delivery.outbox.clone())),
         Provider::Twilio => {
             let Some(twilio) = &config.twilio else {
-                return Err(Error::Usage(
-                    "the twilio delivery is selected but [twilio] was not validated".into(),
-                ));
+                return Err(Error::TwilioUnchecked);
             };
             Box::new(TwilioDelivery::new(twilio.clone()))
         }

@@ -1,13 +1,21 @@
-//! The command line: global options (each also from the environment) and the subcommands.
-//! Raw words become a typed [`Request`] here, once.
+//! The one-shot command line: global options (each also from the environment), the
+//! subcommands — the operator's commands from [`crate::grammar`] plus `config`, `prune`,
+//! `repl` and `kiosk` — and running one command: parse → core → render, one answer, an exit
+//! status.
 
+use std::ffi::OsString;
+use std::io::Write;
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
-use crate::app::{InputError, Request};
-use crate::config::{Overrides, Provider};
-use crate::domain::{Channel, Code, PhoneNumber};
+use crate::app::App;
+use crate::config::{Config, Dirs, Overrides, Provider};
+use crate::domain::Outcome;
+use crate::error::Error;
+use crate::grammar::{Asked, Operator};
+use crate::render;
+use crate::request::{InputError, Request};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -62,59 +70,10 @@ impl Global {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Send a code to PHONE (e.g. +1 415 555 2671)
-    Send {
-        /// The phone number, with country code; spaces are fine
-        #[arg(required = true, num_args = 1.., value_name = "PHONE")]
-        phone: Vec<String>,
-        /// sms, whatsapp or call [default: sms, or [delivery] channel]
-        // Parsed in `request`, not by clap: clap would echo the raw value, however long and
-        // whatever escape sequences it holds.
-        #[arg(long, value_name = "CHANNEL")]
-        channel: Option<String>,
-    },
-    /// Send a new code for the pending verification (the old code stops working)
-    Resend {
-        #[arg(num_args = 0.., value_name = "PHONE")]
-        phone: Vec<String>,
-    },
-    /// Check a code
-    Verify {
-        /// The code; spaces and dashes are fine
-        #[arg(required = true, num_args = 1.., value_name = "CODE")]
-        code: Vec<String>,
-        /// Whose code it is (may be left out when this station has one pending verification)
-        #[arg(long, num_args = 1.., value_name = "PHONE")]
-        phone: Option<Vec<String>>,
-    },
-    /// Show pending verifications
-    Status {
-        #[arg(num_args = 0.., value_name = "PHONE")]
-        phone: Vec<String>,
-    },
-    /// Abandon the pending verification (audited)
-    Cancel {
-        #[arg(num_args = 0.., value_name = "PHONE")]
-        phone: Vec<String>,
-    },
-    /// Show the abuse and cost limits: counters, locked numbers, what would be refused now
-    #[command(args_conflicts_with_subcommands = true)]
-    Limits {
-        /// Also show one number's counters and whether a send to it would be refused
-        #[arg(num_args = 0.., value_name = "PHONE")]
-        phone: Vec<String>,
-        #[command(subcommand)]
-        action: Option<LimitsAction>,
-    },
-    /// Lift a number's lock-out after too many wrong codes (audited)
-    Unlock {
-        #[arg(required = true, num_args = 1.., value_name = "PHONE")]
-        phone: Vec<String>,
-    },
+    #[command(flatten)]
+    Operator(Operator),
     /// Show the effective configuration (secrets redacted)
     Config,
-    /// Review the audit log (newest first), or verify, head, stats, export
-    Audit(Box<crate::audit::AuditArgs>),
     /// Delete finished verifications older than an age (audit rows are kept)
     Prune(crate::audit::PruneArgs),
     /// Open the interactive prompt (the default without a command)
@@ -123,60 +82,117 @@ pub enum Command {
     Kiosk,
 }
 
-#[derive(Debug, Subcommand)]
-pub enum LimitsAction {
-    /// Resume sending after the conversion guard paused it (audited)
-    Resume,
-}
-
-fn phone_arg(words: &[String]) -> Result<Option<PhoneNumber>, InputError> {
-    if words.is_empty() {
-        return Ok(None);
-    }
-    Ok(Some(PhoneNumber::parse(&words.join(" "))?))
-}
-
 impl Command {
     /// The typed request for a use-case command; `None` for the others.
     pub fn request(&self) -> Option<Result<Request, InputError>> {
-        Some(match self {
-            Command::Send { phone, channel } => channel
-                .as_deref()
-                .map(str::parse::<Channel>)
-                .transpose()
-                .map_err(|e| InputError::Other(format!("{e}.")))
-                .and_then(|channel| {
-                    Ok(Request::Send {
-                        phone: phone_arg(phone)?.expect("clap requires a phone"),
-                        channel,
-                    })
-                }),
-            Command::Resend { phone } => phone_arg(phone).map(|phone| Request::Resend { phone }),
-            Command::Verify { code, phone } => Code::parse(&code.join(" "))
-                .map_err(InputError::from)
-                .and_then(|code| {
-                    let phone = phone_arg(phone.as_deref().unwrap_or_default())?;
-                    Ok(Request::Verify { code, phone })
-                }),
-            Command::Status { phone } => phone_arg(phone).map(|phone| Request::Status { phone }),
-            Command::Cancel { phone } => phone_arg(phone).map(|phone| Request::Cancel { phone }),
-            Command::Limits {
-                action: Some(LimitsAction::Resume),
-                ..
-            } => Ok(Request::ResumeSending),
-            Command::Limits {
-                phone,
-                action: None,
-            } => phone_arg(phone).map(|phone| Request::Limits { phone }),
-            Command::Unlock { phone } => phone_arg(phone).and_then(|p| {
-                p.map(|phone| Request::Unlock { phone })
-                    .ok_or_else(|| InputError::Phone("a phone number is needed".into()))
-            }),
-            Command::Config
-            | Command::Audit(_)
-            | Command::Prune(_)
-            | Command::Repl
-            | Command::Kiosk => return None,
-        })
+        match self {
+            Command::Operator(op) => match op.asked() {
+                Ok(Asked::Run(r)) => Some(Ok(r)),
+                Ok(Asked::Audit(_)) => None,
+                Err(e) => Some(Err(e)),
+            },
+            _ => None,
+        }
+    }
+}
+
+/// Parses argv. `Err(status)`: clap's message (an error, or `--help` / `--version`) was
+/// printed and the process exits with `status`.
+pub fn parse(args: &[OsString]) -> Result<Cli, u8> {
+    let parsed = Cli::command()
+        .try_get_matches_from(args)
+        .and_then(|m| Ok((Cli::from_arg_matches(&m)?, m)));
+    match parsed {
+        Ok((mut cli, matches)) => {
+            if let Some(Command::Operator(Operator::Audit(a))) = &mut cli.command {
+                crate::audit::args::drop_station_from_env(a, &matches);
+            }
+            Ok(cli)
+        }
+        // A script that asked for JSON gets its one object even when the words were wrong.
+        Err(e) if e.use_stderr() && args.iter().any(|a| a == "--json") => {
+            println!("{}", render::error_json(&Error::Args(e)));
+            Err(2)
+        }
+        Err(e) => {
+            // clap quotes the offending word back; it must not reach the terminal raw (C1 CSI,
+            // bidi overrides) nor whole (a 128 KiB argument).
+            let text = render::clap_message(&e.render().to_string());
+            if e.use_stderr() {
+                eprintln!("{text}");
+                return Err(2);
+            }
+            println!("{text}");
+            Err(0)
+        }
+    }
+}
+
+/// Loads the configuration and the platform directories; says what it had to warn about.
+pub fn load_config(global: &Global) -> Result<(Config, Dirs), Error> {
+    let dirs = Dirs::platform()?;
+    let config = Config::load(&global.overrides(), &dirs)?;
+    for w in config.warnings() {
+        eprintln!("{}", render::error::warning(&w));
+    }
+    Ok((config, dirs))
+}
+
+fn open(config: Config) -> Result<App, Error> {
+    App::open(config, crate::clock::from_env())
+}
+
+fn print(out: &mut dyn Write, o: &Outcome, json: bool) -> Result<u8, Error> {
+    let line = if json {
+        render::json(o)
+    } else {
+        render::text(o)
+    };
+    writeln!(out, "{line}").map_err(Error::Output)?;
+    Ok(o.exit_code())
+}
+
+/// One operator command. Bad words are answered before anything is opened.
+pub fn operator(
+    op: &Operator,
+    config: Config,
+    json: bool,
+    out: &mut dyn Write,
+) -> Result<u8, Error> {
+    match op.asked() {
+        Err(bad) => print(out, &bad.outcome(), json),
+        Ok(Asked::Run(request)) => {
+            let mut app = open(config)?;
+            let outcome = app.execute(&request);
+            warn(&mut app);
+            print(out, &outcome?, json)
+        }
+        Ok(Asked::Audit(args)) => crate::audit::execute(&mut open(config)?, &args, json, out),
+    }
+}
+
+/// `otpd config`.
+pub fn config(config: &Config, out: &mut dyn Write) -> Result<u8, Error> {
+    writeln!(out, "{}", render::config_summary(config)).map_err(Error::Output)?;
+    Ok(0)
+}
+
+/// `otpd prune`.
+pub fn prune(
+    args: &crate::audit::PruneArgs,
+    config: Config,
+    json: bool,
+    out: &mut dyn Write,
+) -> Result<u8, Error> {
+    let mut app = open(config)?;
+    let code = crate::audit::run_prune(&mut app, args, json, out);
+    warn(&mut app);
+    code
+}
+
+/// Non-fatal problems the application noted (e.g. the audit head file could not be written).
+fn warn(app: &mut App) {
+    for w in app.take_warnings() {
+        eprintln!("{}", render::error::warning(&w));
     }
 }

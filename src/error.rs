@@ -1,4 +1,6 @@
 //! Operational errors (as opposed to refusals, which are `Outcome`s) and their exit statuses.
+//! Each variant says what failed as a type; its sentence is in `render::error` (the `Display`
+//! impl), so every word the user reads is in one place.
 
 use crate::config::ConfigError;
 use crate::crypto::{HashError, SecretError};
@@ -6,20 +8,86 @@ use crate::domain::outcome::exit;
 use crate::service::ServiceError;
 use crate::store::StoreError;
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug)]
 pub enum Error {
-    #[error(transparent)]
-    Config(#[from] ConfigError),
-    #[error(transparent)]
-    Secret(#[from] SecretError),
-    #[error(transparent)]
-    Store(#[from] StoreError),
-    #[error(transparent)]
-    Hash(#[from] HashError),
-    #[error("{0}")]
+    Config(ConfigError),
+    Secret(SecretError),
+    Store(StoreError),
+    Hash(HashError),
+    /// The words on the command line do not fit the grammar.
+    Args(clap::Error),
+    /// A prompt line's words do not fit its command (the prompt goes on).
+    PromptArgs(&'static str, clap::Error),
+    /// The twilio delivery was picked but its configuration was never checked.
+    TwilioUnchecked,
+    /// `otpd kiosk` with a delivery that shows codes on this screen.
+    KioskShowsCodes,
+    /// Standard output (or the kiosk's screen) cannot be written.
+    Output(std::io::Error),
+    /// Standard input cannot be read (or waited for).
+    Input(std::io::Error),
+    /// The line editor cannot use this terminal, or reading from it failed.
+    Terminal(rustyline::error::ReadlineError),
+    /// A signal handler could not be installed.
+    Signals(Signal, std::io::Error),
+    /// A usage mistake worded by the audit commands themselves. Only `audit/` still builds
+    /// these two strings; typed variants replace them once it words its errors in `render`.
     Usage(String),
-    #[error("{0}")]
+    /// An I/O failure worded by the audit commands themselves (see `Usage`).
     Io(String),
+}
+
+/// What a signal handler was for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Signal {
+    /// Ctrl-C at the prompt: finish the command, then stop or go on.
+    Interrupt,
+    /// SIGTERM: finish the command, then exit 143.
+    Terminate,
+    /// The kiosk's Ctrl-C, Ctrl-\ and Ctrl-Z, which must do nothing.
+    Keyboard,
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            // Transparent: their sentence is theirs, so is their cause.
+            Error::Config(e) => std::error::Error::source(e),
+            Error::Secret(e) => std::error::Error::source(e),
+            Error::Store(e) => std::error::Error::source(e),
+            Error::Hash(e) => std::error::Error::source(e),
+            Error::Args(e) | Error::PromptArgs(_, e) => Some(e),
+            Error::Output(e) | Error::Input(e) | Error::Signals(_, e) => Some(e),
+            Error::Terminal(e) => Some(e),
+            Error::TwilioUnchecked | Error::KioskShowsCodes | Error::Usage(_) | Error::Io(_) => {
+                None
+            }
+        }
+    }
+}
+
+impl From<ConfigError> for Error {
+    fn from(e: ConfigError) -> Self {
+        Error::Config(e)
+    }
+}
+
+impl From<SecretError> for Error {
+    fn from(e: SecretError) -> Self {
+        Error::Secret(e)
+    }
+}
+
+impl From<StoreError> for Error {
+    fn from(e: StoreError) -> Self {
+        Error::Store(e)
+    }
+}
+
+impl From<HashError> for Error {
+    fn from(e: HashError) -> Self {
+        Error::Hash(e)
+    }
 }
 
 impl From<ServiceError> for Error {
@@ -34,9 +102,20 @@ impl From<ServiceError> for Error {
 impl Error {
     pub fn exit_code(&self) -> u8 {
         match self {
-            Error::Config(_) | Error::Secret(_) | Error::Usage(_) => exit::USAGE,
+            Error::Config(_)
+            | Error::Secret(_)
+            | Error::Usage(_)
+            | Error::Args(_)
+            | Error::PromptArgs(..)
+            | Error::TwilioUnchecked
+            | Error::KioskShowsCodes => exit::USAGE,
             Error::Store(_) => exit::STORAGE,
-            Error::Hash(_) | Error::Io(_) => exit::INTERNAL,
+            Error::Hash(_)
+            | Error::Io(_)
+            | Error::Output(_)
+            | Error::Input(_)
+            | Error::Terminal(_)
+            | Error::Signals(..) => exit::INTERNAL,
         }
     }
 
@@ -44,9 +123,18 @@ impl Error {
     pub fn kind(&self) -> &'static str {
         match self {
             Error::Config(_) | Error::Secret(_) => "config_error",
-            Error::Usage(_) => "usage_error",
+            Error::Usage(_)
+            | Error::Args(_)
+            | Error::PromptArgs(..)
+            | Error::TwilioUnchecked
+            | Error::KioskShowsCodes => "usage_error",
             Error::Store(_) => "storage_error",
-            Error::Hash(_) | Error::Io(_) => "internal_error",
+            Error::Hash(_)
+            | Error::Io(_)
+            | Error::Output(_)
+            | Error::Input(_)
+            | Error::Terminal(_)
+            | Error::Signals(..) => "internal_error",
         }
     }
 }

@@ -7,7 +7,7 @@
 use clap::Parser;
 use otpd::cli::Cli;
 use otpd::domain::{Code, PhoneNumber};
-use otpd::repl::command::{ReplCommand, parse};
+use otpd::grammar::{Line, parse_line};
 
 /// Safe to put on a terminal, by the rule itself: no C0 control (below 0x20), no DEL, no C1
 /// control (U+0080..=U+009F, e.g. CSI U+009B), no bidirectional control (the marks, embeddings,
@@ -30,11 +30,11 @@ fn printable(s: &str) -> bool {
 fn fuzz_prompt_line() {
     bolero::check!().for_each(|bytes: &[u8]| {
         let line = String::from_utf8_lossy(bytes);
-        let echoed = match parse(&line) {
-            ReplCommand::Unknown { input, suggestion } => {
-                otpd::render::unknown_command(&input, suggestion)
+        let echoed = match parse_line(&line) {
+            Line::Unknown { input, suggestion } => {
+                otpd::render::prompt::unknown_command(&input, suggestion)
             }
-            ReplCommand::Invalid(e) => otpd::render::text(&e.outcome()),
+            Line::Invalid(e) => otpd::render::text(&e.outcome()),
             _ => return,
         };
         assert!(printable(&echoed), "{line:?} echoed as {echoed:?}");

@@ -656,7 +656,7 @@ fn damaged_writes_refused_with_the_prompt_running_one_error_and_the_prompt_stays
 mod props {
     use otpd::delivery::twilio::api::ApiError;
     use otpd::domain::PhoneNumber;
-    use otpd::repl::command::{ReplCommand, parse};
+    use otpd::grammar::{Line, parse_line};
     use proptest::prelude::*;
     use proptest::test_runner::{Config, TestRunner};
 
@@ -687,26 +687,24 @@ mod props {
         prop::collection::vec(word, 0..8).prop_map(|w| w.join(" "))
     }
 
-    /// `repl::command::parse`: never panics; a line with a control character is refused; any
+    /// `grammar::parse_line`: never panics; a line with a control character is refused; any
     /// text it produces for people is clean.
     pub fn prompt_lines(cases: u32) {
         runner(cases)
             .run(&line(), |s| {
-                let parsed = parse(&s);
+                let parsed = parse_line(&s);
                 if s.chars().any(forbidden) {
-                    prop_assert!(
-                        matches!(parsed, ReplCommand::Invalid(_)),
-                        "{s:?}: {parsed:?}"
-                    );
+                    prop_assert!(matches!(parsed, Line::Invalid(_)), "{s:?}: {parsed:?}");
                 }
                 match &parsed {
-                    ReplCommand::Invalid(e) => {
+                    Line::Invalid(e) => {
                         let o = e.clone().outcome();
                         prop_assert!(clean(&otpd::render::text(&o)), "{s:?}");
                     }
-                    ReplCommand::Unknown { input, .. } => prop_assert!(clean(input)),
-                    ReplCommand::Audit(words) => {
-                        prop_assert!(!words.iter().any(|w| w.chars().any(forbidden)))
+                    Line::Unknown { input, .. } => prop_assert!(clean(input)),
+                    Line::Words { command, error } => {
+                        let shown = otpd::render::error::prompt_line(command, error);
+                        prop_assert!(clean(&shown), "{shown:?}")
                     }
                     _ => {}
                 }
@@ -753,7 +751,7 @@ mod props {
             .run(&words, |w| {
                 let argv = std::iter::once("audit".to_string()).chain(w.iter().cloned());
                 if let Err(e) = <otpd::audit::AuditArgs as clap::Parser>::try_parse_from(argv) {
-                    let line = otpd::audit::render::parse_error(&e.render().to_string());
+                    let line = otpd::render::error::prompt_line("audit", &e);
                     prop_assert!(clean(&line), "{line:?}");
                     let all = otpd::render::clap_message(&e.render().to_string());
                     prop_assert!(!all.chars().any(|c| c != '\n' && forbidden(c)), "{all:?}");

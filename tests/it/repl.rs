@@ -597,3 +597,45 @@ fn an_operator_sees_the_limits_and_unlocks_a_number_at_the_prompt() {
     );
     assert!(env.audit_events().contains(&"unlocked".to_string()));
 }
+
+// ── One grammar ─────────────────────────────────────────────────────────────────────────────
+
+/// The command line and the prompt parse with one grammar: a form works in both, and a word
+/// missing its phone number gets the same answer whichever command it is.
+#[test]
+fn a_word_means_the_same_on_the_command_line_and_at_the_prompt() {
+    let env = Env::new();
+    // The prompt's `send PHONE CHANNEL` on the command line, and `--channel` at the prompt.
+    let r = env.run(&["--json", "send", US2, "whatsapp"]);
+    assert_eq!(r.json()["outcome"], "sent", "{r:?}");
+    let r = env.run_stdin(
+        &["--json"],
+        format!("send {US} --channel call\n").as_bytes(),
+    );
+    assert_eq!(r.json_lines()[0]["outcome"], "sent", "{r:?}");
+    let channels: Vec<_> = env.outbox().iter().map(|m| m["channel"].clone()).collect();
+    assert_eq!(channels, ["whatsapp", "call"]);
+    // `verify CODE --phone PHONE` at the prompt, as on the command line.
+    let code = env.last_code(US_E164);
+    let r = env.run_stdin(
+        &["--json"],
+        format!("verify {code} --phone {US}\n").as_bytes(),
+    );
+    assert_eq!(r.json_lines()[0]["outcome"], "approved", "{r:?}");
+
+    // No phone: `unlock` is answered like `send`, in one sentence.
+    let r = env.run_stdin(&["--json"], b"send\nunlock\nlimits resume now\n");
+    let lines = r.json_lines();
+    assert_eq!(lines[0]["outcome"], "invalid_phone", "{r:?}");
+    assert_eq!(lines[1], lines[0], "{r:?}");
+    // A stray word is refused as on the command line, naming the command.
+    assert_eq!(lines[2]["error"], "usage_error", "{r:?}");
+    let message = lines[2]["message"].as_str().unwrap();
+    assert!(
+        message.starts_with("limits: unexpected argument 'now'"),
+        "{message}"
+    );
+    let cli = env.run(&["limits", "resume", "now"]);
+    assert_eq!(cli.code, 2, "{cli:?}");
+    assert!(cli.stderr.contains("unexpected argument 'now'"), "{cli:?}");
+}

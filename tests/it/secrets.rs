@@ -272,7 +272,7 @@ fn the_running_prompt_cannot_dump_core() {
 
 #[test]
 fn history_masks_codes_in_any_line_and_keeps_phone_numbers() {
-    use otpd::repl::history::entry;
+    use otpd::terminal::history::entry;
     let cases = [
         ("verfy 123456", "verfy ******"),
         ("123456 +1 415 555 2671", "****** +1 415 555 2671"),
@@ -328,7 +328,7 @@ fn the_prompt_history_holds_no_code_from_a_mistyped_line() {
 #[test]
 fn codes_an_older_otpd_left_in_the_history_are_masked_on_start() {
     let dir = tempfile::tempdir().unwrap();
-    let file = otpd::repl::history::path(&dir.path().join("state/otpd"));
+    let file = otpd::terminal::history::path(&dir.path().join("state/otpd"));
     std::fs::create_dir_all(file.parent().unwrap()).unwrap();
     std::fs::write(
         &file,
@@ -336,7 +336,7 @@ fn codes_an_older_otpd_left_in_the_history_are_masked_on_start() {
     )
     .unwrap();
     std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
-    otpd::repl::history::prepare(&file).unwrap();
+    otpd::terminal::history::prepare(&file).unwrap();
     assert_eq!(
         std::fs::read_to_string(&file).unwrap(),
         "#V2\nsend +44 7911 123456\nverfy ******\n****** +1 415 555 2671\n"
@@ -348,5 +348,5 @@ fn codes_an_older_otpd_left_in_the_history_are_masked_on_start() {
     let target = dir.path().join("elsewhere");
     std::fs::write(&target, "").unwrap();
     symlink(&target, &file).unwrap();
-    assert!(otpd::repl::history::prepare(&file).is_err());
+    assert!(otpd::terminal::history::prepare(&file).is_err());
 }

@@ -1,6 +1,7 @@
-//! Where the prompt's lines come from: rustyline on a terminal, or plain lines from a pipe.
+//! Where a terminal's lines come from: rustyline on a terminal, or plain lines from a pipe.
 //! Pipe input is read as bytes, so an overlong line or invalid UTF-8 becomes one refusal and
-//! the loop goes on (rustyline would fail the whole read).
+//! the loop goes on (rustyline would fail the whole read); [`decode`] is the same check for
+//! the kiosk's own reader.
 
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
@@ -9,10 +10,13 @@ use rustyline::error::ReadlineError;
 use rustyline::history::FileHistory;
 use rustyline::{CompletionType, Config, Editor};
 
-use super::command::{LineProblem, MAX_LINE};
-use super::helper::{Paint, PromptHelper};
+use super::helper::PromptHelper;
 use super::history;
+use super::paint::Paint;
 use crate::error::Error;
+use crate::grammar::check_line;
+use crate::render::prompt::no_history;
+use crate::request::{LineProblem, MAX_LINE};
 
 /// One read.
 #[derive(Debug, PartialEq, Eq)]
@@ -72,10 +76,7 @@ impl<R: BufRead> PipeSource<R> {
 
 impl<R: BufRead> Source for PipeSource<R> {
     fn read(&mut self, _prompt: &str, _styled: &str) -> Result<Input, Error> {
-        let Some((mut bytes, mut total)) = self
-            .next_bytes()
-            .map_err(|e| Error::Io(format!("cannot read input: {e}")))?
-        else {
+        let Some((mut bytes, mut total)) = self.next_bytes().map_err(Error::Input)? else {
             return Ok(Input::Eof);
         };
         if bytes.last() == Some(&b'\r') {
@@ -108,13 +109,13 @@ impl TtySource {
         let config = Config::builder()
             .auto_add_history(false)
             .max_history_size(1000)
-            .map_err(|e| Error::Io(e.to_string()))?
+            .map_err(Error::Terminal)?
             .history_ignore_dups(true)
-            .map_err(|e| Error::Io(e.to_string()))?
+            .map_err(Error::Terminal)?
             .completion_type(CompletionType::List)
             .build();
-        let mut editor: Editor<PromptHelper, FileHistory> = Editor::with_config(config)
-            .map_err(|e| Error::Io(format!("cannot use this terminal: {e}")))?;
+        let mut editor: Editor<PromptHelper, FileHistory> =
+            Editor::with_config(config).map_err(Error::Terminal)?;
         editor.set_helper(Some(PromptHelper { paint }));
         let history = match history::prepare(history_file) {
             Ok(()) => {
@@ -122,10 +123,7 @@ impl TtySource {
                 Some(history_file.to_path_buf())
             }
             Err(e) => {
-                eprintln!(
-                    "otpd: warning: no history ({}: {e})",
-                    history_file.display()
-                );
+                eprintln!("{}", no_history(history_file, &e));
                 None
             }
         };
@@ -139,7 +137,7 @@ impl Source for TtySource {
             Ok(line) => Ok(Input::Line(line)),
             Err(ReadlineError::Interrupted) => Ok(Input::Interrupted),
             Err(ReadlineError::Eof) => Ok(Input::Eof),
-            Err(e) => Err(Error::Io(format!("cannot read from the terminal: {e}"))),
+            Err(e) => Err(Error::Terminal(e)),
         }
     }
 
@@ -147,7 +145,7 @@ impl Source for TtySource {
         let (Some(path), Some(entry)) = (&self.history, history::entry(line)) else {
             return;
         };
-        if super::command::check_line(line).is_err() {
+        if check_line(line).is_err() {
             return;
         }
         if self.editor.add_history_entry(entry).unwrap_or(false) {

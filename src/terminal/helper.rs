@@ -1,8 +1,7 @@
-//! rustyline's side of the prompt: tab completion of commands and channels, greyed hints for
-//! what a command expects, and colour — only on a terminal and only when `NO_COLOR` is unset.
+//! rustyline's side of a terminal: tab completion of the grammar's commands and channels,
+//! greyed hints for what a command expects, and the hint's colour (see [`super::paint`]).
 
 use std::borrow::Cow;
-use std::io::IsTerminal;
 
 use rustyline::completion::{Completer, Pair};
 use rustyline::highlight::Highlighter;
@@ -10,47 +9,9 @@ use rustyline::hint::{Hint, Hinter};
 use rustyline::validate::Validator;
 use rustyline::{Context, Helper};
 
-use super::command::COMMANDS;
-use crate::domain::Channel;
-
-/// Whether output may be coloured: a terminal on stdout and `NO_COLOR` unset or empty
-/// (<https://no-color.org>).
-pub fn colour_wanted() -> bool {
-    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
-}
-
-/// ANSI styling that is a no-op when colour is off.
-#[derive(Debug, Clone, Copy)]
-pub struct Paint {
-    pub on: bool,
-}
-
-impl Paint {
-    fn wrap(self, code: &str, s: &str) -> String {
-        if self.on {
-            format!("\x1b[{code}m{s}\x1b[0m")
-        } else {
-            s.to_string()
-        }
-    }
-
-    /// An outcome line: green when it succeeded, yellow when refused, red for errors.
-    pub fn outcome(self, s: &str, exit_code: u8) -> String {
-        match exit_code {
-            0 => self.wrap("32", s),
-            1 => self.wrap("33", s),
-            _ => self.wrap("31", s),
-        }
-    }
-
-    pub fn prompt(self, s: &str) -> String {
-        self.wrap("1;36", s)
-    }
-
-    pub fn dim(self, s: &str) -> String {
-        self.wrap("2", s)
-    }
-}
+use super::paint::Paint;
+use crate::grammar::{COMMANDS, channel_names};
+use crate::render::prompt::hint as arguments_hint;
 
 /// What is shown greyed after the cursor.
 pub struct CmdHint {
@@ -85,7 +46,7 @@ pub fn candidates(line: &str, pos: usize) -> (usize, Vec<String>) {
     let pool: Vec<&str> = if start == 0 || before[..start].trim().is_empty() {
         COMMANDS.to_vec()
     } else if first.eq_ignore_ascii_case("send") {
-        Channel::ALL.iter().map(|c| c.as_str()).collect()
+        channel_names().collect()
     } else if first.eq_ignore_ascii_case("help") {
         COMMANDS.to_vec()
     } else {
@@ -121,16 +82,6 @@ impl Completer for PromptHelper {
     }
 }
 
-/// The arguments a command takes, shown after `command `.
-fn usage(command: &str) -> Option<&'static str> {
-    Some(match command {
-        "send" => "PHONE [sms|whatsapp|call]",
-        "verify" => "CODE [PHONE]",
-        "help" => "[COMMAND]",
-        _ => return None,
-    })
-}
-
 impl Hinter for PromptHelper {
     type Hint = CmdHint;
     fn hint(&self, line: &str, pos: usize, _ctx: &Context<'_>) -> Option<CmdHint> {
@@ -140,7 +91,7 @@ impl Hinter for PromptHelper {
         if let Some(command) = line.strip_suffix(' ')
             && !command.contains(' ')
         {
-            return usage(&command.to_ascii_lowercase()).map(|u| CmdHint {
+            return arguments_hint(&command.to_ascii_lowercase()).map(|u| CmdHint {
                 display: u.to_string(),
                 complete: None,
             });

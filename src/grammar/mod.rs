@@ -1,0 +1,185 @@
+//! The one grammar of the operator's commands: a single clap definition ([`Operator`]) that the
+//! one-shot command line flattens into its subcommands, the prompt parses each line with
+//! (after [`line`]'s bare-number / bare-code rewriting), and the kiosk's free-text answers go
+//! through. Words become a typed [`Request`] here, once, so a word means the same everywhere;
+//! what is wrong with them is a typed [`InputError`] (worded in `render`).
+//!
+//! Two forms are accepted everywhere: `send PHONE [CHANNEL]` or `send PHONE --channel CHANNEL`,
+//! and `verify CODE [PHONE]` (the phone starts at the first word that starts with `+`) or
+//! `verify CODE --phone PHONE`. Phone numbers may be typed with spaces: every word is kept.
+
+pub mod line;
+
+use clap::Subcommand;
+
+use crate::audit::AuditArgs;
+use crate::domain::{Channel, Code, PhoneNumber};
+use crate::request::{InputError, Request};
+
+pub use line::{COMMANDS, Line, check_line, parse_line, suggest};
+
+/// The operator's commands, shared by `otpd COMMAND …` and the prompt.
+#[derive(Debug, Subcommand)]
+pub enum Operator {
+    /// Send a code to PHONE (e.g. +1 415 555 2671)
+    #[command(allow_negative_numbers = true)]
+    Send {
+        /// The phone number, with country code; spaces are fine
+        #[arg(required = true, num_args = 1.., value_name = "PHONE")]
+        phone: Vec<String>,
+        /// sms, whatsapp or call [default: sms, or [delivery] channel]
+        // Parsed in `request`, not by clap: clap would echo the raw value, however long and
+        // whatever escape sequences it holds.
+        #[arg(long, value_name = "CHANNEL")]
+        channel: Option<String>,
+    },
+    /// Send a new code for the pending verification (the old code stops working)
+    Resend {
+        #[arg(num_args = 0.., value_name = "PHONE")]
+        phone: Vec<String>,
+    },
+    /// Check a code
+    #[command(allow_negative_numbers = true)]
+    Verify {
+        /// The code; spaces and dashes are fine
+        #[arg(required = true, num_args = 1.., value_name = "CODE")]
+        code: Vec<String>,
+        /// Whose code it is (may be left out when this station has one pending verification)
+        #[arg(long, num_args = 1.., value_name = "PHONE")]
+        phone: Option<Vec<String>>,
+    },
+    /// Show pending verifications
+    Status {
+        #[arg(num_args = 0.., value_name = "PHONE")]
+        phone: Vec<String>,
+    },
+    /// Abandon the pending verification (audited)
+    Cancel {
+        #[arg(num_args = 0.., value_name = "PHONE")]
+        phone: Vec<String>,
+    },
+    /// Show the abuse and cost limits: counters, locked numbers, what would be refused now
+    #[command(args_conflicts_with_subcommands = true)]
+    Limits {
+        /// Also show one number's counters and whether a send to it would be refused
+        #[arg(num_args = 0.., value_name = "PHONE")]
+        phone: Vec<String>,
+        #[command(subcommand)]
+        action: Option<LimitsAction>,
+    },
+    /// Lift a number's lock-out after too many wrong codes (audited)
+    Unlock {
+        #[arg(required = true, num_args = 1.., value_name = "PHONE")]
+        phone: Vec<String>,
+    },
+    /// Review the audit log (newest first), or verify, head, stats, export
+    Audit(Box<AuditArgs>),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LimitsAction {
+    /// Resume sending after the conversion guard paused it (audited)
+    Resume,
+}
+
+/// What an operator command asks for: a use case, or the audit review (which is not a use case
+/// of the core but a reading of its log).
+#[derive(Debug)]
+pub enum Asked {
+    Run(Request),
+    Audit(Box<AuditArgs>),
+}
+
+impl Operator {
+    /// The typed request; an [`InputError`] when a phone, code or channel is not one.
+    pub fn asked(&self) -> Result<Asked, InputError> {
+        let run = Asked::Run;
+        Ok(match self {
+            Operator::Send { phone, channel } => run(send(phone, channel.as_deref())?),
+            Operator::Resend { phone } => run(Request::Resend {
+                phone: optional_phone(phone)?,
+            }),
+            Operator::Verify { code, phone } => run(verify(code, phone.as_deref())?),
+            Operator::Status { phone } => run(Request::Status {
+                phone: optional_phone(phone)?,
+            }),
+            Operator::Cancel { phone } => run(Request::Cancel {
+                phone: optional_phone(phone)?,
+            }),
+            Operator::Limits {
+                action: Some(LimitsAction::Resume),
+                ..
+            } => run(Request::ResumeSending),
+            Operator::Limits {
+                phone,
+                action: None,
+            } => run(Request::Limits {
+                phone: optional_phone(phone)?,
+            }),
+            Operator::Unlock { phone } => run(Request::Unlock {
+                phone: self::phone(&phone.join(" "))?,
+            }),
+            Operator::Audit(args) => Asked::Audit(args.clone()),
+        })
+    }
+}
+
+/// `send PHONE… [CHANNEL]` or `send PHONE… --channel CHANNEL`. Without the flag, a last word
+/// that does not start with a digit is the channel (a number's own words all do, but its
+/// first, which starts with `+` or `00`).
+fn send(words: &[String], flag: Option<&str>) -> Result<Request, InputError> {
+    let (phone_words, channel) = match (flag, words.split_last()) {
+        (Some(c), _) => (words, Some(c)),
+        (None, Some((last, before)))
+            if !before.is_empty() && !last.starts_with(|c: char| c.is_ascii_digit()) =>
+        {
+            (before, Some(last.as_str()))
+        }
+        (None, _) => (words, None),
+    };
+    let channel = channel.map(self::channel).transpose()?;
+    let phone = phone(&phone_words.join(" "))?;
+    Ok(Request::Send { phone, channel })
+}
+
+/// `verify CODE… [PHONE…]` (the phone starts at the first word starting with `+`) or
+/// `verify CODE… --phone PHONE…`. The code is checked first.
+fn verify(words: &[String], flag: Option<&[String]>) -> Result<Request, InputError> {
+    let split = match flag {
+        Some(_) => words.len(),
+        None => words
+            .iter()
+            .position(|w| w.starts_with('+'))
+            .unwrap_or(words.len()),
+    };
+    let code = code(&words[..split].join(" "))?;
+    let phone = optional_phone(flag.unwrap_or(&words[split..]))?;
+    Ok(Request::Verify { code, phone })
+}
+
+fn optional_phone(words: &[String]) -> Result<Option<PhoneNumber>, InputError> {
+    if words.is_empty() {
+        return Ok(None);
+    }
+    phone(&words.join(" ")).map(Some)
+}
+
+/// A phone number as people type it (`+1 (415) 555-2671`, `0044 7911 123456`).
+pub fn phone(text: &str) -> Result<PhoneNumber, InputError> {
+    Ok(PhoneNumber::parse(text)?)
+}
+
+/// A code as people type it (`482913`, `482 913`, `482-913`).
+pub fn code(text: &str) -> Result<Code, InputError> {
+    Ok(Code::parse(text)?)
+}
+
+/// A channel's name (`sms`, `whatsapp`, `call` and their aliases).
+pub fn channel(word: &str) -> Result<Channel, InputError> {
+    Ok(word.parse::<Channel>()?)
+}
+
+/// The channel names, for completion.
+pub fn channel_names() -> impl Iterator<Item = &'static str> {
+    Channel::ALL.iter().map(|c| c.as_str())
+}

@@ -1,0 +1,263 @@
+//! `otpd kiosk`: an unattended terminal for the public. A guided flow (number, then code), no
+//! commands, no history, no code ever on the screen, and no way out: Ctrl-C, Ctrl-D and Ctrl-Z
+//! neither exit nor suspend it — only SIGTERM or SIGHUP from its supervisor end it.
+//!
+//! It reads lines with a deadline ([`crate::terminal::timed`]): an idle visitor is timed out
+//! even half-way through typing, and there is nothing to complete or remember anyway. What a
+//! visitor types is read with the operator's grammar ([`crate::grammar`]), restricted to what
+//! each step allows; what the kiosk says is in [`crate::render::kiosk`].
+
+use std::io::Write;
+use std::time::{Duration, Instant};
+
+use crate::app::App;
+use crate::config::KioskConfig;
+use crate::domain::{Channel, Code, Outcome, PhoneNumber};
+use crate::error::Error;
+use crate::grammar::{self, Line, check_line};
+use crate::render::{self, kiosk as wording};
+use crate::request::{LineProblem, Request};
+use crate::terminal::input::Input;
+use crate::terminal::signals;
+use crate::terminal::timed::{Got, TerminalMode, TimedLines};
+
+/// Clears the screen and homes the cursor.
+const CLEAR: &str = "\x1b[H\x1b[2J";
+
+/// Runs the kiosk until the input is closed (the terminal hung up).
+pub fn run(mut app: App, out: &mut dyn Write) -> Result<u8, Error> {
+    if app.delivery.shows_codes_locally() {
+        return Err(Error::KioskShowsCodes);
+    }
+    let _signals = signals::ignore_keyboard()?;
+    let _terminal = TerminalMode::canonical();
+    let cfg = app.config.kiosk.clone();
+    let mut input = TimedLines::default();
+    let mut k = Kiosk {
+        app: &mut app,
+        input: &mut input,
+        out,
+        cfg,
+    };
+    loop {
+        k.say(CLEAR)?;
+        match k.visitor()? {
+            End::Reset => k.input.discard(),
+            End::Hangup => return Ok(0),
+        }
+    }
+}
+
+/// What a visitor's answer at the code step means.
+enum CodeAnswer {
+    Nothing,
+    Resend,
+    Code(Code),
+    NotACode,
+}
+
+/// The code step's answer through the grammar: the digits (or `verify DIGITS`) for this
+/// visitor's number, or `resend`; naming another number, or any other command, is not allowed.
+fn code_answer(text: &str) -> CodeAnswer {
+    match grammar::parse_line(text) {
+        Line::Empty => CodeAnswer::Nothing,
+        Line::Run(Request::Resend { phone: None }) => CodeAnswer::Resend,
+        Line::Run(Request::Verify { code, phone: None }) => CodeAnswer::Code(code),
+        _ => CodeAnswer::NotACode,
+    }
+}
+
+/// How one visitor's session ended.
+enum End {
+    Reset,
+    Hangup,
+}
+
+/// One answer from the visitor, already checked.
+enum Answer {
+    Text(String),
+    Bad(LineProblem),
+    End(End),
+}
+
+struct Kiosk<'a> {
+    app: &'a mut App,
+    input: &'a mut TimedLines,
+    out: &'a mut dyn Write,
+    cfg: KioskConfig,
+}
+
+impl Kiosk<'_> {
+    fn say(&mut self, text: &str) -> Result<(), Error> {
+        write!(self.out, "{text}")
+            .and_then(|()| self.out.flush())
+            .map_err(Error::Output)
+    }
+
+    fn line(&mut self, text: &str) -> Result<(), Error> {
+        self.say(&format!("{text}\n"))
+    }
+
+    fn ask(&mut self, question: &str) -> Result<Answer, Error> {
+        self.line(question)?;
+        self.say("> ")?;
+        let idle = Duration::from_secs(self.cfg.idle_seconds);
+        Ok(match self.input.next(idle)? {
+            Got::Idle => Answer::End(End::Reset),
+            Got::Hangup => Answer::End(End::Hangup),
+            Got::Line(Input::Line(l)) => match check_line(&l) {
+                Ok(()) => Answer::Text(l.trim().to_string()),
+                Err(p) => Answer::Bad(p),
+            },
+            Got::Line(Input::Refused(p)) => Answer::Bad(p),
+            Got::Line(Input::Interrupted | Input::Eof) => Answer::End(End::Hangup),
+        })
+    }
+
+    fn execute(&mut self, request: &Request) -> Result<Option<Outcome>, Error> {
+        match self.app.execute(request) {
+            Ok(o) => {
+                self.line(&wording::outcome(&o))?;
+                Ok(Some(o))
+            }
+            Err(e) => {
+                self.line(&render::error_text(&e))?;
+                Ok(None)
+            }
+        }
+    }
+
+    /// One visitor, from the welcome to a verified number, an idle timeout or a hang-up.
+    fn visitor(&mut self) -> Result<End, Error> {
+        self.line(wording::welcome())?;
+        loop {
+            let (phone, typed) = match self.ask_phone()? {
+                Ok(p) => p,
+                Err(end) => return Ok(end),
+            };
+            let channel = match self.ask_channel(typed)? {
+                Ok(c) => c,
+                Err(end) => return Ok(end),
+            };
+            let sent = self.execute(&Request::Send {
+                phone: phone.clone(),
+                channel: Some(channel),
+            })?;
+            if matches!(
+                sent,
+                Some(Outcome::Sent { .. } | Outcome::DeliveryUnknown { .. })
+            ) && let Some(end) = self.ask_code(&phone)?
+            {
+                return Ok(end);
+            }
+            self.line(wording::start_over())?;
+        }
+    }
+
+    /// The number (a bare number, as at the prompt; `send NUMBER` works too), and the channel
+    /// if the visitor typed one after it.
+    fn ask_phone(&mut self) -> Result<Result<(PhoneNumber, Option<Channel>), End>, Error> {
+        loop {
+            match self.ask(wording::ask_phone())? {
+                Answer::End(end) => return Ok(Err(end)),
+                Answer::Bad(p) => self.line(&p.to_string())?,
+                Answer::Text(t) if t.is_empty() => {}
+                Answer::Text(t) => {
+                    if let Line::Run(Request::Send { phone, channel }) = grammar::parse_line(&t) {
+                        return Ok(Ok((phone, channel)));
+                    }
+                    // Anything else (a command, a code, a mistyped number): say what is wrong
+                    // with it as a phone number.
+                    if let Err(e) = grammar::phone(&t) {
+                        self.line(&render::text(&e.outcome()))?;
+                    }
+                    self.line(wording::not_a_phone())?;
+                }
+            }
+        }
+    }
+
+    /// The channel: the one typed after the number if this kiosk offers it, the only one it
+    /// offers, or the visitor's choice.
+    fn ask_channel(&mut self, typed: Option<Channel>) -> Result<Result<Channel, End>, Error> {
+        let channels = self.cfg.channels.clone();
+        if let Some(c) = typed.filter(|c| channels.contains(c)) {
+            return Ok(Ok(c));
+        }
+        if let [only] = channels.as_slice() {
+            return Ok(Ok(*only));
+        }
+        loop {
+            match self.ask(&wording::ask_channel(&channels))? {
+                Answer::End(end) => return Ok(Err(end)),
+                Answer::Text(t) => match grammar::channel(&t) {
+                    Ok(c) if channels.contains(&c) => return Ok(Ok(c)),
+                    _ => {}
+                },
+                Answer::Bad(_) => {}
+            }
+        }
+    }
+
+    /// The code step. `None`: the verification cannot go on (expired, locked…), start again.
+    fn ask_code(&mut self, phone: &PhoneNumber) -> Result<Option<End>, Error> {
+        let cooldown = self.app.config.policy.resend_cooldown;
+        let mut sent_at = self.app.clock.now();
+        loop {
+            let resend_allowed = self.app.clock.now() - sent_at >= cooldown;
+            let answer = self.ask(&wording::ask_code(resend_allowed))?;
+            let text = match answer {
+                Answer::End(end) => return Ok(Some(end)),
+                Answer::Bad(p) => {
+                    self.line(&p.to_string())?;
+                    continue;
+                }
+                Answer::Text(t) => t,
+            };
+            let code = match code_answer(&text) {
+                CodeAnswer::Nothing => continue,
+                CodeAnswer::NotACode => {
+                    self.line(wording::not_a_code())?;
+                    continue;
+                }
+                CodeAnswer::Resend => {
+                    let o = self.execute(&Request::Resend {
+                        phone: Some(phone.clone()),
+                    })?;
+                    match o {
+                        Some(Outcome::Sent { .. }) => sent_at = self.app.clock.now(),
+                        Some(Outcome::RateLimited { .. }) | None => {}
+                        Some(_) => return Ok(None),
+                    }
+                    continue;
+                }
+                CodeAnswer::Code(code) => code,
+            };
+            let o = self.execute(&Request::Verify {
+                code,
+                phone: Some(phone.clone()),
+            })?;
+            match o {
+                Some(Outcome::Approved { .. }) => return self.show_result().map(Some),
+                Some(Outcome::Invalid { attempts_left, .. }) if attempts_left > 0 => {}
+                None => {}
+                Some(_) => return Ok(None),
+            }
+        }
+    }
+
+    /// Shows the success for `result_seconds` (ignoring input), then resets.
+    fn show_result(&mut self) -> Result<End, Error> {
+        let seconds = self.cfg.result_seconds;
+        self.line(&wording::done(seconds))?;
+        let until = Instant::now() + Duration::from_secs(seconds);
+        loop {
+            let left = until.saturating_duration_since(Instant::now());
+            match self.input.next(left)? {
+                Got::Idle => return Ok(End::Reset),
+                Got::Hangup => return Ok(End::Hangup),
+                Got::Line(_) => {}
+            }
+        }
+    }
+}

@@ -1,0 +1,111 @@
+//! Operational errors as people read them: the `Display` of [`Error`] (every sentence of its
+//! own variants), clap's messages made safe to print, warnings, and the panic notice.
+
+use std::fmt;
+
+use crate::error::{Error, Signal};
+use crate::sanitize::sanitize;
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            // Worded where they are raised, below the core.
+            Error::Config(e) => write!(f, "{e}"),
+            Error::Secret(e) => write!(f, "{e}"),
+            Error::Store(e) => write!(f, "{e}"),
+            Error::Hash(e) => write!(f, "{e}"),
+            Error::Usage(s) | Error::Io(s) => f.write_str(s),
+            Error::Args(e) => f.write_str(&usage_line(e)),
+            Error::PromptArgs(command, e) => f.write_str(&prompt_line(command, e)),
+            Error::TwilioUnchecked => {
+                f.write_str("the twilio delivery is selected but [twilio] was not validated")
+            }
+            Error::KioskShowsCodes => f.write_str(
+                "kiosk mode never shows codes on the screen, but the console delivery does: configure the outbox or twilio delivery",
+            ),
+            Error::Output(e) => write!(f, "cannot write output: {e}"),
+            Error::Input(e) => write!(f, "cannot read input: {e}"),
+            Error::Terminal(e) => write!(f, "cannot use this terminal: {e}"),
+            Error::Signals(Signal::Interrupt, e) => write!(f, "cannot handle Ctrl-C: {e}"),
+            Error::Signals(Signal::Terminate, e) => write!(f, "cannot handle SIGTERM: {e}"),
+            Error::Signals(Signal::Keyboard, e) => {
+                write!(f, "cannot ignore keyboard signals: {e}")
+            }
+        }
+    }
+}
+
+/// An error as one line for people.
+pub fn error_text(e: &Error) -> String {
+    format!("otpd: {}", sanitize(&e.to_string()))
+}
+
+/// Something that did not stop the command (e.g. the audit head file could not be written).
+pub fn warning(w: &str) -> String {
+    format!("otpd: {}", sanitize(w))
+}
+
+/// What a panic prints: only where it happened, since a payload can quote data.
+pub fn internal_error(at: Option<(&str, u32)>) -> String {
+    let at = at
+        .map(|(file, line)| format!(" at {file}:{line}"))
+        .unwrap_or_default();
+    format!("otpd: internal error{at}; nothing secret was printed. Please report this.")
+}
+
+/// A command-line parse error as one line: clap's message up to its usage block, without the
+/// "error: " prefix.
+pub fn usage_line(e: &clap::Error) -> String {
+    let text = e.render().to_string();
+    let words: Vec<&str> = text
+        .lines()
+        .take_while(|l| !l.starts_with("Usage:") && !l.starts_with("For more information"))
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    let line = words.join(" ");
+    let line = line.strip_prefix("error: ").unwrap_or(&line);
+    crate::sanitize::truncate(&sanitize(line), 300)
+}
+
+/// A prompt line's parse error as one line: clap's first sentence, with the command it was
+/// for and where its help is, e.g. "audit: unexpected argument '--x' found (see `audit --help`)".
+pub fn prompt_line(command: &str, e: &clap::Error) -> String {
+    let text = e.render().to_string();
+    let first = text.lines().next().unwrap_or_default().trim();
+    let first = first.strip_prefix("error: ").unwrap_or(first);
+    sanitize(&format!("{command}: {first} (see `{command} --help`)"))
+}
+
+/// clap's own message (a parse error, or `--help` / `--version`), made safe to print: every
+/// line sanitised and cut to 300 characters, since clap quotes the offending word back whole.
+pub fn clap_message(rendered: &str) -> String {
+    rendered
+        .trim_end()
+        .lines()
+        .map(|l| crate::sanitize::truncate(&crate::sanitize::sanitize(l), 300))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clap_messages_are_sanitised_and_cut() {
+        let long = "x".repeat(1000);
+        let cases: [(&str, &str); 3] = [
+            (
+                "error: invalid value 'a\u{9b}b\u{202e}c'\n\nUsage: otpd\n",
+                "error: invalid value 'a\u{fffd}b\u{fffd}c'\n\nUsage: otpd",
+            ),
+            ("plain\n", "plain"),
+            ("a\u{7}\u{1b}[2J", "a\u{fffd}\u{fffd}[2J"),
+        ];
+        for (input, want) in cases {
+            assert_eq!(clap_message(input), want, "{input:?}");
+        }
+        assert_eq!(clap_message(&long).chars().count(), 300);
+    }
+}

@@ -1,0 +1,261 @@
+//! The sentences for a use case's [`Outcome`]: what the operator reads after each command (the
+//! kiosk's visitor reads them too, except where `kiosk` words them for the public).
+
+use super::{duration, local_time};
+use crate::domain::Outcome;
+use crate::domain::outcome::{Counter, LimitsView, PendingView};
+use crate::sanitize::sanitize;
+
+pub(super) fn attempts(n: u32) -> String {
+    match n {
+        0 => "No attempts left".into(),
+        1 => "1 attempt left".into(),
+        n => format!("{n} attempts left"),
+    }
+}
+
+/// The sentence(s) for an outcome, without a trailing newline.
+pub fn text(o: &Outcome) -> String {
+    match o {
+        Outcome::Sent {
+            phone,
+            channel,
+            code_length,
+            expires_at,
+            expires_in_seconds,
+            attempts_left,
+            resent,
+            ..
+        } => {
+            let mut s = format!(
+                "Sent a {}{code_length}-digit code {} to {phone}. It expires at {} (in {}).",
+                if *resent { "new " } else { "" },
+                channel.by_phrase(),
+                local_time(*expires_at),
+                duration(*expires_in_seconds),
+            );
+            if *resent {
+                s.push_str(&format!(
+                    " The previous code no longer works. {}.",
+                    attempts(*attempts_left)
+                ));
+            }
+            s
+        }
+        Outcome::DeliveryUnknown { phone, reason, .. } => format!(
+            "Could not confirm delivery to {phone}: {}. The code may still arrive; if it does not, type resend.",
+            sanitize(reason)
+        ),
+        Outcome::DeliveryFailed { phone, reason, .. } => format!(
+            "Could not deliver the code to {phone}: {}. That code cannot be used; send again when the problem is fixed.",
+            sanitize(reason)
+        ),
+        Outcome::RateLimited {
+            phone,
+            retry_after_seconds,
+            reason,
+            operator_action,
+            limit,
+        } => {
+            let to = phone
+                .as_ref()
+                .map(|p| format!(" to {p}"))
+                .unwrap_or_default();
+            let reason = match limit {
+                Some(l) => format!("{} ({})", sanitize(reason), l.key()),
+                None => sanitize(reason),
+            };
+            match operator_action {
+                Some(action) => format!(
+                    "Not sent{to}: {reason}. Waiting will not help: an operator must run `{}`.",
+                    sanitize(action)
+                ),
+                None => format!(
+                    "Not sent{to}: {reason}. Try again in {}.",
+                    duration(*retry_after_seconds)
+                ),
+            }
+        }
+        Outcome::CountryBlocked { phone, reason, .. } => format!(
+            "Not sent to {phone}: {}. Nothing was sent.",
+            sanitize(reason)
+        ),
+        Outcome::NumberLocked {
+            phone,
+            consecutive_failures,
+            retry_after_seconds,
+            operator_action,
+        } => match operator_action {
+            Some(action) => format!(
+                "{phone} is locked after {consecutive_failures} wrong codes in a row; the code was not checked. An operator must run `{}`.",
+                sanitize(action)
+            ),
+            None => format!(
+                "{phone} is locked after {consecutive_failures} wrong codes in a row; the code was not checked. Try again in {}.",
+                duration(*retry_after_seconds)
+            ),
+        },
+        Outcome::Unlocked {
+            phone,
+            was_locked: true,
+        } => format!("Unlocked {phone}: its wrong-code count starts again from zero."),
+        Outcome::Unlocked { phone, .. } => {
+            format!("{phone} was not locked; its wrong-code count starts again from zero.")
+        }
+        Outcome::Resumed {
+            was_paused: true,
+            reason,
+        } => format!(
+            "Sending resumed (it was paused: {}).",
+            sanitize(reason.as_deref().unwrap_or("no reason recorded"))
+        ),
+        Outcome::Resumed { .. } => "Sending was not paused; nothing changed.".into(),
+        Outcome::Limits { view } => limits_text(view),
+        Outcome::InvalidPhone { error } => format!(
+            "That is not a phone number otpd can use: {}.",
+            sanitize(error)
+        ),
+        Outcome::InvalidInput { error } => sanitize(error),
+        Outcome::Approved { phone } => format!("Verified {phone}. ✔"),
+        Outcome::Invalid {
+            attempts_left: 0, ..
+        } => "That code is not right. No attempts left: send a new code.".into(),
+        Outcome::Invalid { attempts_left, .. } => {
+            format!("That code is not right. {}.", attempts(*attempts_left))
+        }
+        Outcome::Expired { phone } => {
+            format!("That code has expired. Send a new code to {phone}.")
+        }
+        Outcome::Locked { phone } => format!(
+            "Too many wrong codes: the verification for {phone} is locked. Send a new code."
+        ),
+        Outcome::AlreadyUsed { phone } => {
+            format!("That code was already used: {phone} is verified.")
+        }
+        Outcome::NoPending { phone: Some(phone) } => {
+            format!("There is no pending verification for {phone}. Send a code first.")
+        }
+        Outcome::NoPending { phone: None } => {
+            "There is no pending verification on this station. Send a code first.".into()
+        }
+        Outcome::PhoneRequired { pending } => format!(
+            "{pending} verifications are pending on this station: say which phone number you mean."
+        ),
+        Outcome::Status { pending } if pending.is_empty() => "No verification is pending.".into(),
+        Outcome::Status { pending } => pending
+            .iter()
+            .map(status_line)
+            .collect::<Vec<_>>()
+            .join("\n"),
+        Outcome::Cancelled { phone } => format!("Cancelled the pending code for {phone}."),
+    }
+}
+
+fn counter(c: &Counter) -> String {
+    if c.cap == 0 {
+        format!("{} (no cap)", c.count)
+    } else {
+        format!("{} of {}", c.count, c.cap)
+    }
+}
+
+fn limits_text(v: &LimitsView) -> String {
+    let mut lines = Vec::new();
+    match (&v.paused_at, &v.paused_reason) {
+        (Some(at), reason) => lines.push(format!(
+            "Sending is PAUSED since {}: {}. Run `otpd limits resume` to resume.",
+            local_time(*at),
+            sanitize(reason.as_deref().unwrap_or(""))
+        )),
+        _ => lines.push("Sending is not paused.".into()),
+    }
+    lines.push(format!(
+        "Sends in the last hour: {} overall, {} from this station.",
+        counter(&v.global_last_hour),
+        counter(&v.station_last_hour)
+    ));
+    let c = &v.conversion;
+    lines.push(format!(
+        "Conversion: {} of {} verifications completed ({} sends; the guard needs {} sends and pauses below {:.0}%).",
+        c.converted,
+        c.verifications,
+        c.sends,
+        v.min_sends_for_conversion,
+        v.min_conversion * 100.0
+    ));
+    if let Some(n) = &v.number {
+        lines.push(format!(
+            "{}{}: {} sends in the last hour, {} in 24 hours, {} to its prefix in the last hour; send streak {} (cooldown {}); {} wrong codes in a row.",
+            n.phone,
+            n.country
+                .as_deref()
+                .map(|c| format!(" ({c})"))
+                .unwrap_or_default(),
+            counter(&n.last_hour),
+            counter(&n.last_day),
+            counter(&n.prefix_last_hour),
+            n.streak,
+            duration(n.cooldown_seconds),
+            n.consecutive_failures
+        ));
+    }
+    if v.locked_numbers.is_empty() {
+        lines.push("No number is locked.".into());
+    }
+    for l in &v.locked_numbers {
+        lines.push(match l.locked_until {
+            _ if l.needs_unlock => format!(
+                "Locked: {} after {} wrong codes, until `otpd unlock`.",
+                sanitize(&l.phone),
+                l.failures
+            ),
+            Some(until) => format!(
+                "Locked: {} after {} wrong codes, until {}.",
+                sanitize(&l.phone),
+                l.failures,
+                local_time(until)
+            ),
+            None => format!("Locked: {}.", sanitize(&l.phone)),
+        });
+    }
+    if v.would_refuse.is_empty() {
+        lines.push(if v.number.is_some() {
+            "A send to this number would go out now.".into()
+        } else {
+            "A send would go out now (name a number to check its own limits).".into()
+        });
+    }
+    for r in &v.would_refuse {
+        lines.push(match &r.operator_action {
+            Some(a) => format!(
+                "Would refuse ({}): {}; an operator must run `{}`.",
+                r.limit.key(),
+                sanitize(&r.reason),
+                sanitize(a)
+            ),
+            None => format!(
+                "Would refuse ({}): {}; for {}.",
+                r.limit.key(),
+                sanitize(&r.reason),
+                duration(r.retry_after_seconds)
+            ),
+        });
+    }
+    lines.join("\n")
+}
+
+pub(super) fn status_line(p: &PendingView) -> String {
+    let mut s = format!(
+        "{} — code sent {} at {}, expires in {}, {}, delivery: {}",
+        p.phone,
+        p.channel.by_phrase(),
+        local_time(p.sent_at),
+        duration(p.expires_in_seconds),
+        attempts(p.attempts_left).to_lowercase(),
+        sanitize(&p.delivery_status),
+    );
+    if let Some(e) = &p.delivery_error {
+        s.push_str(&format!(" ({})", sanitize(e)));
+    }
+    s
+}
