@@ -800,6 +800,10 @@ fn damaged_read_only_database_folder_is_a_clear_error_and_sends_nothing() {
     assert_eq!(snapshot(&data), before, "the database was not changed");
     let db = data.join("otpd.db");
     assert_eq!(count_events_at(&db, "approved"), 0);
+    if root {
+        // The key file belongs to the user otpd ran as; otpd reads only its own key files.
+        chown_tree(env.dir.path(), 0);
+    }
     assert_consistent_db(&db, &env_secrets(&env, None));
 }
 
