@@ -55,7 +55,7 @@ impl Global {
             provider: self.delivery,
             outbox: self.outbox.clone(),
             secret_file: std::env::var_os("OTPD_SECRET_FILE").map(PathBuf::from),
-            twilio: crate::delivery::twilio::TwilioEnv::from_env(),
+            twilio: crate::config::twilio::TwilioEnv::from_env(),
         }
     }
 }

@@ -9,7 +9,7 @@ use std::time::Duration;
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
-use crate::config::ConfigError;
+use super::ConfigError;
 use crate::domain::Channel;
 
 /// Twilio's production API.

@@ -7,8 +7,11 @@ use chrono::TimeDelta;
 use serde::Deserialize;
 
 use crate::crypto::HashParams;
-use crate::delivery::twilio::{RawTwilio, TwilioConfig, TwilioEnv};
 use crate::domain::{Channel, Limits, Policy, code};
+
+pub mod twilio;
+
+use twilio::{RawTwilio, TwilioConfig, TwilioEnv};
 
 /// Where codes go.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
