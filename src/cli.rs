@@ -54,8 +54,6 @@ impl Global {
             station: self.station.clone(),
             provider: self.delivery,
             outbox: self.outbox.clone(),
-            secret_file: std::env::var_os("OTPD_SECRET_FILE").map(PathBuf::from),
-            twilio: crate::config::twilio::TwilioEnv::from_env(),
         }
     }
 }

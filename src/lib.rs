@@ -3,6 +3,7 @@
 //! The flow is one-way: a line or argv becomes a typed [`app::Request`] ([`cli`]), the
 //! [`service`] decides with the pure [`domain`], persists with the [`store`], delivers through
 //! [`delivery`] and records the [`store::audit`] event, and [`render`] prints the [`Outcome`].
+//! The environment and the configuration file are read once, at start-up, into [`config`].
 
 pub mod app;
 pub mod audit;
@@ -28,7 +29,7 @@ use clap::{CommandFactory, FromArgMatches};
 
 use crate::app::App;
 use crate::cli::{Cli, Command};
-use crate::config::{Config, Dirs};
+use crate::config::{Config, Dirs, Env, SecretSource};
 pub use crate::domain::Outcome;
 use crate::error::Error;
 
@@ -39,9 +40,9 @@ where
     T: Into<OsString> + Clone,
 {
     install_panic_hook();
+    let env = Env::capture();
     // Debug builds only, like `OTPD_FAKE_NOW`: lets the tests prove the hook prints no payload.
-    #[cfg(debug_assertions)]
-    if let Some(payload) = std::env::var_os("OTPD_DEBUG_PANIC") {
+    if let Some(payload) = &env.debug_panic {
         panic!("{}", payload.to_string_lossy());
     }
     let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
@@ -77,7 +78,7 @@ where
     };
     let json = cli.global.json;
     let mut out = std::io::stdout().lock();
-    let code = match execute(cli, &mut out) {
+    let code = match execute(cli, &env, &mut out) {
         Ok(code) => code,
         Err(e) => {
             if json {
@@ -103,19 +104,26 @@ fn install_panic_hook() {
     }));
 }
 
-fn load_config(cli: &Cli) -> Result<(Config, Dirs), Error> {
+fn load_config(cli: &Cli, env: &Env) -> Result<(Config, Dirs), Error> {
     let dirs = Dirs::platform()?;
-    let config = Config::load(&cli.global.overrides(), &dirs)?;
+    let config = Config::load(&cli.global.overrides(), env, &dirs)?;
     for w in config.warnings() {
         eprintln!("otpd: {w}");
     }
     Ok((config, dirs))
 }
 
-fn execute(cli: Cli, out: &mut dyn Write) -> Result<u8, Error> {
+/// Opens the application with the process's clock and the operating system's CSPRNG.
+fn open(config: Config) -> Result<App, Error> {
+    let clock = clock::for_process(config.fake_now);
+    let rng = rand::rand_core::UnwrapErr(rand::rngs::SysRng);
+    App::open(config, clock, Box::new(rng))
+}
+
+fn execute(cli: Cli, env: &Env, out: &mut dyn Write) -> Result<u8, Error> {
     let json = cli.global.json;
     let command = cli.command.as_ref().unwrap_or(&Command::Repl);
-    let (config, dirs) = load_config(&cli)?;
+    let (config, dirs) = load_config(&cli, env)?;
     let print = |out: &mut dyn Write, o: &Outcome| -> Result<u8, Error> {
         let line = if json {
             render::json(o)
@@ -128,7 +136,7 @@ fn execute(cli: Cli, out: &mut dyn Write) -> Result<u8, Error> {
     match command.request() {
         Some(Err(bad)) => print(out, &bad.outcome()),
         Some(Ok(request)) => {
-            let mut app = App::open(config, clock::from_env())?;
+            let mut app = open(config)?;
             let outcome = app.execute(&request);
             warn(&mut app);
             print(out, &outcome?)
@@ -140,21 +148,21 @@ fn execute(cli: Cli, out: &mut dyn Write) -> Result<u8, Error> {
                 Ok(0)
             }
             Command::Audit(args) => {
-                let mut app = App::open(config, clock::from_env())?;
-                audit::execute(&mut app, args, json, out)
+                let mut app = open(config)?;
+                app.audit(args, json, out)
             }
             Command::Prune(args) => {
-                let mut app = App::open(config, clock::from_env())?;
-                let code = audit::run_prune(&mut app, args, json, out);
+                let mut app = open(config)?;
+                let code = app.prune(args, json, out);
                 warn(&mut app);
                 code
             }
             Command::Repl => {
-                let app = App::open(config, clock::from_env())?;
+                let app = open(config)?;
                 repl::run(app, &dirs.state, json, out)
             }
             Command::Kiosk => {
-                let app = App::open(config, clock::from_env())?;
+                let app = open(config)?;
                 repl::kiosk::run(app, out)
             }
             _ => Ok(0),
@@ -238,10 +246,9 @@ fn core_summary(c: &Config) -> String {
         "config file      {file}\nstation          {}\ndatabase         {}\nsecret           {} (contents never shown)\ndelivery         {} (channel {}; outbox {})\npolicy           {}-digit codes, valid {} s, {} attempts, resend cooldown {} s\nlimits           {}\nhashing          argon2id m={} KiB t={} p={}\naudit            {}",
         c.station,
         c.database.display(),
-        if std::env::var_os("OTPD_SECRET").is_some() {
-            "from OTPD_SECRET".to_string()
-        } else {
-            c.secret_file.display().to_string()
+        match &c.secret {
+            SecretSource::Env(_) => "from OTPD_SECRET".to_string(),
+            SecretSource::File(path) => path.display().to_string(),
         },
         c.delivery.provider.as_str(),
         c.delivery.channel,

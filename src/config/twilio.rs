@@ -10,6 +10,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
 use super::ConfigError;
+use super::env::TwilioEnv;
 use crate::domain::Channel;
 
 /// Twilio's production API.
@@ -31,51 +32,6 @@ pub struct RawTwilio {
     api_base: Option<String>,
     timeout_seconds: Option<i64>,
     retry_base_ms: Option<i64>,
-}
-
-/// The Twilio variables of the environment (`TWILIO_*`, plus `OTPD_TWILIO_API_BASE`).
-#[derive(Clone, Default)]
-pub struct TwilioEnv {
-    pub account_sid: Option<String>,
-    pub api_key: Option<String>,
-    pub api_secret: Option<SecretString>,
-    pub auth_token: Option<SecretString>,
-    pub from: Option<String>,
-    pub api_base: Option<String>,
-}
-
-impl std::fmt::Debug for TwilioEnv {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TwilioEnv")
-            .field("account_sid", &self.account_sid)
-            .field("api_key", &self.api_key)
-            .field(
-                "api_secret",
-                &self.api_secret.as_ref().map(|_| "[redacted]"),
-            )
-            .field(
-                "auth_token",
-                &self.auth_token.as_ref().map(|_| "[redacted]"),
-            )
-            .field("from", &self.from)
-            .field("api_base", &self.api_base)
-            .finish()
-    }
-}
-
-impl TwilioEnv {
-    /// Reads the variables; empty ones count as unset.
-    pub fn from_env() -> Self {
-        let var = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
-        TwilioEnv {
-            account_sid: var("TWILIO_ACCOUNT_SID"),
-            api_key: var("TWILIO_API_KEY"),
-            api_secret: var("TWILIO_API_SECRET").map(SecretString::from),
-            auth_token: var("TWILIO_AUTH_TOKEN").map(SecretString::from),
-            from: var("TWILIO_FROM"),
-            api_base: var("OTPD_TWILIO_API_BASE"),
-        }
-    }
 }
 
 /// How otpd authenticates to Twilio (HTTP Basic). `Debug` never shows the secret.

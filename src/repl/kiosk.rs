@@ -31,12 +31,12 @@ const MAX_PENDING: usize = 4096;
 
 /// Runs the kiosk until the input is closed (the terminal hung up).
 pub fn run(mut app: App, out: &mut dyn Write) -> Result<u8, Error> {
-    if app.delivery.shows_codes_locally() {
+    if app.delivery().shows_codes_locally() {
         return Err(Error::Usage(render::kiosk_refuses_console()));
     }
     let _signals = ignore_interactive_signals()?;
     let _terminal = TerminalMode::kiosk();
-    let cfg = app.config.kiosk.clone();
+    let cfg = app.config().kiosk.clone();
     let mut input = KioskInput::default();
     let mut k = Kiosk {
         app: &mut app,
@@ -288,10 +288,10 @@ impl Kiosk<'_> {
 
     /// The code step. `None`: the verification cannot go on (expired, locked…), start again.
     fn ask_code(&mut self, phone: &PhoneNumber) -> Result<Option<End>, Error> {
-        let cooldown = self.app.config.policy.resend_cooldown;
-        let mut sent_at = self.app.clock.now();
+        let cooldown = self.app.config().policy.resend_cooldown;
+        let mut sent_at = self.app.now();
         loop {
-            let resend_allowed = self.app.clock.now() - sent_at >= cooldown;
+            let resend_allowed = self.app.now() - sent_at >= cooldown;
             let answer = self.ask(&render::kiosk_ask_code(resend_allowed))?;
             let text = match answer {
                 Answer::End(end) => return Ok(Some(end)),
@@ -306,7 +306,7 @@ impl Kiosk<'_> {
                     phone: Some(phone.clone()),
                 })?;
                 match o {
-                    Some(Outcome::Sent { .. }) => sent_at = self.app.clock.now(),
+                    Some(Outcome::Sent { .. }) => sent_at = self.app.now(),
                     Some(Outcome::RateLimited { .. }) | None => {}
                     Some(_) => return Ok(None),
                 }

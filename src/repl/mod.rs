@@ -155,7 +155,7 @@ impl Session {
             ReplCommand::Run(request) => {
                 let request = self.with_current(request);
                 let spinner = matches!(request, Request::Send { .. } | Request::Resend { .. })
-                    && !app.delivery.shows_codes_locally()
+                    && !app.delivery().shows_codes_locally()
                     && !self.json;
                 let spinner = spinner.then(Spinner::start).flatten();
                 let result = app.execute(&request);
@@ -200,7 +200,7 @@ fn audit_line(
     json: bool,
     out: &mut dyn Write,
 ) -> Result<u8, Error> {
-    crate::audit::run_audit(app, words, json, out)
+    app.audit_words(words, json, out)
 }
 
 /// Runs the prompt until `quit`, Ctrl-D or the end of the input. Returns the exit status.
@@ -233,7 +233,7 @@ pub fn run(mut app: App, state_dir: &Path, json: bool, out: &mut dyn Write) -> R
         current: None,
         json,
         paint: Paint {
-            on: interactive && !json && helper::colour_wanted(),
+            on: interactive && !json && helper::colour_wanted(app.config().no_color),
         },
     };
     let mut source: Box<dyn Source> = if interactive {
@@ -244,7 +244,7 @@ pub fn run(mut app: App, state_dir: &Path, json: bool, out: &mut dyn Write) -> R
     if interactive && !json {
         write_line(
             out,
-            &render::banner(app.delivery.name(), &app.config.station),
+            &render::banner(app.delivery().name(), &app.config().station),
         )?;
         resume(&mut app, &mut session, out)?;
     }
