@@ -5,6 +5,9 @@
 //! [`delivery`] and records the [`store::audit`] event, and [`render`] prints the [`Outcome`].
 //! The environment and the configuration file are read once, at start-up, into [`config`].
 
+// No unsafe code, except the allocator in `hugepages` (which allows it, and says why).
+#![deny(unsafe_code)]
+
 pub mod app;
 pub mod audit;
 pub mod cli;
