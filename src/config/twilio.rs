@@ -234,7 +234,8 @@ fn ranged(
 impl TwilioConfig {
     /// Validates the settings for `provider = "twilio"`: the environment beats the file;
     /// `relative` resolves file names against the config file's folder; `channel` is the
-    /// default channel, whose sender must be configured.
+    /// default channel, whose sender must be configured. A malformed value stops at once;
+    /// missing pieces are collected and named together.
     pub fn load(
         raw: RawTwilio,
         env: &TwilioEnv,
@@ -242,154 +243,9 @@ impl TwilioConfig {
         channel: Channel,
     ) -> Result<TwilioConfig, ConfigError> {
         let mut missing: Vec<String> = Vec::new();
-
-        let account_sid = match (&env.account_sid, &raw.account_sid) {
-            (Some(v), _) => Some(("TWILIO_ACCOUNT_SID", v.trim().to_string())),
-            (None, Some(v)) => Some(("twilio.account_sid", v.trim().to_string())),
-            (None, None) => None,
-        };
-        let account_sid = match account_sid {
-            Some((_, v)) if is_sid(&v, "AC") => Some(v),
-            Some((key, v)) => {
-                return Err(bad(
-                    key,
-                    &v,
-                    "your Account SID: AC followed by 32 hexadecimal digits (Twilio Console → Account info)",
-                ));
-            }
-            None => {
-                missing.push("the account SID (TWILIO_ACCOUNT_SID or twilio.account_sid)".into());
-                None
-            }
-        };
-
-        let api_key = match (&env.api_key, &raw.api_key) {
-            (Some(v), _) => Some(("TWILIO_API_KEY", v.trim().to_string())),
-            (None, Some(v)) => Some(("twilio.api_key", v.trim().to_string())),
-            (None, None) => None,
-        };
-        let api_key = match api_key {
-            Some((_, v)) if is_sid(&v, "SK") => Some(v),
-            Some((key, v)) => {
-                return Err(bad(
-                    key,
-                    &v,
-                    "an API key SID: SK followed by 32 hexadecimal digits",
-                ));
-            }
-            None => None,
-        };
-        let api_secret = match (&env.api_secret, raw.api_secret_file) {
-            (Some(s), _) => Some((
-                env_secret("TWILIO_API_SECRET", s)?,
-                "TWILIO_API_SECRET".to_string(),
-            )),
-            (None, Some(p)) => {
-                let p = relative(p);
-                let s = read_secret_file("twilio.api_secret_file", &p)?;
-                Some((s, p.display().to_string()))
-            }
-            (None, None) => None,
-        };
-        let auth_token = match (&env.auth_token, raw.auth_token_file) {
-            (Some(s), _) => Some((
-                env_secret("TWILIO_AUTH_TOKEN", s)?,
-                "TWILIO_AUTH_TOKEN".to_string(),
-            )),
-            (None, Some(p)) => {
-                let p = relative(p);
-                let s = read_secret_file("twilio.auth_token_file", &p)?;
-                Some((s, p.display().to_string()))
-            }
-            (None, None) => None,
-        };
-        let credentials = match (api_key, api_secret, auth_token) {
-            (Some(key), Some((secret, source)), _) => Some(Credentials::ApiKey {
-                key,
-                secret,
-                source,
-            }),
-            (Some(key), None, _) => {
-                missing.push(format!(
-                    "the secret of API key {key} (TWILIO_API_SECRET or twilio.api_secret_file)"
-                ));
-                None
-            }
-            (None, Some(_), _) => {
-                missing.push(
-                    "the API key SID that goes with the API secret (TWILIO_API_KEY or twilio.api_key)"
-                        .into(),
-                );
-                None
-            }
-            (None, None, Some((token, source))) => Some(Credentials::AuthToken { token, source }),
-            (None, None, None) => {
-                missing.push(
-                    "credentials: an API key (TWILIO_API_KEY + TWILIO_API_SECRET, preferred) or the auth token (TWILIO_AUTH_TOKEN), or the files twilio.api_secret_file / twilio.auth_token_file"
-                        .into(),
-                );
-                None
-            }
-        };
-
-        let from = match (&env.from, &raw.from) {
-            (Some(v), _) => Some(("TWILIO_FROM", v.trim().to_string())),
-            (None, Some(v)) => Some(("twilio.from", v.trim().to_string())),
-            (None, None) => None,
-        };
-        let from = match from {
-            Some((_, v)) if is_e164(&v) || is_alphanumeric_sender(&v) => Some(v),
-            Some((key, v)) => {
-                return Err(bad(
-                    key,
-                    &v,
-                    "a Twilio phone number in E.164 form such as +14155550100, or an alphanumeric sender ID of up to 11 characters",
-                ));
-            }
-            None => None,
-        };
-        let messaging_service_sid = match raw.messaging_service_sid.map(|v| v.trim().to_string()) {
-            Some(v) if is_sid(&v, "MG") => Some(v),
-            Some(v) => {
-                return Err(bad(
-                    "twilio.messaging_service_sid",
-                    &v,
-                    "a Messaging Service SID: MG followed by 32 hexadecimal digits",
-                ));
-            }
-            None => None,
-        };
-        let whatsapp_from = match raw.whatsapp_from.map(|v| v.trim().to_string()) {
-            Some(v) => {
-                let number = v.strip_prefix("whatsapp:").unwrap_or(&v).to_string();
-                if !is_e164(&number) {
-                    return Err(bad(
-                        "twilio.whatsapp_from",
-                        &v,
-                        "your WhatsApp sender number in E.164 form, e.g. +14155550100 (the whatsapp: prefix is optional)",
-                    ));
-                }
-                Some(number)
-            }
-            None => None,
-        };
-        match channel {
-            Channel::Sms if from.is_none() && messaging_service_sid.is_none() => missing.push(
-                "a sender: a Twilio number (TWILIO_FROM or twilio.from) or twilio.messaging_service_sid"
-                    .into(),
-            ),
-            Channel::Whatsapp if whatsapp_from.is_none() && messaging_service_sid.is_none() => {
-                missing.push(
-                    "the WhatsApp sender (twilio.whatsapp_from or twilio.messaging_service_sid), because [delivery] channel = \"whatsapp\""
-                        .into(),
-                )
-            }
-            Channel::Call if from.is_none() => missing.push(
-                "a voice-capable Twilio number (TWILIO_FROM or twilio.from), because [delivery] channel = \"call\""
-                    .into(),
-            ),
-            _ => {}
-        }
+        let account_sid = account_sid(&raw, env, &mut missing)?;
+        let credentials = credentials(&raw, env, relative, &mut missing)?;
+        let senders = senders(&raw, env, channel, &mut missing)?;
 
         let api_base = match (&env.api_base, &raw.api_base) {
             (Some(v), _) => api_base("OTPD_TWILIO_API_BASE", v)?,
@@ -415,9 +271,9 @@ impl TwilioConfig {
             (Some(account_sid), Some(credentials)) if missing.is_empty() => Ok(TwilioConfig {
                 account_sid,
                 credentials,
-                from,
-                messaging_service_sid,
-                whatsapp_from,
+                from: senders.from,
+                messaging_service_sid: senders.messaging_service_sid,
+                whatsapp_from: senders.whatsapp_from,
                 api_base,
                 timeout: Duration::from_secs(timeout),
                 retry_base: Duration::from_millis(retry_base),
@@ -428,6 +284,194 @@ impl TwilioConfig {
             }),
         }
     }
+}
+
+/// The account SID, from `TWILIO_ACCOUNT_SID` or the file.
+fn account_sid(
+    raw: &RawTwilio,
+    env: &TwilioEnv,
+    missing: &mut Vec<String>,
+) -> Result<Option<String>, ConfigError> {
+    let account_sid = match (&env.account_sid, &raw.account_sid) {
+        (Some(v), _) => Some(("TWILIO_ACCOUNT_SID", v.trim().to_string())),
+        (None, Some(v)) => Some(("twilio.account_sid", v.trim().to_string())),
+        (None, None) => None,
+    };
+    Ok(match account_sid {
+        Some((_, v)) if is_sid(&v, "AC") => Some(v),
+        Some((key, v)) => {
+            return Err(bad(
+                key,
+                &v,
+                "your Account SID: AC followed by 32 hexadecimal digits (Twilio Console → Account info)",
+            ));
+        }
+        None => {
+            missing.push("the account SID (TWILIO_ACCOUNT_SID or twilio.account_sid)".into());
+            None
+        }
+    })
+}
+
+/// An API key and its secret (preferred), or the auth token; secrets from the environment or
+/// a 0600 file.
+fn credentials(
+    raw: &RawTwilio,
+    env: &TwilioEnv,
+    relative: &dyn Fn(PathBuf) -> PathBuf,
+    missing: &mut Vec<String>,
+) -> Result<Option<Credentials>, ConfigError> {
+    let api_key = match (&env.api_key, &raw.api_key) {
+        (Some(v), _) => Some(("TWILIO_API_KEY", v.trim().to_string())),
+        (None, Some(v)) => Some(("twilio.api_key", v.trim().to_string())),
+        (None, None) => None,
+    };
+    let api_key = match api_key {
+        Some((_, v)) if is_sid(&v, "SK") => Some(v),
+        Some((key, v)) => {
+            return Err(bad(
+                key,
+                &v,
+                "an API key SID: SK followed by 32 hexadecimal digits",
+            ));
+        }
+        None => None,
+    };
+    let api_secret = match (&env.api_secret, &raw.api_secret_file) {
+        (Some(s), _) => Some((
+            env_secret("TWILIO_API_SECRET", s)?,
+            "TWILIO_API_SECRET".to_string(),
+        )),
+        (None, Some(p)) => {
+            let p = relative(p.clone());
+            let s = read_secret_file("twilio.api_secret_file", &p)?;
+            Some((s, p.display().to_string()))
+        }
+        (None, None) => None,
+    };
+    let auth_token = match (&env.auth_token, &raw.auth_token_file) {
+        (Some(s), _) => Some((
+            env_secret("TWILIO_AUTH_TOKEN", s)?,
+            "TWILIO_AUTH_TOKEN".to_string(),
+        )),
+        (None, Some(p)) => {
+            let p = relative(p.clone());
+            let s = read_secret_file("twilio.auth_token_file", &p)?;
+            Some((s, p.display().to_string()))
+        }
+        (None, None) => None,
+    };
+    Ok(match (api_key, api_secret, auth_token) {
+        (Some(key), Some((secret, source)), _) => Some(Credentials::ApiKey {
+            key,
+            secret,
+            source,
+        }),
+        (Some(key), None, _) => {
+            missing.push(format!(
+                "the secret of API key {key} (TWILIO_API_SECRET or twilio.api_secret_file)"
+            ));
+            None
+        }
+        (None, Some(_), _) => {
+            missing.push(
+                "the API key SID that goes with the API secret (TWILIO_API_KEY or twilio.api_key)"
+                    .into(),
+            );
+            None
+        }
+        (None, None, Some((token, source))) => Some(Credentials::AuthToken { token, source }),
+        (None, None, None) => {
+            missing.push(
+                "credentials: an API key (TWILIO_API_KEY + TWILIO_API_SECRET, preferred) or the auth token (TWILIO_AUTH_TOKEN), or the files twilio.api_secret_file / twilio.auth_token_file"
+                    .into(),
+            );
+            None
+        }
+    })
+}
+
+/// Who messages come from.
+struct Senders {
+    from: Option<String>,
+    messaging_service_sid: Option<String>,
+    whatsapp_from: Option<String>,
+}
+
+/// The senders, and whether the default `channel` has one.
+fn senders(
+    raw: &RawTwilio,
+    env: &TwilioEnv,
+    channel: Channel,
+    missing: &mut Vec<String>,
+) -> Result<Senders, ConfigError> {
+    let from = match (&env.from, &raw.from) {
+        (Some(v), _) => Some(("TWILIO_FROM", v.trim().to_string())),
+        (None, Some(v)) => Some(("twilio.from", v.trim().to_string())),
+        (None, None) => None,
+    };
+    let from = match from {
+        Some((_, v)) if is_e164(&v) || is_alphanumeric_sender(&v) => Some(v),
+        Some((key, v)) => {
+            return Err(bad(
+                key,
+                &v,
+                "a Twilio phone number in E.164 form such as +14155550100, or an alphanumeric sender ID of up to 11 characters",
+            ));
+        }
+        None => None,
+    };
+    let messaging_service_sid = match raw
+        .messaging_service_sid
+        .as_ref()
+        .map(|v| v.trim().to_string())
+    {
+        Some(v) if is_sid(&v, "MG") => Some(v),
+        Some(v) => {
+            return Err(bad(
+                "twilio.messaging_service_sid",
+                &v,
+                "a Messaging Service SID: MG followed by 32 hexadecimal digits",
+            ));
+        }
+        None => None,
+    };
+    let whatsapp_from = match raw.whatsapp_from.as_ref().map(|v| v.trim().to_string()) {
+        Some(v) => {
+            let number = v.strip_prefix("whatsapp:").unwrap_or(&v).to_string();
+            if !is_e164(&number) {
+                return Err(bad(
+                    "twilio.whatsapp_from",
+                    &v,
+                    "your WhatsApp sender number in E.164 form, e.g. +14155550100 (the whatsapp: prefix is optional)",
+                ));
+            }
+            Some(number)
+        }
+        None => None,
+    };
+    match channel {
+        Channel::Sms if from.is_none() && messaging_service_sid.is_none() => missing.push(
+            "a sender: a Twilio number (TWILIO_FROM or twilio.from) or twilio.messaging_service_sid"
+                .into(),
+        ),
+        Channel::Whatsapp if whatsapp_from.is_none() && messaging_service_sid.is_none() => {
+            missing.push(
+                "the WhatsApp sender (twilio.whatsapp_from or twilio.messaging_service_sid), because [delivery] channel = \"whatsapp\""
+                    .into(),
+            )
+        }
+        Channel::Call if from.is_none() => missing.push(
+            "a voice-capable Twilio number (TWILIO_FROM or twilio.from), because [delivery] channel = \"call\""
+                .into(),
+        ),
+        _ => {}
+    }
+    Ok(Senders {
+        from,
+        messaging_service_sid,
+        whatsapp_from,
+    })
 }
 
 #[cfg(test)]
