@@ -268,11 +268,7 @@ impl Config {
             twilio,
             kiosk,
             no_color: env.no_color,
-            fake_now: env
-                .fake_now
-                .as_deref()
-                .and_then(|v| DateTime::parse_from_rfc3339(v).ok())
-                .map(|t| t.with_timezone(&Utc)),
+            fake_now: env.fake_now.as_deref().and_then(instant),
         })
     }
 
@@ -287,6 +283,13 @@ impl Config {
         }
         w
     }
+}
+
+/// An RFC 3339 instant; anything else is ignored (the real clock is used).
+fn instant(value: &str) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(value)
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
 }
 
 fn default_station() -> String {
