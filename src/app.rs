@@ -1,11 +1,17 @@
-//! The application assembled from its configuration: store, secrets, delivery and clock, and
-//! the typed requests every front end (one-shot commands, the prompt, the kiosk) executes.
+//! The application assembled from its configuration: store, secrets, delivery, and the clock
+//! and random-number generator its caller injects; and the typed requests every front end
+//! (one-shot commands, the prompt, the kiosk) executes. Front ends use its methods; its parts
+//! stay private, so a front end cannot skip the audit-head bookkeeping around a unit of work.
 
-use rand::rand_core::UnwrapErr;
-use rand::rngs::SysRng;
+use std::io::Write;
 
+use chrono::{DateTime, Utc};
+use rand::CryptoRng;
+use secrecy::ExposeSecret;
+
+use crate::audit::{self, AuditArgs, AuditCx, PruneArgs};
 use crate::clock::Clock;
-use crate::config::{Config, Provider};
+use crate::config::{Config, Provider, SecretSource};
 use crate::crypto::{CodeHasher, Secrets};
 use crate::delivery::twilio::TwilioDelivery;
 use crate::delivery::{ConsoleDelivery, Delivery, OutboxDelivery};
@@ -19,20 +25,26 @@ pub use crate::request::Request;
 
 /// A running otpd: everything the use cases borrow.
 pub struct App {
-    pub config: Config,
-    pub store: Store,
-    pub secrets: Secrets,
-    pub delivery: Box<dyn Delivery>,
-    pub clock: Box<dyn Clock>,
+    config: Config,
+    store: Store,
+    secrets: Secrets,
+    delivery: Box<dyn Delivery>,
+    clock: Box<dyn Clock>,
+    rng: Box<dyn CryptoRng>,
     /// Things to tell the operator that did not stop the command (shown by the front end).
-    pub warnings: Vec<String>,
+    warnings: Vec<String>,
 }
 
 impl App {
-    /// Opens the database, loads the secret and builds the configured delivery.
-    pub fn open(config: Config, clock: Box<dyn Clock>) -> Result<App, Error> {
-        let env_secret = std::env::var("OTPD_SECRET").ok();
-        let secrets = Secrets::load(env_secret.as_deref(), &config.secret_file)?;
+    /// Opens the database, loads the secret and builds the configured delivery. `clock` and
+    /// `rng` are the caller's: in production the system clock (or `Config::fake_now` in debug
+    /// builds, see `clock::for_process`) and the operating system's CSPRNG.
+    pub fn open(
+        config: Config,
+        clock: Box<dyn Clock>,
+        rng: Box<dyn CryptoRng>,
+    ) -> Result<App, Error> {
+        let secrets = load_secrets(&config.secret)?;
         let delivery = build_delivery(&config)?;
         let store = Store::open(&config.database)?;
         Ok(App {
@@ -41,8 +53,32 @@ impl App {
             secrets,
             delivery,
             clock,
+            rng,
             warnings: Vec::new(),
         })
+    }
+
+    /// Opens the application as a process runs it: the system clock (or `Config::fake_now` in
+    /// debug builds) and the operating system's CSPRNG.
+    pub fn for_process(config: Config) -> Result<App, Error> {
+        let clock = crate::clock::for_process(config.fake_now);
+        let rng = rand::rand_core::UnwrapErr(rand::rngs::SysRng);
+        App::open(config, clock, Box::new(rng))
+    }
+
+    /// The configuration this application was opened with.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The configured delivery (its name, whether codes show on this screen).
+    pub fn delivery(&self) -> &dyn Delivery {
+        self.delivery.as_ref()
+    }
+
+    /// The current time, from the injected clock.
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
     }
 
     /// Takes the warnings noted so far.
@@ -50,27 +86,59 @@ impl App {
         std::mem::take(&mut self.warnings)
     }
 
-    /// Runs one request with the system's CSPRNG and the current time; afterwards copies the
-    /// audit head to the head file when this request's events crossed a multiple of
-    /// `[audit] head_every` (see `audit::head`).
+    /// Runs one request with the injected RNG and the current time, as one unit of work
+    /// ([`App::unit_of_work`]).
     pub fn execute(&mut self, request: &Request) -> Result<Outcome, Error> {
-        let now = self.clock.now();
-        let watch = crate::audit::head::watch(&mut self.store, &self.config.audit);
-        let outcome = self.run(request, now);
-        if let Some(w) =
-            crate::audit::head::checkpoint(&mut self.store, &self.config.audit, watch, now)
-        {
-            self.warnings.push(w);
-        }
-        outcome
+        self.unit_of_work(|app, now| app.run(request, now))
     }
 
-    fn run(
+    /// Runs a parsed `audit` command (reads only: no head bookkeeping needed).
+    pub fn audit(
         &mut self,
-        request: &Request,
-        now: chrono::DateTime<chrono::Utc>,
-    ) -> Result<Outcome, Error> {
-        let mut rng = UnwrapErr(SysRng);
+        args: &AuditArgs,
+        json: bool,
+        out: &mut dyn Write,
+    ) -> Result<u8, Error> {
+        let now = self.clock.now();
+        audit::execute(self.audit_cx(now), args, json, out)
+    }
+
+    /// Runs `prune` as one unit of work (it appends an anchor event to the chain).
+    pub fn prune(
+        &mut self,
+        args: &PruneArgs,
+        json: bool,
+        out: &mut dyn Write,
+    ) -> Result<u8, Error> {
+        self.unit_of_work(|app, now| audit::run_prune(app.audit_cx(now), args, json, out))
+    }
+
+    /// Runs `work` at the current time; afterwards copies the audit head to the head file when
+    /// the events it appended crossed a multiple of `[audit] head_every` (see `audit::head`).
+    /// A head file that cannot be written becomes a warning, not an error.
+    fn unit_of_work<T>(&mut self, work: impl FnOnce(&mut App, DateTime<Utc>) -> T) -> T {
+        let now = self.clock.now();
+        let watch = audit::head::watch(&mut self.store, &self.config.audit);
+        let result = work(self, now);
+        if let Some(w) = audit::head::checkpoint(&mut self.store, &self.config.audit, watch, now) {
+            self.warnings.push(w);
+        }
+        result
+    }
+
+    /// The pieces the audit commands borrow.
+    fn audit_cx(&mut self, now: DateTime<Utc>) -> AuditCx<'_> {
+        AuditCx {
+            store: &mut self.store,
+            secrets: &self.secrets,
+            config: &self.config.audit,
+            station: &self.config.station,
+            now,
+        }
+    }
+
+    fn run(&mut self, request: &Request, now: DateTime<Utc>) -> Result<Outcome, Error> {
+        let rng = self.rng.as_mut();
         let hasher = CodeHasher::new(self.config.hashing, &self.secrets)?;
         let mut service = Service::new(
             &mut self.store,
@@ -86,11 +154,11 @@ impl App {
         let outcome = match request {
             Request::Send { phone, channel } => service.send(
                 now,
-                &mut rng,
+                rng,
                 phone,
                 channel.unwrap_or(self.config.delivery.channel),
             ),
-            Request::Resend { phone } => service.resend(now, &mut rng, phone.as_ref()),
+            Request::Resend { phone } => service.resend(now, rng, phone.as_ref()),
             Request::Verify { code, phone } => service.verify(now, phone.as_ref(), code),
             Request::Status { phone } => service.status(now, phone.as_ref()),
             Request::Cancel { phone } => service.cancel(now, phone.as_ref()),
@@ -100,6 +168,17 @@ impl App {
         }?;
         Ok(outcome)
     }
+}
+
+/// `OTPD_SECRET` when it was set, else the key file.
+fn load_secrets(source: &SecretSource) -> Result<Secrets, Error> {
+    Ok(match source {
+        // `Secrets::load` does not look at the path when it is given the value.
+        SecretSource::Env(value) => {
+            Secrets::load(Some(value.expose_secret()), std::path::Path::new(""))?
+        }
+        SecretSource::File(path) => Secrets::load(None, path)?,
+    })
 }
 
 fn build_delivery(config: &Config) -> Result<Box<dyn Delivery>, Error> {

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use crate::app::App;
-use crate::config::{Config, Dirs, Overrides, Provider};
+use crate::config::{Config, Dirs, Env, Overrides, Provider};
 use crate::domain::Outcome;
 use crate::error::Error;
 use crate::grammar::{Asked, Operator};
@@ -62,8 +62,6 @@ impl Global {
             station: self.station.clone(),
             provider: self.delivery,
             outbox: self.outbox.clone(),
-            secret_file: std::env::var_os("OTPD_SECRET_FILE").map(PathBuf::from),
-            twilio: crate::delivery::twilio::TwilioEnv::from_env(),
         }
     }
 }
@@ -129,9 +127,9 @@ pub fn parse(args: &[OsString]) -> Result<Cli, u8> {
 }
 
 /// Loads the configuration and the platform directories; says what it had to warn about.
-pub fn load_config(global: &Global) -> Result<(Config, Dirs), Error> {
+pub fn load_config(global: &Global, env: &Env) -> Result<(Config, Dirs), Error> {
     let dirs = Dirs::platform()?;
-    let config = Config::load(&global.overrides(), &dirs)?;
+    let config = Config::load(&global.overrides(), env, &dirs)?;
     for w in config.warnings() {
         eprintln!("{}", render::error::warning(&w));
     }
@@ -139,7 +137,7 @@ pub fn load_config(global: &Global) -> Result<(Config, Dirs), Error> {
 }
 
 fn open(config: Config) -> Result<App, Error> {
-    App::open(config, crate::clock::from_env())
+    App::for_process(config)
 }
 
 fn print(out: &mut dyn Write, o: &Outcome, json: bool) -> Result<u8, Error> {
@@ -167,7 +165,7 @@ pub fn operator(
             warn(&mut app);
             print(out, &outcome?, json)
         }
-        Ok(Asked::Audit(args)) => crate::audit::execute(&mut open(config)?, &args, json, out),
+        Ok(Asked::Audit(args)) => open(config)?.audit(&args, json, out),
     }
 }
 
@@ -185,7 +183,7 @@ pub fn prune(
     out: &mut dyn Write,
 ) -> Result<u8, Error> {
     let mut app = open(config)?;
-    let code = crate::audit::run_prune(&mut app, args, json, out);
+    let code = app.prune(args, json, out);
     warn(&mut app);
     code
 }

@@ -28,15 +28,16 @@ impl Clock for FixedClock {
 }
 
 /// The clock for this process: the system clock, or — in debug builds only, so a release binary
-/// can never be told what time it is — the RFC 3339 instant in `OTPD_FAKE_NOW`, which lets the
-/// integration tests move time forward between processes without sleeping.
-pub fn from_env() -> Box<dyn Clock> {
+/// can never be told what time it is — the instant of `OTPD_FAKE_NOW` (read into
+/// `Config::fake_now` at start-up), which lets the integration tests move time forward between
+/// processes without sleeping.
+pub fn for_process(fake_now: Option<DateTime<Utc>>) -> Box<dyn Clock> {
     #[cfg(debug_assertions)]
-    if let Ok(value) = std::env::var("OTPD_FAKE_NOW")
-        && let Ok(t) = DateTime::parse_from_rfc3339(&value)
-    {
-        return Box::new(FixedClock(t.with_timezone(&Utc)));
+    if let Some(t) = fake_now {
+        return Box::new(FixedClock(t));
     }
+    #[cfg(not(debug_assertions))]
+    let _ = fake_now;
     Box::new(SystemClock)
 }
 

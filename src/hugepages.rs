@@ -4,6 +4,12 @@
 //! that array (~4,900 at 19 MiB), which profiling showed as a quarter of a one-shot `verify`'s
 //! CPU time (BENCHMARKS.md); with 2 MiB pages it takes about ten. Only a hint: where the kernel
 //! has THP disabled, or no huge page is free, nothing changes.
+//!
+//! The one module allowed unsafe code (the crate denies it): a `GlobalAlloc` is an unsafe trait
+//! whose methods are unsafe to call, so implementing one cannot be done in safe Rust. Every
+//! block forwards to `System` and says why it is sound.
+
+#![allow(unsafe_code)]
 
 use std::alloc::{GlobalAlloc, Layout, System};
 

@@ -6,7 +6,11 @@
 //! pure [`domain`], persists with the [`store`], delivers through [`delivery`] and records the
 //! [`store::audit`] event, and [`render`] words the [`Outcome`]. Front-ends never import each
 //! other; what the two terminal ones share is in [`terminal`]. This file only picks the
-//! front-end.
+//! front-end. The environment and the configuration file are read once, at start-up, into
+//! [`config`].
+
+// No unsafe code, except the allocator in `hugepages` (which allows it, and says why).
+#![deny(unsafe_code)]
 
 pub mod app;
 pub mod audit;
@@ -36,6 +40,7 @@ use std::process::ExitCode;
 
 use crate::app::App;
 use crate::cli::{Cli, Command};
+use crate::config::Env;
 pub use crate::domain::Outcome;
 use crate::error::Error;
 
@@ -48,9 +53,9 @@ where
     // Before anything holds a key or a code: a crash must not write them to a core file.
     crypto::forbid_core_dumps();
     install_panic_hook();
+    let env = Env::capture();
     // Debug builds only, like `OTPD_FAKE_NOW`: lets the tests prove the hook prints no payload.
-    #[cfg(debug_assertions)]
-    if let Some(payload) = std::env::var_os("OTPD_DEBUG_PANIC") {
+    if let Some(payload) = &env.debug_panic {
         panic!("{}", payload.to_string_lossy());
     }
     let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
@@ -60,7 +65,7 @@ where
     };
     let json = cli.global.json;
     let mut out = std::io::stdout().lock();
-    let code = match dispatch(cli, &mut out) {
+    let code = match dispatch(cli, &env, &mut out) {
         Ok(code) => code,
         Err(e) => {
             if json {
@@ -84,17 +89,17 @@ fn install_panic_hook() {
 }
 
 /// Picks the front-end: the prompt without a command.
-fn dispatch(cli: Cli, out: &mut dyn Write) -> Result<u8, Error> {
+fn dispatch(cli: Cli, env: &Env, out: &mut dyn Write) -> Result<u8, Error> {
     let json = cli.global.json;
-    let (config, dirs) = cli::load_config(&cli.global)?;
+    let (config, dirs) = cli::load_config(&cli.global, env)?;
     match cli.command.unwrap_or(Command::Repl) {
         Command::Operator(op) => cli::operator(&op, config, json, out),
         Command::Config => cli::config(&config, out),
         Command::Prune(args) => cli::prune(&args, config, json, out),
         Command::Repl => {
-            let app = App::open(config, clock::from_env())?;
+            let app = App::for_process(config)?;
             prompt::run(app, &dirs.state, json, out)
         }
-        Command::Kiosk => kiosk::run(App::open(config, clock::from_env())?, out),
+        Command::Kiosk => kiosk::run(App::for_process(config)?, out),
     }
 }

@@ -1,7 +1,8 @@
 //! The audit log as people and programs use it: list and filter, verify the MAC chain, print
 //! and record its head, per-day statistics, export, and pruning with retention. The chain
 //! itself (append, canonical encoding) and every audit SQL statement live in `store`; all
-//! wording lives in [`render`].
+//! wording lives in [`render`]. The commands borrow what they need as an [`AuditCx`]; the
+//! application builds it (and does the head-file bookkeeping around `prune`).
 
 pub mod args;
 pub mod export;
@@ -15,52 +16,41 @@ pub mod when;
 
 use std::io::Write;
 
-use clap::Parser;
+use chrono::{DateTime, Utc};
 
 pub use args::{AuditArgs, AuditCommand, PruneArgs};
 
-use crate::app::App;
+use crate::config::AuditConfig;
+use crate::crypto::Secrets;
 use crate::domain::outcome::exit;
 use crate::error::Error;
-use crate::store::audit;
+use crate::store::{Store, audit};
 
-/// Runs `audit …` from the prompt: `words` are everything after the word `audit`, parsed with
-/// the same definitions as the command line. A parse error comes back as one line
-/// ([`Error::Usage`]); `--help` prints the help.
-pub fn run_audit(
-    app: &mut App,
-    words: &[String],
-    json: bool,
-    out: &mut dyn Write,
-) -> Result<u8, Error> {
-    let argv = std::iter::once("audit").chain(words.iter().map(String::as_str));
-    match AuditArgs::try_parse_from(argv) {
-        Ok(args) => execute(app, &args, json, out),
-        Err(e) => match e.kind() {
-            clap::error::ErrorKind::DisplayHelp
-            | clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
-                emit(out, e.render().to_string().trim_end())?;
-                Ok(exit::OK)
-            }
-            _ => Err(Error::Usage(render::parse_error(&e.render().to_string()))),
-        },
-    }
+/// What an audit command borrows from the running application.
+pub struct AuditCx<'a> {
+    pub store: &'a mut Store,
+    pub secrets: &'a Secrets,
+    /// `[audit]`: the head file `verify --head-file` reads by default, the retention.
+    pub config: &'a AuditConfig,
+    /// This station, recorded on the anchor event `prune` appends.
+    pub station: &'a str,
+    pub now: DateTime<Utc>,
 }
 
 /// Runs a parsed `audit` command.
 pub fn execute(
-    app: &mut App,
+    cx: AuditCx<'_>,
     args: &AuditArgs,
     json: bool,
     out: &mut dyn Write,
 ) -> Result<u8, Error> {
-    let now = app.clock.now();
+    let now = cx.now;
     match &args.command {
-        None => list(app, &args.list, json, out, now),
-        Some(AuditCommand::List(l)) => list(app, l, json, out, now),
+        None => list(cx, &args.list, json, out),
+        Some(AuditCommand::List(l)) => list(cx, l, json, out),
         Some(AuditCommand::Verify(v)) => {
-            let (head, head_file) = head::for_verify(v, &app.config.audit).map_err(Error::Usage)?;
-            let mut report = verify::verify(&mut app.store, &app.secrets, head.as_ref())?;
+            let (head, head_file) = head::for_verify(v, cx.config).map_err(Error::Usage)?;
+            let mut report = verify::verify(cx.store, cx.secrets, head.as_ref())?;
             report.head_file = head_file;
             emit(
                 out,
@@ -77,13 +67,13 @@ pub fn execute(
             })
         }
         Some(AuditCommand::Head) => {
-            let head = app.store.read(|tx| audit::head(tx))?;
+            let head = cx.store.read(|tx| audit::head(tx))?;
             emit(out, &render::head(head.as_ref(), json))?;
             Ok(exit::OK)
         }
         Some(AuditCommand::Stats(s)) => {
             let f = query::time_filter(&s.time, now)?;
-            let days = stats::stats(&mut app.store, &f)?;
+            let days = stats::stats(cx.store, &f)?;
             match json {
                 // One object per day; no days, no lines.
                 true if days.is_empty() => {}
@@ -99,20 +89,14 @@ pub fn execute(
             } else {
                 e.format
             };
-            export::export(&mut app.store, &f, format, out)?;
+            export::export(cx.store, &f, format, out)?;
             Ok(exit::OK)
         }
     }
 }
 
-fn list(
-    app: &mut App,
-    l: &args::ListArgs,
-    json: bool,
-    out: &mut dyn Write,
-    now: chrono::DateTime<chrono::Utc>,
-) -> Result<u8, Error> {
-    let page = query::list(&mut app.store, &app.secrets, l, now)?;
+fn list(cx: AuditCx<'_>, l: &args::ListArgs, json: bool, out: &mut dyn Write) -> Result<u8, Error> {
+    let page = query::list(cx.store, cx.secrets, l, cx.now)?;
     let format = match (json, l.format) {
         (true, _) => args::ListFormat::Json,
         (false, f) => f.unwrap_or(args::ListFormat::Table),
@@ -125,29 +109,24 @@ fn list(
     Ok(exit::OK)
 }
 
-/// Runs `prune` with the application's clock, configuration and station.
+/// Runs `prune` at `cx.now` with the configured retention and this station. The caller copies
+/// the audit head afterwards (`App::prune`), since prune appends an anchor event.
 pub fn run_prune(
-    app: &mut App,
+    cx: AuditCx<'_>,
     args: &PruneArgs,
     json: bool,
     out: &mut dyn Write,
 ) -> Result<u8, Error> {
-    let now = app.clock.now();
     let older_than = when::parse_age(&args.older_than)
         .map_err(|e| Error::Usage(format!("--older-than: {e}")))?;
-    let watch = head::watch(&mut app.store, &app.config.audit);
     let pruned = prune::prune(
-        &mut app.store,
-        &app.secrets,
-        &app.config.station,
+        cx.store,
+        cx.secrets,
+        cx.station,
         older_than,
-        app.config.audit.retention_days,
-        now,
-    );
-    if let Some(w) = head::checkpoint(&mut app.store, &app.config.audit, watch, now) {
-        app.warnings.push(w);
-    }
-    let pruned = pruned?;
+        cx.config.retention_days,
+        cx.now,
+    )?;
     emit(out, &render::pruned(&pruned, json))?;
     Ok(pruned.exit_code())
 }
@@ -159,65 +138,73 @@ fn emit(out: &mut dyn Write, text: &str) -> Result<(), Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::clock::FixedClock;
-    use crate::config::{Config, Dirs, Overrides};
+    use crate::config::AuditConfig;
+    use clap::Parser;
 
-    fn app(dir: &std::path::Path) -> App {
-        std::fs::write(dir.join("otpd.toml"), "").unwrap();
-        let config = Config::load(
-            &Overrides {
-                config: Some(dir.join("otpd.toml")),
-                database: Some(dir.join("otpd.db")),
-                secret_file: Some(dir.join("secret.key")),
-                ..Overrides::default()
-            },
-            &Dirs {
-                config: dir.join("config"),
-                data: dir.join("data"),
-                state: dir.join("state"),
-            },
-        )
-        .unwrap();
-        let now = chrono::DateTime::from_timestamp(1_800_000_000, 0).unwrap();
-        App::open(config, Box::new(FixedClock(now))).unwrap()
+    struct Fixture {
+        store: Store,
+        secrets: Secrets,
+        config: AuditConfig,
     }
 
-    fn run(app: &mut App, words: &[&str]) -> (Result<u8, Error>, String) {
-        let words: Vec<String> = words.iter().map(|w| w.to_string()).collect();
+    fn fixture(dir: &std::path::Path) -> Fixture {
+        Fixture {
+            store: Store::open(&dir.join("otpd.db")).unwrap(),
+            secrets: Secrets::from_master(&[7; 32]),
+            config: AuditConfig {
+                head_file: dir.join("audit-head.log"),
+                head_every: 100,
+                retention_days: None,
+            },
+        }
+    }
+
+    fn run_json(f: &mut Fixture, words: &[&str], json: bool) -> (Result<u8, Error>, String) {
+        let cx = AuditCx {
+            store: &mut f.store,
+            secrets: &f.secrets,
+            config: &f.config,
+            station: "desk-1",
+            now: DateTime::from_timestamp(1_800_000_000, 0).unwrap(),
+        };
+        let argv = std::iter::once("audit").chain(words.iter().copied());
         let mut out = Vec::new();
-        let r = run_audit(app, &words, false, &mut out);
+        let r = match AuditArgs::try_parse_from(argv) {
+            Ok(args) => execute(cx, &args, json, &mut out),
+            Err(e) => Err(Error::Usage(e.kind().to_string())),
+        };
         (r, String::from_utf8(out).unwrap())
     }
 
+    fn run(f: &mut Fixture, words: &[&str]) -> (Result<u8, Error>, String) {
+        run_json(f, words, false)
+    }
+
     #[test]
-    fn the_prompt_entry_point_parses_words_and_reports_bad_ones_in_one_line() {
+    fn audit_words_run_the_review_and_bad_ones_are_usage_errors() {
         let dir = tempfile::tempdir().unwrap();
-        let mut app = app(dir.path());
-        let (r, out) = run(&mut app, &[]);
+        let mut f = fixture(dir.path());
+        let (r, out) = run(&mut f, &[]);
         assert_eq!(r.unwrap(), 0);
         assert_eq!(out.trim(), "No audit events match.");
-        let (r, out) = run(&mut app, &["verify"]);
+        let (r, out) = run(&mut f, &["verify"]);
         assert_eq!(r.unwrap(), 0);
         assert!(out.contains("intact: 0 rows"), "{out}");
-        let (r, out) = run(&mut app, &["--help"]);
-        assert_eq!(r.unwrap(), 0);
-        assert!(out.contains("--phone") && out.contains("verify"), "{out}");
         for bad in [
             &["--event", "nope"][..],
             &["verify", "--x"],
             &["--since", "later"],
         ] {
-            let (r, _) = run(&mut app, bad);
+            let (r, _) = run(&mut f, bad);
             let e = r.unwrap_err();
             assert_eq!(e.exit_code(), exit::USAGE, "{bad:?}");
             let msg = e.to_string();
             assert_eq!(msg.lines().count(), 1, "{bad:?}: {msg}");
         }
-        let (r, _) = run(&mut app, &["--station", "desk-9", "--format", "csv"]);
+        let (r, _) = run(&mut f, &["--station", "desk-9", "--format", "csv"]);
         assert_eq!(r.unwrap(), 0);
-        let words: Vec<String> = vec!["stats".into()];
-        let mut out = Vec::new();
-        assert_eq!(run_audit(&mut app, &words, true, &mut out).unwrap(), 0);
+        let (r, out) = run_json(&mut f, &["stats"], true);
+        assert_eq!(r.unwrap(), 0);
         assert!(out.is_empty(), "no days, no JSON lines");
     }
 }

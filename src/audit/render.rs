@@ -30,13 +30,6 @@ fn table(header: &[&str]) -> Table {
     t
 }
 
-/// A clap error as one line, for the prompt.
-pub fn parse_error(rendered: &str) -> String {
-    let first = rendered.lines().next().unwrap_or_default().trim();
-    let first = first.strip_prefix("error: ").unwrap_or(first);
-    format!("audit: {} (see `audit --help`)", sanitize(first))
-}
-
 /// The event listing as a table, newest first, with how to see the next page.
 pub fn list_table(page: &Page) -> String {
     if page.rows.is_empty() {
@@ -394,14 +387,5 @@ mod tests {
         assert_eq!(bar(&day(1, 0), 100), "░");
         assert_eq!(bar(&day(0, 0), 100), "");
         assert_eq!(bar(&day(4, 9), 4), "█".repeat(24));
-    }
-
-    #[test]
-    fn parse_errors_are_one_line() {
-        let e = parse_error("error: unexpected argument '--x' found\n\nUsage: audit\n");
-        assert_eq!(
-            e,
-            "audit: unexpected argument '--x' found (see `audit --help`)"
-        );
     }
 }

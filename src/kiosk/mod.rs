@@ -26,12 +26,12 @@ const CLEAR: &str = "\x1b[H\x1b[2J";
 
 /// Runs the kiosk until the input is closed (the terminal hung up).
 pub fn run(mut app: App, out: &mut dyn Write) -> Result<u8, Error> {
-    if app.delivery.shows_codes_locally() {
+    if app.delivery().shows_codes_locally() {
         return Err(Error::KioskShowsCodes);
     }
     let _signals = signals::ignore_keyboard()?;
     let _terminal = TerminalMode::canonical();
-    let cfg = app.config.kiosk.clone();
+    let cfg = app.config().kiosk.clone();
     let mut input = TimedLines::default();
     let mut k = Kiosk {
         app: &mut app,
@@ -201,10 +201,10 @@ impl Kiosk<'_> {
 
     /// The code step. `None`: the verification cannot go on (expired, locked…), start again.
     fn ask_code(&mut self, phone: &PhoneNumber) -> Result<Option<End>, Error> {
-        let cooldown = self.app.config.policy.resend_cooldown;
-        let mut sent_at = self.app.clock.now();
+        let cooldown = self.app.config().policy.resend_cooldown;
+        let mut sent_at = self.app.now();
         loop {
-            let resend_allowed = self.app.clock.now() - sent_at >= cooldown;
+            let resend_allowed = self.app.now() - sent_at >= cooldown;
             let answer = self.ask(&wording::ask_code(resend_allowed))?;
             let text = match answer {
                 Answer::End(end) => return Ok(Some(end)),
@@ -225,7 +225,7 @@ impl Kiosk<'_> {
                         phone: Some(phone.clone()),
                     })?;
                     match o {
-                        Some(Outcome::Sent { .. }) => sent_at = self.app.clock.now(),
+                        Some(Outcome::Sent { .. }) => sent_at = self.app.now(),
                         Some(Outcome::RateLimited { .. }) | None => {}
                         Some(_) => return Ok(None),
                     }

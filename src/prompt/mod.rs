@@ -105,7 +105,7 @@ impl Session {
     fn run(&mut self, app: &mut App, request: Request, out: &mut dyn Write) -> Result<(), Error> {
         let request = self.with_current(request);
         let spinner = matches!(request, Request::Send { .. } | Request::Resend { .. })
-            && !app.delivery.shows_codes_locally()
+            && !app.delivery().shows_codes_locally()
             && !self.json;
         let spinner = spinner.then(Spinner::start).flatten();
         let result = app.execute(&request);
@@ -122,7 +122,7 @@ impl Session {
     /// `audit …`: the same review commands as `otpd audit …`. A mistake is one line and the
     /// prompt goes on.
     fn audit(&self, app: &mut App, args: &AuditArgs, out: &mut dyn Write) -> Result<(), Error> {
-        match crate::audit::execute(app, args, self.json, out) {
+        match app.audit(args, self.json, out) {
             Ok(_) => Ok(()),
             Err(e) => self.error(out, &e),
         }
@@ -165,7 +165,7 @@ pub fn run(mut app: App, state_dir: &Path, json: bool, out: &mut dyn Write) -> R
         current: None,
         json,
         paint: Paint {
-            on: interactive && !json && colour_wanted(),
+            on: interactive && !json && colour_wanted(app.config().no_color),
         },
     };
     let mut source: Box<dyn Source> = if interactive {
@@ -176,7 +176,7 @@ pub fn run(mut app: App, state_dir: &Path, json: bool, out: &mut dyn Write) -> R
     if interactive && !json {
         write_line(
             out,
-            &render::prompt::banner(app.delivery.name(), &app.config.station),
+            &render::prompt::banner(app.delivery().name(), &app.config().station),
         )?;
         resume(&mut app, &mut session, out)?;
     }

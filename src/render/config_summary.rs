@@ -1,7 +1,7 @@
 //! `otpd config`: the effective configuration in a few aligned lines, secrets redacted (only
 //! where each comes from is shown, never its value).
 
-use crate::config::{AuditConfig, Config};
+use crate::config::{AuditConfig, Config, SecretSource};
 use crate::domain::Limits;
 
 fn limits_summary(l: &Limits) -> String {
@@ -74,12 +74,9 @@ fn core_summary(c: &Config) -> String {
         "config file      {file}\nstation          {}\ndatabase         {}\nsecret           {} (contents never shown)\ndelivery         {} (channel {}; outbox {})\npolicy           {}-digit codes, valid {} s, {} attempts, resend cooldown {} s\nlimits           {}\nhashing          argon2id m={} KiB t={} p={}\naudit            {}",
         c.station,
         c.database.display(),
-        // The one environment read left outside `config`, until `Config` records where the
-        // secret came from.
-        if std::env::var_os("OTPD_SECRET").is_some() {
-            "from OTPD_SECRET".to_string()
-        } else {
-            c.secret_file.display().to_string()
+        match &c.secret {
+            SecretSource::Env(_) => "from OTPD_SECRET".to_string(),
+            SecretSource::File(path) => path.display().to_string(),
         },
         c.delivery.provider.as_str(),
         c.delivery.channel,

@@ -5,8 +5,8 @@ use std::io::IsTerminal;
 
 /// Whether output may be coloured: a terminal on stdout and `NO_COLOR` unset or empty
 /// (<https://no-color.org>).
-pub fn colour_wanted() -> bool {
-    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+pub fn colour_wanted(no_color: bool) -> bool {
+    std::io::stdout().is_terminal() && !no_color
 }
 
 /// ANSI styling that is a no-op when colour is off.

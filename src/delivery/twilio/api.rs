@@ -9,7 +9,7 @@ use crate::delivery::{Message, ProviderStatus};
 use crate::domain::{Channel, PhoneNumber};
 use crate::sanitize::{sanitize, truncate};
 
-use super::config::{TwilioConfig, is_sid};
+use crate::config::twilio::{TwilioConfig, is_sid};
 
 /// Twilio's accepted range for `ValidityPeriod` (CreateMessageRequest in Twilio's OpenAPI).
 pub const VALIDITY_PERIOD: std::ops::RangeInclusive<i64> = 1..=36_000;
@@ -422,7 +422,7 @@ mod tests {
     fn cfg() -> TwilioConfig {
         TwilioConfig {
             account_sid: "AC0123456789abcdef0123456789abcdef".into(),
-            credentials: super::super::config::Credentials::AuthToken {
+            credentials: crate::config::twilio::Credentials::AuthToken {
                 token: "t".into(),
                 source: "test".into(),
             },

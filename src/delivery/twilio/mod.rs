@@ -7,7 +7,6 @@
 //! way.
 
 pub mod api;
-pub mod config;
 
 use std::io::Read;
 use std::sync::OnceLock;
@@ -18,7 +17,7 @@ use reqwest::blocking::{Client, RequestBuilder};
 use super::{AttemptNote, Delivery, DeliveryError, Message, ProviderStatus, Receipt};
 use api::{ApiError, Resource};
 
-pub use config::{Credentials, RawTwilio, TwilioConfig, TwilioEnv};
+pub use crate::config::twilio::{Credentials, TwilioConfig};
 
 /// The `User-Agent` of every request.
 pub const USER_AGENT: &str = concat!("otpd/", env!("CARGO_PKG_VERSION"));

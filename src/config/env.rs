@@ -1,0 +1,114 @@
+//! The process environment, read once at start-up. [`Env::capture`] is the only place otpd
+//! calls `std::env::var`; everything else gets the values through [`Env`] (and from it
+//! [`Config`](super::Config)), so tests can pass an environment of their own and a secret
+//! read here is held as a `SecretString`, zeroized on drop. clap's `#[arg(env = ...)]` flags
+//! (`OTPD_DB`, `OTPD_CONFIG`, ...) are read by clap with the arguments, not here.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+use secrecy::SecretString;
+
+/// The variables otpd reads, as they were when the process started.
+#[derive(Debug, Clone, Default)]
+pub struct Env {
+    /// `OTPD_SECRET`: the master secret itself (beats the key file).
+    pub secret: Option<SecretString>,
+    /// `OTPD_SECRET_FILE`: the key file, instead of `secret_file` in the file or the default.
+    pub secret_file: Option<PathBuf>,
+    /// `TWILIO_*` and `OTPD_TWILIO_API_BASE`.
+    pub twilio: TwilioEnv,
+    /// `NO_COLOR` is set and not empty (<https://no-color.org>).
+    pub no_color: bool,
+    /// `OTPD_FAKE_NOW`, an RFC 3339 instant the clock is pinned to. Read in debug builds only,
+    /// so a release binary can never be told what time it is.
+    pub fake_now: Option<String>,
+    /// `OTPD_DEBUG_PANIC`: panic at start-up with this payload, so the tests can prove the panic
+    /// hook prints no payload. Read in debug builds only.
+    pub debug_panic: Option<OsString>,
+}
+
+impl Env {
+    /// Reads the process environment.
+    pub fn capture() -> Env {
+        Env {
+            secret: std::env::var("OTPD_SECRET").ok().map(SecretString::from),
+            secret_file: std::env::var_os("OTPD_SECRET_FILE").map(PathBuf::from),
+            twilio: TwilioEnv::capture(),
+            no_color: std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()),
+            fake_now: debug_only(|| std::env::var("OTPD_FAKE_NOW").ok()),
+            debug_panic: debug_only(|| std::env::var_os("OTPD_DEBUG_PANIC")),
+        }
+    }
+}
+
+/// `read()` in debug builds, `None` in release builds.
+fn debug_only<T>(read: impl FnOnce() -> Option<T>) -> Option<T> {
+    if cfg!(debug_assertions) { read() } else { None }
+}
+
+/// The Twilio variables of the environment (`TWILIO_*`, plus `OTPD_TWILIO_API_BASE`).
+#[derive(Clone, Default)]
+pub struct TwilioEnv {
+    pub account_sid: Option<String>,
+    pub api_key: Option<String>,
+    pub api_secret: Option<SecretString>,
+    pub auth_token: Option<SecretString>,
+    pub from: Option<String>,
+    pub api_base: Option<String>,
+}
+
+impl std::fmt::Debug for TwilioEnv {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TwilioEnv")
+            .field("account_sid", &self.account_sid)
+            .field("api_key", &self.api_key)
+            .field(
+                "api_secret",
+                &self.api_secret.as_ref().map(|_| "[redacted]"),
+            )
+            .field(
+                "auth_token",
+                &self.auth_token.as_ref().map(|_| "[redacted]"),
+            )
+            .field("from", &self.from)
+            .field("api_base", &self.api_base)
+            .finish()
+    }
+}
+
+impl TwilioEnv {
+    /// Reads the variables; empty ones count as unset.
+    fn capture() -> Self {
+        let var = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
+        TwilioEnv {
+            account_sid: var("TWILIO_ACCOUNT_SID"),
+            api_key: var("TWILIO_API_KEY"),
+            api_secret: var("TWILIO_API_SECRET").map(SecretString::from),
+            auth_token: var("TWILIO_AUTH_TOKEN").map(SecretString::from),
+            from: var("TWILIO_FROM"),
+            api_base: var("OTPD_TWILIO_API_BASE"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debug_output_never_shows_a_secret() {
+        let env = Env {
+            secret: Some(SecretString::from("sentinel-master-secret-0123456789ab")),
+            twilio: TwilioEnv {
+                api_secret: Some(SecretString::from("sentinel-api-secret")),
+                auth_token: Some(SecretString::from("sentinel-auth-token")),
+                ..TwilioEnv::default()
+            },
+            ..Env::default()
+        };
+        let shown = format!("{env:?}");
+        assert!(!shown.contains("sentinel"), "{shown}");
+        assert!(shown.to_lowercase().contains("redacted"), "{shown}");
+    }
+}

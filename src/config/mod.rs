@@ -1,0 +1,320 @@
+//! Configuration, gathered once at start-up: embedded defaults, then the TOML file, then the
+//! environment ([`env`], the only reader of the process environment) and command-line flags.
+//! Every value is validated here, with messages that name the key; nothing after start-up
+//! reads a variable or a configuration file again.
+//!
+//! The pieces: [`raw`] is the file as written, [`sections`] and [`limits`] validate its tables,
+//! [`twilio`] the `[twilio]` settings (which the Twilio delivery imports from here).
+
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
+use secrecy::SecretString;
+use serde::Deserialize;
+
+use crate::crypto::HashParams;
+use crate::domain::{Channel, Limits, Policy};
+
+pub mod env;
+mod limits;
+mod raw;
+mod sections;
+pub mod twilio;
+
+pub use env::{Env, TwilioEnv};
+use raw::RawConfig;
+use twilio::TwilioConfig;
+
+/// Where codes go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Provider {
+    /// Show the message on this terminal (development; nothing is sent).
+    Console,
+    /// Append each message to a JSON-lines file.
+    Outbox,
+    /// Send through Twilio's REST API.
+    Twilio,
+}
+
+impl Provider {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Provider::Console => "console",
+            Provider::Outbox => "outbox",
+            Provider::Twilio => "twilio",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeliveryConfig {
+    pub provider: Provider,
+    pub outbox: PathBuf,
+    pub channel: Channel,
+}
+
+/// `[audit]`: where the chain's head is copied, how often, and how long rows are kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditConfig {
+    /// The file the head (`ID:MAC` and the time) is appended to every `head_every` events.
+    pub head_file: PathBuf,
+    /// 0 disables the head file.
+    pub head_every: u32,
+    /// Audit rows older than this many days are removed by `prune` (with an anchor); `None`
+    /// keeps them forever.
+    pub retention_days: Option<u32>,
+}
+
+/// `[kiosk]`: the unattended terminal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KioskConfig {
+    /// After this long without input the screen and the session are cleared.
+    pub idle_seconds: u64,
+    /// How long a successful verification stays on the screen.
+    pub result_seconds: u64,
+    /// The channels a visitor may choose from (one: no question is asked).
+    pub channels: Vec<Channel>,
+}
+
+/// Where the master secret comes from. `Debug` never shows it.
+#[derive(Debug, Clone)]
+pub enum SecretSource {
+    /// `OTPD_SECRET`: the secret itself, zeroized on drop.
+    Env(SecretString),
+    /// The key file (`OTPD_SECRET_FILE`, `secret_file` or the default), created with 32 random
+    /// bytes on first use.
+    File(PathBuf),
+}
+
+/// The validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The file that was read, if any.
+    pub file: Option<PathBuf>,
+    pub station: String,
+    pub database: PathBuf,
+    /// The master secret, or where to find it.
+    pub secret: SecretSource,
+    pub policy: Policy,
+    pub hashing: HashParams,
+    pub delivery: DeliveryConfig,
+    pub limits: Limits,
+    pub audit: AuditConfig,
+    /// The validated `[twilio]` settings; present exactly when the provider is `twilio`.
+    pub twilio: Option<TwilioConfig>,
+    pub kiosk: KioskConfig,
+    /// `NO_COLOR` was set (and not empty): the prompt prints no colour.
+    pub no_color: bool,
+    /// The instant the clock is pinned to (`OTPD_FAKE_NOW`, debug builds only; see
+    /// [`crate::clock::for_process`]).
+    pub fake_now: Option<DateTime<Utc>>,
+}
+
+/// Values from command-line flags (or their clap `env` fallbacks), which override the file.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    pub config: Option<PathBuf>,
+    pub database: Option<PathBuf>,
+    pub station: Option<String>,
+    pub provider: Option<Provider>,
+    pub outbox: Option<PathBuf>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read the configuration file {path}: {detail}")]
+    Read { path: PathBuf, detail: String },
+    #[error("the configuration file {path} is not valid: {detail}")]
+    Parse { path: PathBuf, detail: String },
+    #[error("invalid configuration: {key} = {value}: {expected}")]
+    Value {
+        key: &'static str,
+        value: String,
+        expected: String,
+    },
+    #[error("cannot start {what}: missing {missing}")]
+    Missing { what: String, missing: String },
+    #[error("cannot use {key} {path}: {detail}")]
+    SecretFile {
+        key: &'static str,
+        path: PathBuf,
+        detail: String,
+    },
+    #[error("cannot find a home directory for otpd's files; set --db and OTPD_SECRET_FILE")]
+    NoHome,
+}
+
+/// The platform folders otpd uses when nothing else is configured.
+#[derive(Debug, Clone)]
+pub struct Dirs {
+    pub config: PathBuf,
+    pub data: PathBuf,
+    pub state: PathBuf,
+}
+
+impl Dirs {
+    pub fn platform() -> Result<Dirs, ConfigError> {
+        let p = directories::ProjectDirs::from("", "", "otpd").ok_or(ConfigError::NoHome)?;
+        Ok(Dirs {
+            config: p.config_dir().to_path_buf(),
+            data: p.data_dir().to_path_buf(),
+            state: p
+                .state_dir()
+                .unwrap_or_else(|| p.data_local_dir())
+                .to_path_buf(),
+        })
+    }
+}
+
+fn ranged(
+    key: &'static str,
+    value: Option<i64>,
+    default: i64,
+    range: std::ops::RangeInclusive<i64>,
+    why: &str,
+) -> Result<i64, ConfigError> {
+    let v = value.unwrap_or(default);
+    if range.contains(&v) {
+        Ok(v)
+    } else {
+        Err(ConfigError::Value {
+            key,
+            value: v.to_string(),
+            expected: format!("use {}..={}{why}", range.start(), range.end()),
+        })
+    }
+}
+
+impl Config {
+    /// Loads the configuration: defaults → file → environment and flags. A missing file is an
+    /// error only when it was named explicitly. Values are checked in a fixed order (policy,
+    /// hashing, limits, audit, kiosk, station, twilio); the first error found is reported.
+    pub fn load(o: &Overrides, env: &Env, dirs: &Dirs) -> Result<Config, ConfigError> {
+        let (file, raw) = match &o.config {
+            Some(path) => (Some(path.clone()), raw::read_file(path)?),
+            None => {
+                let path = dirs.config.join("config.toml");
+                if path.exists() {
+                    (Some(path.clone()), raw::read_file(&path)?)
+                } else {
+                    (None, RawConfig::default())
+                }
+            }
+        };
+        let base = file
+            .as_deref()
+            .and_then(Path::parent)
+            .map(Path::to_path_buf)
+            .unwrap_or_default();
+        let relative = |p: PathBuf| if p.is_relative() { base.join(p) } else { p };
+
+        let policy = sections::policy(&raw.policy)?;
+        let hashing = sections::hashing(&raw.hashing)?;
+        let limits = limits::limits(&raw.limits, policy.resend_cooldown)?;
+        let audit = sections::audit(&raw.audit, &relative, dirs)?;
+        let kiosk = sections::kiosk(&raw.kiosk, raw.delivery.channel.unwrap_or_default())?;
+        let station = o
+            .station
+            .clone()
+            .or(raw.station)
+            .unwrap_or_else(default_station);
+        let station = validate_station(station)?;
+        let delivery = DeliveryConfig {
+            provider: o
+                .provider
+                .or(raw.delivery.provider)
+                .unwrap_or(Provider::Console),
+            outbox: o
+                .outbox
+                .clone()
+                .or_else(|| raw.delivery.outbox.map(&relative))
+                .unwrap_or_else(|| dirs.data.join("outbox.jsonl")),
+            channel: raw.delivery.channel.unwrap_or_default(),
+        };
+        let twilio = match delivery.provider {
+            Provider::Twilio => Some(TwilioConfig::load(
+                raw.twilio,
+                &env.twilio,
+                &relative,
+                delivery.channel,
+            )?),
+            Provider::Console | Provider::Outbox => None,
+        };
+        let secret = match &env.secret {
+            Some(value) => SecretSource::Env(value.clone()),
+            None => SecretSource::File(
+                env.secret_file
+                    .clone()
+                    .or_else(|| raw.secret_file.map(&relative))
+                    .unwrap_or_else(|| dirs.config.join("secret.key")),
+            ),
+        };
+
+        Ok(Config {
+            file,
+            station,
+            database: o
+                .database
+                .clone()
+                .or_else(|| raw.database.map(&relative))
+                .unwrap_or_else(|| dirs.data.join("otpd.db")),
+            secret,
+            policy,
+            hashing,
+            delivery,
+            limits,
+            audit,
+            twilio,
+            kiosk,
+            no_color: env.no_color,
+            fake_now: env.fake_now.as_deref().and_then(instant),
+        })
+    }
+
+    /// Things worth saying at start-up that do not stop otpd.
+    pub fn warnings(&self) -> Vec<String> {
+        let mut w = Vec::new();
+        if self.hashing.below_owasp() {
+            w.push(format!(
+                "warning: argon2id parameters (memory_kib = {}, iterations = {}) are below the OWASP minimum (19456 KiB, 2 iterations); use them for tests only",
+                self.hashing.memory_kib, self.hashing.iterations
+            ));
+        }
+        w
+    }
+}
+
+/// An RFC 3339 instant; anything else is ignored (the real clock is used).
+fn instant(value: &str) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(value)
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
+}
+
+fn default_station() -> String {
+    gethostname::gethostname()
+        .into_string()
+        .ok()
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "otpd".to_string())
+}
+
+fn validate_station(s: String) -> Result<String, ConfigError> {
+    let ok = !s.is_empty()
+        && s.len() <= 64
+        && s.chars()
+            .all(|c| c.is_alphanumeric() || matches!(c, '-' | '_' | '.' | ' '));
+    if ok {
+        Ok(s)
+    } else {
+        Err(ConfigError::Value {
+            key: "station",
+            value: format!("\"{}\"", crate::sanitize::sanitize(&s)),
+            expected: "use 1 to 64 letters, digits, spaces, '-', '_' or '.'".into(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests;
