@@ -5,7 +5,6 @@
 use crate::config::ConfigError;
 use crate::crypto::{HashError, SecretError};
 use crate::domain::outcome::exit;
-use crate::service::ServiceError;
 use crate::store::StoreError;
 
 #[derive(Debug)]
@@ -87,15 +86,6 @@ impl From<StoreError> for Error {
 impl From<HashError> for Error {
     fn from(e: HashError) -> Self {
         Error::Hash(e)
-    }
-}
-
-impl From<ServiceError> for Error {
-    fn from(e: ServiceError) -> Self {
-        match e {
-            ServiceError::Store(s) => Error::Store(s),
-            ServiceError::Hash(h) => Error::Hash(h),
-        }
     }
 }
 

@@ -352,7 +352,7 @@ fn pruned_text(p: &Pruned, json: bool) -> String {
         p.challenges,
         if p.challenges == 1 { "" } else { "s" },
         p.cutoff.with_timezone(&Local).format("%Y-%m-%d %H:%M"),
-        crate::render::duration(p.older_than_seconds),
+        crate::message::when::duration(p.older_than_seconds),
     );
     match (p.retention_days, p.anchored_at) {
         (Some(days), Some(at)) => s.push_str(&format!(

@@ -6,8 +6,8 @@ use serde::Deserialize;
 
 use super::locale::{Locale, fold};
 use super::template::fill;
+use super::when::{duration, local_time};
 use crate::domain::{Channel, Outcome};
-use crate::render::{duration, local_time};
 
 /// A word per channel: what a visitor types, or how a sentence names it.
 #[derive(Debug, Deserialize)]

@@ -10,6 +10,7 @@ pub mod kiosk;
 pub mod locale;
 pub mod segments;
 pub mod template;
+pub mod when;
 
 use std::fmt;
 

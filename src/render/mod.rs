@@ -18,29 +18,12 @@ pub mod kiosk;
 pub mod outcome;
 pub mod prompt;
 
-use chrono::{DateTime, Local, Utc};
-
 pub use config_summary::config_summary;
 pub use error::{clap_message, error_text, usage_line};
 pub use json::{error_json, json};
 pub use outcome::text;
-
-/// "5 min", "4 min 12 s", "45 s", "2 h 5 min".
-pub fn duration(seconds: i64) -> String {
-    let s = seconds.max(0);
-    match s {
-        0..60 => format!("{s} s"),
-        60..3600 if s % 60 == 0 => format!("{} min", s / 60),
-        60..3600 => format!("{} min {} s", s / 60, s % 60),
-        _ if s % 3600 / 60 == 0 => format!("{} h", s / 3600),
-        _ => format!("{} h {} min", s / 3600, s % 3600 / 60),
-    }
-}
-
-/// A UTC instant as local wall-clock time, e.g. "14:32".
-pub fn local_time(t: DateTime<Utc>) -> String {
-    t.with_timezone(&Local).format("%H:%M").to_string()
-}
+// Durations and clock times are worded with the visitor's texts, below this module.
+pub use crate::message::when::{duration, local_time};
 
 /// `s` with its first letter in upper case (errors from the domain start in lower case).
 pub fn capitalised(s: &str) -> String {

@@ -133,5 +133,15 @@ impl Ctx<'_> {
     }
 }
 
+/// A use case's failure as the application's error (the service sits above `error`).
+impl From<ServiceError> for crate::error::Error {
+    fn from(e: ServiceError) -> Self {
+        match e {
+            ServiceError::Store(s) => crate::error::Error::Store(s),
+            ServiceError::Hash(h) => crate::error::Error::Hash(h),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests;
