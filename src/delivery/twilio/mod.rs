@@ -54,6 +54,59 @@ fn root_cause(e: &dyn std::error::Error) -> String {
     crate::sanitize::sanitize(&cause.to_string())
 }
 
+/// The seconds the code has left once the time already spent on attempts is taken off.
+fn still_valid_for(m: &Message<'_>, started: Instant) -> i64 {
+    let elapsed = i64::try_from(started.elapsed().as_secs()).unwrap_or(i64::MAX);
+    m.valid_for_seconds.saturating_sub(elapsed)
+}
+
+/// The note for an answer that refused the message, with the wait before the next try if any.
+fn refused_note(status: u16, e: &ApiError, wait: Option<Duration>) -> AttemptNote {
+    AttemptNote {
+        http_status: Some(status),
+        provider_code: e.code,
+        result: e.short().to_string(),
+        retry_in_ms: wait.map(|w| u64::try_from(w.as_millis()).unwrap_or(u64::MAX)),
+        ..AttemptNote::default()
+    }
+}
+
+/// The error when Twilio refused the message and no further try is allowed.
+fn refused(
+    m: &Message<'_>,
+    attempt: u32,
+    status: u16,
+    e: &ApiError,
+    notes: Vec<AttemptNote>,
+) -> DeliveryError {
+    DeliveryError::Failed {
+        message: e.operator_message(m.to, attempt),
+        provider_code: e.code,
+        http_status: Some(status),
+        retryable: e.retryable(),
+        attempts: notes,
+    }
+}
+
+/// The error when the request went out but no answer came: never retried, since the message
+/// may already be on its way.
+fn outcome_unknown(m: &Message<'_>, what: &str, mut notes: Vec<AttemptNote>) -> DeliveryError {
+    notes.push(AttemptNote {
+        result: format!("{what}; not retried"),
+        ..AttemptNote::default()
+    });
+    DeliveryError::Unknown {
+        message: format!(
+            "{what} after the request was sent, so the {} may have been sent",
+            match m.channel {
+                crate::domain::Channel::Call => "call",
+                _ => "message",
+            }
+        ),
+        attempts: notes,
+    }
+}
+
 impl TwilioDelivery {
     /// The HTTPS client: ring as the rustls crypto provider, the user agent with otpd's
     /// version, connect and request timeouts, no redirects (credentials stay with Twilio), no
@@ -138,6 +191,71 @@ impl TwilioDelivery {
             )),
         }
     }
+
+    /// Posts the message's form (valid for `valid_for` more seconds) and waits for the answer.
+    fn post_message(
+        &self,
+        client: &Client,
+        url: &str,
+        m: &Message<'_>,
+        valid_for: i64,
+    ) -> Result<Exchange, DeliveryError> {
+        let form = api::form(&self.cfg, m, valid_for).map_err(DeliveryError::failed)?;
+        // The form's values are wiped when it is dropped; reqwest's encoded copy of the
+        // body is beyond otpd's reach.
+        let exchange = self.exchange(client.post(url).form(&*form));
+        drop(form);
+        Ok(exchange)
+    }
+
+    /// How long to wait before trying again after `e`, or `None` when no retry is allowed.
+    fn retry_wait(&self, e: &ApiError, attempt: u32, valid_for: i64) -> Option<Duration> {
+        api::next_wait(
+            e,
+            attempt,
+            self.cfg.retry_base,
+            rand::random::<f64>(),
+            Duration::from_secs(valid_for.max(0).unsigned_abs()),
+        )
+    }
+
+    /// The receipt for a message Twilio accepted, with the last attempt's note added.
+    fn accepted(&self, status: u16, body: &str, mut notes: Vec<AttemptNote>) -> Receipt {
+        let created = api::parse_created(body);
+        notes.push(AttemptNote {
+            http_status: Some(status),
+            provider_ref: created.sid.clone(),
+            result: format!(
+                "accepted ({})",
+                created.status.as_deref().unwrap_or("no status")
+            ),
+            ..AttemptNote::default()
+        });
+        Receipt {
+            detail: format!("HTTP {status} from {}", self.cfg.api_base),
+            provider_ref: created.sid,
+            status: created.status,
+            attempts: notes,
+        }
+    }
+
+    /// The error when no connection could be made: nothing was sent, so trying later is safe.
+    fn not_sent(&self, cause: &str, mut notes: Vec<AttemptNote>) -> DeliveryError {
+        notes.push(AttemptNote {
+            result: format!("could not connect ({cause})"),
+            ..AttemptNote::default()
+        });
+        DeliveryError::Failed {
+            message: format!(
+                "cannot reach Twilio at {} ({cause}); nothing was sent",
+                self.cfg.api_base
+            ),
+            provider_code: None,
+            http_status: None,
+            retryable: true,
+            attempts: notes,
+        }
+    }
 }
 
 impl Delivery for TwilioDelivery {
@@ -153,31 +271,10 @@ impl Delivery for TwilioDelivery {
         let mut notes: Vec<AttemptNote> = Vec::new();
         let mut attempt: u32 = 1;
         loop {
-            let elapsed = i64::try_from(started.elapsed().as_secs()).unwrap_or(i64::MAX);
-            let valid_for = m.valid_for_seconds.saturating_sub(elapsed);
-            let form = api::form(&self.cfg, m, valid_for).map_err(DeliveryError::failed)?;
-            // The form's values are wiped when it is dropped; reqwest's encoded copy of the
-            // body is beyond otpd's reach.
-            let exchange = self.exchange(client.post(&url).form(&*form));
-            drop(form);
-            match exchange {
+            let valid_for = still_valid_for(m, started);
+            match self.post_message(client, &url, m, valid_for)? {
                 Exchange::Answered { status, body, .. } if (200..300).contains(&status) => {
-                    let created = api::parse_created(&body);
-                    notes.push(AttemptNote {
-                        http_status: Some(status),
-                        provider_ref: created.sid.clone(),
-                        result: format!(
-                            "accepted ({})",
-                            created.status.as_deref().unwrap_or("no status")
-                        ),
-                        ..AttemptNote::default()
-                    });
-                    return Ok(Receipt {
-                        detail: format!("HTTP {status} from {}", self.cfg.api_base),
-                        provider_ref: created.sid,
-                        status: created.status,
-                        attempts: notes,
-                    });
+                    return Ok(self.accepted(status, &body, notes));
                 }
                 Exchange::Answered {
                     status,
@@ -186,68 +283,16 @@ impl Delivery for TwilioDelivery {
                 } => {
                     let e =
                         ApiError::from_response(status, retry_after.as_deref(), &body, Some(m.to));
-                    let wait = api::next_wait(
-                        &e,
-                        attempt,
-                        self.cfg.retry_base,
-                        rand::random::<f64>(),
-                        Duration::from_secs(valid_for.max(0).unsigned_abs()),
-                    );
-                    notes.push(AttemptNote {
-                        http_status: Some(status),
-                        provider_code: e.code,
-                        result: e.short().to_string(),
-                        retry_in_ms: wait.map(|w| u64::try_from(w.as_millis()).unwrap_or(u64::MAX)),
-                        ..AttemptNote::default()
-                    });
-                    match wait {
-                        Some(w) => {
-                            std::thread::sleep(w);
-                            attempt += 1;
-                        }
-                        None => {
-                            return Err(DeliveryError::Failed {
-                                message: e.operator_message(m.to, attempt),
-                                provider_code: e.code,
-                                http_status: Some(status),
-                                retryable: e.retryable(),
-                                attempts: notes,
-                            });
-                        }
-                    }
+                    let wait = self.retry_wait(&e, attempt, valid_for);
+                    notes.push(refused_note(status, &e, wait));
+                    let Some(w) = wait else {
+                        return Err(refused(m, attempt, status, &e, notes));
+                    };
+                    std::thread::sleep(w);
+                    attempt += 1;
                 }
-                Exchange::NotSent(cause) => {
-                    notes.push(AttemptNote {
-                        result: format!("could not connect ({cause})"),
-                        ..AttemptNote::default()
-                    });
-                    return Err(DeliveryError::Failed {
-                        message: format!(
-                            "cannot reach Twilio at {} ({cause}); nothing was sent",
-                            self.cfg.api_base
-                        ),
-                        provider_code: None,
-                        http_status: None,
-                        retryable: true,
-                        attempts: notes,
-                    });
-                }
-                Exchange::Unknown(what) => {
-                    notes.push(AttemptNote {
-                        result: format!("{what}; not retried"),
-                        ..AttemptNote::default()
-                    });
-                    return Err(DeliveryError::Unknown {
-                        message: format!(
-                            "{what} after the request was sent, so the {} may have been sent",
-                            match m.channel {
-                                crate::domain::Channel::Call => "call",
-                                _ => "message",
-                            }
-                        ),
-                        attempts: notes,
-                    });
-                }
+                Exchange::NotSent(cause) => return Err(self.not_sent(&cause, notes)),
+                Exchange::Unknown(what) => return Err(outcome_unknown(m, &what, notes)),
             }
         }
     }
