@@ -12,9 +12,9 @@ use crate::crypto::{AuditKey, Secrets};
 use crate::store::audit::{self, Anchor, AuditRow, GENESIS_MAC, RowRef};
 use crate::store::{Store, StoreError};
 
-/// Rows per read transaction: large enough to amortise the query, small enough that a long
-/// verify never pins an old WAL snapshot for the whole run.
-const BATCH: i64 = if cfg!(test) { 700 } else { 100_000 };
+mod chain;
+
+use chain::{Failure, Start, check_chain};
 
 /// A head recorded earlier (`audit head`, the head file): row `id` had MAC `mac`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -194,314 +194,160 @@ fn verify_from<S: Source>(
         broken: None,
         elapsed: Duration::ZERO,
     };
-    let (mut expected_id, mut prev): (i64, String) = match &anchor {
-        Some(a) => (a.last_id + 1, a.last_mac.clone()),
-        None => (1, GENESIS_MAC.to_string()),
+    let start = chain_start(anchor.as_ref());
+    report.broken = match untrusted_start(store, secrets, anchor.as_ref(), start.id)? {
+        Some(broken) => Some(broken),
+        None => check_rows(
+            store,
+            &key,
+            start,
+            anchor.as_ref(),
+            head,
+            through,
+            &mut report,
+        )?,
     };
-    // A sealed anchor whose MAC is no MAC was sealed from a tampered row (older otpd sealed
-    // whatever the last removed row held): it vouches for nothing.
-    if let Some(a) = &anchor
-        && !(anchor_sealed(secrets, a) && is_mac(&a.last_mac))
-    {
-        report.broken = Some(Broken {
-            row: expected_id,
-            problem: Problem::AnchorChanged,
-        });
-        report.elapsed = started.elapsed();
-        return Ok(report);
-    }
-
-    // The scan starts after the anchor (or at id 1): a row slipped in below that point would
-    // never be visited, so look for one first.
-    if let Some(low) = store.read(audit::min_id)?
-        && low < expected_id
-    {
-        report.broken = Some(Broken {
-            row: low,
-            problem: Problem::Inserted,
-        });
-        report.elapsed = started.elapsed();
-        return Ok(report);
-    }
-
-    let start = Start {
-        id: expected_id,
-        prev: prev.clone(),
-    };
-    let (checked, head_mac_seen) = check_chain(store, &key, start, head, through)?;
-    report.rows = checked.rows;
-    report.first_id = checked.first_id;
-    report.last_id = checked.last_id;
-    expected_id = checked.expected_id;
-    prev = checked.prev;
-    let (bad_at, unreadable) = match checked.failure {
-        None => (None, None),
-        Some(Failure::At(id)) => (Some(id), None),
-        Some(Failure::Unreadable(b)) => (Some(b.row), Some(b)),
-    };
-
-    if let Some(b) = unreadable {
-        report.broken = Some(b);
-    } else if let Some(at) = bad_at {
-        report.broken = Some(store.read(|tx: &Connection| {
-            let row = audit::row(tx, at)?;
-            let next = audit::next_row(tx, at)?;
-            let owner = match &row {
-                Some(r) if r.prev_mac != prev => audit::id_with_mac(tx, &r.prev_mac)?,
-                _ => None,
-            };
-            Ok(classify(
-                &key,
-                expected_id,
-                &prev,
-                row.as_ref(),
-                next.as_ref(),
-                owner,
-                at,
-            ))
-        })?);
-    } else if let Some(h) = head {
-        let last = report.last_id.unwrap_or(expected_id - 1);
-        report.broken = match head_mac_seen {
-            Some(true) => {
-                report.head = Some((h.clone(), HeadStatus::Matches));
-                None
-            }
-            Some(false) => Some(Broken {
-                row: h.id,
-                problem: Problem::HeadMismatch,
-            }),
-            None if h.id > last => Some(Broken {
-                row: last + 1,
-                problem: Problem::Truncated {
-                    head_id: h.id,
-                    last_id: last,
-                },
-            }),
-            None => match &anchor {
-                Some(a) if a.last_id == h.id && a.last_mac != h.mac => Some(Broken {
-                    row: h.id,
-                    problem: Problem::HeadMismatch,
-                }),
-                _ => {
-                    report.head = Some((h.clone(), HeadStatus::BeforeAnchor));
-                    None
-                }
-            },
-        };
-    }
     report.elapsed = started.elapsed();
     Ok(report)
 }
 
-/// Where the chain under check begins: the first id and the MAC it must link to.
-struct Start {
-    id: i64,
-    prev: String,
-}
-
-/// Why checking stopped early.
-enum Failure {
-    /// This row is where the chain breaks (explained by [`classify`]).
-    At(i64),
-    /// A row held bytes otpd never writes.
-    Unreadable(Broken),
-}
-
-/// What the checking thread found.
-struct Checked {
-    rows: u64,
-    first_id: Option<i64>,
-    last_id: Option<i64>,
-    /// The id after the last good row, and that row's MAC.
-    expected_id: i64,
-    prev: String,
-    failure: Option<Failure>,
-}
-
-/// Rows handed from the reading thread to the checking thread in one go: each row's MACs and
-/// canonical bytes packed into one reused buffer.
-#[derive(Default)]
-struct Chunk {
-    rows: Vec<Packed>,
-    data: Vec<u8>,
-}
-
-struct Packed {
-    id: i64,
-    /// `None` when the row could not be read as otpd writes it.
-    spans: Option<[(usize, usize); 3]>,
-}
-
-/// Rows per [`Chunk`].
-const CHUNK: usize = if cfg!(test) { 64 } else { 4096 };
-
-impl Chunk {
-    fn push(&mut self, row: Result<&RowRef<'_>, i64>, canon: &mut Vec<u8>) {
-        let row = match row {
-            Ok(r) => r,
-            Err(id) => {
-                self.rows.push(Packed { id, spans: None });
-                return;
-            }
-        };
-        audit::canonical_into(canon, row);
-        let mut span = |bytes: &[u8]| {
-            let at = self.data.len();
-            self.data.extend_from_slice(bytes);
-            (at, bytes.len())
-        };
-        let spans = [
-            span(row.prev_mac.as_bytes()),
-            span(row.mac.as_bytes()),
-            span(canon),
-        ];
-        self.rows.push(Packed {
-            id: row.id,
-            spans: Some(spans),
-        });
-    }
-
-    fn clear(&mut self) {
-        self.rows.clear();
-        self.data.clear();
+/// Where the chain begins: after the retention anchor, or at the genesis.
+fn chain_start(anchor: Option<&Anchor>) -> Start {
+    match anchor {
+        Some(a) => Start {
+            id: a.last_id + 1,
+            prev: a.last_mac.clone(),
+        },
+        None => Start {
+            id: 1,
+            prev: GENESIS_MAC.to_string(),
+        },
     }
 }
 
-/// Reads the chain in batches on this thread (SQLite) while a second thread computes the MACs,
-/// so the two costs overlap instead of adding up. Buffers circulate between the threads; no
-/// allocation per row. Also notes whether `head`'s row carries `head`'s MAC. Reads no row
-/// after `through`, when given.
-fn check_chain<S: Source>(
+/// What breaks the chain before its first row is read: a forged anchor, or a row below `first`.
+fn untrusted_start<S: Source>(
+    store: &mut S,
+    secrets: &Secrets,
+    anchor: Option<&Anchor>,
+    first: i64,
+) -> Result<Option<Broken>, S::Error> {
+    // A sealed anchor whose MAC is no MAC was sealed from a tampered row (older otpd sealed
+    // whatever the last removed row held): it vouches for nothing.
+    if let Some(a) = anchor
+        && !(anchor_sealed(secrets, a) && is_mac(&a.last_mac))
+    {
+        return Ok(Some(Broken {
+            row: first,
+            problem: Problem::AnchorChanged,
+        }));
+    }
+    // The scan starts after the anchor (or at id 1): a row slipped in below that point would
+    // never be visited, so look for one first.
+    if let Some(low) = store.read(audit::min_id)?
+        && low < first
+    {
+        return Ok(Some(Broken {
+            row: low,
+            problem: Problem::Inserted,
+        }));
+    }
+    Ok(None)
+}
+
+/// Checks every row from `start` (counting them into `report`), then explains the first bad
+/// row, or, when all are good, compares `head` (recording how it compared in `report`).
+fn check_rows<S: Source>(
     store: &mut S,
     key: &AuditKey,
     start: Start,
+    anchor: Option<&Anchor>,
     head: Option<&Head>,
     through: Option<i64>,
-) -> Result<(Checked, Option<bool>), S::Error> {
-    use std::sync::atomic::{AtomicBool, Ordering};
-    use std::sync::mpsc;
-
-    let stop = AtomicBool::new(false);
-    let (full_tx, full_rx) = mpsc::sync_channel::<Chunk>(2);
-    let (empty_tx, empty_rx) = mpsc::channel::<Chunk>();
-    std::thread::scope(|scope| {
-        let checker = scope.spawn(|| {
-            let mut c = Checked {
-                rows: 0,
-                first_id: None,
-                last_id: None,
-                expected_id: start.id,
-                prev: start.prev.clone(),
-                failure: None,
-            };
-            let mut prev: Vec<u8> = start.prev.as_bytes().to_vec();
-            for chunk in full_rx {
-                if c.failure.is_none() {
-                    check_chunk(key, &chunk, &mut c, &mut prev);
-                    if c.failure.is_some() {
-                        stop.store(true, Ordering::Relaxed);
-                    }
+    report: &mut Report,
+) -> Result<Option<Broken>, S::Error> {
+    let (checked, head_mac_seen) = check_chain(store, key, start, head, through)?;
+    report.rows = checked.rows;
+    report.first_id = checked.first_id;
+    report.last_id = checked.last_id;
+    Ok(match checked.failure {
+        Some(Failure::Unreadable(b)) => Some(b),
+        Some(Failure::At(at)) => Some(explain_break(
+            store,
+            key,
+            at,
+            checked.expected_id,
+            &checked.prev,
+        )?),
+        None => head.and_then(|h| {
+            let last = checked.last_id.unwrap_or(checked.expected_id - 1);
+            match compare_head(h, head_mac_seen, last, anchor) {
+                Ok(status) => {
+                    report.head = Some((h.clone(), status));
+                    None
                 }
-                let _ = empty_tx.send(chunk);
+                Err(broken) => Some(broken),
             }
-            c.prev = String::from_utf8_lossy(&prev).into_owned();
-            c
-        });
-
-        let mut head_mac_seen = None;
-        let mut chunk = Chunk::default();
-        let mut canon = Vec::with_capacity(512);
-        let mut after = start.id - 1;
-        let mut done = false;
-        let read = loop {
-            let mut last = after;
-            let visited = store.read(|tx| {
-                audit::scan(tx, after, BATCH, |row| {
-                    match row {
-                        Ok(r) => {
-                            last = r.id;
-                            if let Some(h) = head
-                                && h.id == r.id
-                            {
-                                head_mac_seen = Some(h.mac == r.mac);
-                            }
-                        }
-                        Err(id) => last = id,
-                    }
-                    chunk.push(row, &mut canon);
-                    if through.is_some_and(|t| last >= t) {
-                        done = true;
-                        return false;
-                    }
-                    if chunk.rows.len() >= CHUNK {
-                        let next = empty_rx.try_recv().unwrap_or_default();
-                        let full = std::mem::replace(&mut chunk, next);
-                        if full_tx.send(full).is_err() {
-                            return false;
-                        }
-                        chunk.clear();
-                        return !stop.load(Ordering::Relaxed);
-                    }
-                    true
-                })
-            });
-            match visited {
-                Ok(n) if n < BATCH || done || stop.load(Ordering::Relaxed) => break Ok(()),
-                Ok(_) => after = last,
-                Err(e) => break Err(e),
-            }
-        };
-        if !chunk.rows.is_empty() {
-            let _ = full_tx.send(chunk);
-        }
-        drop(full_tx);
-        // The checker ends when the channel closes; a panic there is a bug, passed on as is.
-        let checked = match checker.join() {
-            Ok(c) => c,
-            Err(panic) => std::panic::resume_unwind(panic),
-        };
-        read.map(|()| (checked, head_mac_seen))
+        }),
     })
 }
 
-/// Checks one chunk's rows in order, continuing the chain state in `c` and `prev`.
-fn check_chunk(key: &AuditKey, chunk: &Chunk, c: &mut Checked, prev: &mut Vec<u8>) {
-    let mut hex = [0u8; 64];
-    for row in &chunk.rows {
-        let Some([p, m, k]) = row.spans else {
-            c.failure = Some(Failure::Unreadable(if row.id == c.expected_id {
-                Broken {
-                    row: row.id,
-                    problem: Problem::Changed,
-                }
-            } else {
-                Broken {
-                    row: c.expected_id,
-                    problem: Problem::Deleted {
-                        from: c.expected_id,
-                        to: row.id - 1,
-                    },
-                }
-            }));
-            return;
+/// Reads what [`classify`] needs about row `at`, where the good chain (ending before
+/// `expected_id`, with MAC `prev`) broke, and explains it.
+fn explain_break<S: Source>(
+    store: &mut S,
+    key: &AuditKey,
+    at: i64,
+    expected_id: i64,
+    prev: &str,
+) -> Result<Broken, S::Error> {
+    store.read(|tx: &Connection| {
+        let row = audit::row(tx, at)?;
+        let next = audit::next_row(tx, at)?;
+        let owner = match &row {
+            Some(r) if r.prev_mac != prev => audit::id_with_mac(tx, &r.prev_mac)?,
+            _ => None,
         };
-        let bytes = |(at, len): (usize, usize)| &chunk.data[at..at + len];
-        let (prev_mac, mac, canon) = (bytes(p), bytes(m), bytes(k));
-        let ok = row.id == c.expected_id
-            && prev_mac == prev.as_slice()
-            && hex::encode_to_slice(key.mac(&[prev_mac, canon]), &mut hex).is_ok()
-            && mac == hex;
-        if !ok {
-            c.failure = Some(Failure::At(row.id));
-            return;
-        }
-        c.first_id.get_or_insert(row.id);
-        c.last_id = Some(row.id);
-        c.rows += 1;
-        c.expected_id += 1;
-        prev.clear();
-        prev.extend_from_slice(mac);
+        Ok(classify(
+            key,
+            expected_id,
+            prev,
+            row.as_ref(),
+            next.as_ref(),
+            owner,
+            at,
+        ))
+    })
+}
+
+/// Compares a recorded head with a good chain ending at `last`: `seen` says whether the head's
+/// row was read and carried the head's MAC (`None`: the row was not read).
+fn compare_head(
+    h: &Head,
+    seen: Option<bool>,
+    last: i64,
+    anchor: Option<&Anchor>,
+) -> Result<HeadStatus, Broken> {
+    match seen {
+        Some(true) => Ok(HeadStatus::Matches),
+        Some(false) => Err(Broken {
+            row: h.id,
+            problem: Problem::HeadMismatch,
+        }),
+        None if h.id > last => Err(Broken {
+            row: last + 1,
+            problem: Problem::Truncated {
+                head_id: h.id,
+                last_id: last,
+            },
+        }),
+        None => match anchor {
+            Some(a) if a.last_id == h.id && a.last_mac != h.mac => Err(Broken {
+                row: h.id,
+                problem: Problem::HeadMismatch,
+            }),
+            _ => Ok(HeadStatus::BeforeAnchor),
+        },
     }
 }
 
