@@ -1,9 +1,9 @@
 //! The sentences for a use case's [`Outcome`]: what the operator reads after each command (the
 //! kiosk's visitor reads them too, except where `kiosk` words them for the public).
 
+use super::limits::{limits_text, resumed_text};
 use super::{duration, local_time};
 use crate::domain::Outcome;
-use super::limits::{limits_text, resumed_text};
 use crate::domain::outcome::PendingView;
 use crate::sanitize::sanitize;
 

@@ -7,9 +7,7 @@ use chrono::{DateTime, Utc};
 use super::refusal::{operator_action, wait_seconds};
 use super::{Ctx, Result, Service};
 use crate::domain::limits::{LimitRefusal, Pause, Usage};
-use crate::domain::outcome::{
-    Counter, LimitsView, LockedView, NumberView, PauseView, RefusalView,
-};
+use crate::domain::outcome::{Counter, LimitsView, LockedView, NumberView, PauseView, RefusalView};
 use crate::domain::{Outcome, PhoneNumber};
 use crate::store::audit::Event;
 use crate::store::{Counting, LedgerKeys, LockedNumber};

@@ -114,7 +114,9 @@ pub fn masked_prefix(phone: &PhoneNumber, digits: usize) -> String {
     let covered = digits.min(national.len());
     let shown = covered.min(3).min(national.len().saturating_sub(7));
     let hidden = "•".repeat(covered - shown);
-    format!("{cc} {}{hidden}", &national[..shown]).trim_end().to_string()
+    format!("{cc} {}{hidden}", &national[..shown])
+        .trim_end()
+        .to_string()
 }
 
 impl Limits {

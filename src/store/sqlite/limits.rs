@@ -256,7 +256,7 @@ pub fn locked_numbers(c: &Connection, now: DateTime<Utc>) -> rusqlite::Result<Ve
     let mut stmt = c.prepare_cached(
         "SELECT phone_masked, failures, locked_until, needs_unlock FROM limit_numbers
          WHERE needs_unlock = 1 OR locked_until > ?1
-         ORDER BY needs_unlock DESC, locked_until DESC LIMIT 100",
+         ORDER BY needs_unlock DESC, locked_until DESC, phone_masked LIMIT 100",
     )?;
     let rows = stmt.query_map([to_ms(now)], |r| {
         Ok(LockedNumber {

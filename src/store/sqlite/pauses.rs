@@ -10,11 +10,9 @@ use crate::domain::limits::{Conversion, HOUR, Pause, Scope};
 use crate::store::NewPause;
 
 /// Sends whose station is paused on its own.
-const STATION_PAUSED: &str =
-    "s.station IN (SELECT key FROM limit_pauses WHERE scope = 'station')";
+const STATION_PAUSED: &str = "s.station IN (SELECT key FROM limit_pauses WHERE scope = 'station')";
 /// Sends whose prefix is paused on its own.
-const PREFIX_PAUSED: &str =
-    "s.prefix_key IN (SELECT key FROM limit_pauses WHERE scope = 'prefix')";
+const PREFIX_PAUSED: &str = "s.prefix_key IN (SELECT key FROM limit_pauses WHERE scope = 'prefix')";
 
 const FIGURES: &str = "count(*), count(DISTINCT s.challenge_id),
      count(DISTINCT CASE WHEN s.converted = 1 THEN s.challenge_id END)";
@@ -30,11 +28,9 @@ fn figures(r: &rusqlite::Row<'_>, from: usize) -> rusqlite::Result<Conversion> {
 /// Where the guard's window starts: an hour ago, or the last `otpd limits resume` if later.
 pub fn window_start(c: &Connection, now: DateTime<Utc>) -> rusqlite::Result<DateTime<Utc>> {
     let resumed: Option<i64> = c
-        .query_row(
-            "SELECT resumed_at FROM limit_pause WHERE id = 1",
-            [],
-            |r| r.get(0),
-        )
+        .query_row("SELECT resumed_at FROM limit_pause WHERE id = 1", [], |r| {
+            r.get(0)
+        })
         .optional()?
         .flatten();
     let hour = now - HOUR;
@@ -42,7 +38,11 @@ pub fn window_start(c: &Connection, now: DateTime<Utc>) -> rusqlite::Result<Date
 }
 
 /// This station's sends since `since`, without those to paused prefixes.
-pub fn station(c: &Connection, since: DateTime<Utc>, station: &str) -> rusqlite::Result<Conversion> {
+pub fn station(
+    c: &Connection,
+    since: DateTime<Utc>,
+    station: &str,
+) -> rusqlite::Result<Conversion> {
     c.prepare_cached(&format!(
         "SELECT {FIGURES} FROM limit_sends s
          WHERE s.at > ?1 AND s.station = ?2 AND NOT {PREFIX_PAUSED}"
@@ -51,7 +51,11 @@ pub fn station(c: &Connection, since: DateTime<Utc>, station: &str) -> rusqlite:
 }
 
 /// Sends to one prefix since `since`, without those from paused stations.
-pub fn prefix(c: &Connection, since: DateTime<Utc>, prefix_key: &str) -> rusqlite::Result<Conversion> {
+pub fn prefix(
+    c: &Connection,
+    since: DateTime<Utc>,
+    prefix_key: &str,
+) -> rusqlite::Result<Conversion> {
     c.prepare_cached(&format!(
         "SELECT {FIGURES} FROM limit_sends s
          WHERE s.at > ?1 AND s.prefix_key = ?2 AND NOT {STATION_PAUSED}"
@@ -67,7 +71,9 @@ pub fn global(
 ) -> rusqlite::Result<(Conversion, Vec<Conversion>)> {
     let filter = format!("s.at > ?1 AND NOT {STATION_PAUSED} AND NOT {PREFIX_PAUSED}");
     let total = c
-        .prepare_cached(&format!("SELECT {FIGURES} FROM limit_sends s WHERE {filter}"))?
+        .prepare_cached(&format!(
+            "SELECT {FIGURES} FROM limit_sends s WHERE {filter}"
+        ))?
         .query_row([to_ms(since)], |r| figures(r, 0))?;
     let mut parts = Vec::new();
     for column in ["station", "prefix_key"] {
