@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::{Limits, Usage};
+use super::{Limit, LimitRefusal, Limits, Usage, Wait};
 use crate::domain::PhoneNumber;
 
 /// Sends and approved verifications since the guard's window started.
@@ -89,7 +89,7 @@ impl Pause {
     }
 
     /// The refusal's reason while this pause holds.
-    pub(super) fn refusal_reason(&self) -> String {
+    fn refusal_reason(&self) -> String {
         format!(
             "sending{} is paused: {}",
             self.scope.sends_phrase(),
@@ -151,6 +151,30 @@ impl Limits {
                 self.min_conversion * 100.0
             ),
         })
+    }
+
+    /// The pauses holding a send, each a refusal; with none, the guard's trip if it trips.
+    pub(super) fn conversion_refusals(&self, u: &Usage) -> Vec<LimitRefusal> {
+        let held = u.pauses.iter().map(|p| LimitRefusal {
+            limit: Limit::Paused,
+            wait: Wait::Operator,
+            reason: p.refusal_reason(),
+            trips_pause: false,
+            scope: Some(p.scope),
+        });
+        let mut out: Vec<LimitRefusal> = held.collect();
+        if out.is_empty()
+            && let Some(t) = self.conversion_trip(u)
+        {
+            out.push(LimitRefusal {
+                limit: Limit::Conversion,
+                wait: Wait::Operator,
+                reason: t.reason,
+                trips_pause: true,
+                scope: Some(t.scope),
+            });
+        }
+        out
     }
 
     /// The conversion guard for one prospective send: this station first, then the number's

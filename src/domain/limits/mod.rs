@@ -220,26 +220,7 @@ impl Limits {
     /// Every limit that refuses a send now, in a fixed order.
     pub fn refusals(&self, u: &Usage, now: DateTime<Utc>) -> Vec<LimitRefusal> {
         let mut out = Vec::new();
-        for p in &u.pauses {
-            out.push(LimitRefusal {
-                limit: Limit::Paused,
-                wait: Wait::Operator,
-                reason: p.refusal_reason(),
-                trips_pause: false,
-                scope: Some(p.scope),
-            });
-        }
-        if u.pauses.is_empty()
-            && let Some(t) = self.conversion_trip(u)
-        {
-            out.push(LimitRefusal {
-                limit: Limit::Conversion,
-                wait: Wait::Operator,
-                reason: t.reason,
-                trips_pause: true,
-                scope: Some(t.scope),
-            });
-        }
+        out.extend(self.conversion_refusals(u));
         let mut push = |limit, wait, reason: String, trips_pause| {
             out.push(LimitRefusal {
                 limit,
