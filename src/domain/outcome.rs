@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use super::limits::{Conversion, Limit};
+use super::limits::{Conversion, Limit, Pause, Scope};
 use super::{Channel, PhoneNumber};
 
 /// A count against its cap (0 = the cap is disabled), as `otpd limits` shows it.
@@ -34,6 +34,27 @@ pub struct LockedView {
     pub needs_unlock: bool,
 }
 
+/// A conversion pause, as `otpd limits` and `limits resume` list it.
+#[derive(Debug, Clone, Serialize)]
+pub struct PauseView {
+    pub scope: Scope,
+    /// The station's name or the masked prefix; empty for the global pause.
+    pub name: String,
+    pub paused_at: DateTime<Utc>,
+    pub reason: String,
+}
+
+impl From<Pause> for PauseView {
+    fn from(p: Pause) -> Self {
+        PauseView {
+            scope: p.scope,
+            name: p.name,
+            paused_at: p.at,
+            reason: p.reason,
+        }
+    }
+}
+
 /// One number's counters, when `otpd limits PHONE` names it.
 #[derive(Debug, Clone, Serialize)]
 pub struct NumberView {
@@ -52,13 +73,22 @@ pub struct NumberView {
 /// What `otpd limits` reports.
 #[derive(Debug, Clone, Serialize)]
 pub struct LimitsView {
+    /// The first pause holding sends from this station (to the named number): global, the
+    /// station's, the prefix's. `pauses` lists every pause in the installation.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub paused_at: Option<DateTime<Utc>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub paused_reason: Option<String>,
+    pub pauses: Vec<PauseView>,
     pub global_last_hour: Counter,
     pub station_last_hour: Counter,
+    /// Every station, without the sends of paused stations and prefixes.
     pub conversion: Conversion,
+    /// This station, without the sends to paused prefixes.
+    pub station_conversion: Conversion,
+    /// The named number's prefix, without the sends of paused stations.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub prefix_conversion: Option<Conversion>,
     pub min_conversion: f64,
     pub min_sends_for_conversion: u32,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -127,6 +157,10 @@ pub enum Outcome {
         limit: Option<Limit>,
         #[serde(skip_serializing_if = "Option::is_none")]
         operator_action: Option<String>,
+        /// For the conversion guard: which sends its pause covers (`global`, `station`,
+        /// `prefix`).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        scope: Option<Scope>,
     },
     /// The number's country is not in `limits.allowed_countries`; nothing was sent.
     CountryBlocked {
@@ -152,8 +186,11 @@ pub enum Outcome {
     },
     Resumed {
         was_paused: bool,
+        /// The first lifted pause's reason.
         #[serde(skip_serializing_if = "Option::is_none")]
         reason: Option<String>,
+        /// Every pause lifted.
+        lifted: Vec<PauseView>,
     },
     InvalidPhone {
         error: String,

@@ -172,6 +172,7 @@ fn every_locale_has_every_kiosk_screen() {
             reason: "cooldown".into(),
             limit: None,
             operator_action: None,
+            scope: None,
         },
         Outcome::NumberLocked {
             phone: phone(),

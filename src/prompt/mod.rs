@@ -178,6 +178,7 @@ pub fn run(mut app: App, state_dir: &Path, json: bool, out: &mut dyn Write) -> R
             out,
             &render::prompt::banner(app.delivery().name(), &app.config().station),
         )?;
+        warn(&mut app, &session, out)?;
         resume(&mut app, &mut session, out)?;
     }
     loop {
@@ -212,6 +213,21 @@ pub fn run(mut app: App, state_dir: &Path, json: bool, out: &mut dyn Write) -> R
         }
     }
     Ok(0)
+}
+
+/// On start: locked numbers (anyone can lock a victim's number by typing wrong codes) and a
+/// pause holding this station, so the operator sees them before a visitor is refused.
+fn warn(app: &mut App, session: &Session, out: &mut dyn Write) -> Result<(), Error> {
+    match app.execute(&Request::Limits { phone: None }) {
+        Ok(Outcome::Limits { view }) => {
+            for line in render::prompt::start_warnings(&view) {
+                write_line(out, &session.paint.outcome(&line, 1))?;
+            }
+            Ok(())
+        }
+        Ok(_) => Ok(()),
+        Err(e) => session.error(out, &e),
+    }
 }
 
 /// On start: if this station has a pending verification, say so and make it current.

@@ -3,7 +3,8 @@
 //! lower layer's own is here too); every echoed string is sanitised. It names no front-end:
 //! the front-ends call it.
 //!
-//! - [`outcome`]: a use case's outcome as sentences ([`text`]);
+//! - [`outcome`]: a use case's outcome as sentences ([`text`]); [`limits`]: `otpd limits`,
+//!   its pauses and locked numbers;
 //! - [`json`]: outcomes and errors as one JSON object ([`json()`], [`error_json`]);
 //! - [`error`]: operational errors, clap's messages, warnings ([`error_text`]);
 //! - [`input`]: why a line, a phone, a code or a channel was refused;
@@ -15,6 +16,7 @@ pub mod error;
 pub mod input;
 pub mod json;
 pub mod kiosk;
+pub mod limits;
 pub mod outcome;
 pub mod prompt;
 

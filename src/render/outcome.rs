@@ -1,9 +1,10 @@
 //! The sentences for a use case's [`Outcome`]: what the operator reads after each command (the
 //! kiosk's visitor reads them too, except where `kiosk` words them for the public).
 
+use super::limits::{limits_text, resumed_text};
 use super::{duration, local_time};
 use crate::domain::Outcome;
-use crate::domain::outcome::{Counter, LimitsView, PendingView};
+use crate::domain::outcome::PendingView;
 use crate::sanitize::sanitize;
 
 pub(super) fn attempts(n: u32) -> String {
@@ -56,6 +57,7 @@ pub fn text(o: &Outcome) -> String {
             reason,
             operator_action,
             limit,
+            ..
         } => {
             let to = phone
                 .as_ref()
@@ -102,14 +104,7 @@ pub fn text(o: &Outcome) -> String {
         Outcome::Unlocked { phone, .. } => {
             format!("{phone} was not locked; its wrong-code count starts again from zero.")
         }
-        Outcome::Resumed {
-            was_paused: true,
-            reason,
-        } => format!(
-            "Sending resumed (it was paused: {}).",
-            sanitize(reason.as_deref().unwrap_or("no reason recorded"))
-        ),
-        Outcome::Resumed { .. } => "Sending was not paused; nothing changed.".into(),
+        Outcome::Resumed { lifted, .. } => resumed_text(lifted),
         Outcome::Limits { view } => limits_text(view),
         Outcome::InvalidPhone { error } => format!(
             "That is not a phone number otpd can use: {}.",
@@ -149,99 +144,6 @@ pub fn text(o: &Outcome) -> String {
             .join("\n"),
         Outcome::Cancelled { phone } => format!("Cancelled the pending code for {phone}."),
     }
-}
-
-fn counter(c: &Counter) -> String {
-    if c.cap == 0 {
-        format!("{} (no cap)", c.count)
-    } else {
-        format!("{} of {}", c.count, c.cap)
-    }
-}
-
-fn limits_text(v: &LimitsView) -> String {
-    let mut lines = Vec::new();
-    match (&v.paused_at, &v.paused_reason) {
-        (Some(at), reason) => lines.push(format!(
-            "Sending is PAUSED since {}: {}. Run `otpd limits resume` to resume.",
-            local_time(*at),
-            sanitize(reason.as_deref().unwrap_or(""))
-        )),
-        _ => lines.push("Sending is not paused.".into()),
-    }
-    lines.push(format!(
-        "Sends in the last hour: {} overall, {} from this station.",
-        counter(&v.global_last_hour),
-        counter(&v.station_last_hour)
-    ));
-    let c = &v.conversion;
-    lines.push(format!(
-        "Conversion: {} of {} verifications completed ({} sends; the guard needs {} sends and pauses below {:.0}%).",
-        c.converted,
-        c.verifications,
-        c.sends,
-        v.min_sends_for_conversion,
-        v.min_conversion * 100.0
-    ));
-    if let Some(n) = &v.number {
-        lines.push(format!(
-            "{}{}: {} sends in the last hour, {} in 24 hours, {} to its prefix in the last hour; send streak {} (cooldown {}); {} wrong codes in a row.",
-            n.phone,
-            n.country
-                .as_deref()
-                .map(|c| format!(" ({c})"))
-                .unwrap_or_default(),
-            counter(&n.last_hour),
-            counter(&n.last_day),
-            counter(&n.prefix_last_hour),
-            n.streak,
-            duration(n.cooldown_seconds),
-            n.consecutive_failures
-        ));
-    }
-    if v.locked_numbers.is_empty() {
-        lines.push("No number is locked.".into());
-    }
-    for l in &v.locked_numbers {
-        lines.push(match l.locked_until {
-            _ if l.needs_unlock => format!(
-                "Locked: {} after {} wrong codes, until `otpd unlock`.",
-                sanitize(&l.phone),
-                l.failures
-            ),
-            Some(until) => format!(
-                "Locked: {} after {} wrong codes, until {}.",
-                sanitize(&l.phone),
-                l.failures,
-                local_time(until)
-            ),
-            None => format!("Locked: {}.", sanitize(&l.phone)),
-        });
-    }
-    if v.would_refuse.is_empty() {
-        lines.push(if v.number.is_some() {
-            "A send to this number would go out now.".into()
-        } else {
-            "A send would go out now (name a number to check its own limits).".into()
-        });
-    }
-    for r in &v.would_refuse {
-        lines.push(match &r.operator_action {
-            Some(a) => format!(
-                "Would refuse ({}): {}; an operator must run `{}`.",
-                r.limit.key(),
-                sanitize(&r.reason),
-                sanitize(a)
-            ),
-            None => format!(
-                "Would refuse ({}): {}; for {}.",
-                r.limit.key(),
-                sanitize(&r.reason),
-                duration(r.retry_after_seconds)
-            ),
-        });
-    }
-    lines.join("\n")
 }
 
 pub(super) fn status_line(p: &PendingView) -> String {

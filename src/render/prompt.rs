@@ -1,4 +1,5 @@
-//! What the prompt says that is not a use case's outcome: the banner, resuming a pending code,
+//! What the prompt says that is not a use case's outcome: the banner, locked numbers and
+//! pauses on start, resuming a pending code,
 //! help, unknown words and their suggestion, the argument hints, goodbye — and [`Notice`],
 //! the prompt's own answers as values (also serialised for `--json`).
 
@@ -6,7 +7,7 @@ use serde::Serialize;
 
 use super::duration;
 use crate::domain::PhoneNumber;
-use crate::domain::outcome::{PendingView, exit};
+use crate::domain::outcome::{LimitsView, PendingView, exit};
 use crate::sanitize::sanitize;
 
 /// The prompt's own answers (everything that is not a use case's [`crate::domain::Outcome`]).
@@ -67,6 +68,21 @@ pub fn banner(delivery: &str, station: &str) -> String {
         env!("CARGO_PKG_VERSION"),
         sanitize(station)
     )
+}
+
+/// Said on start, after the banner, when numbers are locked or sending from this station is
+/// paused: both refuse sends an operator may not expect, and anyone can lock a number.
+pub fn start_warnings(v: &LimitsView) -> Vec<String> {
+    let mut out: Vec<String> = super::limits::locked_summary(&v.locked_numbers, "unlock PHONE")
+        .into_iter()
+        .collect();
+    if let Some(reason) = &v.paused_reason {
+        out.push(format!(
+            "Sending from this station is PAUSED: {}. Type limits to see why; limits resume lifts it.",
+            sanitize(reason)
+        ));
+    }
+    out
 }
 
 /// Said on start when this station has a pending verification.

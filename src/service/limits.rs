@@ -1,32 +1,39 @@
 //! `limits [PHONE]` (the counters, and every limit that would refuse a send now) and
-//! `limits resume` (an operator lifts the conversion guard's pause).
+//! `limits resume` (an operator lifts every pause the conversion guard set: global, per station,
+//! per prefix).
 
 use chrono::{DateTime, Utc};
 
 use super::refusal::{operator_action, wait_seconds};
 use super::{Ctx, Result, Service};
-use crate::domain::limits::{LimitRefusal, Usage};
-use crate::domain::outcome::{Counter, LimitsView, LockedView, NumberView, RefusalView};
+use crate::domain::limits::{LimitRefusal, Pause, Usage};
+use crate::domain::outcome::{Counter, LimitsView, LockedView, NumberView, PauseView, RefusalView};
 use crate::domain::{Outcome, PhoneNumber};
 use crate::store::audit::Event;
 use crate::store::{Counting, LedgerKeys, LockedNumber};
 
 impl Service<'_> {
-    /// `limits resume`: an operator lifts the conversion guard's pause.
+    /// `limits resume`: an operator lifts every pause, and the guard's windows restart.
     pub fn resume(&mut self, now: DateTime<Utc>) -> Result<Outcome> {
         let cx = self.cx;
         let lifted = self.store.transaction(|tx| {
-            let lifted = tx.resume_sending(now)?;
-            let detail = match &lifted {
-                Some(p) => format!("sending resumed; paused since {}", p.at.to_rfc3339()),
-                None => "was not paused".to_string(),
+            let lifted = tx.resume_all(now)?;
+            let detail = if lifted.is_empty() {
+                "was not paused".to_string()
+            } else {
+                let each: Vec<String> = lifted
+                    .iter()
+                    .map(|p| format!("{} (paused since {})", p.describe(), p.at.to_rfc3339()))
+                    .collect();
+                format!("sending resumed; lifted: {}", each.join(", "))
             };
             cx.record(tx, now, Event::LimitsResumed, None, None, detail)?;
             Ok(lifted)
         })?;
         Ok(Outcome::Resumed {
-            was_paused: lifted.is_some(),
-            reason: lifted.map(|p| p.reason),
+            was_paused: !lifted.is_empty(),
+            reason: lifted.first().map(|p| p.reason.clone()),
+            lifted: lifted.into_iter().map(PauseView::from).collect(),
         })
     }
 
@@ -34,7 +41,7 @@ impl Service<'_> {
     pub fn limits(&mut self, now: DateTime<Utc>, phone: Option<&PhoneNumber>) -> Result<Outcome> {
         let cx = self.cx;
         let l = cx.limits;
-        let (usage, locked) = self.store.snapshot(|tx| {
+        let (usage, locked, pauses) = self.store.snapshot(|tx| {
             let usage = match phone {
                 Some(p) => {
                     let keys = LedgerKeys::new(cx.secrets, l, p);
@@ -42,10 +49,10 @@ impl Service<'_> {
                 }
                 None => tx.station_usage(l, cx.station, now, Counting::Exact)?,
             };
-            Ok((usage, tx.locked_numbers(now)?))
+            Ok((usage, tx.locked_numbers(now)?, tx.pauses()?))
         })?;
         Ok(Outcome::Limits {
-            view: Box::new(cx.limits_view(now, phone, &usage, locked)),
+            view: Box::new(cx.limits_view(now, phone, &usage, locked, pauses)),
         })
     }
 }
@@ -57,6 +64,7 @@ impl Ctx<'_> {
         phone: Option<&PhoneNumber>,
         usage: &Usage,
         locked: Vec<LockedNumber>,
+        pauses: Vec<Pause>,
     ) -> LimitsView {
         let l = self.limits;
         let mut refusals: Vec<LimitRefusal> = phone
@@ -65,8 +73,9 @@ impl Ctx<'_> {
             .collect();
         refusals.extend(l.refusals(usage, now));
         LimitsView {
-            paused_at: usage.paused.as_ref().map(|p| p.at),
-            paused_reason: usage.paused.as_ref().map(|p| p.reason.clone()),
+            paused_at: usage.pauses.first().map(|p| p.at),
+            paused_reason: usage.pauses.first().map(|p| p.reason.clone()),
+            pauses: pauses.into_iter().map(PauseView::from).collect(),
             global_last_hour: Counter {
                 count: usage.global_hour.count,
                 cap: l.global_per_hour,
@@ -76,6 +85,8 @@ impl Ctx<'_> {
                 cap: l.per_station_per_hour,
             },
             conversion: usage.conversion,
+            station_conversion: usage.station_conversion,
+            prefix_conversion: usage.prefix_conversion,
             min_conversion: l.min_conversion,
             min_sends_for_conversion: l.min_sends_for_conversion,
             number: phone.map(|p| self.number_view(now, p, usage)),

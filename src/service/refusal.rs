@@ -1,21 +1,24 @@
 //! Why a send is refused before anything is hashed or sent: the country allow-list, the
 //! ledger's limits and the live code's cooldown, checked once without the write lock and again
-//! under it; and how a refusal is audited (tripping the conversion guard's pause when it must).
+//! under it; and how a refusal is audited (pausing the scope — station, prefix or the whole
+//! installation — whose conversion collapsed, when it must).
 
 use chrono::{DateTime, Utc};
 
 use super::{Ctx, Result, Service};
 use crate::domain::challenge::ceil_seconds;
-use crate::domain::limits::{Limit, LimitRefusal, Wait};
+use crate::domain::limits::{Limit, LimitRefusal, Scope, Wait};
 use crate::domain::{Challenge, Outcome, PhoneNumber};
 use crate::store::audit::Event;
-use crate::store::{Counting, LedgerKeys, StoreError, Tx};
+use crate::store::{Counting, LedgerKeys, NewPause, StoreError, Tx};
 
 /// A send refused by a limit, and the event that records it.
 #[derive(Debug, Clone)]
 pub struct Refusal {
     pub event: Event,
     pub limit: LimitRefusal,
+    /// The masked prefix of the number, for naming a prefix pause.
+    pub prefix_masked: String,
 }
 
 /// Whole seconds to wait; 0 when only an operator or a config change helps.
@@ -52,22 +55,36 @@ impl Refusal {
             reason: l.reason.clone(),
             limit: Some(l.limit),
             operator_action: operator_action(l.limit),
+            scope: l.scope,
         }
     }
 
-    /// The audit row's detail.
-    fn detail(&self) -> String {
+    /// The audit row's detail: the reason, the limit's key, the scope of a pause.
+    fn detail(&self, station: &str) -> String {
         let l = &self.limit;
+        let scope = l
+            .scope
+            .map(|s| format!("; {}", s.describe(self.scope_name(s, station))))
+            .unwrap_or_default();
         match l.wait {
             Wait::For(d) => format!(
-                "{} ({}); retry after {} s",
+                "{} ({}{scope}); retry after {} s",
                 l.reason,
                 l.limit.key(),
                 ceil_seconds(d)
             ),
             Wait::Operator | Wait::Config => {
-                format!("{} ({}); needs an operator", l.reason, l.limit.key())
+                format!("{} ({}{scope}); needs an operator", l.reason, l.limit.key())
             }
+        }
+    }
+
+    /// How the audit log names `scope` for this send: the station, or the masked prefix.
+    fn scope_name<'a>(&'a self, scope: Scope, station: &'a str) -> &'a str {
+        match scope {
+            Scope::Global => "",
+            Scope::Station => station,
+            Scope::Prefix => &self.prefix_masked,
         }
     }
 }
@@ -83,44 +100,68 @@ impl Ctx<'_> {
         phone: &PhoneNumber,
         live: Option<&Challenge>,
     ) -> std::result::Result<Option<Refusal>, StoreError> {
-        if let Some(limit) = self.limits.country_refusal(phone) {
-            return Ok(Some(Refusal {
-                event: Event::CountryBlocked,
-                limit,
-            }));
-        }
         let keys = LedgerKeys::new(self.secrets, self.limits, phone);
+        let refusal = |event, limit| Refusal {
+            event,
+            limit,
+            prefix_masked: keys.prefix_masked.clone(),
+        };
+        if let Some(limit) = self.limits.country_refusal(phone) {
+            return Ok(Some(refusal(Event::CountryBlocked, limit)));
+        }
         let usage = tx.usage(self.limits, &keys, self.station, now, Counting::Decide)?;
         if let Some(limit) = self.limits.decide(&usage, now) {
-            return Ok(Some(Refusal {
-                event: Event::RateLimited,
-                limit,
-            }));
+            return Ok(Some(refusal(Event::RateLimited, limit)));
         }
         // The live code's own cooldown (also covers codes issued before the ledger existed).
         if let Some(ch) = live
             && let Err(wait) = ch.resend_gate(now, self.policy.resend_cooldown)
         {
-            return Ok(Some(Refusal {
-                event: Event::RateLimited,
-                limit: LimitRefusal {
-                    limit: Limit::Backoff,
-                    wait: Wait::For(wait),
-                    reason: "resend cooldown".into(),
-                    trips_pause: false,
-                },
-            }));
+            let limit = LimitRefusal {
+                limit: Limit::Backoff,
+                wait: Wait::For(wait),
+                reason: "resend cooldown".into(),
+                trips_pause: false,
+                scope: None,
+            };
+            return Ok(Some(refusal(Event::RateLimited, limit)));
         }
         Ok(None)
     }
 
-    fn conversion_trips(
+    /// Persists (and audits, once) the pause of the scope whose conversion collapsed. The
+    /// refusal may come from the lock-free pre-check: pause only if the guard still trips the
+    /// same scope under the lock (an operator may have resumed in between).
+    fn trip_pause(
         &self,
         tx: &mut dyn Tx,
         now: DateTime<Utc>,
-    ) -> std::result::Result<bool, StoreError> {
-        let u = tx.station_usage(self.limits, self.station, now, Counting::Decide)?;
-        Ok(u.paused.is_none() && self.limits.conversion_trip(&u.conversion).is_some())
+        phone: &PhoneNumber,
+        r: &Refusal,
+    ) -> std::result::Result<(), StoreError> {
+        let keys = LedgerKeys::new(self.secrets, self.limits, phone);
+        let usage = tx.usage(self.limits, &keys, self.station, now, Counting::Decide)?;
+        let trip = match self.limits.conversion_trip(&usage) {
+            Some(t) if usage.pauses.is_empty() && Some(t.scope) == r.limit.scope => t,
+            _ => return Ok(()),
+        };
+        let (key, name) = match trip.scope {
+            Scope::Global => ("", ""),
+            Scope::Station => (self.station, self.station),
+            Scope::Prefix => (keys.prefix.as_str(), keys.prefix_masked.as_str()),
+        };
+        let pause = NewPause {
+            scope: trip.scope,
+            key,
+            name,
+            at: now,
+            reason: &trip.reason,
+        };
+        if tx.pause_scope(&pause)? {
+            let detail = format!("{}: {}", trip.scope.describe(name), trip.reason);
+            self.record(tx, now, Event::LimitsPaused, None, None, detail)?;
+        }
+        Ok(())
     }
 
     /// Audits a refusal inside the caller's write transaction; a tripped conversion guard
@@ -133,16 +174,11 @@ impl Ctx<'_> {
         challenge_id: Option<i64>,
         r: &Refusal,
     ) -> std::result::Result<(), StoreError> {
-        // The refusal may come from the lock-free pre-check: pause only if the guard still
-        // trips under the lock (an operator may have resumed in between).
-        if r.limit.trips_pause
-            && self.conversion_trips(tx, now)?
-            && tx.pause_sending(now, &r.limit.reason)?
-        {
-            let reason = r.limit.reason.clone();
-            self.record(tx, now, Event::LimitsPaused, None, None, reason)?;
+        if r.limit.trips_pause {
+            self.trip_pause(tx, now, phone, r)?;
         }
-        self.record(tx, now, r.event, Some(phone), challenge_id, r.detail())
+        let detail = r.detail(self.station);
+        self.record(tx, now, r.event, Some(phone), challenge_id, detail)
     }
 }
 

@@ -18,7 +18,7 @@ use std::path::PathBuf;
 use chrono::{DateTime, Utc};
 
 use crate::crypto::Secrets;
-use crate::domain::limits::{self, FailureEffect, NumberState, Pause, Usage};
+use crate::domain::limits::{self, FailureEffect, NumberState, Pause, Scope, Usage};
 use crate::domain::{Challenge, Channel, Limits, PhoneNumber, State};
 use audit::NewEvent;
 
@@ -121,7 +121,8 @@ pub trait Tx {
     /// A number's back-off streak and wrong-code lock-out.
     fn number_state(&mut self, phone_key: &str) -> Result<NumberState>;
     /// Everything the limits decide on for one prospective send (sends in each window, the
-    /// number's state, the pause, the conversion figures).
+    /// number's state, the pauses that hold it, the conversion figures of this station, this
+    /// number's prefix and the installation).
     fn usage(
         &mut self,
         limits: &Limits,
@@ -130,8 +131,8 @@ pub trait Tx {
         now: DateTime<Utc>,
         counting: Counting,
     ) -> Result<Usage>;
-    /// The counters that do not depend on a number: the pause, this station, every station and
-    /// the conversion guard's figures.
+    /// The counters that do not depend on a number: the pauses holding this station, this
+    /// station, every station and the conversion guard's figures (no prefix).
     fn station_usage(
         &mut self,
         limits: &Limits,
@@ -152,10 +153,12 @@ pub trait Tx {
     ) -> Result<()>;
     /// Lifts a number's lock and clears its failures; `true` if there was anything to clear.
     fn unlock_number(&mut self, phone_key: &str) -> Result<bool>;
-    /// Pauses sending (the conversion guard); `true` if this call paused.
-    fn pause_sending(&mut self, now: DateTime<Utc>, reason: &str) -> Result<bool>;
-    /// Lifts the pause; returns the pause that was lifted.
-    fn resume_sending(&mut self, now: DateTime<Utc>) -> Result<Option<Pause>>;
+    /// Pauses one scope's sending (the conversion guard); `true` if this call paused it.
+    fn pause_scope(&mut self, pause: &NewPause<'_>) -> Result<bool>;
+    /// Lifts every pause (and restarts the guard's windows); returns the pauses lifted.
+    fn resume_all(&mut self, now: DateTime<Utc>) -> Result<Vec<Pause>>;
+    /// Every pause in force: global first, then stations, then prefixes.
+    fn pauses(&mut self) -> Result<Vec<Pause>>;
     /// The numbers locked now, as `otpd limits` lists them.
     fn locked_numbers(&mut self, now: DateTime<Utc>) -> Result<Vec<LockedNumber>>;
 
@@ -198,10 +201,22 @@ pub struct NewSend<'a> {
     pub at: DateTime<Utc>,
 }
 
-/// The keyed hashes the ledger stores instead of numbers.
+/// A conversion pause to persist.
+pub struct NewPause<'a> {
+    pub scope: Scope,
+    /// `""` (global), the station's name, or the prefix's keyed hash.
+    pub key: &'a str,
+    /// What otpd shows: `""`, the station's name, or the masked prefix.
+    pub name: &'a str,
+    pub at: DateTime<Utc>,
+    pub reason: &'a str,
+}
+
+/// The keyed hashes the ledger stores instead of numbers, and the prefix's masked form.
 pub struct LedgerKeys {
     pub phone: String,
     pub prefix: String,
+    pub prefix_masked: String,
 }
 
 impl LedgerKeys {
@@ -212,6 +227,7 @@ impl LedgerKeys {
                 "prefix:{}",
                 limits::prefix(phone, limits.prefix_digits)
             )),
+            prefix_masked: limits::masked_prefix(phone, limits.prefix_digits),
         }
     }
 }

@@ -1,16 +1,16 @@
 //! SQLite's SQL for the limits (the ledger half of [`crate::store::Tx`]): the sends ledger,
-//! per-number state and the conversion pause (migration 0002). Every function takes the
+//! per-number state (migration 0002); the conversion guard's pauses and figures are in
+//! [`super::pauses`] (migration 0004). Every function takes the
 //! caller's transaction, so counting and recording a send happen in the one `BEGIN IMMEDIATE`
 //! transaction that issues the code.
 
 use chrono::{DateTime, TimeDelta, Utc};
 use rusqlite::{Connection, OptionalExtension, params};
 
+use super::pauses;
 use crate::clock::{from_ms, to_ms};
 use crate::domain::PhoneNumber;
-use crate::domain::limits::{
-    Conversion, DAY, FailureEffect, HOUR, Limits, NumberState, Pause, Usage, Window,
-};
+use crate::domain::limits::{DAY, FailureEffect, HOUR, Limits, NumberState, Usage, Window};
 use crate::store::{Counting, LedgerKeys, LockedNumber, NewSend};
 
 /// Which ledger rows a window counts.
@@ -81,27 +81,6 @@ pub fn number_state(c: &Connection, phone_key: &str) -> rusqlite::Result<NumberS
     .unwrap_or_default())
 }
 
-fn pause_row(c: &Connection) -> rusqlite::Result<(Option<Pause>, Option<DateTime<Utc>>)> {
-    c.query_row(
-        "SELECT paused_at, reason, resumed_at FROM limit_pause WHERE id = 1",
-        [],
-        |r| {
-            let at: Option<i64> = r.get(0)?;
-            let reason: Option<String> = r.get(1)?;
-            let resumed: Option<i64> = r.get(2)?;
-            Ok((
-                at.map(|at| Pause {
-                    at: from_ms(at),
-                    reason: reason.unwrap_or_default(),
-                }),
-                resumed.map(from_ms),
-            ))
-        },
-    )
-    .optional()
-    .map(Option::unwrap_or_default)
-}
-
 /// Everything the limits decide on for one prospective send to `keys` from `station`.
 pub fn usage(
     c: &Connection,
@@ -112,8 +91,19 @@ pub fn usage(
     counting: Counting,
 ) -> rusqlite::Result<Usage> {
     let hour = now - HOUR;
+    let mut station_part = station_usage(c, l, station, now, counting)?;
+    let held = pauses::holding(c, station, Some(&keys.prefix))?;
+    let judge = judges(l, counting, &held);
+    station_part.pauses = held;
+    let prefix_conversion = if judge {
+        let since = pauses::window_start(c, now)?;
+        Some(pauses::prefix(c, since, &keys.prefix)?)
+    } else {
+        None
+    };
     Ok(Usage {
         number: number_state(c, &keys.phone)?,
+        prefix_conversion,
         number_hour: window(
             c,
             Scope::Phone(&keys.phone),
@@ -135,8 +125,14 @@ pub fn usage(
             l.per_prefix_per_hour,
             counting,
         )?,
-        ..station_usage(c, l, station, now, counting)?
+        ..station_part
     })
+}
+
+/// Whether the conversion figures are needed: not to decide while a pause already holds the
+/// send or the guard is off (`otpd limits` always shows them).
+fn judges(l: &Limits, counting: Counting, held: &[crate::domain::limits::Pause]) -> bool {
+    counting == Counting::Exact || (l.min_conversion > 0.0 && held.is_empty())
 }
 
 /// The counters that do not depend on a number: the pause, this station, every station, and
@@ -149,8 +145,13 @@ pub fn station_usage(
     counting: Counting,
 ) -> rusqlite::Result<Usage> {
     let hour = now - HOUR;
-    let (paused, resumed_at) = pause_row(c)?;
-    let guard_off = l.min_conversion <= 0.0 && counting == Counting::Decide;
+    let held = pauses::holding(c, station, None)?;
+    let mut usage = Usage::default();
+    if judges(l, counting, &held) {
+        let since = pauses::window_start(c, now)?;
+        usage.station_conversion = pauses::station(c, since, station)?;
+        (usage.conversion, usage.conversion_parts) = pauses::global(c, since)?;
+    }
     Ok(Usage {
         station_hour: window(
             c,
@@ -160,28 +161,8 @@ pub fn station_usage(
             counting,
         )?,
         global_hour: window(c, Scope::All, hour, l.global_per_hour, counting)?,
-        conversion: if guard_off || (paused.is_some() && counting == Counting::Decide) {
-            Conversion::default()
-        } else {
-            conversion(c, resumed_at.map_or(hour, |r| r.max(hour)))?
-        },
-        paused,
-        ..Usage::default()
-    })
-}
-
-fn conversion(c: &Connection, since: DateTime<Utc>) -> rusqlite::Result<Conversion> {
-    c.prepare_cached(
-        "SELECT count(*), count(DISTINCT challenge_id),
-                count(DISTINCT CASE WHEN converted = 1 THEN challenge_id END)
-         FROM limit_sends WHERE at > ?1",
-    )?
-    .query_row([to_ms(since)], |r| {
-        Ok(Conversion {
-            sends: r.get(0)?,
-            verifications: r.get(1)?,
-            converted: r.get(2)?,
-        })
+        pauses: held,
+        ..usage
     })
 }
 
@@ -271,31 +252,11 @@ pub fn unlock(c: &Connection, phone_key: &str) -> rusqlite::Result<bool> {
     Ok(n == 1)
 }
 
-/// Persists the conversion guard's pause; `true` if this call paused (it was not yet paused).
-pub fn pause(c: &Connection, now: DateTime<Utc>, reason: &str) -> rusqlite::Result<bool> {
-    let n = c
-        .prepare_cached(
-            "UPDATE limit_pause SET paused_at = ?1, reason = ?2 WHERE id = 1 AND paused_at IS NULL",
-        )?
-        .execute(params![to_ms(now), reason])?;
-    Ok(n == 1)
-}
-
-/// Lifts the pause; the guard's window restarts now. Returns the pause that was lifted.
-pub fn resume(c: &Connection, now: DateTime<Utc>) -> rusqlite::Result<Option<Pause>> {
-    let (paused, _) = pause_row(c)?;
-    c.prepare_cached(
-        "UPDATE limit_pause SET paused_at = NULL, reason = NULL, resumed_at = ?1 WHERE id = 1",
-    )?
-    .execute([to_ms(now)])?;
-    Ok(paused)
-}
-
 pub fn locked_numbers(c: &Connection, now: DateTime<Utc>) -> rusqlite::Result<Vec<LockedNumber>> {
     let mut stmt = c.prepare_cached(
         "SELECT phone_masked, failures, locked_until, needs_unlock FROM limit_numbers
          WHERE needs_unlock = 1 OR locked_until > ?1
-         ORDER BY needs_unlock DESC, locked_until DESC LIMIT 100",
+         ORDER BY needs_unlock DESC, locked_until DESC, phone_masked LIMIT 100",
     )?;
     let rows = stmt.query_map([to_ms(now)], |r| {
         Ok(LockedNumber {
@@ -387,7 +348,7 @@ mod tests {
             .query_row("PRAGMA user_version", [], |r| r.get(0))
             .unwrap();
         assert!(v >= 2, "migrated to {v}");
-        assert_eq!(pause_row(c).unwrap(), (None, None));
+        assert!(pauses::all(c).unwrap().is_empty());
         assert!(locked_numbers(c, t0()).unwrap().is_empty());
     }
 }

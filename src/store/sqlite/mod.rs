@@ -1,12 +1,13 @@
 //! The SQLite store: opening with the right pragmas, the migrations runner, and the one way to
 //! write (`BEGIN IMMEDIATE`, so every use case's reads and writes are one serialised unit). It
 //! implements the use cases' [`Backend`]/[`Tx`] vocabulary with the SQL in [`challenges`],
-//! [`limits`] and [`audit`]; a PostgreSQL store will sit beside it as `store::postgres`.
+//! [`limits`] (with [`pauses`]) and [`audit`]; a PostgreSQL store will sit beside it as `store::postgres`.
 
 pub mod audit;
 pub mod challenges;
 mod files;
 pub mod limits;
+pub mod pauses;
 mod tx;
 
 use std::path::{Path, PathBuf};
@@ -24,6 +25,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../../../migrations/0001_init.sql")),
     (2, include_str!("../../../migrations/0002_limits.sql")),
     (3, include_str!("../../../migrations/0003_audit_anchor.sql")),
+    (4, include_str!("../../../migrations/0004_limit_pauses.sql")),
 ];
 
 /// An open otpd SQLite database.

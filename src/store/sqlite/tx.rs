@@ -1,5 +1,5 @@
 //! The use cases' [`Tx`] vocabulary on one SQLite transaction: each method runs the SQL in
-//! [`super::challenges`], [`super::limits`] or [`super::audit`] and turns SQLite's error into
+//! [`super::challenges`], [`super::limits`], [`super::pauses`] or [`super::audit`] and turns SQLite's error into
 //! the [`StoreError`] that names the database.
 
 use std::path::Path;
@@ -7,13 +7,14 @@ use std::path::Path;
 use chrono::{DateTime, Utc};
 use rusqlite::Transaction;
 
-use super::{audit, challenges, limits};
+use super::{audit, challenges, limits, pauses};
 use crate::crypto::Secrets;
 use crate::domain::limits::{FailureEffect, NumberState, Pause, Usage};
 use crate::domain::{Challenge, Limits, PhoneNumber, State};
 use crate::store::audit::NewEvent;
 use crate::store::{
-    Counting, LedgerKeys, LockedNumber, NewChallenge, NewSend, Reissue, Result, StoreError, Tx,
+    Counting, LedgerKeys, LockedNumber, NewChallenge, NewPause, NewSend, Reissue, Result,
+    StoreError, Tx,
 };
 
 /// One open SQLite transaction (`BEGIN IMMEDIATE` for writes, deferred for reads); dropping it
@@ -129,12 +130,16 @@ impl Tx for SqliteTx<'_> {
         self.ok(limits::unlock(&self.tx, phone_key))
     }
 
-    fn pause_sending(&mut self, now: DateTime<Utc>, reason: &str) -> Result<bool> {
-        self.ok(limits::pause(&self.tx, now, reason))
+    fn pause_scope(&mut self, pause: &NewPause<'_>) -> Result<bool> {
+        self.ok(pauses::pause(&self.tx, pause))
     }
 
-    fn resume_sending(&mut self, now: DateTime<Utc>) -> Result<Option<Pause>> {
-        self.ok(limits::resume(&self.tx, now))
+    fn resume_all(&mut self, now: DateTime<Utc>) -> Result<Vec<Pause>> {
+        self.ok(pauses::resume(&self.tx, now))
+    }
+
+    fn pauses(&mut self) -> Result<Vec<Pause>> {
+        self.ok(pauses::all(&self.tx))
     }
 
     fn locked_numbers(&mut self, now: DateTime<Utc>) -> Result<Vec<LockedNumber>> {

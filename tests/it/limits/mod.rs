@@ -8,18 +8,21 @@ use serde_json::Value;
 
 use crate::harness::*;
 
+mod locks;
+mod scopes;
+
 /// A Great Britain mobile number (+44 7911 … is Guernsey in the numbering plan).
-const GB: &str = "+44 7400 123456";
+pub(crate) const GB: &str = "+44 7400 123456";
 
 /// Sends with no resend cooldown, so a test of one cap sees only that cap.
 const NO_COOLDOWN: &str = "[policy]\nresend_cooldown_seconds = 0\n";
 
 /// Numbers sharing the prefix +1 415 555 (6 national digits) with `US`.
-fn same_prefix(i: usize) -> String {
+pub(crate) fn same_prefix(i: usize) -> String {
     format!("+1 415 555 26{i:02}")
 }
 
-fn details(env: &Env, event: &str) -> Vec<String> {
+pub(crate) fn details(env: &Env, event: &str) -> Vec<String> {
     let db = env.db();
     let mut stmt = db
         .prepare("SELECT detail FROM audit_events WHERE event = ?1 ORDER BY id")
@@ -30,7 +33,7 @@ fn details(env: &Env, event: &str) -> Vec<String> {
         .unwrap()
 }
 
-fn send(env: &Env, phone: &str) -> Value {
+pub(crate) fn send(env: &Env, phone: &str) -> Value {
     env.run(&["send", "--json", phone]).json()
 }
 
