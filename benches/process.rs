@@ -9,6 +9,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
+use otpd::clock::SystemClock;
 use otpd::crypto::{CodeHasher, HashParams};
 use otpd::delivery::OutboxDelivery;
 use otpd::domain::{PhoneNumber, Policy};
@@ -441,7 +442,9 @@ fn verify_all(fx: &Fixture, phones: &[PhoneNumber]) {
     let code = common::code();
     for p in phones {
         let mut service = Service::new(&mut store, fx.ctx(&hasher, &delivery, &policy));
-        let o = service.verify(Utc::now(), Some(p), &code).expect("verify");
+        let o = service
+            .verify(&SystemClock, Some(p), &code)
+            .expect("verify");
         assert_eq!(o.name(), "approved");
     }
 }
@@ -484,7 +487,9 @@ fn interleaved(fx: &Fixture, store: &mut otpd::store::Store, rounds: usize) {
                 };
                 let mut service = Service::new(store, fx.ctx(&hasher, &delivery, &policy));
                 let t = Instant::now();
-                let o = service.verify(Utc::now(), Some(who), code).expect("verify");
+                let o = service
+                    .verify(&SystemClock, Some(who), code)
+                    .expect("verify");
                 let t = ms(t.elapsed());
                 assert_eq!(o.name(), want);
                 t

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
+use otpd::clock::SystemClock;
 use otpd::crypto::{CodeHasher, HashParams};
 use otpd::delivery::OutboxDelivery;
 use otpd::domain::{Outcome, PhoneNumber, Policy};
@@ -59,7 +60,9 @@ fn verify(c: &mut Criterion) {
                         let mut store = store.borrow_mut();
                         let mut service =
                             Service::new(&mut *store, fx.ctx(&hasher, &delivery, &policy));
-                        let o: Outcome = service.verify(now(), Some(who), code).expect("verify");
+                        let o: Outcome = service
+                            .verify(&SystemClock, Some(who), code)
+                            .expect("verify");
                         assert_eq!(o.name(), want);
                     },
                     BatchSize::PerIteration,

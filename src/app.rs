@@ -159,7 +159,9 @@ impl App {
                 channel.unwrap_or(self.config.delivery.channel),
             ),
             Request::Resend { phone } => service.resend(now, rng, phone.as_ref()),
-            Request::Verify { code, phone } => service.verify(now, phone.as_ref(), code),
+            Request::Verify { code, phone } => {
+                service.verify(self.clock.as_ref(), phone.as_ref(), code)
+            }
             Request::Status { phone } => service.status(now, phone.as_ref()),
             Request::Cancel { phone } => service.cancel(now, phone.as_ref()),
             Request::Limits { phone } => service.limits(now, phone.as_ref()),

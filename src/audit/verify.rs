@@ -9,6 +9,7 @@ use serde::Serialize;
 use rusqlite::Connection;
 
 use crate::crypto::{AuditKey, Secrets};
+pub use crate::store::audit::is_mac;
 use crate::store::audit::{self, Anchor, AuditRow, GENESIS_MAC, RowRef};
 use crate::store::{Store, StoreError};
 
@@ -167,11 +168,6 @@ pub fn verify_through(
     through: i64,
 ) -> rusqlite::Result<Option<Broken>> {
     Ok(verify_from(&mut InTransaction(c), secrets, None, Some(through))?.broken)
-}
-
-/// Whether `s` is a MAC as otpd writes it: 64 lowercase hex digits.
-pub fn is_mac(s: &str) -> bool {
-    s.len() == 64 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 
 /// The checker behind [`verify`] and [`verify_through`]: stops after row `through` when given.

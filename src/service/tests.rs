@@ -1,18 +1,25 @@
-//! Unit tests of the service's limits through its public API, with an in-memory recording
-//! delivery: a refused send makes zero delivery calls and leaves no verification behind.
+//! Unit tests of the service through its API, with an in-memory recording delivery: a refused
+//! send makes zero delivery calls and leaves no verification behind; verify reads the clock in
+//! each transaction and counts a wrong code with the attempt (its phases driven one by one).
+
+use std::cell::RefCell;
+use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, TimeDelta, Utc};
 use rand::rand_core::UnwrapErr;
 use rand::rngs::SysRng;
 
+use super::verify::Step;
 use super::{Ctx, Service};
+use crate::clock::{Clock, FixedClock};
 use crate::crypto::{CodeHasher, HashParams, Secrets};
 use crate::delivery::RecordingDelivery;
 use crate::domain::{Channel, Code, Limits, Outcome, PhoneNumber, Policy};
 use crate::store::Store;
 
 struct Fixture {
-    _dir: tempfile::TempDir,
+    _dir: Option<tempfile::TempDir>,
+    path: PathBuf,
     store: Store,
     secrets: Secrets,
     delivery: RecordingDelivery,
@@ -23,9 +30,17 @@ struct Fixture {
 impl Fixture {
     fn new(limits: Limits) -> Fixture {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&dir.path().join("otpd.db")).unwrap();
+        let mut f = Fixture::open(&dir.path().join("otpd.db"), limits);
+        f._dir = Some(dir);
+        f
+    }
+
+    /// Another terminal on the same database (a connection of its own).
+    fn open(path: &Path, limits: Limits) -> Fixture {
+        let store = Store::open(path).unwrap();
         Fixture {
-            _dir: dir,
+            _dir: None,
+            path: path.to_path_buf(),
             store,
             secrets: Secrets::from_master(b"0123456789abcdef0123456789abcdef"),
             delivery: RecordingDelivery::default(),
@@ -141,11 +156,15 @@ fn a_locked_number_is_refused_at_verify_without_counting_an_attempt() {
     .unwrap();
     let phone = us();
     for _ in 0..2 {
-        let o = f.run(|s| s.verify(t0(), Some(&phone), &wrong)).unwrap();
+        let o = f
+            .run(|s| s.verify(&FixedClock(t0()), Some(&phone), &wrong))
+            .unwrap();
         assert!(matches!(o, Outcome::Invalid { .. }), "{o:?}");
     }
     let right = Code::parse(&right).unwrap();
-    let o = f.run(|s| s.verify(t0(), Some(&phone), &right)).unwrap();
+    let o = f
+        .run(|s| s.verify(&FixedClock(t0()), Some(&phone), &right))
+        .unwrap();
     assert!(
         matches!(
             o,
@@ -174,6 +193,238 @@ fn a_locked_number_is_refused_at_verify_without_counting_an_attempt() {
         ),
         "{o:?}"
     );
-    let o = f.run(|s| s.verify(t0(), Some(&phone), &right)).unwrap();
+    let o = f
+        .run(|s| s.verify(&FixedClock(t0()), Some(&phone), &right))
+        .unwrap();
     assert!(matches!(o, Outcome::Approved { .. }), "{o:?}");
+}
+
+/// A clock that says each of `times` in turn, then keeps saying the last: time passing
+/// between one transaction and the next, without a sleep.
+struct SteppingClock(RefCell<Vec<DateTime<Utc>>>);
+
+impl SteppingClock {
+    fn new(mut times: Vec<DateTime<Utc>>) -> SteppingClock {
+        times.reverse();
+        SteppingClock(RefCell::new(times))
+    }
+}
+
+impl Clock for SteppingClock {
+    fn now(&self) -> DateTime<Utc> {
+        let mut t = self.0.borrow_mut();
+        if t.len() > 1 { t.pop().unwrap() } else { t[0] }
+    }
+}
+
+/// (failures, locked_until set, needs_unlock) of the one number in the ledger.
+fn number_row(f: &Fixture) -> (i64, bool, bool) {
+    f.store
+        .connection()
+        .query_row(
+            "SELECT failures, locked_until IS NOT NULL, needs_unlock FROM limit_numbers",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .unwrap_or((0, false, false))
+}
+
+fn audit_count(f: &Fixture, event: &str) -> i64 {
+    f.store
+        .connection()
+        .query_row(
+            "SELECT count(*) FROM audit_events WHERE event = ?1",
+            [event],
+            |r| r.get(0),
+        )
+        .unwrap()
+}
+
+/// Sends a code to `us()`; returns (right, wrong).
+fn codes(f: &mut Fixture) -> (Code, Code) {
+    f.send(t0(), &us());
+    let right = f.delivery.last_code_for("+14155552671").unwrap();
+    let wrong = if right == "000000" {
+        "111111"
+    } else {
+        "000000"
+    };
+    (Code::parse(&right).unwrap(), Code::parse(wrong).unwrap())
+}
+
+fn state(f: &Fixture) -> String {
+    f.store
+        .connection()
+        .query_row("SELECT state FROM challenges", [], |r| r.get(0))
+        .unwrap()
+}
+
+#[test]
+fn a_code_that_expires_while_verify_waits_is_refused() {
+    let mut f = Fixture::new(Limits::default());
+    let (right, _) = codes(&mut f);
+    let ttl = f.policy.ttl;
+    // Admitted a second before expiry; by the time the consuming transaction runs (after
+    // waiting for another terminal's lock, say) the code has expired.
+    let clock = SteppingClock::new(vec![
+        t0() + ttl - TimeDelta::seconds(1),
+        t0() + ttl + TimeDelta::seconds(1),
+    ]);
+    let o = f.run(|s| s.verify(&clock, Some(&us()), &right)).unwrap();
+    assert!(matches!(o, Outcome::Expired { .. }), "{o:?}");
+    assert_eq!(state(&f), "pending");
+    // The right code, just late: not counted towards the number's lock-out.
+    assert_eq!(number_row(&f), (0, false, false));
+    // With the clock still before expiry at the second read, the same code is accepted.
+    let mut f = Fixture::new(Limits::default());
+    let (right, _) = codes(&mut f);
+    let clock = SteppingClock::new(vec![t0(), t0() + ttl - TimeDelta::seconds(1)]);
+    let o = f.run(|s| s.verify(&clock, Some(&us()), &right)).unwrap();
+    assert!(matches!(o, Outcome::Approved { .. }), "{o:?}");
+}
+
+fn lock_at_3() -> Limits {
+    Limits {
+        max_failures_per_number: 3,
+        failures_before_unlock: 100,
+        ..Limits::default()
+    }
+}
+
+#[test]
+fn wrong_guesses_admitted_together_never_overshoot_the_number_lock() {
+    let mut f = Fixture::new(lock_at_3());
+    f.policy.max_attempts = 10;
+    let (_, wrong) = codes(&mut f);
+    let clock = FixedClock(t0());
+    // Six guesses all pass admission before any is hashed (as six terminals could).
+    let steps: Vec<Step> = (0..6)
+        .map(|_| f.run(|s| s.admit(&clock, Some(&us()))).unwrap())
+        .collect();
+    let admitted = steps.iter().filter(|s| matches!(s, Step::Check(_))).count();
+    assert_eq!(admitted, 3, "only the lock's worth of guesses reach a hash");
+    assert_eq!(number_row(&f), (3, true, false), "counted before the hash");
+    let outcomes: Vec<Outcome> = steps
+        .into_iter()
+        .map(|st| {
+            f.run(|s| s.finish(&clock, Some(&us()), &wrong, st))
+                .unwrap()
+        })
+        .collect();
+    let invalid = outcomes
+        .iter()
+        .filter(|o| matches!(o, Outcome::Invalid { .. }));
+    assert_eq!(invalid.count(), 3, "{outcomes:?}");
+    let refused = outcomes.iter().filter(|o| {
+        matches!(
+            o,
+            Outcome::NumberLocked {
+                consecutive_failures: 3,
+                ..
+            }
+        )
+    });
+    assert_eq!(refused.count(), 3, "{outcomes:?}");
+    assert_eq!(
+        number_row(&f),
+        (3, true, false),
+        "settling counts nothing twice"
+    );
+    assert_eq!(audit_count(&f, "number_locked"), 1);
+}
+
+#[test]
+fn parallel_wrong_guesses_from_threads_never_overshoot_the_number_lock() {
+    let mut f = Fixture::new(lock_at_3());
+    f.policy.max_attempts = 10;
+    let (_, wrong) = codes(&mut f);
+    let barrier = std::sync::Barrier::new(7);
+    std::thread::scope(|scope| {
+        for _ in 0..7 {
+            let (path, wrong, barrier) = (f.path.clone(), wrong.clone(), &barrier);
+            scope.spawn(move || {
+                let mut g = Fixture::open(&path, lock_at_3());
+                g.policy.max_attempts = 10;
+                barrier.wait();
+                g.run(|s| s.verify(&FixedClock(t0()), Some(&us()), &wrong))
+                    .unwrap()
+            });
+        }
+    });
+    assert_eq!(number_row(&f), (3, true, false));
+    assert_eq!(audit_count(&f, "invalid"), 3);
+}
+
+#[test]
+fn a_crash_after_admission_leaves_the_failure_counted() {
+    let mut f = Fixture::new(lock_at_3());
+    codes(&mut f);
+    let clock = FixedClock(t0());
+    let step = f.run(|s| s.admit(&clock, Some(&us()))).unwrap();
+    assert!(matches!(step, Step::Check(_)));
+    drop(step); // the process dies before hashing
+    let attempts: i64 = f
+        .store
+        .connection()
+        .query_row("SELECT attempts FROM challenges", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!((attempts, number_row(&f)), (1, (1, false, false)));
+}
+
+#[test]
+fn an_approval_takes_back_its_provisional_failure_and_the_lock_it_imposed() {
+    // Timed lock: the right code as the lock-imposing third guess.
+    let mut f = Fixture::new(lock_at_3());
+    let (right, wrong) = codes(&mut f);
+    let clock = FixedClock(t0());
+    for _ in 0..2 {
+        f.run(|s| s.verify(&clock, Some(&us()), &wrong)).unwrap();
+    }
+    let held = f.run(|s| s.admit(&clock, Some(&us()))).unwrap();
+    assert_eq!(number_row(&f), (3, true, false));
+    // While it is being hashed, a parallel guess sees the provisional lock.
+    let o = f.run(|s| s.verify(&clock, Some(&us()), &wrong)).unwrap();
+    assert!(matches!(o, Outcome::NumberLocked { .. }), "{o:?}");
+    let o = f
+        .run(|s| s.finish(&clock, Some(&us()), &right, held))
+        .unwrap();
+    assert!(matches!(o, Outcome::Approved { .. }), "{o:?}");
+    assert_eq!(number_row(&f), (0, false, false));
+    assert_eq!(audit_count(&f, "number_locked"), 0);
+
+    // Operator lock: the right code as the guess that would need `otpd unlock`.
+    let mut f = Fixture::new(Limits {
+        max_failures_per_number: 0,
+        failures_before_unlock: 2,
+        ..Limits::default()
+    });
+    let (right, wrong) = codes(&mut f);
+    f.run(|s| s.verify(&clock, Some(&us()), &wrong)).unwrap();
+    let held = f.run(|s| s.admit(&clock, Some(&us()))).unwrap();
+    assert_eq!(number_row(&f), (2, false, true));
+    let o = f
+        .run(|s| s.finish(&clock, Some(&us()), &right, held))
+        .unwrap();
+    assert!(matches!(o, Outcome::Approved { .. }), "{o:?}");
+    assert_eq!(number_row(&f), (0, false, false));
+}
+
+#[test]
+fn a_right_code_that_lost_the_race_takes_back_its_failure() {
+    let mut f = Fixture::new(lock_at_3());
+    let (right, wrong) = codes(&mut f);
+    let clock = FixedClock(t0());
+    f.run(|s| s.verify(&clock, Some(&us()), &wrong)).unwrap();
+    let first = f.run(|s| s.admit(&clock, Some(&us()))).unwrap();
+    let second = f.run(|s| s.admit(&clock, Some(&us()))).unwrap();
+    assert_eq!(number_row(&f), (3, true, false));
+    let o = f
+        .run(|s| s.finish(&clock, Some(&us()), &right, first))
+        .unwrap();
+    assert!(matches!(o, Outcome::Approved { .. }), "{o:?}");
+    let o = f
+        .run(|s| s.finish(&clock, Some(&us()), &right, second))
+        .unwrap();
+    assert!(matches!(o, Outcome::AlreadyUsed { .. }), "{o:?}");
+    assert_eq!(number_row(&f), (0, false, false));
 }

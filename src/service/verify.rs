@@ -1,15 +1,22 @@
 //! `verify CODE [PHONE]` in three phases: admit (find the verification, refuse a locked number,
-//! apply the gate and count the attempt — one short write transaction), hash outside any lock
-//! (against a decoy when there is nothing to compare, so timing tells nothing), then settle
-//! (accept with a conditional update exactly one caller wins, audit, and count the result
-//! towards the number's lock-out — a second short transaction).
+//! apply the gate, count the attempt and — provisionally — a wrong code towards the number's
+//! lock-out: one short write transaction), hash outside any lock (against a decoy when there is
+//! nothing to compare, so timing tells nothing), then settle (accept with a conditional update
+//! exactly one caller wins, audit, and keep or undo the provisional failure — a second short
+//! transaction). Each transaction reads the clock itself, after it holds the write lock, so a
+//! wait for another terminal cannot make an expired code look fresh.
+//!
+//! Counting the failure with the attempt means parallel wrong guesses see each other in the
+//! number's lock decision (they cannot overshoot `max_failures_per_number`), and a crash between
+//! the phases leaves the failure counted rather than forgotten.
 
 use chrono::{DateTime, Utc};
 
 use super::refusal::{operator_action, wait_seconds};
 use super::{Ctx, Result, Service, Target};
+use crate::clock::Clock;
 use crate::domain::challenge::ceil_seconds;
-use crate::domain::limits::{Limit, Wait};
+use crate::domain::limits::{FailureEffect, Limit, NumberState, Wait};
 use crate::domain::{Challenge, Code, Gate, Outcome, PhoneNumber, State};
 use crate::store::audit::Event;
 use crate::store::{StoreError, Tx};
@@ -17,50 +24,83 @@ use crate::store::{StoreError, Tx};
 type StoreResult<T> = std::result::Result<T, StoreError>;
 
 /// What admission decided.
-enum Step {
+pub(super) enum Step {
     /// Answered without a hash.
     Done(Outcome),
-    /// Compare the code with this verification's hash; the gate says what a match means.
-    Check(Box<Challenge>, Gate),
+    /// Compare the code with this verification's hash.
+    Check(Box<Checked>),
     /// Nothing to compare with: hash against a decoy, then say "nothing pending".
     Decoy,
+}
+
+/// A verification admitted for a hash: the gate says what a match means.
+pub(super) struct Checked {
+    ch: Challenge,
+    gate: Gate,
+    /// The wrong code counted with the attempt, until settling keeps or undoes it.
+    provisional: Option<Provisional>,
+}
+
+/// A failure counted before the hash: the number as it was, and what the failure did to it.
+struct Provisional {
+    before: NumberState,
+    effect: FailureEffect,
 }
 
 /// A settled attempt: the audit event, the answer and the event's detail.
 type Verdict = (Event, Outcome, String);
 
 impl Service<'_> {
-    /// `verify CODE [PHONE]`.
+    /// `verify CODE [PHONE]`. `clock` is read inside each transaction, once it holds the lock.
     pub fn verify(
         &mut self,
-        now: DateTime<Utc>,
+        clock: &dyn Clock,
         phone: Option<&PhoneNumber>,
         code: &Code,
     ) -> Result<Outcome> {
+        let step = self.admit(clock, phone)?;
+        self.finish(clock, phone, code, step)
+    }
+
+    /// Phase 1, in its own transaction.
+    pub(super) fn admit(&mut self, clock: &dyn Clock, phone: Option<&PhoneNumber>) -> Result<Step> {
         let cx = self.cx;
-        let step = self.store.transaction(|tx| cx.admit(tx, now, phone))?;
+        Ok(self
+            .store
+            .transaction(|tx| cx.admit(tx, clock.now(), phone))?)
+    }
+
+    /// Phases 2 and 3: hash outside any lock, then settle.
+    pub(super) fn finish(
+        &mut self,
+        clock: &dyn Clock,
+        phone: Option<&PhoneNumber>,
+        code: &Code,
+        step: Step,
+    ) -> Result<Outcome> {
+        let cx = self.cx;
         // Expired and unknown codes are hashed too, so timing does not tell them apart.
-        let (ch, gate, matches) = match step {
+        let (checked, matches) = match step {
             Step::Done(o) => return Ok(o),
             Step::Decoy => {
                 let decoy = cx.hasher.decoy();
                 let _ = cx.hasher.verify(code, &decoy);
-                return self.no_pending(now, phone);
+                return self.no_pending(clock.now(), phone);
             }
-            Step::Check(ch, gate) => {
-                let ok = cx.hasher.verify(code, &ch.code_hash);
-                (ch, gate, ok)
+            Step::Check(c) => {
+                let ok = cx.hasher.verify(code, &c.ch.code_hash);
+                (c, ok)
             }
         };
         Ok(self
             .store
-            .transaction(|tx| cx.settle(tx, now, &ch, gate, matches))?)
+            .transaction(|tx| cx.settle(tx, clock.now(), &checked, matches))?)
     }
 }
 
 impl Ctx<'_> {
     /// Phase 1: find the verification, refuse a locked number, apply the gate and count the
-    /// attempt.
+    /// attempt (and, provisionally, a failure).
     fn admit(
         &self,
         tx: &mut dyn Tx,
@@ -72,10 +112,11 @@ impl Ctx<'_> {
             Target::Many(n) => return Ok(Step::Done(Outcome::PhoneRequired { pending: n })),
             Target::None => return Ok(Step::Decoy),
         };
-        if let Some(o) = self.number_locked(tx, now, &ch)? {
+        let number = tx.number_state(&self.secrets.phone_key(ch.phone.e164()))?;
+        if let Some(o) = self.number_locked(tx, now, &ch, &number)? {
             return Ok(Step::Done(o));
         }
-        self.gate(tx, now, ch)
+        self.gate(tx, now, *ch, number)
     }
 
     /// A number locked by wrong codes across codes is refused without a hash (audited).
@@ -84,9 +125,9 @@ impl Ctx<'_> {
         tx: &mut dyn Tx,
         now: DateTime<Utc>,
         ch: &Challenge,
+        number: &NumberState,
     ) -> StoreResult<Option<Outcome>> {
-        let number = tx.number_state(&self.secrets.phone_key(ch.phone.e164()))?;
-        let Some(wait) = self.limits.number_lock(&number, now) else {
+        let Some(wait) = self.limits.number_lock(number, now) else {
             return Ok(None);
         };
         let (limit, how) = match wait {
@@ -110,32 +151,52 @@ impl Ctx<'_> {
         }))
     }
 
-    /// The verification's own gate: count the attempt, or refuse a spent budget.
-    fn gate(&self, tx: &mut dyn Tx, now: DateTime<Utc>, ch: Box<Challenge>) -> StoreResult<Step> {
+    /// The verification's own gate: count the attempt (and provisionally a failure), or
+    /// refuse a spent budget.
+    fn gate(
+        &self,
+        tx: &mut dyn Tx,
+        now: DateTime<Utc>,
+        ch: Challenge,
+        number: NumberState,
+    ) -> StoreResult<Step> {
         let locked = |detail: &str, tx: &mut dyn Tx| -> StoreResult<Step> {
             self.record(tx, now, Event::Locked, Some(&ch.phone), Some(ch.id), detail)?;
             Ok(Step::Done(Outcome::Locked {
                 phone: ch.phone.clone(),
             }))
         };
+        let check = |ch, gate, provisional| {
+            Ok(Step::Check(Box::new(Checked {
+                ch,
+                gate,
+                provisional,
+            })))
+        };
         match ch.verify_gate(now) {
             Gate::Attempt => {
-                if tx.count_attempt(ch.id, ch.generation)? {
-                    Ok(Step::Check(ch, Gate::Attempt))
-                } else {
+                if !tx.count_attempt(ch.id, ch.generation)? {
                     // Spent or replaced since it was read (not possible inside the write
                     // lock, but the conditional update is the guarantee, not the read).
-                    locked("", tx)
+                    return locked("", tx);
                 }
+                let effect = self.limits.after_failure(&number, now);
+                let key = self.secrets.phone_key(ch.phone.e164());
+                tx.record_failure(&key, &ch.phone, &effect)?;
+                let provisional = Provisional {
+                    before: number,
+                    effect,
+                };
+                check(ch, Gate::Attempt, Some(provisional))
             }
             Gate::Locked => locked("attempt budget spent", tx),
             Gate::Expired => {
                 // Counted like any attempt, so an expired code makes the same two durable
                 // commits as a right or wrong one and its timing does not stand out.
                 tx.count_attempt(ch.id, ch.generation)?;
-                Ok(Step::Check(ch, Gate::Expired))
+                check(ch, Gate::Expired, None)
             }
-            Gate::AlreadyApproved => Ok(Step::Check(ch, Gate::AlreadyApproved)),
+            Gate::AlreadyApproved => check(ch, Gate::AlreadyApproved, None),
             Gate::Closed => Ok(Step::Decoy),
         }
     }
@@ -146,12 +207,12 @@ impl Ctx<'_> {
         &self,
         tx: &mut dyn Tx,
         now: DateTime<Utc>,
-        ch: &Challenge,
-        gate: Gate,
+        c: &Checked,
         matches: bool,
     ) -> StoreResult<Outcome> {
+        let ch = &c.ch;
         let phone = ch.phone.clone();
-        let (event, outcome, detail) = match gate {
+        let (event, outcome, detail) = match c.gate {
             Gate::Expired => (Event::Expired, Outcome::Expired { phone }, String::new()),
             Gate::AlreadyApproved if matches => (
                 Event::AlreadyUsed,
@@ -171,7 +232,7 @@ impl Ctx<'_> {
             _ => self.not_accepted(tx, now, ch, matches)?,
         };
         self.record(tx, now, event, Some(&ch.phone), Some(ch.id), detail)?;
-        self.count_result(tx, now, &ch.phone, ch.id, event)?;
+        self.count_result(tx, now, c, event)?;
         Ok(outcome)
     }
 
@@ -218,42 +279,76 @@ impl Ctx<'_> {
         })
     }
 
-    /// Verify's failure accounting across codes: a wrong code counts towards the number's
-    /// lock-out (audited when it locks); an approval converts the send and resets the number.
+    /// Verify's failure accounting across codes. The failure counted at admission stands for
+    /// a wrong code (audited when it locked the number) and is undone for anything else; an
+    /// approval then converts the send and resets the number.
     fn count_result(
+        &self,
+        tx: &mut dyn Tx,
+        now: DateTime<Utc>,
+        c: &Checked,
+        event: Event,
+    ) -> StoreResult<()> {
+        let phone = &c.ch.phone;
+        let key = self.secrets.phone_key(phone.e164());
+        if let Some(p) = &c.provisional {
+            if event != Event::Invalid {
+                undo_failure(tx, &key, phone, p)?;
+            } else if p.effect.newly_locked {
+                self.audit_lock(tx, now, phone, c.ch.id, &p.effect)?;
+            }
+        }
+        if event == Event::Approved {
+            tx.record_success(&key, c.ch.id)?;
+        }
+        Ok(())
+    }
+
+    /// Audits that a wrong code locked the number.
+    fn audit_lock(
         &self,
         tx: &mut dyn Tx,
         now: DateTime<Utc>,
         phone: &PhoneNumber,
         challenge_id: i64,
-        event: Event,
+        effect: &FailureEffect,
     ) -> StoreResult<()> {
-        let key = self.secrets.phone_key(phone.e164());
-        match event {
-            Event::Approved => tx.record_success(&key, challenge_id),
-            Event::Invalid => {
-                let before = tx.number_state(&key)?;
-                let effect = self.limits.after_failure(&before, now);
-                tx.record_failure(&key, phone, &effect)?;
-                if !effect.newly_locked {
-                    return Ok(());
-                }
-                let how = match effect.locked_until {
-                    _ if effect.needs_unlock => {
-                        "until an operator runs otpd unlock (limits.failures_before_unlock)"
-                            .to_string()
-                    }
-                    Some(until) => format!(
-                        "for {} s (limits.max_failures_per_number)",
-                        ceil_seconds(until - now)
-                    ),
-                    None => String::new(),
-                };
-                let detail = format!("{} wrong codes in a row; locked {how}", effect.failures);
-                let id = Some(challenge_id);
-                self.record(tx, now, Event::NumberLocked, Some(phone), id, detail)
+        let how = match effect.locked_until {
+            _ if effect.needs_unlock => {
+                "until an operator runs otpd unlock (limits.failures_before_unlock)".to_string()
             }
-            _ => Ok(()),
-        }
+            Some(until) => format!(
+                "for {} s (limits.max_failures_per_number)",
+                ceil_seconds(until - now)
+            ),
+            None => String::new(),
+        };
+        let detail = format!("{} wrong codes in a row; locked {how}", effect.failures);
+        let id = Some(challenge_id);
+        self.record(tx, now, Event::NumberLocked, Some(phone), id, detail)
     }
+}
+
+/// Takes back a failure counted at admission: one failure fewer and, if it imposed a lock, the
+/// lock the number had before. (While that lock held every other guess was refused unseen, so
+/// nothing else can have changed the lock meanwhile; an operator's unlock only clears more.)
+fn undo_failure(
+    tx: &mut dyn Tx,
+    key: &str,
+    phone: &PhoneNumber,
+    p: &Provisional,
+) -> StoreResult<()> {
+    let now = tx.number_state(key)?;
+    let (locked_until, needs_unlock) = if p.effect.newly_locked {
+        (p.before.locked_until, p.before.needs_unlock)
+    } else {
+        (now.locked_until, now.needs_unlock)
+    };
+    let restored = FailureEffect {
+        failures: now.failures.saturating_sub(1),
+        locked_until,
+        needs_unlock,
+        newly_locked: false,
+    };
+    tx.record_failure(key, phone, &restored)
 }

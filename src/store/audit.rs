@@ -14,6 +14,12 @@ use crate::domain::PhoneNumber;
 /// `prev_mac` of the first row.
 pub const GENESIS_MAC: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
+/// Whether `s` is a MAC as otpd writes it: 64 lowercase hex digits. Appending refuses to chain
+/// onto anything else, and `audit verify` refuses an anchor sealed from anything else.
+pub fn is_mac(s: &str) -> bool {
+    s.len() == 64 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
 /// Everything otpd records. The stored name is `as_str()`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Event {

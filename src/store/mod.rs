@@ -249,3 +249,6 @@ pub struct LockedNumber {
     pub locked_until: Option<DateTime<Utc>>,
     pub needs_unlock: bool,
 }
+
+#[cfg(test)]
+mod tests;

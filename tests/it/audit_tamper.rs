@@ -398,3 +398,49 @@ fn text_planted_in_the_database_reaches_no_terminal_file_or_spreadsheet_raw() {
     let row2: serde_json::Value = serde_json::from_str(json.lines().nth(1).unwrap()).unwrap();
     assert_eq!(row2["station"], "=cmd|' /C calc'!A0");
 }
+
+#[test]
+fn append_refuses_to_chain_onto_a_newest_row_whose_mac_is_no_mac() {
+    // Each would have otpd MAC bytes the insider chose; the last is the real MAC in capitals.
+    for bad in [
+        "x".repeat(64),
+        "ab".repeat(31),
+        "0".repeat(65),
+        "\u{1b}]0;pwned\u{7}".into(),
+    ] {
+        let env = env_with("");
+        env.run(&["send", US]).ok(); // rows 1 sent, 2 delivered
+        rw(&env)
+            .execute("UPDATE audit_events SET mac = ?1 WHERE id = 2", [&bad])
+            .unwrap();
+        let before = (count(&env, "audit_events"), count(&env, "challenges"));
+        let sent = env.outbox().len();
+        let r = env.run(&["send", UK]);
+        assert_eq!(r.code, 3, "{bad:?}: {r:?}");
+        assert!(r.stderr.contains("audit row 2"), "{r:?}");
+        assert!(
+            !r.stderr.contains('\u{1b}'),
+            "the stored bytes are not echoed: {r:?}"
+        );
+        assert_eq!(
+            (count(&env, "audit_events"), count(&env, "challenges")),
+            before,
+            "{bad:?}: nothing written"
+        );
+        assert_eq!(env.outbox().len(), sent, "{bad:?}: nothing delivered");
+    }
+    let env = env_with("");
+    env.run(&["send", US]).ok();
+    let upper: String = env
+        .db()
+        .query_row(
+            "SELECT upper(mac) FROM audit_events WHERE id = 2",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    rw(&env)
+        .execute("UPDATE audit_events SET mac = ?1 WHERE id = 2", [&upper])
+        .unwrap();
+    assert_eq!(env.run(&["send", UK]).code, 3);
+}

@@ -1,10 +1,11 @@
 //! SQLite's half of the audit chain's write side: reading the chain head and appending the next
-//! row, inside the caller's `BEGIN IMMEDIATE` transaction so writers cannot fork the chain.
+//! row, inside the caller's `BEGIN IMMEDIATE` transaction so writers cannot fork the chain, and
+//! only onto a head that is a MAC.
 
 use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::crypto::Secrets;
-use crate::store::audit::{GENESIS_MAC, NewEvent, chain_row, latest_anchor};
+use crate::store::audit::{GENESIS_MAC, NewEvent, chain_row, is_mac, latest_anchor};
 
 /// Appends one event to the chain. Call inside the write transaction of the change it records:
 /// `BEGIN IMMEDIATE` serialises writers, so the chain cannot fork.
@@ -16,6 +17,16 @@ pub fn append(c: &Connection, secrets: &Secrets, e: &NewEvent<'_>) -> rusqlite::
             .map(|a| (a.last_id, a.last_mac))
             .unwrap_or((0, GENESIS_MAC.to_string())),
     };
+    // Chaining onto stored bytes that are no MAC would let whoever wrote them choose part of
+    // what otpd MACs with its key next; refuse, write nothing, and name the row.
+    if !is_mac(&prev_mac) {
+        let msg = format!(
+            "audit row {prev_id}, the chain's newest, holds a mac that is not 64 lowercase hex \
+             digits; run otpd audit verify"
+        );
+        let corrupt = rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CORRUPT);
+        return Err(rusqlite::Error::SqliteFailure(corrupt, Some(msg)));
+    }
     let row = chain_row(secrets, prev_id, prev_mac, e);
     c.prepare_cached(
         "INSERT INTO audit_events (id, at, station, event, outcome, phone_masked, phone_key,

@@ -1,0 +1,104 @@
+//! The conditional updates of [`Tx`] through the [`Backend`] API: what a resend or a close
+//! does when an approval, a cancel or another resend got there first. Their `bool` is the
+//! store's word on whether the row changed, so a race is pinned here, not only in SQL.
+
+use chrono::{DateTime, TimeDelta, Utc};
+
+use super::{Backend, NewChallenge, Reissue, Store, Tx};
+use crate::domain::{Channel, PhoneNumber, State};
+
+fn t0() -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339("2026-11-28T10:00:00Z")
+        .unwrap()
+        .with_timezone(&Utc)
+}
+
+fn start(tx: &mut dyn Tx, phone: &str) -> i64 {
+    let phone = PhoneNumber::parse(phone).unwrap();
+    tx.insert_challenge(&NewChallenge {
+        phone: &phone,
+        station: "desk-1",
+        channel: Channel::Sms,
+        code_hash: "hash-0",
+        code_length: 6,
+        now: t0(),
+        expires_at: t0() + TimeDelta::seconds(300),
+        max_attempts: 5,
+    })
+    .unwrap()
+}
+
+fn resend(tx: &mut dyn Tx, id: i64, hash: &str) -> bool {
+    tx.reissue(&Reissue {
+        id,
+        channel: Channel::Whatsapp,
+        code_hash: hash,
+        now: t0() + TimeDelta::seconds(10),
+        expires_at: t0() + TimeDelta::seconds(310),
+    })
+    .unwrap()
+}
+
+/// (state, generation, code_hash, channel); a new verification is generation 1.
+fn row(tx: &mut dyn Tx, id: i64) -> (State, i64, String, Channel) {
+    let ch = tx.challenge(id).unwrap().unwrap();
+    (ch.state, ch.generation, ch.code_hash, ch.channel)
+}
+
+fn with_tx(f: impl FnOnce(&mut dyn Tx)) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&dir.path().join("otpd.db")).unwrap();
+    let backend: &mut dyn Backend = &mut store;
+    let mut tx = backend.begin_write().unwrap();
+    f(&mut *tx);
+    tx.commit().unwrap();
+}
+
+#[test]
+fn a_resend_racing_an_approval_or_a_cancel_changes_nothing_and_says_so() {
+    with_tx(|tx| {
+        let a = start(tx, "+1 415 555 2671");
+        assert!(resend(tx, a, "hash-1"), "a pending code is replaced");
+        assert_eq!(
+            row(tx, a),
+            (State::Pending, 2, "hash-1".into(), Channel::Whatsapp)
+        );
+        // The approval wins; the resend that was decided before it must not revive the row.
+        assert!(tx.consume(a, 2, t0() + TimeDelta::seconds(20)).unwrap());
+        assert!(!resend(tx, a, "hash-2"));
+        assert_eq!(
+            row(tx, a),
+            (State::Approved, 2, "hash-1".into(), Channel::Whatsapp)
+        );
+
+        let b = start(tx, "+1 202 555 0123");
+        assert!(tx.close(b, 1, State::Cancelled).unwrap());
+        assert!(!resend(tx, b, "hash-1"));
+        assert_eq!(
+            row(tx, b),
+            (State::Cancelled, 1, "hash-0".into(), Channel::Sms)
+        );
+    });
+}
+
+#[test]
+fn close_ends_only_the_generation_still_pending_and_says_whether_it_did() {
+    with_tx(|tx| {
+        // A delivery failure of code 1 reported after a resend replaced it: the new code stays.
+        let c = start(tx, "+1 415 555 2671");
+        assert!(resend(tx, c, "hash-1"));
+        assert!(!tx.close(c, 1, State::Failed).unwrap());
+        assert_eq!(row(tx, c).0, State::Pending);
+        assert!(tx.close(c, 2, State::Failed).unwrap());
+        assert_eq!(row(tx, c).0, State::Failed);
+        // A cancel after the failure closed it changes nothing.
+        assert!(!tx.close(c, 2, State::Cancelled).unwrap());
+        assert_eq!(row(tx, c).0, State::Failed);
+
+        // A cancel racing an approval: the approval stands.
+        let d = start(tx, "+44 7911 123456");
+        assert!(tx.consume(d, 1, t0() + TimeDelta::seconds(5)).unwrap());
+        assert!(!tx.close(d, 1, State::Cancelled).unwrap());
+        assert_eq!(row(tx, d).0, State::Approved);
+    });
+}
