@@ -13,9 +13,10 @@ use crate::app::App;
 use crate::config::{Config, Dirs, Env, Overrides, Provider};
 use crate::domain::Outcome;
 use crate::error::Error;
-use crate::grammar::{Asked, Operator};
+use crate::grammar::{self, Asked, Operator};
 use crate::render;
 use crate::request::{InputError, Request};
+use crate::terminal::hidden::{self, Hidden};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -157,7 +158,14 @@ pub fn operator(
     json: bool,
     out: &mut dyn Write,
 ) -> Result<u8, Error> {
-    match op.asked() {
+    let asked = match op {
+        Operator::Verify { code, phone } if code.is_empty() => match code_from_stdin(phone)? {
+            Some(asked) => asked,
+            None => return Ok(130),
+        },
+        _ => op.asked(),
+    };
+    match asked {
         Err(bad) => print(out, &bad.outcome(), json),
         Ok(Asked::Run(request)) => {
             let mut app = open(config)?;
@@ -167,6 +175,28 @@ pub fn operator(
         }
         Ok(Asked::Audit(args)) => open(config)?.audit(&args, json, out),
     }
+}
+
+/// `verify [--phone PHONE]` without a code: the code is one line of stdin, asked without echo
+/// on a terminal, so that it is never in the process's arguments. The phone is checked first
+/// (no one should type a code for a number that is refused anyway). `None`: Ctrl-C.
+fn code_from_stdin(
+    phone: &Option<Vec<String>>,
+) -> Result<Option<Result<Asked, InputError>>, Error> {
+    let phone = match phone.as_ref().map(|w| grammar::phone(&w.join(" "))) {
+        Some(Err(e)) => return Ok(Some(Err(e))),
+        Some(Ok(p)) => Some(p),
+        None => None,
+    };
+    let line = match hidden::read_line(render::input::CODE_PROMPT).map_err(Error::Input)? {
+        Hidden::Line(line) => line,
+        Hidden::Refused(problem) => return Ok(Some(Err(problem.into()))),
+        Hidden::Interrupted => return Ok(None),
+    };
+    let code = grammar::code(&line);
+    Ok(Some(
+        code.map(|code| Asked::Run(Request::Verify { code, phone })),
+    ))
 }
 
 /// `otpd config`.

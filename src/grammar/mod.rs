@@ -7,6 +7,8 @@
 //! Two forms are accepted everywhere: `send PHONE [CHANNEL]` or `send PHONE --channel CHANNEL`,
 //! and `verify CODE [PHONE]` (the phone starts at the first word that starts with `+`) or
 //! `verify CODE --phone PHONE`. Phone numbers may be typed with spaces: every word is kept.
+//! On the command line `verify` without a code reads it from stdin (see `cli`); at the prompt
+//! a missing code is an invalid one.
 
 pub mod line;
 
@@ -41,8 +43,9 @@ pub enum Operator {
     /// Check a code
     #[command(allow_negative_numbers = true)]
     Verify {
-        /// The code; spaces and dashes are fine
-        #[arg(required = true, num_args = 1.., value_name = "CODE")]
+        /// The code; spaces and dashes are fine. Leave it out to have `otpd verify` read it from
+        /// stdin (asked without echo on a terminal): then it is not in the process list
+        #[arg(num_args = 0.., value_name = "CODE")]
         code: Vec<String>,
         /// Whose code it is (may be left out when this station has one pending verification)
         #[arg(long, num_args = 1.., value_name = "PHONE")]

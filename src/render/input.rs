@@ -6,6 +6,9 @@ use std::fmt;
 use super::capitalised;
 use crate::request::{InputError, LineProblem, MAX_LINE};
 
+/// What `otpd verify` without a code asks on a terminal (the code is typed without echo).
+pub const CODE_PROMPT: &str = "Code: ";
+
 impl fmt::Display for InputError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

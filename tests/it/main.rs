@@ -14,5 +14,6 @@ mod reliability_core;
 mod reliability_front_ends;
 mod repl;
 mod secrets;
+mod stdin_code;
 mod surface;
 mod twilio;

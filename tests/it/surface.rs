@@ -222,7 +222,8 @@ fn one_shot_scenario(json: bool) -> Transcript {
         "send '+1 415 CALL NOW'",
     );
     run(&mut t, &env, &["verify", "12ab56"], "verify 12ab56");
-    run(&mut t, &env, &["verify"], "verify");
+    // No code: it is read from stdin, here empty (the harness gives /dev/null).
+    run(&mut t, &env, &["verify"], "verify </dev/null");
     run(&mut t, &env, &["frobnicate"], "frobnicate");
     run(&mut t, &env, &["config"], "config");
     run(&mut t, &env, &["--help"], "--help");
