@@ -360,19 +360,13 @@ fn text_planted_in_the_database_reaches_no_terminal_file_or_spreadsheet_raw() {
     let head = env.run(&["audit", "head"]);
     assert!(head.stdout.starts_with("2:\u{FFFD}[2J"), "{head:?}");
 
-    // The insider makes every new row carry an escape sequence as its MAC; the head file then
-    // records such a MAC, sanitised.
-    rw(&env)
-        .execute_batch(
-            "CREATE TRIGGER taint AFTER INSERT ON audit_events BEGIN
-               UPDATE audit_events SET mac = char(27) || ']0;pwned' || char(7) WHERE id = NEW.id;
-             END;",
-        )
-        .unwrap();
-    env.run(&["send", UK]).ok();
+    // Chaining onto the planted MAC is refused (a storage error, nothing written), and the
+    // refusal, like the head file written before, carries no raw control text.
+    let r = env.run(&["send", UK]);
+    assert_eq!(r.code, 3, "{r:?}");
+    assert_clean("refused send stderr", &r.stderr);
     let log = std::fs::read_to_string(env.path("heads/audit.log")).unwrap();
     assert_clean("head file", &log);
-    assert!(log.contains("\u{FFFD}]0;pwned\u{FFFD}"), "{log}");
 
     // CSV: formula cells are neutralised, in the export and in the listing.
     for args in [&["audit", "export"][..], &["audit", "--format", "csv"]] {

@@ -9,6 +9,7 @@ mod core;
 mod fake_twilio;
 mod fuzz;
 mod harness;
+mod layout;
 mod limits;
 mod reliability_core;
 mod reliability_front_ends;
