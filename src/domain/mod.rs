@@ -4,6 +4,7 @@
 pub mod challenge;
 pub mod channel;
 pub mod code;
+mod formatting;
 pub mod limits;
 pub mod number_type;
 pub mod outcome;

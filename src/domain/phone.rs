@@ -5,6 +5,8 @@ use std::fmt;
 use phonenumber::Mode;
 use phonenumber::metadata::Database;
 
+use super::formatting::{self, Style};
+
 use super::number_type::NumberType;
 use super::plan;
 use super::region::Region;
@@ -92,8 +94,8 @@ impl PhoneNumber {
         if parsed.extension().is_some() || !phonenumber::is_valid_with(db, &parsed) {
             return Err(invalid(shown));
         }
-        let e164 = parsed.format_with(db).mode(Mode::E164).to_string();
-        let international = parsed.format_with(db).mode(Mode::International).to_string();
+        let e164 = written(db, &parsed, Style::E164);
+        let international = written(db, &parsed, Style::International);
         let country_code = parsed.code().value();
         let region = parsed
             .metadata(db)
@@ -169,6 +171,20 @@ impl PhoneNumber {
     pub fn country_code(&self) -> u16 {
         self.country_code
     }
+}
+
+/// A valid number written in `style` by otpd's copy of phonenumber's formatter, or, should a
+/// plan's formatting rule ever be beyond that copy, by phonenumber's own (which loads the
+/// whole-world plan: correct, only slower).
+pub(crate) fn written(db: &Database, parsed: &phonenumber::PhoneNumber, style: Style) -> String {
+    formatting::format(db, parsed, style).unwrap_or_else(|| {
+        let mode = match style {
+            Style::E164 => Mode::E164,
+            Style::International => Mode::International,
+            Style::National => Mode::National,
+        };
+        parsed.format_with(plan::world()).mode(mode).to_string()
+    })
 }
 
 /// Parses `text` with the smallest plan that can judge it: the regions of its calling code

@@ -403,6 +403,27 @@ fn reference(text: &str, id: Option<phonenumber::country::Id>) -> Option<PhoneNu
     Some(n)
 }
 
+/// otpd's formatter (`domain::formatting`) writes `text` exactly as phonenumber's own does, in
+/// every mode otpd uses, with no fallback.
+fn formats_agree(text: &str, region: Option<Region>) {
+    let Ok(p) = phonenumber::parse(region.map(Region::id), text) else {
+        return;
+    };
+    let subset = plan::for_code(p.code().value()).expect("a plan for a parsed code");
+    for (style, mode) in [
+        (Style::E164, Mode::E164),
+        (Style::International, Mode::International),
+        (Style::National, Mode::National),
+    ] {
+        let theirs = p.format().mode(mode).to_string();
+        assert_eq!(
+            formatting::format(subset, &p, style),
+            Some(theirs),
+            "{text} {mode:?}"
+        );
+    }
+}
+
 /// The per-calling-code plan must judge exactly as the whole world's does: every example
 /// number of every type of every region, international and as the region's own national
 /// spelling, gives the same E.164, masked form, region and type, or the same refusal.
@@ -433,6 +454,7 @@ fn the_per_code_plan_agrees_with_the_whole_world_plan() {
             let intl = format!("+{} {example}", m.country_code());
             let ours = PhoneNumber::parse(&intl).ok();
             assert_eq!(ours, reference(&intl, None), "{intl}");
+            formats_agree(&intl, None);
             compared += 1;
             let Some(r) = region else { continue };
             // The national spellings: bare digits, and as the region writes them.
@@ -444,6 +466,7 @@ fn the_per_code_plan_agrees_with_the_whole_world_plan() {
                     continue; // refused by otpd's own input rules before the plan is asked
                 }
                 assert_eq!(ours.ok(), reference(&input, Some(r.id())), "{r} {input}");
+                formats_agree(&input, Some(r));
                 compared += 1;
             }
         }

@@ -4,9 +4,9 @@
 use std::fmt;
 use std::str::FromStr;
 
-use phonenumber::Mode;
 use phonenumber::country::Id;
 
+use super::formatting::Style;
 use super::plan;
 
 /// A region of the numbering plan, e.g. `US` or `GB`: numbers typed without `+` are read as
@@ -72,7 +72,7 @@ impl Region {
             .mobile()?
             .example()?;
         let parsed = phonenumber::parse_with(db, Some(self.id), example).ok()?;
-        Some(parsed.format_with(db).mode(Mode::National).to_string())
+        Some(super::phone::written(db, &parsed, Style::National))
     }
 }
 
