@@ -4,15 +4,21 @@
 pub mod challenge;
 pub mod channel;
 pub mod code;
+mod formatting;
 pub mod limits;
+pub mod number_type;
 pub mod outcome;
 pub mod phone;
+mod plan;
 pub mod policy;
+pub mod region;
 
 pub use challenge::{Challenge, Gate, State};
 pub use channel::Channel;
 pub use code::{Code, CodeError};
 pub use limits::Limits;
+pub use number_type::{NumberType, NumberTypeError};
 pub use outcome::Outcome;
 pub use phone::{PhoneError, PhoneNumber};
 pub use policy::Policy;
+pub use region::{Region, RegionError};

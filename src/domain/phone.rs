@@ -3,6 +3,13 @@
 use std::fmt;
 
 use phonenumber::Mode;
+use phonenumber::metadata::Database;
+
+use super::formatting::{self, Style};
+
+use super::number_type::NumberType;
+use super::plan;
+use super::region::Region;
 
 /// The longest input we even try to parse (E.164 is at most 15 digits plus formatting).
 const MAX_INPUT: usize = 40;
@@ -15,6 +22,7 @@ pub struct PhoneNumber {
     short: String,
     region: Option<String>,
     country_code: u16,
+    kind: NumberType,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -31,11 +39,24 @@ pub enum PhoneError {
     Malformed(String),
     #[error("\"{0}\" cannot exist in the numbering plan of its country; check the digits")]
     Invalid(String),
+    /// National input (no `+`) read with the default region, that the region's plan refuses.
+    #[error(
+        "\"{0}\" is not a valid number in {1}; check the digits, or start with + and the country code, e.g. +1 415 555 2671"
+    )]
+    InvalidIn(String, Region),
 }
 
 impl PhoneNumber {
     /// Parses international input such as `+1 (415) 555-2671` or `0044 7911 123456`.
     pub fn parse(input: &str) -> Result<Self, PhoneError> {
+        Self::parse_in(input, None)
+    }
+
+    /// Like [`parse`](Self::parse), and with a default region (`[phone] default_region`)
+    /// input without `+` or `00` is read as a national number of that region: `415 555 2671`
+    /// or `(415) 555-2671` for `US`, `020 7946 0018` for `GB`. Without one, such input is
+    /// refused with [`PhoneError::NoCountryCode`].
+    pub fn parse_in(input: &str, region: Option<Region>) -> Result<Self, PhoneError> {
         let trimmed = input.trim();
         let shown = crate::sanitize::sanitize(trimmed);
         if trimmed.is_empty() {
@@ -52,23 +73,43 @@ impl PhoneNumber {
         {
             return Err(PhoneError::Malformed(shown));
         }
-        let international = if let Some(rest) = trimmed.strip_prefix("00") {
-            format!("+{rest}")
+        let (text, country) = if let Some(rest) = trimmed.strip_prefix("00") {
+            (format!("+{rest}"), None)
         } else if trimmed.starts_with('+') {
-            trimmed.to_string()
+            (trimmed.to_string(), None)
+        } else if let Some(region) = region {
+            (trimmed.to_string(), Some(region))
         } else {
             return Err(PhoneError::NoCountryCode(shown));
         };
-        let parsed = phonenumber::parse(None, &international)
-            .map_err(|_| PhoneError::Malformed(shown.clone()))?;
-        if parsed.extension().is_some() || !phonenumber::is_valid(&parsed) {
-            return Err(PhoneError::Invalid(shown));
+        let invalid = |shown: String| match country {
+            Some(r) => PhoneError::InvalidIn(shown, r),
+            None => PhoneError::Invalid(shown),
+        };
+        let (parsed, db) = match judge(&text, country) {
+            Ok(judged) => judged,
+            Err(_) if country.is_some() => return Err(invalid(shown)),
+            Err(_) => return Err(PhoneError::Malformed(shown)),
+        };
+        if parsed.extension().is_some() || !phonenumber::is_valid_with(db, &parsed) {
+            return Err(invalid(shown));
         }
-        let e164 = parsed.format().mode(Mode::E164).to_string();
-        let international = parsed.format().mode(Mode::International).to_string();
+        let e164 = written(db, &parsed, Style::E164);
+        let international = written(db, &parsed, Style::International);
         let country_code = parsed.code().value();
-        let region = parsed.country().id().map(|id| format!("{id:?}"));
-        Ok(Self::from_parts(e164, &international, country_code, region))
+        let region = parsed
+            .metadata(db)
+            .and_then(|m| m.id().parse::<phonenumber::country::Id>().ok())
+            .map(|id| format!("{id:?}"));
+        let kind = NumberType::from(parsed.number_type(db));
+        let mut p = Self::from_parts(e164, &international, country_code, region);
+        p.kind = kind;
+        Ok(p)
+    }
+
+    /// What kind of number the plan says this is (mobile, fixed line, premium rate…).
+    pub fn number_type(&self) -> NumberType {
+        self.kind
     }
 
     fn from_parts(
@@ -103,6 +144,7 @@ impl PhoneNumber {
             e164,
             region,
             country_code,
+            kind: NumberType::Unknown,
         }
     }
 
@@ -131,6 +173,50 @@ impl PhoneNumber {
     }
 }
 
+/// A valid number written in `style` by otpd's copy of phonenumber's formatter, or, should a
+/// plan's formatting rule ever be beyond that copy, by phonenumber's own (which loads the
+/// whole-world plan: correct, only slower).
+pub(crate) fn written(db: &Database, parsed: &phonenumber::PhoneNumber, style: Style) -> String {
+    formatting::format(db, parsed, style).unwrap_or_else(|| {
+        let mode = match style {
+            Style::E164 => Mode::E164,
+            Style::International => Mode::International,
+            Style::National => Mode::National,
+        };
+        parsed.format_with(plan::world()).mode(mode).to_string()
+    })
+}
+
+/// Parses `text` with the smallest plan that can judge it: the regions of its calling code
+/// (from the digits after `+`, or the default region's). Returns the parsed number and the
+/// plan that knows its calling code (the whole world's only for unusual input: `+0…`, or a
+/// national number dialled with the region's international prefix such as `011 44 …` in `US`).
+fn judge(
+    text: &str,
+    country: Option<Region>,
+) -> Result<(phonenumber::PhoneNumber, &'static Database), phonenumber::ParseError> {
+    let id = country.map(Region::id);
+    let subset = match country {
+        Some(r) => plan::for_code(r.country_code()),
+        None => {
+            let digits: String = text.chars().filter(char::is_ascii_digit).collect();
+            plan::code_prefix(&digits).and_then(plan::for_code)
+        }
+    };
+    let parsed = match subset.map(|db| phonenumber::parse_with(db, id, text)) {
+        Some(Err(phonenumber::ParseError::InvalidCountryCode)) | None => {
+            phonenumber::parse_with(plan::world(), id, text)?
+        }
+        Some(result) => result?,
+    };
+    let code = parsed.code().value();
+    let db = subset
+        .filter(|db| db.by_code(&code).is_some())
+        .or_else(|| plan::for_code(code))
+        .unwrap_or_else(plan::world);
+    Ok((parsed, db))
+}
+
 impl fmt::Display for PhoneNumber {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.masked)
@@ -151,170 +237,5 @@ impl fmt::Debug for PhoneNumber {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn accepts_real_numbers_in_many_spellings() {
-        let cases = [
-            (
-                "+1 415 555 2671",
-                "+14155552671",
-                "+1 •••-•••-2671",
-                Some("US"),
-            ),
-            (
-                "+1 (415) 555-2671",
-                "+14155552671",
-                "+1 •••-•••-2671",
-                Some("US"),
-            ),
-            (
-                "+1-202-555-0123",
-                "+12025550123",
-                "+1 •••-•••-0123",
-                Some("US"),
-            ),
-            // 7911 is a Guernsey mobile range in the numbering plan; 7400 is Great Britain.
-            (
-                "+44 7911 123456",
-                "+447911123456",
-                "+44 •••• ••3456",
-                Some("GG"),
-            ),
-            (
-                "0044 7911 123456",
-                "+447911123456",
-                "+44 •••• ••3456",
-                Some("GG"),
-            ),
-            (
-                "  +447400123456 ",
-                "+447400123456",
-                "+44 •••• ••3456",
-                Some("GB"),
-            ),
-        ];
-        for (input, e164, masked, region) in cases {
-            let p = PhoneNumber::parse(input).unwrap_or_else(|e| panic!("{input}: {e}"));
-            assert_eq!(p.e164(), e164, "{input}");
-            assert_eq!(p.masked(), masked, "{input}");
-            assert_eq!(p.region(), region, "{input}");
-        }
-    }
-
-    #[test]
-    fn refuses_numbers_that_cannot_exist_or_are_not_numbers() {
-        let cases = [
-            ("", PhoneError::Empty),
-            (
-                "+1 555 555 0100",
-                PhoneError::Invalid("+1 555 555 0100".into()),
-            ),
-            ("+1 415 555", PhoneError::Invalid("+1 415 555".into())),
-            (
-                "415 555 2671",
-                PhoneError::NoCountryCode("415 555 2671".into()),
-            ),
-            (
-                "+1 415 555 2671 x12",
-                PhoneError::Malformed("+1 415 555 2671 x12".into()),
-            ),
-            ("hello", PhoneError::Malformed("hello".into())),
-            ("+١٤١٥٥٥٥٢٦٧١", PhoneError::Malformed("+١٤١٥٥٥٥٢٦٧١".into())),
-        ];
-        for (input, want) in cases {
-            assert_eq!(PhoneNumber::parse(input), Err(want), "{input:?}");
-        }
-        assert!(matches!(
-            PhoneNumber::parse(&"+1".repeat(40)),
-            Err(PhoneError::TooLong(_))
-        ));
-    }
-
-    #[test]
-    fn display_and_debug_never_show_the_full_number() {
-        let p = PhoneNumber::parse("+1 415 555 2671").unwrap();
-        assert!(!format!("{p}").contains("415"));
-        assert!(!format!("{p:?}").contains("415"));
-        assert_eq!(p.short(), "+1•••2671");
-    }
-
-    #[test]
-    fn error_messages_neutralise_control_characters() {
-        let err = PhoneNumber::parse("+1\x1b[2J415").unwrap_err().to_string();
-        assert!(!err.contains('\x1b'), "{err:?}");
-    }
-
-    /// otpd's patched regex-cache (vendor/README.md) no longer syntax-checks the numbering
-    /// plan's regexes when the plan loads; this compiles every one of them instead (`Display`
-    /// compiles a cached regex; an invalid one panics), and parses the example numbers.
-    #[test]
-    fn every_regex_of_the_numbering_plan_compiles_and_examples_parse() {
-        use phonenumber::metadata::DATABASE;
-        use phonenumber::metadata::{Descriptor, Format};
-        fn compile(r: &impl std::fmt::Display) -> usize {
-            r.to_string().len()
-        }
-        let mut regexes = 0;
-        let mut examples = 0;
-        for m in DATABASE.iter() {
-            let d = m.descriptors();
-            let descriptors: Vec<&Descriptor> = [
-                Some(d.general()),
-                d.fixed_line(),
-                d.mobile(),
-                d.toll_free(),
-                d.premium_rate(),
-                d.shared_cost(),
-                d.personal_number(),
-                d.voip(),
-                d.pager(),
-                d.uan(),
-                d.voicemail(),
-            ]
-            .into_iter()
-            .flatten()
-            .collect();
-            for desc in &descriptors {
-                regexes += usize::from(compile(desc.national_number()) > 0);
-            }
-            let formats: Vec<&Format> = m
-                .formats()
-                .iter()
-                .chain(m.international_formats())
-                .collect();
-            for f in formats {
-                regexes += usize::from(compile(f.pattern()) > 0);
-                regexes += f
-                    .leading_digits()
-                    .iter()
-                    .map(compile)
-                    .filter(|n| *n > 0)
-                    .count();
-            }
-            for r in [
-                m.international_prefix(),
-                m.national_prefix_for_parsing(),
-                m.leading_digits(),
-            ]
-            .into_iter()
-            .flatten()
-            {
-                regexes += usize::from(compile(r) > 0);
-            }
-            if let Some(example) = d.mobile().and_then(Descriptor::example) {
-                let input = format!("+{} {example}", m.country_code());
-                let p = PhoneNumber::parse(&input).unwrap_or_else(|e| panic!("{}: {e}", m.id()));
-                let shown: String = p.masked().chars().filter(char::is_ascii_digit).collect();
-                assert!(
-                    shown.ends_with(&example[example.len() - 4..]),
-                    "{input} -> {p}"
-                );
-                examples += 1;
-            }
-        }
-        assert!(regexes > 2_000, "only {regexes} regexes");
-        assert!(examples > 150, "only {examples} example numbers");
-    }
-}
+#[path = "phone_tests.rs"]
+mod tests;
