@@ -11,8 +11,9 @@ use std::time::{Duration, Instant};
 use chrono::{TimeDelta, Utc};
 use otpd::crypto::Secrets;
 use otpd::domain::PhoneNumber;
-use otpd::store::Store;
-use otpd::store::audit::{self, Event, NewEvent};
+use otpd::store::audit::{AuditBatch, Event, NewEvent};
+use otpd::store::audit_query::Filter;
+use otpd::store::{Backend, Store};
 
 const SECRET: &str = "otpd-audit-benchmark-secret-0123456789abcdef";
 
@@ -41,23 +42,21 @@ fn main() {
     );
     let t = Instant::now();
     let mut after = 0;
-    loop {
-        let mut last = after;
-        let n = store
-            .read(|tx| {
-                audit::scan(tx, after, 100_000, |r| {
-                    if let Ok(r) = r {
-                        last = r.id;
-                    }
-                    true
-                })
-            })
-            .expect("scan");
-        after = last;
-        if n < 100_000 {
-            break;
-        }
-    }
+    let mut page = AuditBatch::default();
+    let backend: &mut dyn Backend = &mut store;
+    backend
+        .snapshot(|tx| {
+            loop {
+                tx.audit_scan(&Filter::default(), Some(after), 4096, &mut page)?;
+                for r in page.iter() {
+                    after = r.map_or_else(|id| id, |r| r.id);
+                }
+                if page.len() < 4096 {
+                    return Ok(());
+                }
+            }
+        })
+        .expect("scan");
     let took = t.elapsed();
     println!(
         "  of which reading rows (no MAC): {:.3} s = {:.0} rows/s",
@@ -148,7 +147,9 @@ fn main() {
 /// Appends `rows` varied events (spread over the last 30 days) unless the file already has them.
 fn build(db: &Path, secrets: &Secrets, rows: i64) {
     let mut store = Store::open(db).expect("open");
-    let have = store.read(|tx| audit::head_id(tx)).expect("count");
+    let have = (&mut store as &mut dyn Backend)
+        .snapshot(|tx| tx.audit_head_id())
+        .expect("count");
     if have == rows {
         store
             .connection()
@@ -191,12 +192,11 @@ fn build(db: &Path, secrets: &Secrets, rows: i64) {
     let mut i = 0i64;
     while i < rows {
         let n = (rows - i).min(20_000);
-        store
-            .write(|tx| {
+        (&mut store as &mut dyn Backend)
+            .transaction(|tx| {
                 for k in i..i + n {
                     let event = mix[(k as usize * 7 + k as usize / 13) % mix.len()];
-                    audit::append(
-                        tx,
+                    tx.append_event(
                         secrets,
                         &NewEvent {
                             at: start + TimeDelta::milliseconds(k * step),

@@ -12,9 +12,9 @@ use super::args::ExportFormat;
 use crate::clock::from_ms;
 use crate::error::Error;
 use crate::sanitize::{clean, csv_cell};
-use crate::store::audit::RowRef;
-use crate::store::audit_query::{self, Filter};
-use crate::store::{Store, StoreError};
+use crate::store::audit::{AuditBatch, RowRef};
+use crate::store::audit_query::Filter;
+use crate::store::{Backend, Tx};
 
 /// One event as programs read it. Never a full number: `phone` is masked, `phone_key` is the
 /// keyed hash that stands for it. Every text field comes from the database and is sanitised;
@@ -105,32 +105,50 @@ impl<'w> Writer<'w> {
     }
 }
 
-/// Streams every row matching `f`, oldest first, in one consistent snapshot. Returns how many
-/// were written.
+/// Rows per page read from the store.
+const PAGE: usize = if cfg!(test) { 3 } else { 4096 };
+
+/// Streams every row matching `f`, oldest first, in one consistent snapshot read page by page.
+/// Returns how many were written.
 pub fn export(
-    store: &mut Store,
+    store: &mut dyn Backend,
     f: &Filter,
     format: ExportFormat,
     out: &mut dyn Write,
 ) -> Result<u64, Error> {
     let mut buffered = std::io::BufWriter::with_capacity(1 << 16, out);
     let mut w = Writer::new(format, &mut buffered);
-    let mut failed: Option<Error> = None;
-    let n = store
-        .read(|tx| {
-            audit_query::stream(tx, f, |row| match w.write(row) {
-                Ok(()) => true,
-                Err(e) => {
-                    failed = Some(e);
-                    false
-                }
-            })
-        })
-        .map_err(|e: StoreError| Error::Store(e))?;
-    if let Some(e) = failed {
-        return Err(e);
-    }
+    let n = store.snapshot(|tx| Ok(write_rows(tx, f, &mut w)))??;
     w.finish()?;
     buffered.flush().map_err(io)?;
     Ok(n)
+}
+
+/// Writes every row matching `f` to `w`, page after page. A row the page could not hold as
+/// otpd writes it is read again whole, so the store says what is wrong with it.
+fn write_rows(tx: &mut dyn Tx, f: &Filter, w: &mut Writer<'_>) -> Result<u64, Error> {
+    let mut page = AuditBatch::default();
+    let mut after = None;
+    let mut n = 0;
+    loop {
+        tx.audit_scan(f, after, PAGE, &mut page)?;
+        for row in page.iter() {
+            match row {
+                Ok(r) => {
+                    after = Some(r.id);
+                    w.write(&r)?;
+                }
+                Err(id) => {
+                    after = Some(id);
+                    if let Some(r) = tx.audit_row(id)? {
+                        w.write(&r.as_ref())?;
+                    }
+                }
+            }
+            n += 1;
+        }
+        if page.len() < PAGE {
+            return Ok(n);
+        }
+    }
 }

@@ -18,32 +18,31 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use super::args::VerifyArgs;
 use super::verify::Head;
 use crate::config::AuditConfig;
-use crate::store::Store;
-use crate::store::audit;
+use crate::store::Backend;
 
 /// The head id seen before a command ran; `None` when the head file is disabled.
 #[derive(Debug, Clone, Copy)]
 pub struct Watch(i64);
 
 /// Notes the head id before a command.
-pub fn watch(store: &mut Store, cfg: &AuditConfig) -> Option<Watch> {
+pub fn watch(store: &mut dyn Backend, cfg: &AuditConfig) -> Option<Watch> {
     if cfg.head_every == 0 {
         return None;
     }
-    store.read(|tx| audit::head_id(tx)).ok().map(Watch)
+    store.snapshot(|tx| tx.audit_head_id()).ok().map(Watch)
 }
 
 /// After a command: if the head crossed a multiple of `head_every`, append it to the head file.
 /// Returns a warning to show when the file cannot be written (the command itself succeeded).
 pub fn checkpoint(
-    store: &mut Store,
+    store: &mut dyn Backend,
     cfg: &AuditConfig,
     watch: Option<Watch>,
     now: DateTime<Utc>,
 ) -> Option<String> {
     let Watch(before) = watch?;
     let every = i64::from(cfg.head_every);
-    let (id, mac) = match store.read(|tx| audit::head(tx)) {
+    let (id, mac) = match store.snapshot(|tx| tx.audit_head()) {
         Ok(Some(h)) => h,
         _ => return None,
     };

@@ -1,6 +1,7 @@
 //! The audit log as people and programs use it: list and filter, verify the MAC chain, print
 //! and record its head, per-day statistics, export, and pruning with retention. The chain
-//! itself (append, canonical encoding) and every audit SQL statement live in `store`; all
+//! itself (append, canonical encoding) lives in `store`, and every read goes through the store
+//! seam's vocabulary (`store::AuditTx`), so the review works on any `store::Backend`; all
 //! wording lives in [`render`]. The commands borrow what they need as an [`AuditCx`]; the
 //! application builds it (and does the head-file bookkeeping around `prune`).
 
@@ -24,11 +25,11 @@ use crate::config::AuditConfig;
 use crate::crypto::Secrets;
 use crate::domain::outcome::exit;
 use crate::error::Error;
-use crate::store::{Store, audit};
+use crate::store::Backend;
 
 /// What an audit command borrows from the running application.
 pub struct AuditCx<'a> {
-    pub store: &'a mut Store,
+    pub store: &'a mut dyn Backend,
     pub secrets: &'a Secrets,
     /// `[audit]`: the head file `verify --head-file` reads by default, the retention.
     pub config: &'a AuditConfig,
@@ -67,7 +68,7 @@ pub fn execute(
             })
         }
         Some(AuditCommand::Head) => {
-            let head = cx.store.read(|tx| audit::head(tx))?;
+            let head = cx.store.snapshot(|tx| tx.audit_head())?;
             emit(out, &render::head(head.as_ref(), json))?;
             Ok(exit::OK)
         }
@@ -140,6 +141,8 @@ mod tests {
     use super::*;
     use crate::config::AuditConfig;
     use clap::Parser;
+
+    use crate::store::Store;
 
     struct Fixture {
         store: Store,

@@ -13,9 +13,8 @@ use crate::clock::to_ms;
 use crate::crypto::Secrets;
 use crate::domain::outcome::exit;
 use crate::error::Error;
-use crate::store::Store;
-use crate::store::audit::{self, Event, NewEvent};
-use crate::store::retention;
+use crate::store::Backend;
+use crate::store::audit::{Event, NewEvent};
 
 /// What `prune` did.
 #[derive(Debug, Clone, Serialize)]
@@ -50,7 +49,7 @@ impl Outcome {
 
 /// Prunes in one transaction.
 pub fn prune(
-    store: &mut Store,
+    store: &mut dyn Backend,
     secrets: &Secrets,
     station: &str,
     older_than: TimeDelta,
@@ -69,18 +68,17 @@ pub fn prune(
         challenge_id: None,
         detail,
     };
-    let done = store.write(|tx| {
+    let done = store.transaction(|tx| {
         let mut anchor = None;
         if let Some(days) = retention_days {
             let audit_cutoff = now - TimeDelta::days(i64::from(days));
-            if let Some(cut) = retention::plan_cut(tx, to_ms(audit_cutoff))? {
+            if let Some(cut) = tx.audit_plan_cut(to_ms(audit_cutoff))? {
                 let through = cut.first_kept.unwrap_or(cut.last_removed);
                 if let Some(broken) = verify::verify_through(tx, secrets, through)? {
                     return Ok(Err(broken));
                 }
-                let a = retention::truncate_audit(tx, secrets, cut, to_ms(now))?;
-                audit::append(
-                    tx,
+                let a = tx.audit_truncate(secrets, cut, to_ms(now))?;
+                tx.append_event(
                     secrets,
                     &event(
                         Event::AuditTruncated,
@@ -93,9 +91,8 @@ pub fn prune(
                 anchor = Some(a);
             }
         }
-        let n = retention::delete_finished_challenges(tx, to_ms(cutoff), to_ms(now))?;
-        audit::append(
-            tx,
+        let n = tx.delete_finished_challenges(to_ms(cutoff), to_ms(now))?;
+        tx.append_event(
             secrets,
             &event(
                 Event::Pruned,

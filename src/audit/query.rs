@@ -9,9 +9,9 @@ use crate::clock::to_ms;
 use crate::crypto::Secrets;
 use crate::domain::PhoneNumber;
 use crate::error::Error;
-use crate::store::Store;
+use crate::store::Backend;
 use crate::store::audit::AuditRow;
-use crate::store::audit_query::{self, Filter};
+use crate::store::audit_query::Filter;
 
 /// One page of the listing.
 #[derive(Debug, Clone)]
@@ -65,14 +65,14 @@ pub fn filter(args: &ListArgs, secrets: &Secrets, now: DateTime<Utc>) -> Result<
 
 /// The newest `args.limit` matching rows.
 pub fn list(
-    store: &mut Store,
+    store: &mut dyn Backend,
     secrets: &Secrets,
     args: &ListArgs,
     now: DateTime<Utc>,
 ) -> Result<Page, Error> {
     let f = filter(args, secrets, now)?;
     let limit = i64::from(args.limit);
-    let mut rows = store.read(|tx| audit_query::list(tx, &f, limit + 1))?;
+    let mut rows = store.snapshot(|tx| tx.audit_list(&f, limit + 1))?;
     let more = rows.len() as i64 > limit;
     rows.truncate(args.limit as usize);
     Ok(Page { rows, more })

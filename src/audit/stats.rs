@@ -7,9 +7,9 @@ use serde::Serialize;
 
 use crate::clock::from_ms;
 use crate::error::Error;
-use crate::store::Store;
+use crate::store::Backend;
 use crate::store::audit::Event;
-use crate::store::audit_query::{self, Filter};
+use crate::store::audit_query::Filter;
 
 /// A day whose conversion falls below this share is flagged.
 pub const LOW_CONVERSION: f64 = 0.20;
@@ -76,12 +76,16 @@ impl Day {
 
 /// The days between the filter's bounds that have events (and the quiet days between them),
 /// oldest first.
-pub fn stats(store: &mut Store, f: &Filter) -> Result<Vec<Day>, Error> {
+pub fn stats(store: &mut dyn Backend, f: &Filter) -> Result<Vec<Day>, Error> {
     let names: Vec<&'static str> = COUNTED.iter().map(|e| e.as_str()).collect();
-    let buckets = store
-        .read(|tx| audit_query::bucket_counts(tx, f.since_ms, f.until_ms, BUCKET_MS, &names))?;
-    Ok(fold(buckets.into_iter().map(|(b, e, n)| {
-        (from_ms(b.saturating_mul(BUCKET_MS)), e, n)
+    let buckets =
+        store.snapshot(|tx| tx.audit_bucket_counts(f.since_ms, f.until_ms, BUCKET_MS, &names))?;
+    Ok(fold(buckets.into_iter().map(|b| {
+        (
+            from_ms(b.bucket.saturating_mul(BUCKET_MS)),
+            b.event,
+            b.count,
+        )
     })))
 }
 

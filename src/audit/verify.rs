@@ -6,12 +6,10 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use rusqlite::Connection;
-
 use crate::crypto::{AuditKey, Secrets};
 pub use crate::store::audit::is_mac;
 use crate::store::audit::{self, Anchor, AuditRow, GENESIS_MAC, RowRef};
-use crate::store::{Store, StoreError};
+use crate::store::{Backend, StoreError, Tx};
 
 mod chain;
 
@@ -120,54 +118,54 @@ pub struct Report {
 /// `audit verify`) or a transaction already open (`prune`, which must check exactly the rows it
 /// is about to delete, under the write lock it deletes them with).
 pub trait Source {
-    type Error;
     fn read<T>(
         &mut self,
-        f: impl FnOnce(&Connection) -> rusqlite::Result<T>,
-    ) -> Result<T, Self::Error>;
+        f: impl FnOnce(&mut dyn Tx) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError>;
 }
 
-impl Source for Store {
-    type Error = StoreError;
+/// A store as a [`Source`]: each read is its own read transaction.
+pub struct Snapshots<'a>(pub &'a mut dyn Backend);
+
+impl Source for Snapshots<'_> {
     fn read<T>(
         &mut self,
-        f: impl FnOnce(&Connection) -> rusqlite::Result<T>,
+        f: impl FnOnce(&mut dyn Tx) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
-        Store::read(self, |tx| f(tx))
+        self.0.snapshot(f)
     }
 }
 
-/// An open transaction (or connection) as a [`Source`].
-pub struct InTransaction<'c>(pub &'c Connection);
+/// An open transaction as a [`Source`].
+pub struct InTransaction<'a, 'b>(pub &'a mut (dyn Tx + 'b));
 
-impl Source for InTransaction<'_> {
-    type Error = rusqlite::Error;
+impl Source for InTransaction<'_, '_> {
     fn read<T>(
         &mut self,
-        f: impl FnOnce(&Connection) -> rusqlite::Result<T>,
-    ) -> rusqlite::Result<T> {
-        f(self.0)
+        f: impl FnOnce(&mut dyn Tx) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        f(&mut *self.0)
     }
 }
 
 /// Checks the chain from the anchor (or the genesis) to the end, then against `head` if given.
 pub fn verify(
-    store: &mut Store,
+    store: &mut dyn Backend,
     secrets: &Secrets,
     head: Option<&Head>,
 ) -> Result<Report, StoreError> {
-    verify_from(store, secrets, head, None)
+    verify_from(&mut Snapshots(store), secrets, head, None)
 }
 
 /// What `prune` checks before removing anything: the chain from the current anchor (or the
 /// genesis) through row `through` (the first row it keeps, whose `prev_mac` must link to the
 /// last row it removes), with the same checker and the same verdicts as `audit verify`.
 pub fn verify_through(
-    c: &Connection,
+    tx: &mut dyn Tx,
     secrets: &Secrets,
     through: i64,
-) -> rusqlite::Result<Option<Broken>> {
-    Ok(verify_from(&mut InTransaction(c), secrets, None, Some(through))?.broken)
+) -> Result<Option<Broken>, StoreError> {
+    Ok(verify_from(&mut InTransaction(tx), secrets, None, Some(through))?.broken)
 }
 
 /// The checker behind [`verify`] and [`verify_through`]: stops after row `through` when given.
@@ -176,10 +174,10 @@ fn verify_from<S: Source>(
     secrets: &Secrets,
     head: Option<&Head>,
     through: Option<i64>,
-) -> Result<Report, S::Error> {
+) -> Result<Report, StoreError> {
     let started = Instant::now();
     let key = secrets.audit_key();
-    let anchor = store.read(audit::latest_anchor)?;
+    let anchor = store.read(|tx| tx.audit_latest_anchor())?;
     let mut report = Report {
         rows: 0,
         first_id: None,
@@ -227,7 +225,7 @@ fn untrusted_start<S: Source>(
     secrets: &Secrets,
     anchor: Option<&Anchor>,
     first: i64,
-) -> Result<Option<Broken>, S::Error> {
+) -> Result<Option<Broken>, StoreError> {
     // A sealed anchor whose MAC is no MAC was sealed from a tampered row (older otpd sealed
     // whatever the last removed row held): it vouches for nothing.
     if let Some(a) = anchor
@@ -240,7 +238,7 @@ fn untrusted_start<S: Source>(
     }
     // The scan starts after the anchor (or at id 1): a row slipped in below that point would
     // never be visited, so look for one first.
-    if let Some(low) = store.read(audit::min_id)?
+    if let Some(low) = store.read(|tx| tx.audit_min_id())?
         && low < first
     {
         return Ok(Some(Broken {
@@ -261,7 +259,7 @@ fn check_rows<S: Source>(
     head: Option<&Head>,
     through: Option<i64>,
     report: &mut Report,
-) -> Result<Option<Broken>, S::Error> {
+) -> Result<Option<Broken>, StoreError> {
     let (checked, head_mac_seen) = check_chain(store, key, start, head, through)?;
     report.rows = checked.rows;
     report.first_id = checked.first_id;
@@ -296,12 +294,12 @@ fn explain_break<S: Source>(
     at: i64,
     expected_id: i64,
     prev: &str,
-) -> Result<Broken, S::Error> {
-    store.read(|tx: &Connection| {
-        let row = audit::row(tx, at)?;
-        let next = audit::next_row(tx, at)?;
+) -> Result<Broken, StoreError> {
+    store.read(|tx| {
+        let row = tx.audit_row(at)?;
+        let next = tx.audit_next_row(at)?;
         let owner = match &row {
-            Some(r) if r.prev_mac != prev => audit::id_with_mac(tx, &r.prev_mac)?,
+            Some(r) if r.prev_mac != prev => tx.audit_id_with_mac(&r.prev_mac)?,
             _ => None,
         };
         Ok(classify(

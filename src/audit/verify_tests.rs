@@ -4,6 +4,7 @@
 use super::*;
 use chrono::{DateTime, Utc};
 
+use crate::store::Store;
 use crate::store::audit::{Event, NewEvent};
 
 fn setup(n: usize) -> (tempfile::TempDir, Store, Secrets) {
@@ -11,11 +12,11 @@ fn setup(n: usize) -> (tempfile::TempDir, Store, Secrets) {
     let mut store = Store::open(&dir.path().join("otpd.db")).unwrap();
     let secrets = Secrets::from_master(b"0123456789abcdef0123456789abcdef-test");
     let at: DateTime<Utc> = DateTime::from_timestamp(1_800_000_000, 0).unwrap();
-    store
-        .write(|tx| {
+    let backend: &mut dyn Backend = &mut store;
+    backend
+        .transaction(|tx| {
             for i in 0..n {
-                audit::append(
-                    tx,
+                tx.append_event(
                     &secrets,
                     &NewEvent {
                         at,
@@ -131,7 +132,8 @@ fn breaks_are_found_across_chunk_and_batch_boundaries() {
 #[test]
 fn a_truncated_tail_is_found_only_against_a_head() {
     let (_dir, mut store, secrets) = setup(5);
-    let (id, mac) = store.read(|tx| audit::head(tx)).unwrap().unwrap();
+    let backend: &mut dyn Backend = &mut store;
+    let (id, mac) = backend.snapshot(|tx| tx.audit_head()).unwrap().unwrap();
     let head = Head::parse(&format!("{id}:{mac}")).unwrap();
     assert_eq!(broken(&mut store, &secrets, Some(&head)), None);
     store
@@ -170,8 +172,9 @@ fn a_different_key_breaks_the_first_row_and_heads_parse_strictly() {
 fn the_bounded_check_reads_through_its_row_and_no_further() {
     let (_dir, mut store, secrets) = setup(1500);
     let through = |store: &mut Store, t: i64| {
-        store
-            .write(|tx| verify_through(tx, &secrets, t))
+        let backend: &mut dyn Backend = store;
+        backend
+            .transaction(|tx| verify_through(tx, &secrets, t))
             .unwrap()
             .map(|b| (b.row, b.problem))
     };

@@ -1,15 +1,16 @@
 //! The append-only audit log and its MAC chain. Each row's `mac` covers the previous row's MAC
 //! and the row's own canonical encoding, keyed by the audit key that never enters the database,
 //! so an edit, insertion, deletion or reordering breaks the chain from that row on. The chain's
-//! format (events, canonical encoding, MACs, anchors) is the same for every store; the reading
-//! queries below are SQLite's (the audit review), appending is in [`super::sqlite::audit`].
+//! format (events, canonical encoding, MACs, anchors) and the row types are the same for every
+//! store; each store reads and appends rows with its own SQL (SQLite: [`super::sqlite::audit`]).
 
 use chrono::{DateTime, Utc};
-use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::clock::to_ms;
 use crate::crypto::Secrets;
 use crate::domain::PhoneNumber;
+
+pub use super::audit_batch::AuditBatch;
 
 /// `prev_mac` of the first row.
 pub const GENESIS_MAC: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -158,8 +159,8 @@ pub struct AuditRow {
     pub mac: String,
 }
 
-/// A row's fields borrowed from wherever they are (a stored row, a SQLite cursor), so the chain
-/// can be checked without allocating per row.
+/// A row's fields borrowed from wherever they are (a stored row, an [`AuditBatch`]), so the
+/// chain can be checked without allocating per row.
 #[derive(Debug, Clone, Copy)]
 pub struct RowRef<'a> {
     pub id: i64,
@@ -233,7 +234,7 @@ pub fn row_mac(secrets: &Secrets, prev_mac: &str, row: &AuditRow) -> String {
 
 /// The row that follows `prev_id`/`prev_mac` in the chain: sanitised fields, the keyed phone
 /// and the MAC. Each store reads its chain head and inserts this row with its own SQL, under
-/// its own lock (SQLite: [`append`], inside `BEGIN IMMEDIATE`).
+/// its own lock (SQLite: inside `BEGIN IMMEDIATE`).
 pub fn chain_row(secrets: &Secrets, prev_id: i64, prev_mac: String, e: &NewEvent<'_>) -> AuditRow {
     let mut row = AuditRow {
         id: prev_id + 1,
@@ -250,117 +251,6 @@ pub fn chain_row(secrets: &Secrets, prev_id: i64, prev_mac: String, e: &NewEvent
     };
     row.mac = row_mac(secrets, &row.prev_mac, &row);
     row
-}
-
-/// SQLite's append and chain head, for the audit review's own transactions (prune).
-pub use super::sqlite::audit::{append, head};
-
-pub(crate) const ROW_COLUMNS: &str =
-    "id, at, station, event, outcome, phone_masked, phone_key, challenge_id, detail, prev_mac, mac";
-
-pub(crate) fn from_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<AuditRow> {
-    Ok(AuditRow {
-        id: r.get(0)?,
-        at: r.get(1)?,
-        station: r.get(2)?,
-        event: r.get(3)?,
-        outcome: r.get(4)?,
-        phone_masked: r.get(5)?,
-        phone_key: r.get(6)?,
-        challenge_id: r.get(7)?,
-        detail: r.get(8)?,
-        prev_mac: r.get(9)?,
-        mac: r.get(10)?,
-    })
-}
-
-/// The newest row's id alone (cheap: the end of the rowid b-tree).
-pub fn head_id(c: &Connection) -> rusqlite::Result<i64> {
-    c.prepare_cached("SELECT coalesce(max(id), 0) FROM audit_events")?
-        .query_row([], |r| r.get(0))
-}
-
-/// The smallest id in the log, if any.
-pub fn min_id(c: &Connection) -> rusqlite::Result<Option<i64>> {
-    c.prepare_cached("SELECT min(id) FROM audit_events")?
-        .query_row([], |r| r.get(0))
-}
-
-/// One row by id.
-pub fn row(c: &Connection, id: i64) -> rusqlite::Result<Option<AuditRow>> {
-    c.query_row(
-        &format!("SELECT {ROW_COLUMNS} FROM audit_events WHERE id = ?1"),
-        [id],
-        from_row,
-    )
-    .optional()
-}
-
-/// The first row after `id`, if any.
-pub fn next_row(c: &Connection, id: i64) -> rusqlite::Result<Option<AuditRow>> {
-    c.query_row(
-        &format!("SELECT {ROW_COLUMNS} FROM audit_events WHERE id > ?1 ORDER BY id LIMIT 1"),
-        [id],
-        from_row,
-    )
-    .optional()
-}
-
-/// The id of the row whose MAC is `mac` (a full scan: used only to explain a broken chain).
-pub fn id_with_mac(c: &Connection, mac: &str) -> rusqlite::Result<Option<i64>> {
-    c.query_row(
-        "SELECT id FROM audit_events WHERE mac = ?1 ORDER BY id LIMIT 1",
-        [mac],
-        |r| r.get(0),
-    )
-    .optional()
-}
-
-/// Calls `f` for each row after `after_id` in id order, at most `limit` rows, with the fields
-/// borrowed from SQLite's cursor (no allocation per row). A row whose fields cannot be read
-/// as what otpd wrote (text that is not UTF-8, a number that is not an integer) is passed as
-/// `Err(id)`. Stops early when `f` returns false. Returns how many rows were visited.
-pub fn scan(
-    c: &Connection,
-    after_id: i64,
-    limit: i64,
-    mut f: impl FnMut(Result<&RowRef<'_>, i64>) -> bool,
-) -> rusqlite::Result<i64> {
-    fn fields<'r>(r: &'r rusqlite::Row<'_>, id: i64) -> rusqlite::Result<RowRef<'r>> {
-        let text = |i: usize| -> rusqlite::Result<&'r str> { Ok(r.get_ref(i)?.as_str()?) };
-        let opt_text =
-            |i: usize| -> rusqlite::Result<Option<&'r str>> { Ok(r.get_ref(i)?.as_str_or_null()?) };
-        Ok(RowRef {
-            id,
-            at: r.get(1)?,
-            station: text(2)?,
-            event: text(3)?,
-            outcome: text(4)?,
-            phone_masked: opt_text(5)?,
-            phone_key: opt_text(6)?,
-            challenge_id: r.get(7)?,
-            detail: text(8)?,
-            prev_mac: text(9)?,
-            mac: text(10)?,
-        })
-    }
-    let mut stmt = c.prepare_cached(&format!(
-        "SELECT {ROW_COLUMNS} FROM audit_events WHERE id > ?1 ORDER BY id LIMIT ?2"
-    ))?;
-    let mut rows = stmt.query(params![after_id, limit])?;
-    let mut n = 0;
-    while let Some(r) = rows.next()? {
-        let id: i64 = r.get(0)?;
-        n += 1;
-        let go_on = match fields(r, id) {
-            Ok(row) => f(Ok(&row)),
-            Err(_) => f(Err(id)),
-        };
-        if !go_on {
-            break;
-        }
-    }
-    Ok(n)
 }
 
 /// Where the chain starts after a retention truncation: the last removed row's id and MAC,
@@ -390,31 +280,4 @@ pub fn anchor_mac(
         &at.to_be_bytes(),
         last_mac.as_bytes(),
     ]))
-}
-
-/// The newest anchor, if the chain was ever truncated.
-pub fn latest_anchor(c: &Connection) -> rusqlite::Result<Option<Anchor>> {
-    c.prepare_cached(
-        "SELECT seq, last_id, last_mac, removed, at, mac FROM audit_anchor ORDER BY seq DESC LIMIT 1",
-    )?
-    .query_row([], |r| {
-        Ok(Anchor {
-            seq: r.get(0)?,
-            last_id: r.get(1)?,
-            last_mac: r.get(2)?,
-            removed: r.get(3)?,
-            at: r.get(4)?,
-            mac: r.get(5)?,
-        })
-    })
-    .optional()
-}
-
-/// Reads rows in id order starting after `after_id`, at most `limit` of them.
-pub fn rows_after(c: &Connection, after_id: i64, limit: i64) -> rusqlite::Result<Vec<AuditRow>> {
-    let mut stmt = c.prepare_cached(&format!(
-        "SELECT {ROW_COLUMNS} FROM audit_events WHERE id > ?1 ORDER BY id LIMIT ?2"
-    ))?;
-    let rows = stmt.query_map(params![after_id, limit], from_row)?;
-    rows.collect()
 }

@@ -4,12 +4,16 @@
 //! serialising writers: [`sqlite`] today (`BEGIN IMMEDIATE`); a `postgres` module next to it
 //! will implement the same two traits. The service never names a database crate.
 //!
-//! The audit review (`audit_query`, `retention`, the reading half of [`audit`]) still takes a
-//! SQLite connection through [`Store::read`] / [`Store::write`]; it moves behind the seam when
-//! PostgreSQL arrives.
+//! Every [`Tx`] also speaks the audit review's vocabulary ([`AuditTx`]: the chain head and
+//! anchor, paged scans in id order, the filtered listing, stats buckets, retention's cut) and
+//! the copier's ([`CopyTx`]: is the store empty, dump a table page by page, load rows with
+//! their ids), so `otpd audit …`, `otpd prune` and `otpd store copy` run on any [`Backend`].
+//! Nothing outside [`sqlite`] sees a SQLite connection.
 
 pub mod audit;
+pub mod audit_batch;
 pub mod audit_query;
+pub mod copy;
 pub mod retention;
 pub mod sqlite;
 
@@ -21,6 +25,8 @@ use crate::crypto::Secrets;
 use crate::domain::limits::{self, FailureEffect, NumberState, Pause, Scope, Usage};
 use crate::domain::{Challenge, Channel, Limits, PhoneNumber, State};
 use audit::NewEvent;
+pub use audit_query::AuditTx;
+pub use copy::CopyTx;
 
 /// The store every command opens (a path: SQLite). With PostgreSQL this becomes a choice made
 /// from the configured database.
@@ -87,8 +93,9 @@ impl dyn Backend + '_ {
 
 /// What the use cases ask of a store inside one transaction. The conditional updates
 /// (`count_attempt`, `consume`, `close`, `reissue`) report whether they changed the row: that,
-/// not an earlier read, is what makes a code single-use.
-pub trait Tx {
+/// not an earlier read, is what makes a code single-use. The audit review's and the copier's
+/// methods come with it ([`AuditTx`], [`CopyTx`]).
+pub trait Tx: AuditTx + CopyTx {
     // Verifications.
     /// One verification by id.
     fn challenge(&mut self, id: i64) -> Result<Option<Challenge>>;

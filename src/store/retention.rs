@@ -1,27 +1,6 @@
-//! SQL for retention: deleting finished verifications (and with them the full phone numbers)
-//! and, when audit retention is configured, removing an old prefix of the audit chain while
-//! leaving a sealed anchor so the rest still verifies. Callers run these inside `Store::write`.
-
-use rusqlite::{Connection, OptionalExtension, params};
-
-use super::audit::{Anchor, anchor_mac};
-use crate::crypto::Secrets;
-
-/// Deletes verifications that are finished (approved, failed, cancelled, or pending but
-/// expired) and whose code expired before `cutoff_ms`. Never touches audit rows. `cutoff_ms`
-/// must not be after `now_ms`.
-pub fn delete_finished_challenges(
-    c: &Connection,
-    cutoff_ms: i64,
-    now_ms: i64,
-) -> rusqlite::Result<usize> {
-    c.execute(
-        "DELETE FROM challenges
-         WHERE expires_at < ?1
-           AND (state IN ('approved', 'failed', 'cancelled') OR expires_at <= ?2)",
-        params![cutoff_ms, now_ms],
-    )
-}
+//! Retention's plain values: the prefix of the audit chain that `prune` would remove. Deleting
+//! finished verifications and cutting the chain (leaving a sealed anchor so the rest still
+//! verifies) are [`super::audit_query::AuditTx`] methods each store implements.
 
 /// The prefix of the audit chain that retention would remove.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,62 +10,4 @@ pub struct Cut {
     /// The first row kept (its `prev_mac` links to `last_removed`), or `None` when every row
     /// goes.
     pub first_kept: Option<i64>,
-}
-
-/// The longest prefix of the audit chain whose rows are all older than `cutoff_ms` (a row
-/// dated later stops it, whatever follows), or `None` when no row qualifies. Reads only.
-pub fn plan_cut(c: &Connection, cutoff_ms: i64) -> rusqlite::Result<Option<Cut>> {
-    let first_kept: Option<i64> = c
-        .query_row(
-            "SELECT id FROM audit_events WHERE at >= ?1 ORDER BY id LIMIT 1",
-            [cutoff_ms],
-            |r| r.get(0),
-        )
-        .optional()?;
-    let last_removed: Option<i64> = match first_kept {
-        Some(id) => c
-            .query_row(
-                "SELECT id FROM audit_events WHERE id < ?1 ORDER BY id DESC LIMIT 1",
-                [id],
-                |r| r.get(0),
-            )
-            .optional()?,
-        None => super::audit::head(c)?.map(|(id, _)| id),
-    };
-    Ok(last_removed.map(|last_removed| Cut {
-        last_removed,
-        first_kept,
-    }))
-}
-
-/// Removes the rows of `cut` and records an anchor (the last removed row's id and MAC, sealed
-/// with the audit key). The caller must first have verified the chain through the first kept
-/// row ([`crate::audit::verify::verify_through`]), in the same transaction: sealing an
-/// unverified MAC would launder whatever was done to the rows removed.
-pub fn truncate_audit(
-    c: &Connection,
-    secrets: &Secrets,
-    cut: Cut,
-    now_ms: i64,
-) -> rusqlite::Result<Anchor> {
-    let last_id = cut.last_removed;
-    let last_mac: String = c.query_row(
-        "SELECT mac FROM audit_events WHERE id = ?1",
-        [last_id],
-        |r| r.get(0),
-    )?;
-    let removed = c.execute("DELETE FROM audit_events WHERE id <= ?1", [last_id])? as i64;
-    let mac = anchor_mac(secrets, last_id, &last_mac, removed, now_ms);
-    c.execute(
-        "INSERT INTO audit_anchor (last_id, last_mac, removed, at, mac) VALUES (?1, ?2, ?3, ?4, ?5)",
-        params![last_id, last_mac, removed, now_ms, mac],
-    )?;
-    Ok(Anchor {
-        seq: c.last_insert_rowid(),
-        last_id,
-        last_mac,
-        removed,
-        at: now_ms,
-        mac,
-    })
 }

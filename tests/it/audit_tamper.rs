@@ -203,7 +203,8 @@ fn an_intact_chain_is_still_pruned_and_the_first_kept_rows_link_is_checked() {
 
 #[test]
 fn an_anchor_must_hold_a_well_formed_mac_even_when_sealed() {
-    use otpd::store::audit::{anchor_mac, row_mac, rows_after};
+    use otpd::store::audit::{anchor_mac, row_mac};
+    use otpd::store::sqlite::audit::rows_after;
     let env = retained();
     env.run(&["prune", "--older-than", "30d"]).ok();
     // Someone who could make otpd seal anything (an older otpd sealed whatever the last removed

@@ -24,7 +24,8 @@ use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use otpd::crypto::Secrets;
-use otpd::store::audit::{GENESIS_MAC, row_mac, rows_after};
+use otpd::store::audit::{GENESIS_MAC, row_mac};
+use otpd::store::sqlite::audit::rows_after;
 use rand::rngs::StdRng;
 use rand::{RngExt, SeedableRng};
 

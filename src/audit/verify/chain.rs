@@ -1,17 +1,23 @@
-//! The two-thread pipeline behind `audit verify`: this thread reads the chain from SQLite in
-//! batches while a second one recomputes the MACs, with the row buffers passed back and forth
-//! so that nothing is allocated per row.
+//! The two-thread pipeline behind `audit verify`: this thread reads the chain from the store in
+//! batches (pages of rows in id order, [`crate::store::AuditTx::audit_scan`]) while a second one
+//! recomputes the MACs, with the row buffers passed back and forth so that nothing is allocated
+//! per row.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc;
 
 use super::{Broken, Head, Problem, Source};
 use crate::crypto::AuditKey;
-use crate::store::audit::{self, RowRef};
+use crate::store::StoreError;
+use crate::store::audit::{self, AuditBatch, RowRef};
+use crate::store::audit_query::Filter;
 
 /// Rows per read transaction: large enough to amortise the query, small enough that a long
 /// verify never pins an old WAL snapshot for the whole run.
-const BATCH: i64 = if cfg!(test) { 700 } else { 100_000 };
+const BATCH: usize = if cfg!(test) { 700 } else { 100_000 };
+
+/// Rows per page read inside a batch's transaction: bounds the memory a page holds.
+const PAGE: usize = if cfg!(test) { 50 } else { 4096 };
 
 /// Where the chain under check begins: the first id and the MAC it must link to.
 pub(super) struct Start {
@@ -87,7 +93,7 @@ impl Chunk {
     }
 }
 
-/// Reads the chain in batches on this thread (SQLite) while a second thread computes the MACs,
+/// Reads the chain in batches on this thread (the store) while a second thread computes the MACs,
 /// so the two costs overlap instead of adding up. Buffers circulate between the threads; no
 /// allocation per row. Also notes whether `head`'s row carries `head`'s MAC. Reads no row
 /// after `through`, when given.
@@ -97,7 +103,7 @@ pub(super) fn check_chain<S: Source>(
     start: Start,
     head: Option<&Head>,
     through: Option<i64>,
-) -> Result<(Checked, Option<bool>), S::Error> {
+) -> Result<(Checked, Option<bool>), StoreError> {
     let stop = AtomicBool::new(false);
     let (full_tx, full_rx) = mpsc::sync_channel::<Chunk>(2);
     let (empty_tx, empty_rx) = mpsc::channel::<Chunk>();
@@ -176,18 +182,33 @@ struct Reader<'a> {
 
 impl Reader<'_> {
     /// Reads batch after batch of rows after `after`: to the end, to row `through`, or until
-    /// the checker stops.
-    fn read_batches<S: Source>(&mut self, store: &mut S, mut after: i64) -> Result<(), S::Error> {
+    /// the checker stops. Each batch is one read transaction of up to [`BATCH`] rows, read in
+    /// pages of [`PAGE`].
+    fn read_batches<S: Source>(&mut self, store: &mut S, mut after: i64) -> Result<(), StoreError> {
+        let all = Filter::default();
+        let mut page = AuditBatch::default();
         loop {
-            let mut last = after;
-            let visited =
-                store.read(|tx| audit::scan(tx, after, BATCH, |row| self.take(row, &mut last)));
-            match visited {
-                Ok(n) if n < BATCH || self.done || self.stop.load(Ordering::Relaxed) => {
-                    break Ok(());
+            let ended = store.read(|tx| {
+                let mut read = 0;
+                loop {
+                    let want = (BATCH - read).min(PAGE);
+                    tx.audit_scan(&all, Some(after), want, &mut page)?;
+                    for row in page.iter() {
+                        if !self.take(row.as_ref().map_err(|id| *id), &mut after) {
+                            return Ok(true);
+                        }
+                    }
+                    read += page.len();
+                    if page.len() < want {
+                        return Ok(true);
+                    }
+                    if read >= BATCH {
+                        return Ok(false);
+                    }
                 }
-                Ok(_) => after = last,
-                Err(e) => break Err(e),
+            })?;
+            if ended || self.done || self.stop.load(Ordering::Relaxed) {
+                return Ok(());
             }
         }
     }

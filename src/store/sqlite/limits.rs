@@ -284,31 +284,26 @@ mod tests {
     #[test]
     fn windows_count_to_the_cap_when_deciding_and_fully_when_shown() {
         let dir = tempfile::tempdir().unwrap();
-        let mut store = Store::open(&dir.path().join("otpd.db")).unwrap();
+        let store = Store::open(&dir.path().join("otpd.db")).unwrap();
         let secrets = Secrets::from_master(b"0123456789abcdef0123456789abcdef");
         let l = Limits::default();
         let phone = PhoneNumber::parse("+1 415 555 2671").unwrap();
         let keys = LedgerKeys::new(&secrets, &l, &phone);
         let now = t0();
-        store
-            .write(|tx| {
-                // One send two days ago, then seven, one a minute.
-                let send = |challenge_id, at| NewSend {
-                    keys: &keys,
-                    phone: &phone,
-                    station: "desk-1",
-                    challenge_id,
-                    at,
-                };
-                record_send(tx, &l, &send(1, now - DAY - DAY))?;
-                for i in 0..7 {
-                    let at = now - TimeDelta::minutes(7 - i);
-                    record_send(tx, &l, &send(2, at))?;
-                }
-                Ok(())
-            })
-            .unwrap();
         let c = store.connection();
+        // One send two days ago, then seven, one a minute.
+        let send = |challenge_id, at| NewSend {
+            keys: &keys,
+            phone: &phone,
+            station: "desk-1",
+            challenge_id,
+            at,
+        };
+        record_send(c, &l, &send(1, now - DAY - DAY)).unwrap();
+        for i in 0..7 {
+            let at = now - TimeDelta::minutes(7 - i);
+            record_send(c, &l, &send(2, at)).unwrap();
+        }
         let rows: i64 = c
             .query_row("SELECT count(*) FROM limit_sends", [], |r| r.get(0))
             .unwrap();

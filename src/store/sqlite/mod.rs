@@ -1,13 +1,17 @@
 //! The SQLite store: opening with the right pragmas, the migrations runner, and the one way to
 //! write (`BEGIN IMMEDIATE`, so every use case's reads and writes are one serialised unit). It
 //! implements the use cases' [`Backend`]/[`Tx`] vocabulary with the SQL in [`challenges`],
-//! [`limits`] (with [`pauses`]) and [`audit`]; a PostgreSQL store will sit beside it as `store::postgres`.
+//! [`limits`] (with [`pauses`]), [`audit`], [`audit_query`], [`retention`] and [`copy`]; a
+//! PostgreSQL store will sit beside it as `store::postgres`.
 
 pub mod audit;
+pub mod audit_query;
 pub mod challenges;
+pub mod copy;
 mod files;
 pub mod limits;
 pub mod pauses;
+pub mod retention;
 mod tx;
 
 use std::path::{Path, PathBuf};
@@ -134,7 +138,7 @@ impl SqliteStore {
             return Ok(());
         }
         for &(version, sql) in MIGRATIONS {
-            self.write(|tx| {
+            self.write_raw(|tx| {
                 let current: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
                 if current > supported {
                     return Ok(Err(StoreError::TooNew {
@@ -153,10 +157,9 @@ impl SqliteStore {
         Ok(())
     }
 
-    /// Runs `f` in a `BEGIN IMMEDIATE` transaction on the raw connection: commit on `Ok`, roll
-    /// back on `Err`. For the migrations and the audit review; the use cases go through
-    /// [`Backend`].
-    pub fn write<T>(
+    /// Runs `f` in a `BEGIN IMMEDIATE` transaction on the raw connection (the migrations):
+    /// commit on `Ok`, roll back on `Err`.
+    fn write_raw<T>(
         &mut self,
         f: impl FnOnce(&Transaction<'_>) -> rusqlite::Result<T>,
     ) -> Result<T, StoreError> {
@@ -171,24 +174,8 @@ impl SqliteStore {
         Ok(value)
     }
 
-    /// Runs `f` in a read transaction on the raw connection: one consistent snapshot, no write
-    /// lock. For the audit review; the use cases go through [`Backend`].
-    pub fn read<T>(
-        &mut self,
-        f: impl FnOnce(&Transaction<'_>) -> rusqlite::Result<T>,
-    ) -> Result<T, StoreError> {
-        let path = self.path.clone();
-        let tx = self
-            .conn
-            .transaction_with_behavior(TransactionBehavior::Deferred)
-            .map_err(|e| StoreError::from_sqlite(&path, &e))?;
-        let value = f(&tx).map_err(|e| StoreError::from_sqlite(&path, &e))?;
-        tx.finish()
-            .map_err(|e| StoreError::from_sqlite(&path, &e))?;
-        Ok(value)
-    }
-
-    /// The raw connection, for read-only reports that stream rows (audit export).
+    /// The raw connection, for tests and tools that inspect (or, in tests, tamper with) the file
+    /// directly; otpd itself goes through [`Backend`].
     pub fn connection(&self) -> &Connection {
         &self.conn
     }
@@ -269,9 +256,10 @@ mod tests {
     fn closing_keeps_the_wal_so_the_next_command_pays_no_checkpoint() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("otpd.db");
-        let mut store = SqliteStore::open(&path).unwrap();
+        let store = SqliteStore::open(&path).unwrap();
         store
-            .write(|tx| tx.execute_batch("CREATE TABLE t (x); INSERT INTO t VALUES (1);"))
+            .connection()
+            .execute_batch("CREATE TABLE t (x); INSERT INTO t VALUES (1);")
             .unwrap();
         drop(store);
         let wal = dir.path().join("otpd.db-wal");
@@ -281,9 +269,10 @@ mod tests {
         );
         assert!(std::fs::metadata(&wal).unwrap().len() > 0);
         // The data is there for the next connection, through the WAL.
-        let mut store = SqliteStore::open(&path).unwrap();
+        let store = SqliteStore::open(&path).unwrap();
         let x: i64 = store
-            .read(|tx| tx.query_row("SELECT x FROM t", [], |r| r.get(0)))
+            .connection()
+            .query_row("SELECT x FROM t", [], |r| r.get(0))
             .unwrap();
         assert_eq!(x, 1);
     }

@@ -1,20 +1,25 @@
-//! The use cases' [`Tx`] vocabulary on one SQLite transaction: each method runs the SQL in
-//! [`super::challenges`], [`super::limits`], [`super::pauses`] or [`super::audit`] and turns SQLite's error into
-//! the [`StoreError`] that names the database.
+//! The use cases' [`Tx`] vocabulary (with the audit review's [`AuditTx`] and the copier's
+//! [`CopyTx`]) on one SQLite transaction: each method runs the SQL in [`super::challenges`],
+//! [`super::limits`], [`super::pauses`], [`super::audit`], [`super::audit_query`],
+//! [`super::retention`] or [`super::copy`] and turns SQLite's error into the [`StoreError`]
+//! that names the database.
 
 use std::path::Path;
 
 use chrono::{DateTime, Utc};
 use rusqlite::Transaction;
 
-use super::{audit, challenges, limits, pauses};
+use super::{audit, audit_query, challenges, copy, limits, pauses, retention};
 use crate::crypto::Secrets;
 use crate::domain::limits::{FailureEffect, NumberState, Pause, Usage};
 use crate::domain::{Challenge, Limits, PhoneNumber, State};
-use crate::store::audit::NewEvent;
+use crate::store::audit::{Anchor, AuditBatch, AuditRow, NewEvent};
+use crate::store::audit_query::{BucketCount, Filter};
+use crate::store::copy::{Row, Table, Value};
+use crate::store::retention::Cut;
 use crate::store::{
-    Counting, LedgerKeys, LockedNumber, NewChallenge, NewPause, NewSend, Reissue, Result,
-    StoreError, Tx,
+    AuditTx, CopyTx, Counting, LedgerKeys, LockedNumber, NewChallenge, NewPause, NewSend, Reissue,
+    Result, StoreError, Tx,
 };
 
 /// One open SQLite transaction (`BEGIN IMMEDIATE` for writes, deferred for reads); dropping it
@@ -155,5 +160,94 @@ impl Tx for SqliteTx<'_> {
         // A read transaction just ends (rolled back, as nothing was written).
         let r = if writes { tx.commit() } else { tx.finish() };
         r.map_err(|e| StoreError::from_sqlite(path, &e))
+    }
+}
+
+impl AuditTx for SqliteTx<'_> {
+    fn audit_head(&mut self) -> Result<Option<(i64, String)>> {
+        self.ok(audit::head(&self.tx))
+    }
+
+    fn audit_head_id(&mut self) -> Result<i64> {
+        self.ok(audit::head_id(&self.tx))
+    }
+
+    fn audit_min_id(&mut self) -> Result<Option<i64>> {
+        self.ok(audit::min_id(&self.tx))
+    }
+
+    fn audit_row(&mut self, id: i64) -> Result<Option<AuditRow>> {
+        self.ok(audit::row(&self.tx, id))
+    }
+
+    fn audit_next_row(&mut self, id: i64) -> Result<Option<AuditRow>> {
+        self.ok(audit::next_row(&self.tx, id))
+    }
+
+    fn audit_id_with_mac(&mut self, mac: &str) -> Result<Option<i64>> {
+        self.ok(audit::id_with_mac(&self.tx, mac))
+    }
+
+    fn audit_latest_anchor(&mut self) -> Result<Option<Anchor>> {
+        self.ok(audit::latest_anchor(&self.tx))
+    }
+
+    fn audit_scan(
+        &mut self,
+        filter: &Filter,
+        after_id: Option<i64>,
+        limit: usize,
+        out: &mut AuditBatch,
+    ) -> Result<()> {
+        self.ok(audit_query::scan(&self.tx, filter, after_id, limit, out))
+    }
+
+    fn audit_list(&mut self, filter: &Filter, limit: i64) -> Result<Vec<AuditRow>> {
+        self.ok(audit_query::list(&self.tx, filter, limit))
+    }
+
+    fn audit_bucket_counts(
+        &mut self,
+        since_ms: Option<i64>,
+        until_ms: Option<i64>,
+        bucket_ms: i64,
+        events: &[&'static str],
+    ) -> Result<Vec<BucketCount>> {
+        self.ok(audit_query::bucket_counts(
+            &self.tx, since_ms, until_ms, bucket_ms, events,
+        ))
+    }
+
+    fn audit_plan_cut(&mut self, cutoff_ms: i64) -> Result<Option<Cut>> {
+        self.ok(retention::plan_cut(&self.tx, cutoff_ms))
+    }
+
+    fn audit_truncate(&mut self, secrets: &Secrets, cut: Cut, now_ms: i64) -> Result<Anchor> {
+        self.ok(retention::truncate_audit(&self.tx, secrets, cut, now_ms))
+    }
+
+    fn delete_finished_challenges(&mut self, cutoff_ms: i64, now_ms: i64) -> Result<usize> {
+        self.ok(retention::delete_finished_challenges(
+            &self.tx, cutoff_ms, now_ms,
+        ))
+    }
+}
+
+impl CopyTx for SqliteTx<'_> {
+    fn is_empty(&mut self) -> Result<bool> {
+        self.ok(copy::is_empty(&self.tx))
+    }
+
+    fn dump_rows(
+        &mut self,
+        table: Table,
+        after: Option<&[Value]>,
+        limit: usize,
+    ) -> Result<Vec<Row>> {
+        self.ok(copy::dump_rows(&self.tx, table, after, limit))
+    }
+
+    fn load_rows(&mut self, table: Table, rows: &[Row]) -> Result<()> {
+        self.ok(copy::load_rows(&self.tx, table, rows))
     }
 }

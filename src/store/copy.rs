@@ -1,0 +1,185 @@
+//! What `otpd store copy` needs from a store, in a vocabulary every store can speak: every table
+//! read page by page in key order as rows of neutral values ([`CopyTx::dump_rows`]), rows
+//! inserted with their ids as they are ([`CopyTx::load_rows`]), and whether a store is still
+//! empty. [`copy`] moves one store into another in one transaction on each side, so the copy's
+//! audit chain verifies with the original's head.
+
+use super::{Backend, Result};
+
+/// The tables a store holds, in the order [`copy`] fills them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Table {
+    Challenges,
+    AuditEvents,
+    AuditAnchor,
+    LimitSends,
+    LimitNumbers,
+    /// One row (id 1) that a fresh schema already holds: loading it replaces that row.
+    LimitPause,
+    LimitPauses,
+}
+
+impl Table {
+    pub const ALL: [Table; 7] = [
+        Table::Challenges,
+        Table::AuditEvents,
+        Table::AuditAnchor,
+        Table::LimitSends,
+        Table::LimitNumbers,
+        Table::LimitPause,
+        Table::LimitPauses,
+    ];
+
+    /// The table's name in the schema.
+    pub fn name(self) -> &'static str {
+        match self {
+            Table::Challenges => "challenges",
+            Table::AuditEvents => "audit_events",
+            Table::AuditAnchor => "audit_anchor",
+            Table::LimitSends => "limit_sends",
+            Table::LimitNumbers => "limit_numbers",
+            Table::LimitPause => "limit_pause",
+            Table::LimitPauses => "limit_pauses",
+        }
+    }
+
+    /// Every column, in the order of a dumped [`Row`]; the first [`Table::key_len`] of them
+    /// are the primary key.
+    pub fn columns(self) -> &'static [&'static str] {
+        match self {
+            Table::Challenges => &[
+                "id",
+                "phone",
+                "station",
+                "channel",
+                "code_hash",
+                "code_length",
+                "generation",
+                "created_at",
+                "sent_at",
+                "expires_at",
+                "attempts",
+                "max_attempts",
+                "resends",
+                "state",
+                "used_at",
+                "delivery_status",
+                "provider_ref",
+            ],
+            Table::AuditEvents => &[
+                "id",
+                "at",
+                "station",
+                "event",
+                "outcome",
+                "phone_masked",
+                "phone_key",
+                "challenge_id",
+                "detail",
+                "prev_mac",
+                "mac",
+            ],
+            Table::AuditAnchor => &["seq", "last_id", "last_mac", "removed", "at", "mac"],
+            Table::LimitSends => &[
+                "id",
+                "at",
+                "phone_key",
+                "prefix_key",
+                "station",
+                "challenge_id",
+                "converted",
+            ],
+            Table::LimitNumbers => &[
+                "phone_key",
+                "phone_masked",
+                "streak",
+                "last_send_at",
+                "failures",
+                "locked_until",
+                "needs_unlock",
+            ],
+            Table::LimitPause => &["id", "paused_at", "reason", "resumed_at"],
+            Table::LimitPauses => &["scope", "key", "name", "paused_at", "reason"],
+        }
+    }
+
+    /// How many leading columns form the primary key (the order rows are dumped in).
+    pub fn key_len(self) -> usize {
+        match self {
+            Table::LimitPauses => 2,
+            _ => 1,
+        }
+    }
+}
+
+/// One stored value, as every store can hold it: otpd writes only integers, text and NULL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Value {
+    Null,
+    Integer(i64),
+    Text(String),
+}
+
+/// One row: a value per column of its [`Table::columns`], in that order.
+pub type Row = Vec<Value>;
+
+/// What copying asks of a store inside one transaction (every [`super::Tx`] is one).
+pub trait CopyTx {
+    /// Whether the store holds nothing but what a freshly created schema holds (no row in any
+    /// table, and the one `limit_pause` row with every column but its id NULL).
+    fn is_empty(&mut self) -> Result<bool>;
+    /// Up to `limit` rows of `table` in ascending primary-key order, starting after the row
+    /// whose key (its first [`Table::key_len`] values) is `after` — from the first row when
+    /// `None`. Fewer than `limit` rows means the end was reached.
+    fn dump_rows(
+        &mut self,
+        table: Table,
+        after: Option<&[Value]>,
+        limit: usize,
+    ) -> Result<Vec<Row>>;
+    /// Inserts `rows` as [`CopyTx::dump_rows`] returned them, ids and keys preserved, into a
+    /// store that [`CopyTx::is_empty`] found empty (write transactions only). A store whose
+    /// ids come from sequences moves them past the ids loaded.
+    fn load_rows(&mut self, table: Table, rows: &[Row]) -> Result<()>;
+}
+
+/// Rows per [`CopyTx::dump_rows`] call.
+const PAGE: usize = if cfg!(test) { 3 } else { 1000 };
+
+/// What [`copy`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Copied {
+    /// Every table copied: how many rows each held.
+    Done(Vec<(Table, u64)>),
+    /// Nothing was written: the target already holds data.
+    TargetNotEmpty,
+}
+
+/// Copies every row of `from` (one read snapshot) into `to` (one write transaction), refusing
+/// a target that is not empty. On any error the target is rolled back, left as it was.
+pub fn copy(from: &mut dyn Backend, to: &mut dyn Backend) -> Result<Copied> {
+    let mut dst = to.begin_write()?;
+    if !dst.is_empty()? {
+        return Ok(Copied::TargetNotEmpty);
+    }
+    let mut src = from.begin_read()?;
+    let mut counts = Vec::with_capacity(Table::ALL.len());
+    for table in Table::ALL {
+        let mut after: Option<Row> = None;
+        let mut n = 0u64;
+        loop {
+            let key = after.as_deref().map(|r| &r[..table.key_len()]);
+            let rows = src.dump_rows(table, key, PAGE)?;
+            dst.load_rows(table, &rows)?;
+            n += rows.len() as u64;
+            if rows.len() < PAGE {
+                break;
+            }
+            after = rows.into_iter().last();
+        }
+        counts.push((table, n));
+    }
+    src.commit()?;
+    dst.commit()?;
+    Ok(Copied::Done(counts))
+}
