@@ -4,6 +4,7 @@
 //! stay private, so a front end cannot skip the audit-head bookkeeping around a unit of work.
 
 use std::io::Write;
+use std::path::Path;
 
 use chrono::{DateTime, Utc};
 use rand::CryptoRng;
@@ -19,6 +20,7 @@ use crate::domain::Outcome;
 use crate::error::Error;
 use crate::service::{Ctx, Service};
 use crate::store::Store;
+use crate::store::copy::Copied;
 
 /// The typed requests moved to their own module; kept here for callers of `app::Request`.
 pub use crate::request::Request;
@@ -111,6 +113,20 @@ impl App {
         out: &mut dyn Write,
     ) -> Result<u8, Error> {
         self.unit_of_work(|app, now| audit::run_prune(app.audit_cx(now), args, json, out))
+    }
+
+    /// `otpd store copy --to PATH`: every row of this store into the store at `to` (created if
+    /// missing), in one transaction, refused when that store already holds data. Appends no
+    /// audit event, so the copy's chain ends at this store's head.
+    pub fn copy_store(&mut self, to: &Path) -> Result<Copied, Error> {
+        let same = |a: &Path, b: &Path| matches!((a.canonicalize(), b.canonicalize()), (Ok(a), Ok(b)) if a == b);
+        if same(to, self.store.path()) {
+            return Err(Error::Usage(
+                "--to names the database being copied; give a new or empty store".to_string(),
+            ));
+        }
+        let mut target = Store::open(to)?;
+        Ok(crate::store::copy::copy(&mut self.store, &mut target)?)
     }
 
     /// Runs `work` at the current time; afterwards copies the audit head to the head file when

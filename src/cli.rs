@@ -75,6 +75,8 @@ pub enum Command {
     Config,
     /// Delete finished verifications older than an age (audit rows are kept)
     Prune(crate::audit::PruneArgs),
+    /// Whole-store operations: copy everything into an empty store
+    Store(grammar::store::StoreArgs),
     /// Open the interactive prompt (the default without a command)
     Repl,
     /// Run the locked-down guided flow for an unattended public terminal
@@ -216,6 +218,19 @@ pub fn prune(
     let code = app.prune(args, json, out);
     warn(&mut app);
     code
+}
+
+/// `otpd store copy --to PATH`.
+pub fn store(
+    args: &grammar::store::StoreArgs,
+    config: Config,
+    json: bool,
+    out: &mut dyn Write,
+) -> Result<u8, Error> {
+    let grammar::store::StoreCommand::Copy { to } = &args.command;
+    let copied = open(config)?.copy_store(to)?;
+    writeln!(out, "{}", render::store::copied(&copied, to, json)).map_err(Error::Output)?;
+    Ok(render::store::exit_code(&copied))
 }
 
 /// Non-fatal problems the application noted (e.g. the audit head file could not be written).

@@ -96,6 +96,7 @@ fn dispatch(cli: Cli, env: &Env, out: &mut dyn Write) -> Result<u8, Error> {
         Command::Operator(op) => cli::operator(&op, config, json, out),
         Command::Config => cli::config(&config, out),
         Command::Prune(args) => cli::prune(&args, config, json, out),
+        Command::Store(args) => cli::store(&args, config, json, out),
         Command::Repl => {
             let app = App::for_process(config)?;
             prompt::run(app, &dirs.state, json, out)

@@ -11,6 +11,7 @@
 //! a missing code is an invalid one.
 
 pub mod line;
+pub mod store;
 
 use clap::Subcommand;
 

@@ -9,7 +9,7 @@
 //! - [`error`]: operational errors, clap's messages, warnings ([`error_text`]);
 //! - [`input`]: why a line, a phone, a code or a channel was refused;
 //! - [`prompt`] and [`kiosk`]: what only the prompt, or only the kiosk, says;
-//! - [`config_summary`]: `otpd config`.
+//! - [`config_summary`]: `otpd config`; [`store`]: `otpd store copy`.
 
 pub mod config_summary;
 pub mod error;
@@ -19,6 +19,7 @@ pub mod kiosk;
 pub mod limits;
 pub mod outcome;
 pub mod prompt;
+pub mod store;
 
 pub use config_summary::config_summary;
 pub use error::{clap_message, error_text, usage_line};

@@ -183,3 +183,84 @@ pub fn copy(from: &mut dyn Backend, to: &mut dyn Backend) -> Result<Copied> {
     dst.commit()?;
     Ok(Copied::Done(counts))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Store;
+
+    fn all_rows(store: &Store) -> Vec<Vec<rusqlite::types::Value>> {
+        let c = store.connection();
+        let mut out = Vec::new();
+        for t in Table::ALL {
+            let mut stmt = c
+                .prepare(&format!("SELECT * FROM {} ORDER BY 1, 2", t.name()))
+                .unwrap();
+            let n = stmt.column_count();
+            let rows = stmt
+                .query_map([], |r| (0..n).map(|i| r.get(i)).collect())
+                .unwrap();
+            for row in rows {
+                let mut row: Vec<rusqlite::types::Value> = row.unwrap();
+                row.insert(0, rusqlite::types::Value::Text(t.name().into()));
+                out.push(row);
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn copies_every_table_page_by_page_with_ids_and_refuses_a_store_with_data() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut from = Store::open(&dir.path().join("a.db")).unwrap();
+        let mut to = Store::open(&dir.path().join("b.db")).unwrap();
+        // More rows than a page in each table, ids with gaps, keys of one and two columns.
+        from.connection()
+            .execute_batch(
+                "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 8)
+                 INSERT INTO challenges (id, phone, station, channel, code_hash, code_length,
+                     created_at, sent_at, expires_at, max_attempts)
+                     SELECT i * 3, '+14155552671', 'desk', 'sms', 'h', 6, i, i, i + 300, 5 FROM n;
+                 INSERT INTO audit_events (id, at, station, event, outcome, phone_masked, detail,
+                     prev_mac, mac)
+                     SELECT id + 40, created_at, station, 'sent', 'ok', NULL, '', 'p', 'm'
+                     FROM challenges;
+                 INSERT INTO audit_anchor (last_id, last_mac, removed, at, mac)
+                     VALUES (40, 'l', 40, 1, 'a'), (41, 'l', 1, 2, 'b');
+                 INSERT INTO limit_sends (at, phone_key, prefix_key, station, challenge_id)
+                     SELECT created_at, 'k', 'p', station, id FROM challenges;
+                 INSERT INTO limit_numbers (phone_key, phone_masked, locked_until)
+                     SELECT 'k' || id, '+1 415 ••• ••71', NULL FROM challenges;
+                 UPDATE limit_pause SET resumed_at = 7;
+                 INSERT INTO limit_pauses (scope, key, name, paused_at, reason) VALUES
+                     ('station', 'a', 'a', 1, 'r'), ('station', 'b', 'b', 1, 'r'),
+                     ('station', 'c', 'c', 1, 'r'), ('prefix', 'a', 'x', 1, 'r'),
+                     ('prefix', 'b', 'y', 1, 'r'), ('global', '', '', 1, 'r');",
+            )
+            .unwrap();
+        let copied = copy(&mut from, &mut to).unwrap();
+        let counts: Vec<u64> = match &copied {
+            Copied::Done(t) => t.iter().map(|(_, n)| *n).collect(),
+            Copied::TargetNotEmpty => panic!("the new store is empty"),
+        };
+        assert_eq!(counts, vec![8, 8, 2, 8, 8, 1, 6]);
+        assert_eq!(all_rows(&to), all_rows(&from));
+        assert_eq!(copy(&mut from, &mut to).unwrap(), Copied::TargetNotEmpty);
+        assert_eq!(all_rows(&to), all_rows(&from), "nothing written twice");
+        // An empty source copies into an empty target: nothing but the pause row.
+        let mut empty = Store::open(&dir.path().join("c.db")).unwrap();
+        let mut fresh = Store::open(&dir.path().join("d.db")).unwrap();
+        let copied = copy(&mut empty, &mut fresh).unwrap();
+        assert_eq!(
+            copied,
+            Copied::Done(
+                Table::ALL
+                    .iter()
+                    .map(|&t| (t, u64::from(t == Table::LimitPause)))
+                    .collect()
+            )
+        );
+        let backend: &mut dyn Backend = &mut fresh;
+        assert!(backend.snapshot(|tx| tx.is_empty()).unwrap());
+    }
+}

@@ -16,5 +16,6 @@ mod reliability_front_ends;
 mod repl;
 mod secrets;
 mod stdin_code;
+mod store_copy;
 mod surface;
 mod twilio;
