@@ -122,7 +122,9 @@ mod tests {
             NumberType::DEFAULT_REFUSED.to_vec()
         );
         assert_eq!(refuse_types(Some(&[])).unwrap(), vec![]);
-        let e = refuse_types(Some(&["premium".into()])).unwrap_err().to_string();
+        let e = refuse_types(Some(&["premium".into()]))
+            .unwrap_err()
+            .to_string();
         assert!(
             e.starts_with("invalid configuration: limits.refuse_types = \"premium\": not a number type: list names from mobile, fixed_line,"),
             "{e}"

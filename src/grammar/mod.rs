@@ -157,7 +157,11 @@ impl Operator {
 /// `send PHONE… [CHANNEL]` or `send PHONE… --channel CHANNEL`. Without the flag, a last word
 /// that does not start with a digit is the channel (a number's own words all do, but its
 /// first, which starts with `+` or `00`).
-fn send(words: &[String], flag: Option<&str>, region: Option<Region>) -> Result<Request, InputError> {
+fn send(
+    words: &[String],
+    flag: Option<&str>,
+    region: Option<Region>,
+) -> Result<Request, InputError> {
     let (phone_words, channel) = match (flag, words.split_last()) {
         (Some(c), _) => (words, Some(c)),
         (None, Some((last, before)))

@@ -164,7 +164,10 @@ impl Kiosk<'_> {
                 Answer::Text(t) if t.is_empty() => {}
                 Answer::Text(t) => {
                     let region = self.app.config().phone.default_region;
-                    let reading = grammar::Reading { region, code_length: 0 };
+                    let reading = grammar::Reading {
+                        region,
+                        code_length: 0,
+                    };
                     if let Line::Run(Request::Send { phone, channel }) =
                         grammar::parse_line_in(&t, reading)
                     {

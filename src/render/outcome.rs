@@ -61,32 +61,19 @@ pub fn text(o: &Outcome) -> String {
             sanitize(reason)
         ),
         Outcome::RateLimited {
-            phone,
             retry_after_seconds,
             reason,
             operator_action,
             limit,
+            scope,
             ..
-        } => {
-            let to = phone
-                .as_ref()
-                .map(|p| format!(" to {p}"))
-                .unwrap_or_default();
-            let reason = match limit {
-                Some(l) => format!("{} ({})", sanitize(reason), l.key()),
-                None => sanitize(reason),
-            };
-            match operator_action {
-                Some(action) => format!(
-                    "Not sent{to}: {reason}. Waiting will not help: an operator must run `{}`.",
-                    sanitize(action)
-                ),
-                None => format!(
-                    "Not sent{to}: {reason}. Try again in {}.",
-                    duration(*retry_after_seconds)
-                ),
-            }
-        }
+        } => super::refusal::rate_limited(
+            *limit,
+            *scope,
+            *retry_after_seconds,
+            operator_action.as_deref(),
+            reason,
+        ),
         Outcome::NumberTypeBlocked {
             phone,
             limit: Limit::FixedLine,
