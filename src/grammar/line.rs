@@ -324,6 +324,62 @@ mod tests {
     }
 
     #[test]
+    fn a_default_region_reads_bare_national_numbers() {
+        let us = |code_length| Reading {
+            region: Some("US".parse().unwrap()),
+            code_length,
+        };
+        let read = |line: &str, r: Reading| match parse_line_in(line, r) {
+            Line::Run(Request::Send { phone, channel }) => format!(
+                "send {}{}",
+                phone.e164(),
+                channel.map(|c| format!(" {c}")).unwrap_or_default()
+            ),
+            Line::Run(Request::Verify { code, phone: p }) => format!(
+                "verify {}{}",
+                code.expose_digits(),
+                p.map(|p| format!(" {}", p.e164())).unwrap_or_default()
+            ),
+            Line::Run(other) => format!("{other:?}"),
+            Line::Invalid(e) => format!("bad: {e}"),
+            _ => "other".into(),
+        };
+        let cases = [
+            ("415 555 2671", us(6), "send +14155552671"),
+            ("(415) 555-2671", us(6), "send +14155552671"),
+            ("415 555 2671 call", us(6), "send +14155552671 call"),
+            (
+                "send 415 555 2671 whatsapp",
+                us(6),
+                "send +14155552671 whatsapp",
+            ),
+            ("482913", us(6), "verify 482913"),
+            // Digits as many as a code's stay a code: `send` says otherwise.
+            ("4155552671", us(10), "verify 4155552671"),
+            ("send 4155552671", us(10), "send +14155552671"),
+            (
+                "verify 482913 415 555 2671",
+                us(6),
+                "verify 482913 +14155552671",
+            ),
+            (
+                "verify 482 913 +44 7911 123456",
+                us(6),
+                "verify 482913 +447911123456",
+            ),
+            ("+44 7911 123456", us(6), "send +447911123456"),
+            ("415 555 2671", Reading::default(), "verify 4155552671"),
+        ];
+        for (line, r, want) in cases {
+            assert_eq!(read(line, r), want, "{line:?} {r:?}");
+        }
+        assert!(
+            read("status 415 555 2671", Reading::default()).starts_with("bad: "),
+            "no region, no country code"
+        );
+    }
+
+    #[test]
     fn the_listed_commands_are_the_grammar_s() {
         let grammar = PromptLine::command();
         let mut names: Vec<&str> = grammar
