@@ -13,7 +13,7 @@ use crate::app::App;
 use crate::config::{Config, Dirs, Env, Overrides, Provider};
 use crate::domain::Outcome;
 use crate::error::Error;
-use crate::grammar::{self, Asked, Operator};
+use crate::grammar::{self, Asked, Operator, Reading};
 use crate::render;
 use crate::request::{InputError, Request};
 use crate::terminal::hidden::{self, Hidden};
@@ -50,6 +50,10 @@ pub struct Global {
     /// JSON-lines file for the outbox delivery
     #[arg(long, env = "OTPD_OUTBOX", value_name = "PATH", global = true)]
     pub outbox: Option<PathBuf>,
+    /// Read numbers without + as national numbers of this region (ISO 3166 alpha-2, e.g. US,
+    /// GB) [env: OTPD_REGION; default: [phone] default_region]
+    #[arg(long, value_name = "REGION", global = true)]
+    pub region: Option<String>,
     /// Print exactly one JSON object per command on stdout
     #[arg(long, global = true)]
     pub json: bool,
@@ -63,6 +67,7 @@ impl Global {
             station: self.station.clone(),
             provider: self.delivery,
             outbox: self.outbox.clone(),
+            region: self.region.clone(),
         }
     }
 }
@@ -84,10 +89,11 @@ pub enum Command {
 }
 
 impl Command {
-    /// The typed request for a use-case command; `None` for the others.
+    /// The typed request for a use-case command, reading only international numbers; `None`
+    /// for the others.
     pub fn request(&self) -> Option<Result<Request, InputError>> {
         match self {
-            Command::Operator(op) => match op.asked() {
+            Command::Operator(op) => match op.asked(Reading::default()) {
                 Ok(Asked::Run(r)) => Some(Ok(r)),
                 Ok(Asked::Audit(_)) => None,
                 Err(e) => Some(Err(e)),
@@ -160,12 +166,15 @@ pub fn operator(
     json: bool,
     out: &mut dyn Write,
 ) -> Result<u8, Error> {
+    let reading = Reading::of(&config);
     let asked = match op {
-        Operator::Verify { code, phone } if code.is_empty() => match code_from_stdin(phone)? {
-            Some(asked) => asked,
-            None => return Ok(130),
-        },
-        _ => op.asked(),
+        Operator::Verify { code, phone } if code.is_empty() => {
+            match code_from_stdin(phone, reading)? {
+                Some(asked) => asked,
+                None => return Ok(130),
+            }
+        }
+        _ => op.asked(reading),
     };
     match asked {
         Err(bad) => print(out, &bad.outcome(), json),
@@ -184,8 +193,10 @@ pub fn operator(
 /// (no one should type a code for a number that is refused anyway). `None`: Ctrl-C.
 fn code_from_stdin(
     phone: &Option<Vec<String>>,
+    reading: Reading,
 ) -> Result<Option<Result<Asked, InputError>>, Error> {
-    let phone = match phone.as_ref().map(|w| grammar::phone(&w.join(" "))) {
+    let region = reading.region;
+    let phone = match phone.as_ref().map(|w| grammar::phone(&w.join(" "), region)) {
         Some(Err(e)) => return Ok(Some(Err(e))),
         Some(Ok(p)) => Some(p),
         None => None,

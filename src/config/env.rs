@@ -18,6 +18,9 @@ pub struct Env {
     pub secret_file: Option<PathBuf>,
     /// `TWILIO_*` and `OTPD_TWILIO_API_BASE`.
     pub twilio: TwilioEnv,
+    /// `OTPD_REGION`: the default region for numbers without `+` (beats `[phone]
+    /// default_region`; `--region` beats it). Empty counts as unset.
+    pub region: Option<String>,
     /// `NO_COLOR` is set and not empty (<https://no-color.org>).
     pub no_color: bool,
     /// `OTPD_FAKE_NOW`, an RFC 3339 instant the clock is pinned to. Read in debug builds only,
@@ -35,6 +38,9 @@ impl Env {
             secret: std::env::var("OTPD_SECRET").ok().map(SecretString::from),
             secret_file: std::env::var_os("OTPD_SECRET_FILE").map(PathBuf::from),
             twilio: TwilioEnv::capture(),
+            region: std::env::var("OTPD_REGION")
+                .ok()
+                .filter(|v| !v.trim().is_empty()),
             no_color: std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()),
             fake_now: debug_only(|| std::env::var("OTPD_FAKE_NOW").ok()),
             debug_panic: debug_only(|| std::env::var_os("OTPD_DEBUG_PANIC")),

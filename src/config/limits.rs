@@ -4,10 +4,15 @@ use chrono::TimeDelta;
 
 use super::raw::RawLimits;
 use super::{ConfigError, ranged};
-use crate::domain::Limits;
+use crate::domain::{FixedLineChannel, Limits};
 
-/// `[limits]`: caps of 0 disable a cap; every range names its key.
-pub(super) fn limits(l: &RawLimits, base_cooldown: TimeDelta) -> Result<Limits, ConfigError> {
+/// `[limits]`: caps of 0 disable a cap; every range names its key. `fixed_line` is `[delivery]
+/// fixed_line_channel`, decided with the number's type.
+pub(super) fn limits(
+    l: &RawLimits,
+    base_cooldown: TimeDelta,
+    fixed_line: Option<FixedLineChannel>,
+) -> Result<Limits, ConfigError> {
     let d = Limits::default();
     let cap = |key, v: Option<i64>, default: u32| {
         ranged(key, v, default.into(), 0..=1_000_000, " sends (0 disables)").map(|v| v as u32)
@@ -51,6 +56,8 @@ pub(super) fn limits(l: &RawLimits, base_cooldown: TimeDelta) -> Result<Limits, 
     )?;
     Ok(Limits {
         allowed_countries,
+        refuse_types: super::phone::refuse_types(l.refuse_types.as_deref())?,
+        fixed_line: fixed_line.unwrap_or_default(),
         base_cooldown,
         max_cooldown: TimeDelta::seconds(max_cooldown),
         backoff_reset: TimeDelta::seconds(backoff_reset),

@@ -17,11 +17,13 @@ use crate::domain::{Channel, Limits, Policy};
 
 pub mod env;
 mod limits;
+mod phone;
 mod raw;
 mod sections;
 pub mod twilio;
 
 pub use env::{Env, TwilioEnv};
+pub use phone::PhoneConfig;
 use raw::RawConfig;
 use twilio::TwilioConfig;
 
@@ -104,6 +106,8 @@ pub struct Config {
     /// The validated `[twilio]` settings; present exactly when the provider is `twilio`.
     pub twilio: Option<TwilioConfig>,
     pub kiosk: KioskConfig,
+    /// `[phone]`: how numbers without `+` are read.
+    pub phone: PhoneConfig,
     /// `NO_COLOR` was set (and not empty): the prompt prints no colour.
     pub no_color: bool,
     /// The instant the clock is pinned to (`OTPD_FAKE_NOW`, debug builds only; see
@@ -119,6 +123,8 @@ pub struct Overrides {
     pub station: Option<String>,
     pub provider: Option<Provider>,
     pub outbox: Option<PathBuf>,
+    /// `--region`: beats `OTPD_REGION` and `[phone] default_region`.
+    pub region: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -211,9 +217,14 @@ impl Config {
 
         let policy = sections::policy(&raw.policy)?;
         let hashing = sections::hashing(&raw.hashing)?;
-        let limits = limits::limits(&raw.limits, policy.resend_cooldown)?;
+        let limits = limits::limits(
+            &raw.limits,
+            policy.resend_cooldown,
+            raw.delivery.fixed_line_channel,
+        )?;
         let audit = sections::audit(&raw.audit, &relative, dirs)?;
         let kiosk = sections::kiosk(&raw.kiosk, raw.delivery.channel.unwrap_or_default())?;
+        let phone = phone::phone(&raw.phone, o.region.as_deref(), env.region.as_deref())?;
         let station = o
             .station
             .clone()
@@ -267,6 +278,7 @@ impl Config {
             audit,
             twilio,
             kiosk,
+            phone,
             no_color: env.no_color,
             fake_now: env.fake_now.as_deref().and_then(instant),
         })

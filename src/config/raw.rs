@@ -6,9 +6,10 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use super::phone::RawPhone;
 use super::twilio::RawTwilio;
 use super::{ConfigError, Provider};
-use crate::domain::Channel;
+use crate::domain::{Channel, FixedLineChannel};
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -30,12 +31,15 @@ pub(super) struct RawConfig {
     pub(super) twilio: RawTwilio,
     #[serde(default)]
     pub(super) kiosk: RawKiosk,
+    #[serde(default)]
+    pub(super) phone: RawPhone,
 }
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawLimits {
     pub(super) allowed_countries: Option<Vec<String>>,
+    pub(super) refuse_types: Option<Vec<String>>,
     pub(super) max_cooldown_seconds: Option<i64>,
     pub(super) backoff_reset_seconds: Option<i64>,
     pub(super) per_number_per_hour: Option<i64>,
@@ -90,6 +94,7 @@ pub(super) struct RawDelivery {
     pub(super) provider: Option<Provider>,
     pub(super) outbox: Option<PathBuf>,
     pub(super) channel: Option<Channel>,
+    pub(super) fixed_line_channel: Option<FixedLineChannel>,
 }
 
 pub(super) fn read_file(path: &Path) -> Result<RawConfig, ConfigError> {

@@ -17,7 +17,7 @@ pub use challenge::{Challenge, Gate, State};
 pub use channel::Channel;
 pub use code::{Code, CodeError};
 pub use limits::Limits;
-pub use number_type::{NumberType, NumberTypeError};
+pub use number_type::{FixedLineChannel, NumberType, NumberTypeError};
 pub use outcome::Outcome;
 pub use phone::{PhoneError, PhoneNumber};
 pub use policy::Policy;

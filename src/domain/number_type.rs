@@ -133,6 +133,30 @@ impl From<phonenumber::Type> for NumberType {
     }
 }
 
+/// `[delivery] fixed_line_channel`: what a send by SMS to a number the plan knows to be
+/// fixed-line does, since an SMS cannot reach it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FixedLineChannel {
+    /// Call instead: the code is read out by a voice call (the default).
+    #[default]
+    Call,
+    /// Send the SMS anyway (for a provider that turns SMS to landlines into calls itself).
+    Sms,
+    /// Refuse the send as `number_type_blocked`.
+    Refuse,
+}
+
+impl FixedLineChannel {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Call => "call",
+            Self::Sms => "sms",
+            Self::Refuse => "refuse",
+        }
+    }
+}
+
 /// A name that is not one of [`NumberType::ALL`]; the message lists the accepted names.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("\"{0}\" is not a number type: use one of {names}", names = names())]

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::limits::{Conversion, Limit, Pause, Scope};
-use super::{Channel, PhoneNumber};
+use super::{Channel, NumberType, PhoneNumber};
 
 /// A count against its cap (0 = the cap is disabled), as `otpd limits` shows it.
 #[derive(Debug, Clone, Copy, Serialize)]
@@ -61,6 +61,8 @@ pub struct NumberView {
     pub phone: PhoneNumber,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub country: Option<String>,
+    /// What kind of number the numbering plan says it is.
+    pub number_type: NumberType,
     pub last_hour: Counter,
     pub last_day: Counter,
     pub prefix_last_hour: Counter,
@@ -128,6 +130,10 @@ pub enum Outcome {
         expires_in_seconds: i64,
         attempts_left: u32,
         resent: bool,
+        /// The channel asked for, when the number's type changed it (an SMS to a fixed-line
+        /// number goes out as a call: `delivery.fixed_line_channel`).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        instead_of: Option<Channel>,
         delivery: String,
         #[serde(skip_serializing_if = "Option::is_none")]
         provider_ref: Option<String>,
@@ -167,6 +173,14 @@ pub enum Outcome {
         phone: PhoneNumber,
         country: String,
         reason: String,
+    },
+    /// The number's type is refused (`limits.refuse_types`, or a fixed-line number with
+    /// `delivery.fixed_line_channel = "refuse"`); nothing was sent.
+    NumberTypeBlocked {
+        phone: PhoneNumber,
+        number_type: NumberType,
+        reason: String,
+        limit: Limit,
     },
     /// Too many wrong codes for this number across codes: refused without checking the code.
     NumberLocked {
@@ -249,6 +263,7 @@ impl Outcome {
             Outcome::DeliveryFailed { .. } => "delivery_failed",
             Outcome::RateLimited { .. } => "rate_limited",
             Outcome::CountryBlocked { .. } => "country_blocked",
+            Outcome::NumberTypeBlocked { .. } => "number_type_blocked",
             Outcome::NumberLocked { .. } => "number_locked",
             Outcome::Unlocked { .. } => "unlocked",
             Outcome::Limits { .. } => "limits",
@@ -278,6 +293,7 @@ impl Outcome {
             | Outcome::Resumed { .. } => exit::OK,
             Outcome::RateLimited { .. }
             | Outcome::CountryBlocked { .. }
+            | Outcome::NumberTypeBlocked { .. }
             | Outcome::NumberLocked { .. }
             | Outcome::Invalid { .. }
             | Outcome::Expired { .. }
@@ -304,6 +320,7 @@ impl Outcome {
             | Outcome::AlreadyUsed { phone }
             | Outcome::Cancelled { phone }
             | Outcome::CountryBlocked { phone, .. }
+            | Outcome::NumberTypeBlocked { phone, .. }
             | Outcome::NumberLocked { phone, .. }
             | Outcome::Unlocked { phone, .. } => Some(phone),
             Outcome::RateLimited { phone, .. } | Outcome::NoPending { phone } => phone.as_ref(),

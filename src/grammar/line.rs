@@ -6,9 +6,9 @@
 use clap::error::ErrorKind;
 use clap::{CommandFactory, FromArgMatches, Parser};
 
-use super::{Asked, Operator};
+use super::{Asked, Operator, Reading};
 use crate::audit::AuditArgs;
-use crate::domain::Code;
+use crate::domain::{Code, PhoneNumber};
 use crate::request::{InputError, LineProblem, MAX_LINE, Request};
 
 /// The prompt's commands, in the order `help` lists them (also the completion candidates).
@@ -72,8 +72,13 @@ pub fn check_line(line: &str) -> Result<(), LineProblem> {
     Ok(())
 }
 
-/// Parses one line (without its newline).
+/// Parses one line (without its newline), reading only international numbers.
 pub fn parse_line(line: &str) -> Line {
+    parse_line_in(line, Reading::default())
+}
+
+/// Parses one line (without its newline); a bare national number of `r.region` means `send`.
+pub fn parse_line_in(line: &str, r: Reading) -> Line {
     if let Err(p) = check_line(line) {
         return Line::Invalid(p.into());
     }
@@ -98,7 +103,7 @@ pub fn parse_line(line: &str) -> Line {
         }
         words[0] = lowered;
         *command
-    } else if let Some(command) = natural(line, first) {
+    } else if let Some(command) = natural(line, first, r) {
         // `--`: what follows is the number or the code, even a word that starts with `-`.
         words.splice(0..0, [command.to_string(), "--".to_string()]);
         command
@@ -108,7 +113,7 @@ pub fn parse_line(line: &str) -> Line {
             suggestion: suggest(&lowered),
         };
     };
-    match parse_words(&words).map(|op| op.asked()) {
+    match parse_words(&words).map(|op| op.asked(r)) {
         Ok(Ok(Asked::Run(r))) => Line::Run(r),
         Ok(Ok(Asked::Audit(a))) => Line::Audit(a),
         Ok(Err(e)) => Line::Invalid(e),
@@ -118,15 +123,30 @@ pub fn parse_line(line: &str) -> Line {
 }
 
 /// The command a line without one means: `send` for a phone number, `verify` for a code.
-fn natural(line: &str, first: &str) -> Option<&'static str> {
+fn natural(line: &str, first: &str, r: Reading) -> Option<&'static str> {
     Some(match first {
         _ if first.starts_with('+') => "send",
+        _ if is_national(line, r) => "send",
         // A code may start with 00 too: digits that make a code are a code.
         _ if Code::looks_like(line) && Code::parse(line).is_ok() => "verify",
         _ if first.starts_with("00") => "send",
         _ if Code::looks_like(line) => "verify",
         _ => return None,
     })
+}
+
+/// A bare national number of the default region (a channel may follow it), unless its digits
+/// are as many as a code's: `482913` stays a code, `415 555 2671` is a US number.
+fn is_national(line: &str, r: Reading) -> bool {
+    let Some(region) = r.region else {
+        return false;
+    };
+    let number = match line.trim_end().rsplit_once(' ') {
+        Some((before, last)) if last.starts_with(|c: char| c.is_ascii_alphabetic()) => before,
+        _ => line,
+    };
+    let digits = number.chars().filter(char::is_ascii_digit).count();
+    digits != r.code_length && PhoneNumber::parse_in(number, Some(region)).is_ok()
 }
 
 /// The prompt's words through clap. A missing phone or code is not clap's business here: the
@@ -301,6 +321,62 @@ mod tests {
         for (line, want) in cases {
             assert_eq!(describe(line), *want, "{line:?}");
         }
+    }
+
+    #[test]
+    fn a_default_region_reads_bare_national_numbers() {
+        let us = |code_length| Reading {
+            region: Some("US".parse().unwrap()),
+            code_length,
+        };
+        let read = |line: &str, r: Reading| match parse_line_in(line, r) {
+            Line::Run(Request::Send { phone, channel }) => format!(
+                "send {}{}",
+                phone.e164(),
+                channel.map(|c| format!(" {c}")).unwrap_or_default()
+            ),
+            Line::Run(Request::Verify { code, phone: p }) => format!(
+                "verify {}{}",
+                code.expose_digits(),
+                p.map(|p| format!(" {}", p.e164())).unwrap_or_default()
+            ),
+            Line::Run(other) => format!("{other:?}"),
+            Line::Invalid(e) => format!("bad: {e}"),
+            _ => "other".into(),
+        };
+        let cases = [
+            ("415 555 2671", us(6), "send +14155552671"),
+            ("(415) 555-2671", us(6), "send +14155552671"),
+            ("415 555 2671 call", us(6), "send +14155552671 call"),
+            (
+                "send 415 555 2671 whatsapp",
+                us(6),
+                "send +14155552671 whatsapp",
+            ),
+            ("482913", us(6), "verify 482913"),
+            // Digits as many as a code's stay a code: `send` says otherwise.
+            ("4155552671", us(10), "verify 4155552671"),
+            ("send 4155552671", us(10), "send +14155552671"),
+            (
+                "verify 482913 415 555 2671",
+                us(6),
+                "verify 482913 +14155552671",
+            ),
+            (
+                "verify 482 913 +44 7911 123456",
+                us(6),
+                "verify 482913 +447911123456",
+            ),
+            ("+44 7911 123456", us(6), "send +447911123456"),
+            ("415 555 2671", Reading::default(), "verify 4155552671"),
+        ];
+        for (line, r, want) in cases {
+            assert_eq!(read(line, r), want, "{line:?} {r:?}");
+        }
+        assert!(
+            read("status 415 555 2671", Reading::default()).starts_with("bad: "),
+            "no region, no country code"
+        );
     }
 
     #[test]

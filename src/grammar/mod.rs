@@ -9,6 +9,11 @@
 //! `verify CODE --phone PHONE`. Phone numbers may be typed with spaces: every word is kept.
 //! On the command line `verify` without a code reads it from stdin (see `cli`); at the prompt
 //! a missing code is an invalid one.
+//!
+//! With a default region ([`Reading::region`], `[phone] default_region`) a number without `+`
+//! is a national number of that region everywhere a phone is read: `send 415 555 2671`, a bare
+//! `(415) 555-2671` at the prompt or the kiosk, `limits`, `unlock`, `status`, `verify CODE
+//! PHONE` (the phone then starts after the code's digits).
 
 pub mod line;
 pub mod store;
@@ -16,10 +21,31 @@ pub mod store;
 use clap::Subcommand;
 
 use crate::audit::AuditArgs;
-use crate::domain::{Channel, Code, PhoneNumber};
+use crate::domain::{Channel, Code, PhoneNumber, Region};
 use crate::request::{InputError, Request};
 
-pub use line::{COMMANDS, Line, check_line, parse_line, suggest};
+pub use line::{COMMANDS, Line, check_line, parse_line, parse_line_in, suggest};
+
+/// What reading words depends on besides the words: the default region for numbers without
+/// `+`, and the configured code length (so that bare digits of that length stay a code even
+/// where they would also be a national number). `Reading::default()` reads only
+/// international numbers.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Reading {
+    pub region: Option<Region>,
+    /// `[policy] code_length`; 0 when unknown.
+    pub code_length: usize,
+}
+
+impl Reading {
+    /// How this installation reads words: `[phone] default_region`, `[policy] code_length`.
+    pub fn of(config: &crate::config::Config) -> Reading {
+        Reading {
+            region: config.phone.default_region,
+            code_length: config.policy.code_length,
+        }
+    }
+}
 
 /// The operator's commands, shared by `otpd COMMAND …` and the prompt.
 #[derive(Debug, Subcommand)]
@@ -96,14 +122,15 @@ pub enum Asked {
 
 impl Operator {
     /// The typed request; an [`InputError`] when a phone, code or channel is not one.
-    pub fn asked(&self) -> Result<Asked, InputError> {
+    pub fn asked(&self, r: Reading) -> Result<Asked, InputError> {
         let run = Asked::Run;
+        let optional_phone = |words: &[String]| optional_phone(words, r.region);
         Ok(match self {
-            Operator::Send { phone, channel } => run(send(phone, channel.as_deref())?),
+            Operator::Send { phone, channel } => run(send(phone, channel.as_deref(), r.region)?),
             Operator::Resend { phone } => run(Request::Resend {
                 phone: optional_phone(phone)?,
             }),
-            Operator::Verify { code, phone } => run(verify(code, phone.as_deref())?),
+            Operator::Verify { code, phone } => run(verify(code, phone.as_deref(), r)?),
             Operator::Status { phone } => run(Request::Status {
                 phone: optional_phone(phone)?,
             }),
@@ -121,7 +148,7 @@ impl Operator {
                 phone: optional_phone(phone)?,
             }),
             Operator::Unlock { phone } => run(Request::Unlock {
-                phone: self::phone(&phone.join(" "))?,
+                phone: self::phone(&phone.join(" "), r.region)?,
             }),
             Operator::Audit(args) => Asked::Audit(args.clone()),
         })
@@ -131,7 +158,11 @@ impl Operator {
 /// `send PHONE… [CHANNEL]` or `send PHONE… --channel CHANNEL`. Without the flag, a last word
 /// that does not start with a digit is the channel (a number's own words all do, but its
 /// first, which starts with `+` or `00`).
-fn send(words: &[String], flag: Option<&str>) -> Result<Request, InputError> {
+fn send(
+    words: &[String],
+    flag: Option<&str>,
+    region: Option<Region>,
+) -> Result<Request, InputError> {
     let (phone_words, channel) = match (flag, words.split_last()) {
         (Some(c), _) => (words, Some(c)),
         (None, Some((last, before)))
@@ -142,35 +173,55 @@ fn send(words: &[String], flag: Option<&str>) -> Result<Request, InputError> {
         (None, _) => (words, None),
     };
     let channel = channel.map(self::channel).transpose()?;
-    let phone = phone(&phone_words.join(" "))?;
+    let phone = phone(&phone_words.join(" "), region)?;
     Ok(Request::Send { phone, channel })
 }
 
-/// `verify CODE… [PHONE…]` (the phone starts at the first word starting with `+`) or
-/// `verify CODE… --phone PHONE…`. The code is checked first.
-fn verify(words: &[String], flag: Option<&[String]>) -> Result<Request, InputError> {
+/// `verify CODE… [PHONE…]` (the phone starts at the first word starting with `+`; with a
+/// default region and no such word, at the word after the code's digits) or `verify CODE…
+/// --phone PHONE…`. The code is checked first.
+fn verify(words: &[String], flag: Option<&[String]>, r: Reading) -> Result<Request, InputError> {
     let split = match flag {
         Some(_) => words.len(),
         None => words
             .iter()
             .position(|w| w.starts_with('+'))
+            .or_else(|| r.region.and(national_split(words, r.code_length)))
             .unwrap_or(words.len()),
     };
     let code = code(&words[..split].join(" "))?;
-    let phone = optional_phone(flag.unwrap_or(&words[split..]))?;
+    let phone = optional_phone(flag.unwrap_or(&words[split..]), r.region)?;
     Ok(Request::Verify { code, phone })
 }
 
-fn optional_phone(words: &[String]) -> Result<Option<PhoneNumber>, InputError> {
+/// Where a national number starts after a code: the first word after exactly `code_length`
+/// digits, if words follow.
+fn national_split(words: &[String], code_length: usize) -> Option<usize> {
+    let mut digits = 0;
+    for (i, w) in words.iter().enumerate() {
+        digits += w.chars().filter(char::is_ascii_digit).count();
+        if digits >= code_length {
+            return (digits == code_length && code_length > 0 && i + 1 < words.len())
+                .then_some(i + 1);
+        }
+    }
+    None
+}
+
+fn optional_phone(
+    words: &[String],
+    region: Option<Region>,
+) -> Result<Option<PhoneNumber>, InputError> {
     if words.is_empty() {
         return Ok(None);
     }
-    phone(&words.join(" ")).map(Some)
+    phone(&words.join(" "), region).map(Some)
 }
 
-/// A phone number as people type it (`+1 (415) 555-2671`, `0044 7911 123456`).
-pub fn phone(text: &str) -> Result<PhoneNumber, InputError> {
-    Ok(PhoneNumber::parse(text)?)
+/// A phone number as people type it (`+1 (415) 555-2671`, `0044 7911 123456`); with a
+/// default region, also its national form (`(415) 555-2671` for `US`).
+pub fn phone(text: &str, region: Option<Region>) -> Result<PhoneNumber, InputError> {
+    Ok(PhoneNumber::parse_in(text, region)?)
 }
 
 /// A code as people type it (`482913`, `482 913`, `482-913`).

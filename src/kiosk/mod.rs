@@ -163,12 +163,19 @@ impl Kiosk<'_> {
                 Answer::Bad(p) => self.line(&p.to_string())?,
                 Answer::Text(t) if t.is_empty() => {}
                 Answer::Text(t) => {
-                    if let Line::Run(Request::Send { phone, channel }) = grammar::parse_line(&t) {
+                    let region = self.app.config().phone.default_region;
+                    let reading = grammar::Reading {
+                        region,
+                        code_length: 0,
+                    };
+                    if let Line::Run(Request::Send { phone, channel }) =
+                        grammar::parse_line_in(&t, reading)
+                    {
                         return Ok(Ok((phone, channel)));
                     }
                     // Anything else (a command, a code, a mistyped number): say what is wrong
                     // with it as a phone number.
-                    if let Err(e) = grammar::phone(&t) {
+                    if let Err(e) = grammar::phone(&t, region) {
                         self.line(&render::text(&e.outcome()))?;
                     }
                     self.line(wording::not_a_phone())?;

@@ -127,6 +127,7 @@ fn every_locale_has_every_kiosk_screen() {
         expires_in_seconds: 300,
         attempts_left: 5,
         resent,
+        instead_of: None,
         delivery: "outbox".into(),
         provider_ref: None,
     };

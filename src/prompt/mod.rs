@@ -2,7 +2,7 @@
 //! loop serves a person at a terminal (rustyline: completion, hints, history, colour) and a
 //! script or front-end on a pipe (plain lines; with `--json`, one JSON object per line).
 //!
-//! Each line is parsed once by the grammar ([`crate::grammar::parse_line`]), executed through
+//! Each line is parsed once by the grammar ([`crate::grammar::parse_line_in`]), executed through
 //! [`App::execute`], and rendered by [`crate::render`]. SIGINT is caught for the whole session
 //! ([`crate::terminal::signals`]), so Ctrl-C while a code is being hashed or delivered lets the
 //! command finish (and write its audit event) instead of killing the process half-way. At the
@@ -197,7 +197,8 @@ pub fn run(mut app: App, state_dir: &Path, json: bool, out: &mut dyn Write) -> R
             Input::Refused(problem) => session.show(out, &problem.into_error().outcome())?,
             Input::Line(line) => {
                 source.remember(&line);
-                let go_on = session.handle(&mut app, grammar::parse_line(&line), out)?;
+                let parsed = grammar::parse_line_in(&line, grammar::Reading::of(app.config()));
+                let go_on = session.handle(&mut app, parsed, out)?;
                 // Ctrl-C while the command ran: it finished; a person gets the prompt back,
                 // a script stops here.
                 if signals.take_interrupt() && !interactive {

@@ -10,8 +10,14 @@ fn limits_summary(l: &Limits) -> String {
     } else {
         l.allowed_countries.join(",")
     };
+    let types: Vec<&str> = l.refuse_types.iter().map(|t| t.as_str()).collect();
+    let types = match types.is_empty() {
+        true => "no type refused".to_string(),
+        false => format!("refused types {}", types.join(",")),
+    };
     format!(
-        "{countries}; per number {}/h {}/day; per prefix ({} digits) {}/h; per station {}/h; global {}/h; back-off up to {} s; conversion >= {} after {} sends; lock after {} wrong codes for {} s, until unlock after {}",
+        "{countries}; {types}; fixed-line SMS: {}; per number {}/h {}/day; per prefix ({} digits) {}/h; per station {}/h; global {}/h; back-off up to {} s; conversion >= {} after {} sends; lock after {} wrong codes for {} s, until unlock after {}",
+        l.fixed_line.as_str(),
         l.per_number_per_hour,
         l.per_number_per_day,
         l.prefix_digits,
@@ -47,6 +53,10 @@ fn audit_summary(a: &AuditConfig) -> String {
 /// The whole summary (with the Twilio lines when that delivery is configured).
 pub fn config_summary(c: &Config) -> String {
     let mut summary = core_summary(c);
+    summary.push_str(&match c.phone.default_region {
+        Some(r) => format!("\nphone            numbers without + are national numbers of {r}"),
+        None => "\nphone            every number needs + and its country code".into(),
+    });
     if let Some(t) = &c.twilio {
         let or_none = |v: &Option<String>| v.clone().unwrap_or_else(|| "(none)".into());
         summary.push_str(&format!(

@@ -103,10 +103,10 @@ pub fn limits_text(v: &LimitsView) -> String {
         lines.push(format!(
             "{}{}: {} sends in the last hour, {} in 24 hours, {} to its prefix in the last hour; send streak {} (cooldown {}); {} wrong codes in a row.",
             n.phone,
-            n.country
-                .as_deref()
-                .map(|c| format!(" ({c})"))
-                .unwrap_or_default(),
+            match n.country.as_deref() {
+                Some(c) => format!(" ({c}, {} number)", n.number_type.describe()),
+                None => format!(" ({} number)", n.number_type.describe()),
+            },
             counter(&n.last_hour),
             counter(&n.last_day),
             counter(&n.prefix_last_hour),

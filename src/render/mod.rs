@@ -4,7 +4,7 @@
 //! the front-ends call it.
 //!
 //! - [`outcome`]: a use case's outcome as sentences ([`text`]); [`limits`]: `otpd limits`,
-//!   its pauses and locked numbers;
+//!   its pauses and locked numbers; [`refusal`]: a refused send in the operator's words;
 //! - [`json`]: outcomes and errors as one JSON object ([`json()`], [`error_json`]);
 //! - [`error`]: operational errors, clap's messages, warnings ([`error_text`]);
 //! - [`input`]: why a line, a phone, a code or a channel was refused;
@@ -19,6 +19,7 @@ pub mod kiosk;
 pub mod limits;
 pub mod outcome;
 pub mod prompt;
+pub mod refusal;
 pub mod store;
 
 pub use config_summary::config_summary;

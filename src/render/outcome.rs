@@ -4,6 +4,7 @@
 use super::limits::{limits_text, resumed_text};
 use super::{duration, local_time};
 use crate::domain::Outcome;
+use crate::domain::limits::Limit;
 use crate::domain::outcome::PendingView;
 use crate::sanitize::sanitize;
 
@@ -26,6 +27,7 @@ pub fn text(o: &Outcome) -> String {
             expires_in_seconds,
             attempts_left,
             resent,
+            instead_of,
             ..
         } => {
             let mut s = format!(
@@ -35,6 +37,13 @@ pub fn text(o: &Outcome) -> String {
                 local_time(*expires_at),
                 duration(*expires_in_seconds),
             );
+            if let Some(asked) = instead_of {
+                s.push_str(&format!(
+                    " It is a fixed-line number, so the code is read out {} instead of sent {}.",
+                    channel.by_phrase(),
+                    asked.by_phrase()
+                ));
+            }
             if *resent {
                 s.push_str(&format!(
                     " The previous code no longer works. {}.",
@@ -52,32 +61,32 @@ pub fn text(o: &Outcome) -> String {
             sanitize(reason)
         ),
         Outcome::RateLimited {
-            phone,
             retry_after_seconds,
             reason,
             operator_action,
             limit,
+            scope,
             ..
-        } => {
-            let to = phone
-                .as_ref()
-                .map(|p| format!(" to {p}"))
-                .unwrap_or_default();
-            let reason = match limit {
-                Some(l) => format!("{} ({})", sanitize(reason), l.key()),
-                None => sanitize(reason),
-            };
-            match operator_action {
-                Some(action) => format!(
-                    "Not sent{to}: {reason}. Waiting will not help: an operator must run `{}`.",
-                    sanitize(action)
-                ),
-                None => format!(
-                    "Not sent{to}: {reason}. Try again in {}.",
-                    duration(*retry_after_seconds)
-                ),
-            }
-        }
+        } => super::refusal::rate_limited(
+            *limit,
+            *scope,
+            *retry_after_seconds,
+            operator_action.as_deref(),
+            reason,
+        ),
+        Outcome::NumberTypeBlocked {
+            phone,
+            limit: Limit::FixedLine,
+            ..
+        } => format!(
+            "Not sent to {phone}: it is a fixed-line number, which cannot receive SMS. Send by call instead."
+        ),
+        Outcome::NumberTypeBlocked {
+            phone, number_type, ..
+        } => format!(
+            "Not sent to {phone}: it is a {} number, and codes are not sent to those here.",
+            number_type.describe()
+        ),
         Outcome::CountryBlocked { phone, reason, .. } => format!(
             "Not sent to {phone}: {}. Nothing was sent.",
             sanitize(reason)

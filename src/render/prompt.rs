@@ -117,9 +117,6 @@ pub fn help(topic: Option<&str>) -> String {
             "cancel" => {
                 "cancel — abandon the pending code of the current number (recorded in the audit log)."
             }
-            "limits" => {
-                "limits [PHONE] — the abuse and cost limits: counters, locks and what would be refused now. limits resume restarts sending after the conversion guard paused it (recorded in the audit log)."
-            }
             "unlock" => {
                 "unlock PHONE — lift a number's lock-out after too many wrong codes (recorded in the audit log)."
             }
@@ -130,6 +127,7 @@ pub fn help(topic: Option<&str>) -> String {
         })
     };
     match topic {
+        Some("limits") => super::refusal::help_limits(),
         Some(t) => one(t).map(str::to_string).unwrap_or_else(|| {
             format!(
                 "There is no command \"{}\". Type help to see them all.",

@@ -68,8 +68,9 @@ impl Ctx<'_> {
     ) -> LimitsView {
         let l = self.limits;
         let mut refusals: Vec<LimitRefusal> = phone
-            .and_then(|p| l.country_refusal(p))
             .into_iter()
+            .flat_map(|p| [l.country_refusal(p), l.number_type_refusal(p)])
+            .flatten()
             .collect();
         refusals.extend(l.refusals(usage, now));
         LimitsView {
@@ -117,6 +118,7 @@ impl Ctx<'_> {
         NumberView {
             phone: p.clone(),
             country: p.region().map(str::to_string),
+            number_type: p.number_type(),
             last_hour: Counter {
                 count: usage.number_hour.count,
                 cap: l.per_number_per_hour,

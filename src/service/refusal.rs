@@ -1,5 +1,5 @@
 //! Why a send is refused before anything is hashed or sent: the country allow-list, the
-//! ledger's limits and the live code's cooldown, checked once without the write lock and again
+//! number's type, the ledger's limits and the live code's cooldown, checked once without the write lock and again
 //! under it; and how a refusal is audited (pausing the scope — station, prefix or the whole
 //! installation — whose conversion collapsed, when it must).
 
@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use super::{Ctx, Result, Service};
 use crate::domain::challenge::ceil_seconds;
 use crate::domain::limits::{Limit, LimitRefusal, Scope, Wait};
-use crate::domain::{Challenge, Outcome, PhoneNumber};
+use crate::domain::{Challenge, Channel, Outcome, PhoneNumber};
 use crate::store::audit::Event;
 use crate::store::{Counting, LedgerKeys, NewPause, StoreError, Tx};
 
@@ -35,6 +35,8 @@ pub(super) fn operator_action(l: Limit) -> Option<String> {
         Limit::Paused | Limit::Conversion => Some("otpd limits resume".into()),
         Limit::NumberNeedsUnlock => Some("otpd unlock PHONE".into()),
         Limit::Country => Some("add the country to limits.allowed_countries".into()),
+        Limit::NumberType => Some("remove the type from limits.refuse_types".into()),
+        Limit::FixedLine => Some("set delivery.fixed_line_channel to \"call\"".into()),
         _ => None,
     }
 }
@@ -42,6 +44,14 @@ pub(super) fn operator_action(l: Limit) -> Option<String> {
 impl Refusal {
     pub(super) fn outcome(&self, phone: &PhoneNumber) -> Outcome {
         let l = &self.limit;
+        if matches!(l.limit, Limit::NumberType | Limit::FixedLine) {
+            return Outcome::NumberTypeBlocked {
+                phone: phone.clone(),
+                number_type: phone.number_type(),
+                reason: l.reason.clone(),
+                limit: l.limit,
+            };
+        }
         if l.limit == Limit::Country {
             return Outcome::CountryBlocked {
                 phone: phone.clone(),
@@ -92,7 +102,8 @@ impl Refusal {
 impl Ctx<'_> {
     /// Send-time limits. Checked once without the write lock (so a refusal costs no hash) and
     /// again inside the transaction that issues the code (so terminals cannot race past them).
-    /// The country allow-list comes first; then every counter in the ledger.
+    /// The country allow-list comes first, then the number's type; then every counter in the
+    /// ledger.
     pub(super) fn send_refusal(
         &self,
         tx: &mut dyn Tx,
@@ -108,6 +119,9 @@ impl Ctx<'_> {
         };
         if let Some(limit) = self.limits.country_refusal(phone) {
             return Ok(Some(refusal(Event::CountryBlocked, limit)));
+        }
+        if let Some(limit) = self.limits.number_type_refusal(phone) {
+            return Ok(Some(refusal(Event::NumberTypeBlocked, limit)));
         }
         let usage = tx.usage(self.limits, &keys, self.station, now, Counting::Decide)?;
         if let Some(limit) = self.limits.decide(&usage, now) {
@@ -179,6 +193,22 @@ impl Ctx<'_> {
         }
         let detail = r.detail(self.station);
         self.record(tx, now, r.event, Some(phone), challenge_id, detail)
+    }
+}
+
+impl Ctx<'_> {
+    /// The channel a send to `phone` goes out on (`delivery.fixed_line_channel`), or the
+    /// refusal of an SMS to a fixed-line number.
+    pub(super) fn route(
+        &self,
+        phone: &PhoneNumber,
+        channel: Channel,
+    ) -> std::result::Result<Channel, Refusal> {
+        self.limits.route(phone, channel).map_err(|limit| Refusal {
+            event: Event::NumberTypeBlocked,
+            limit,
+            prefix_masked: crate::domain::limits::masked_prefix(phone, self.limits.prefix_digits),
+        })
     }
 }
 

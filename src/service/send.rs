@@ -95,6 +95,11 @@ impl Service<'_> {
         mode: Mode,
     ) -> Result<Outcome> {
         let cx = self.cx;
+        let asked = channel;
+        let channel = match cx.route(phone, channel) {
+            Ok(c) => c,
+            Err(r) => return self.refused(now, phone, r),
+        };
         match self.precheck(now, phone, mode)? {
             Precheck::Go => {}
             Precheck::NotLive => return self.resend_not_live(now, phone),
@@ -112,7 +117,10 @@ impl Service<'_> {
             .store
             .transaction(|tx| cx.persist(tx, now, phone, mode, &fresh))?;
         match issued {
-            Issued::Ready(ready) => self.deliver(now, phone, channel, code, &ready),
+            Issued::Ready(ready) => {
+                let instead_of = (asked != channel).then_some(asked);
+                self.deliver(now, phone, (channel, instead_of), code, &ready)
+            }
             Issued::Refused(r) => Ok(r.outcome(phone)),
             Issued::NotLive(o) => Ok(o),
         }
@@ -143,7 +151,7 @@ impl Service<'_> {
         &mut self,
         now: DateTime<Utc>,
         phone: &PhoneNumber,
-        channel: Channel,
+        (channel, instead_of): (Channel, Option<Channel>),
         code: Code,
         ready: &Ready,
     ) -> Result<Outcome> {
@@ -161,7 +169,11 @@ impl Service<'_> {
         drop(code);
         self.store
             .transaction(|tx| cx.record_delivery(tx, now, phone, ready, &result))?;
-        Ok(cx.delivered(now, phone, channel, ready, result))
+        let mut outcome = cx.delivered(now, phone, channel, ready, result);
+        if let Outcome::Sent { instead_of: i, .. } = &mut outcome {
+            *i = instead_of;
+        }
+        Ok(outcome)
     }
 
     /// A `resend` found nothing live: a spent code is refused as locked, anything else is
@@ -346,6 +358,7 @@ impl Ctx<'_> {
                 expires_in_seconds: (ready.expires_at - now).num_seconds(),
                 attempts_left: ready.attempts_left,
                 resent: ready.resent,
+                instead_of: None,
                 delivery: self.delivery.name().to_string(),
                 provider_ref: receipt.provider_ref,
             },

@@ -39,6 +39,9 @@ pub enum Event {
     Cancelled,
     /// A send refused because the number's country is not allowed.
     CountryBlocked,
+    /// A send refused for the number's type (`limits.refuse_types`, or a fixed-line number
+    /// with `delivery.fixed_line_channel = "refuse"`).
+    NumberTypeBlocked,
     /// Wrong codes across codes locked a number (timed, or until `otpd unlock`).
     NumberLocked,
     /// An operator lifted a number's lock (`otpd unlock`).
@@ -70,6 +73,7 @@ impl Event {
             Event::RateLimited => "rate_limited",
             Event::Cancelled => "cancelled",
             Event::CountryBlocked => "country_blocked",
+            Event::NumberTypeBlocked => "number_type_blocked",
             Event::NumberLocked => "number_locked",
             Event::Unlocked => "unlocked",
             Event::LimitsPaused => "limits_paused",
@@ -104,12 +108,13 @@ impl Event {
             | Event::NoPending
             | Event::RateLimited
             | Event::CountryBlocked
+            | Event::NumberTypeBlocked
             | Event::NumberLocked
             | Event::LimitsPaused => "refused",
         }
     }
 
-    pub const ALL: [Event; 20] = [
+    pub const ALL: [Event; 21] = [
         Event::Sent,
         Event::Resent,
         Event::Delivered,
@@ -124,6 +129,7 @@ impl Event {
         Event::RateLimited,
         Event::Cancelled,
         Event::CountryBlocked,
+        Event::NumberTypeBlocked,
         Event::NumberLocked,
         Event::Unlocked,
         Event::LimitsPaused,

@@ -11,6 +11,7 @@ mod fuzz;
 mod harness;
 mod layout;
 mod limits;
+mod region;
 mod reliability_core;
 mod reliability_front_ends;
 mod repl;

@@ -7,7 +7,8 @@ mod conversion;
 
 use chrono::{DateTime, TimeDelta, Utc};
 
-use super::PhoneNumber;
+use super::number_type::{FixedLineChannel, NumberType};
+use super::{Channel, PhoneNumber};
 pub use conversion::{Conversion, Pause, Scope, Trip, masked_prefix};
 
 /// Validated `[limits]` values (see `config` for ranges and defaults).
@@ -15,6 +16,11 @@ pub use conversion::{Conversion, Pause, Scope, Trip, masked_prefix};
 pub struct Limits {
     /// ISO 3166 region codes; empty = every country.
     pub allowed_countries: Vec<String>,
+    /// Number types refused before anything is counted or sent (`limits.refuse_types`).
+    pub refuse_types: Vec<NumberType>,
+    /// What an SMS to a fixed-line number does (`[delivery] fixed_line_channel`): decided
+    /// with the number type, before anything is counted or sent.
+    pub fixed_line: FixedLineChannel,
     /// The first resend cooldown (`policy.resend_cooldown_seconds`); zero disables back-off.
     pub base_cooldown: TimeDelta,
     pub max_cooldown: TimeDelta,
@@ -40,6 +46,8 @@ impl Default for Limits {
     fn default() -> Self {
         Self {
             allowed_countries: Vec::new(),
+            refuse_types: NumberType::DEFAULT_REFUSED.to_vec(),
+            fixed_line: FixedLineChannel::Call,
             base_cooldown: TimeDelta::seconds(30),
             max_cooldown: TimeDelta::seconds(1920),
             backoff_reset: TimeDelta::seconds(3600),
@@ -65,6 +73,10 @@ pub const DAY: TimeDelta = TimeDelta::days(1);
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Limit {
     Country,
+    /// The number's type is in `limits.refuse_types`.
+    NumberType,
+    /// An SMS to a fixed-line number, with `delivery.fixed_line_channel = "refuse"`.
+    FixedLine,
     Paused,
     Conversion,
     NumberNeedsUnlock,
@@ -81,6 +93,8 @@ impl Limit {
     pub fn key(self) -> &'static str {
         match self {
             Limit::Country => "limits.allowed_countries",
+            Limit::NumberType => "limits.refuse_types",
+            Limit::FixedLine => "delivery.fixed_line_channel",
             Limit::Paused | Limit::Conversion => "limits.min_conversion",
             Limit::NumberNeedsUnlock => "limits.failures_before_unlock",
             Limit::NumberLocked => "limits.max_failures_per_number",
@@ -194,6 +208,46 @@ impl Limits {
             trips_pause: false,
             scope: None,
         })
+    }
+
+    /// The number-type list (`refuse_types`): refused before anything is counted or sent.
+    pub fn number_type_refusal(&self, phone: &PhoneNumber) -> Option<LimitRefusal> {
+        let t = phone.number_type();
+        self.refuse_types.contains(&t).then(|| LimitRefusal {
+            limit: Limit::NumberType,
+            wait: Wait::Config,
+            reason: format!(
+                "{} numbers are refused ({})",
+                t.describe(),
+                self.refuse_types
+                    .iter()
+                    .map(|t| t.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            trips_pause: false,
+            scope: None,
+        })
+    }
+
+    /// The channel a send by `channel` to `phone` goes out on: an SMS to a number the plan
+    /// knows to be fixed-line becomes a voice call (`fixed_line_channel = "call"`), stays an
+    /// SMS (`"sms"`), or is refused (`"refuse"`). Other channels and numbers are kept.
+    pub fn route(&self, phone: &PhoneNumber, channel: Channel) -> Result<Channel, LimitRefusal> {
+        if channel != Channel::Sms || !phone.number_type().is_fixed_line() {
+            return Ok(channel);
+        }
+        match self.fixed_line {
+            FixedLineChannel::Call => Ok(Channel::Call),
+            FixedLineChannel::Sms => Ok(Channel::Sms),
+            FixedLineChannel::Refuse => Err(LimitRefusal {
+                limit: Limit::FixedLine,
+                wait: Wait::Config,
+                reason: "a fixed-line number cannot receive SMS".into(),
+                trips_pause: false,
+                scope: None,
+            }),
+        }
     }
 
     /// The cooldown owed after `streak` sends in a row: base, 2×base, 4×base … capped.

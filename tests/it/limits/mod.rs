@@ -56,13 +56,18 @@ fn per_number_per_hour_allows_the_fifth_refuses_the_sixth_until_the_first_ages_o
     assert_eq!(sixth.code, 1);
     assert_refused(&sixth.json(), "limits.per_number_per_hour", 3300);
     assert_eq!(env.outbox().len(), 5, "a refused send delivers nothing");
+    // The operator reads what to do; `limits PHONE` has the why and the key.
     let text = env.run(&["send", US]);
-    assert!(
-        text.stdout
-            .contains("5 of 5 sends to this number in the last hour")
-            && text.stdout.contains("limits.per_number_per_hour")
-            && text.stdout.contains("55 min"),
+    assert_eq!(
+        text.stdout.trim(),
+        "Wait 55 min before sending another code to this number.",
         "{text:?}"
+    );
+    let why = env.run(&["limits", US]);
+    assert!(
+        why.stdout
+            .contains("Would refuse (limits.per_number_per_hour): 5 of 5 sends to this number in the last hour"),
+        "{why:?}"
     );
     let d = details(&env, "rate_limited");
     assert!(
@@ -309,7 +314,11 @@ fn the_failure_cap_locks_until_an_operator_unlocks() {
     assert_refused(&j, "limits.failures_before_unlock", 0);
     assert_eq!(j["operator_action"], "otpd unlock PHONE");
     let text = env.run(&["send", US]);
-    assert!(text.stdout.contains("Waiting will not help"), "{text:?}");
+    assert!(
+        text.stdout
+            .contains("an operator must run `otpd unlock PHONE`"),
+        "{text:?}"
+    );
     assert_eq!(env.outbox().len(), 2);
     let limits = env.run(&["limits", "--json"]).json();
     assert_eq!(
@@ -406,7 +415,9 @@ fn limits_shows_counters_and_what_would_be_refused() {
     assert!(
         text.stdout
             .contains("Would refuse (limits.per_number_per_hour)")
-            && text.stdout.contains("+1 •••-•••-2671 (US): 2 of 2 sends")
+            && text
+                .stdout
+                .contains("+1 •••-•••-2671 (US, fixed-line or mobile number): 2 of 2 sends")
             && !text.stdout.contains("4155552671"),
         "{text:?}"
     );
