@@ -17,6 +17,7 @@ use crate::domain::{Channel, Limits, Policy};
 
 pub mod env;
 mod limits;
+mod message;
 mod raw;
 mod sections;
 pub mod twilio;
@@ -75,6 +76,8 @@ pub struct KioskConfig {
     pub result_seconds: u64,
     /// The channels a visitor may choose from (one: no question is asked).
     pub channels: Vec<Channel>,
+    /// The languages a visitor picks from first (`[kiosk] locales`; one: no question is asked).
+    pub locales: Vec<&'static crate::message::Locale>,
 }
 
 /// Where the master secret comes from. `Debug` never shows it.
@@ -104,6 +107,8 @@ pub struct Config {
     /// The validated `[twilio]` settings; present exactly when the provider is `twilio`.
     pub twilio: Option<TwilioConfig>,
     pub kiosk: KioskConfig,
+    /// The checked `[message]` settings, composing every message.
+    pub message: crate::message::Composer,
     /// `NO_COLOR` was set (and not empty): the prompt prints no colour.
     pub no_color: bool,
     /// The instant the clock is pinned to (`OTPD_FAKE_NOW`, debug builds only; see
@@ -141,6 +146,8 @@ pub enum ConfigError {
         path: PathBuf,
         detail: String,
     },
+    #[error("invalid configuration: {0}")]
+    Message(#[from] crate::message::MessageError),
     #[error("cannot find a home directory for otpd's files; set --db and OTPD_SECRET_FILE")]
     NoHome,
 }
@@ -213,7 +220,9 @@ impl Config {
         let hashing = sections::hashing(&raw.hashing)?;
         let limits = limits::limits(&raw.limits, policy.resend_cooldown)?;
         let audit = sections::audit(&raw.audit, &relative, dirs)?;
-        let kiosk = sections::kiosk(&raw.kiosk, raw.delivery.channel.unwrap_or_default())?;
+        let mut kiosk = sections::kiosk(&raw.kiosk, raw.delivery.channel.unwrap_or_default())?;
+        let composer = message::composer(&raw.message)?;
+        kiosk.locales = message::kiosk_locales(raw.kiosk.locales.as_deref(), composer.locale())?;
         let station = o
             .station
             .clone()
@@ -267,6 +276,7 @@ impl Config {
             audit,
             twilio,
             kiosk,
+            message: composer,
             no_color: env.no_color,
             fake_now: env.fake_now.as_deref().and_then(instant),
         })
@@ -281,6 +291,7 @@ impl Config {
                 self.hashing.memory_kib, self.hashing.iterations
             ));
         }
+        w.extend(self.cost_warnings());
         w
     }
 }

@@ -30,6 +30,8 @@ pub(super) struct RawConfig {
     pub(super) twilio: RawTwilio,
     #[serde(default)]
     pub(super) kiosk: RawKiosk,
+    #[serde(default)]
+    pub(super) message: super::message::RawMessage,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -65,6 +67,7 @@ pub(super) struct RawKiosk {
     pub(super) idle_seconds: Option<i64>,
     pub(super) result_seconds: Option<i64>,
     pub(super) channels: Option<Vec<Channel>>,
+    pub(super) locales: Option<Vec<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]

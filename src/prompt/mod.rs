@@ -79,7 +79,13 @@ impl Session {
     fn with_current(&self, request: Request) -> Request {
         let current = self.current.clone();
         match request {
-            Request::Resend { phone: None } => Request::Resend { phone: current },
+            Request::Resend {
+                phone: None,
+                locale,
+            } => Request::Resend {
+                phone: current,
+                locale,
+            },
             Request::Verify { code, phone: None } => Request::Verify {
                 code,
                 phone: current,
