@@ -1,12 +1,14 @@
 //! `audit stats`: per-day counts of what matters for spotting trouble — sends, approvals,
 //! failures, lockouts, rate-limit refusals — and the conversion rate, whose collapse on a day
-//! is the classic sign of SMS pumping.
+//! is the classic sign of SMS pumping — and the SMS segments delivered, so the bill can be
+//! estimated (each `delivered` event of an SMS records its segments in its detail).
 
 use chrono::{DateTime, Local, NaiveDate, TimeDelta, Utc};
 use serde::Serialize;
 
 use crate::clock::from_ms;
 use crate::error::Error;
+use crate::message::segments::segments_in_detail;
 use crate::store::Store;
 use crate::store::audit::Event;
 use crate::store::audit_query::{self, Filter};
@@ -32,6 +34,9 @@ const COUNTED: [Event; 8] = [
     Event::RateLimited,
 ];
 
+/// The pseudo-event the SMS segments are folded in as.
+const SEGMENTS: &str = "sms_segments";
+
 /// One local day.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Day {
@@ -43,6 +48,8 @@ pub struct Day {
     pub failures: i64,
     pub lockouts: i64,
     pub rate_limited: i64,
+    /// SMS segments delivered (what the provider bills; WhatsApp and calls are not counted).
+    pub sms_segments: i64,
     /// approvals / sends; `None` without sends.
     pub conversion: Option<f64>,
     /// Conversion below [`LOW_CONVERSION`].
@@ -58,6 +65,10 @@ impl Day {
     }
 
     fn add(&mut self, event: &str, n: i64) {
+        if event == SEGMENTS {
+            self.sms_segments += n;
+            return;
+        }
         match Event::from_name(event) {
             Some(Event::Sent | Event::Resent) => self.sends += n,
             Some(Event::Approved) => self.approvals += n,
@@ -78,9 +89,24 @@ impl Day {
 /// oldest first.
 pub fn stats(store: &mut Store, f: &Filter) -> Result<Vec<Day>, Error> {
     let names: Vec<&'static str> = COUNTED.iter().map(|e| e.as_str()).collect();
-    let buckets = store
-        .read(|tx| audit_query::bucket_counts(tx, f.since_ms, f.until_ms, BUCKET_MS, &names))?;
-    Ok(fold(buckets.into_iter().map(|(b, e, n)| {
+    let mut rows: Vec<(i64, String, i64)> = store.read(|tx| {
+        let mut rows = audit_query::bucket_counts(tx, f.since_ms, f.until_ms, BUCKET_MS, &names)?;
+        let delivered = Filter {
+            events: vec![Event::Delivered.as_str()],
+            since_ms: f.since_ms,
+            until_ms: f.until_ms,
+            ..Filter::default()
+        };
+        audit_query::stream(tx, &delivered, |row| {
+            if let Some(n) = segments_in_detail(row.detail) {
+                rows.push((row.at.div_euclid(BUCKET_MS), SEGMENTS.to_string(), n));
+            }
+            true
+        })?;
+        Ok(rows)
+    })?;
+    rows.sort_by_key(|(bucket, _, _)| *bucket);
+    Ok(fold(rows.into_iter().map(|(b, e, n)| {
         (from_ms(b.saturating_mul(BUCKET_MS)), e, n)
     })))
 }
@@ -122,6 +148,7 @@ pub fn total(days: &[Day]) -> Day {
         t.failures += d.failures;
         t.lockouts += d.lockouts;
         t.rate_limited += d.rate_limited;
+        t.sms_segments += d.sms_segments;
     }
     t.finish();
     t

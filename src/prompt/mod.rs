@@ -184,6 +184,7 @@ pub fn run(mut app: App, state_dir: &Path, json: bool, out: &mut dyn Write) -> R
             out,
             &render::prompt::banner(app.delivery().name(), &app.config().station),
         )?;
+        write_line(out, &render::prompt::message_costs(app.config()))?;
         warn(&mut app, &session, out)?;
         resume(&mut app, &mut session, out)?;
     }

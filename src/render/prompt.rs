@@ -70,6 +70,14 @@ pub fn banner(delivery: &str, station: &str) -> String {
     )
 }
 
+/// The banner's second line: what one SMS costs in each configured locale.
+pub fn message_costs(c: &crate::config::Config) -> String {
+    format!(
+        "SMS cost per message: {}.",
+        super::config_summary::message_costs(c)
+    )
+}
+
 /// Said on start, after the banner, when numbers are locked or sending from this station is
 /// paused: both refuse sends an operator may not expect, and anyone can lock a number.
 pub fn start_warnings(v: &LimitsView) -> Vec<String> {
