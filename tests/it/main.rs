@@ -11,6 +11,7 @@ mod fuzz;
 mod harness;
 mod layout;
 mod limits;
+mod message;
 mod reliability_core;
 mod reliability_front_ends;
 mod repl;
