@@ -55,7 +55,10 @@ fn each_built_in_locale_has_its_sms_text_and_send_locale_picks_it() {
     let env = Env::with_config("[message]\nlocale = \"pt-BR\"\n");
     env.run(&["send", US]).ok();
     let (body, code, tag) = last_message(&env);
-    assert_eq!((body, tag.as_str()), (SMS[4].1.replace("CODE", &code), "pt"));
+    assert_eq!(
+        (body, tag.as_str()),
+        (SMS[4].1.replace("CODE", &code), "pt")
+    );
 }
 
 #[test]
@@ -97,7 +100,10 @@ fn the_prompt_takes_a_locale_after_the_number_in_text_and_json_lines() {
     assert_eq!(env.outbox()[2]["locale"], "fr");
     assert_eq!(lines[1]["outcome"], "invalid_input");
     assert!(
-        lines[1]["error"].as_str().unwrap().contains("built-in locales are en, es"),
+        lines[1]["error"]
+            .as_str()
+            .unwrap()
+            .contains("built-in locales are en, es"),
         "{lines:?}"
     );
 }
@@ -153,7 +159,11 @@ fn a_bad_message_setting_is_refused_at_start_up_in_one_line() {
         for args in [&["config"][..], &["send", US][..]] {
             let r = env.run(args);
             assert_eq!(r.code, 2, "{line}: {r:?}");
-            let errors: Vec<&str> = r.stderr.lines().filter(|l| !l.contains("warning")).collect();
+            let errors: Vec<&str> = r
+                .stderr
+                .lines()
+                .filter(|l| !l.contains("warning"))
+                .collect();
             assert_eq!(errors.len(), 1, "{line}: {r:?}");
             assert!(
                 errors[0].starts_with(&format!("otpd: invalid configuration: {want}")),
@@ -204,7 +214,10 @@ fn the_cost_of_a_message_is_shown_and_a_second_segment_warned_about() {
     assert!(!env.run(&["config"]).stderr.contains("segment"));
 
     // A curly quote makes it UCS-2; long enough, two segments, and the quote is named.
-    let template = format!("Here’s your code: {{code}}. {}Bye.", "Keep it to yourself. ".repeat(2));
+    let template = format!(
+        "Here’s your code: {{code}}. {}Bye.",
+        "Keep it to yourself. ".repeat(2)
+    );
     let env = Env::with_config(&format!(
         "[policy]\ncode_length = 8\n[message]\ntemplate = \"{template}\"\n[kiosk]\nlocales = [\"en\", \"es\"]\n"
     ));
@@ -214,7 +227,11 @@ fn the_cost_of_a_message_is_shown_and_a_second_segment_warned_about() {
         r.stdout.contains("sms cost         en: UCS-2, 74 characters, 2 segments; es: UCS-2, 74 characters, 2 segments"),
         "{r:?}"
     );
-    let warnings: Vec<&str> = r.stderr.lines().filter(|l| l.contains("segments")).collect();
+    let warnings: Vec<&str> = r
+        .stderr
+        .lines()
+        .filter(|l| l.contains("segments"))
+        .collect();
     assert_eq!(warnings.len(), 2, "{r:?}");
     assert!(
         warnings[0].starts_with("otpd: warning: message.template in en needs 2 SMS segments")
@@ -225,7 +242,10 @@ fn the_cost_of_a_message_is_shown_and_a_second_segment_warned_about() {
     // An emoji: two UTF-16 units, and UCS-2 for the whole text.
     let env = Env::with_config("[message]\ntemplate = \"🔐 {code}\"\n");
     let r = env.run(&["config"]);
-    assert!(r.stdout.contains("en: UCS-2, 8 characters, 1 segment"), "{r:?}");
+    assert!(
+        r.stdout.contains("en: UCS-2, 8 characters, 1 segment"),
+        "{r:?}"
+    );
 }
 
 #[test]
@@ -249,7 +269,10 @@ fn audit_stats_counts_the_sms_segments_delivered() {
     // 77 UCS-2 units: two segments each.
     assert_eq!(segments(&long), 4);
     let table = long.run(&["audit", "stats"]).ok().stdout.clone();
-    assert!(table.contains("SMS segments") && table.contains("4 SMS segments."), "{table}");
+    assert!(
+        table.contains("SMS segments") && table.contains("4 SMS segments."),
+        "{table}"
+    );
     // The audit chain still verifies with the new detail.
     long.run(&["audit", "verify"]).ok();
 }
@@ -316,7 +339,8 @@ fn each_locale_s_kiosk_screens_after_picking_it_by_number_or_name() {
             let menu = "1  English\n2  Español\n3  Français\n4  Deutsch\n5  Português\n";
             assert!(r.stdout.contains(menu), "{r:?}");
             assert!(
-                r.stdout.contains(&format!("\n> {welcome}\n{ask_phone}\n> ")),
+                r.stdout
+                    .contains(&format!("\n> {welcome}\n{ask_phone}\n> ")),
                 "{pick}: {r:?}"
             );
         }
@@ -375,7 +399,10 @@ fn on_a_terminal_the_visitor_picks_a_language_on_a_cleared_centred_screen() {
     let env = Env::with_config(&format!("{ALL}result_seconds = 1\n"));
     let mut p = pty(&env);
     let before = expect(&mut p, "Choose your language");
-    assert!(before.contains("\x1b[H\x1b[2J"), "the screen is cleared: {before:?}");
+    assert!(
+        before.contains("\x1b[H\x1b[2J"),
+        "the screen is cleared: {before:?}"
+    );
     // Centred: the menu's lines are indented, not at the left edge.
     assert!(before.contains("   1  English"), "{before:?}");
     expect(&mut p, "> ");
