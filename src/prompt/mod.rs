@@ -34,9 +34,12 @@ fn write_line(out: &mut dyn Write, line: &str) -> Result<(), Error> {
         .map_err(Error::Output)
 }
 
-/// One prompt session: the current number and how to print.
+/// One prompt session: the current number (and the language its code was sent in) and how to
+/// print.
 struct Session {
     current: Option<PhoneNumber>,
+    /// The locale of the last `send`, for a `resend` to the current number.
+    locale: Option<&'static crate::message::Locale>,
     json: bool,
     paint: Paint,
 }
@@ -84,7 +87,7 @@ impl Session {
                 locale,
             } => Request::Resend {
                 phone: current,
-                locale,
+                locale: locale.or(self.locale),
             },
             Request::Verify { code, phone: None } => Request::Verify {
                 code,
@@ -110,6 +113,9 @@ impl Session {
 
     fn run(&mut self, app: &mut App, request: Request, out: &mut dyn Write) -> Result<(), Error> {
         let request = self.with_current(request);
+        if let Request::Send { locale, .. } = &request {
+            self.locale = *locale;
+        }
         let spinner = matches!(request, Request::Send { .. } | Request::Resend { .. })
             && !app.delivery().shows_codes_locally()
             && !self.json;
@@ -169,6 +175,7 @@ pub fn run(mut app: App, state_dir: &Path, json: bool, out: &mut dyn Write) -> R
     let signals = Watch::install(interactive)?;
     let mut session = Session {
         current: None,
+        locale: None,
         json,
         paint: Paint {
             on: interactive && !json && colour_wanted(app.config().no_color),

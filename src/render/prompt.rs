@@ -113,7 +113,7 @@ pub fn help(topic: Option<&str>) -> String {
     let one = |t: &str| -> Option<&'static str> {
         Some(match t {
             "send" => {
-                "send PHONE [sms|whatsapp|call] — send a code. Typing just the number does the same."
+                "send PHONE [sms|whatsapp|call] [LOCALE] — send a code, in LOCALE's language if given (en, es, fr, de or pt; otherwise [message] locale). Typing just the number does the same."
             }
             "resend" => {
                 "resend — send a new code to the current number; the old code stops working. Allowed once the cooldown has passed."

@@ -84,20 +84,25 @@ fn an_unknown_locale_is_one_line_listing_the_built_in_ones() {
 
 #[test]
 fn the_prompt_takes_a_locale_after_the_number_in_text_and_json_lines() {
-    let env = Env::new();
-    let r = env.run_stdin(&[], format!("send {US} es\n{UK} whatsapp de\n").as_bytes());
+    let env = Env::with_config("[policy]\nresend_cooldown_seconds = 0\n");
+    let r = env.run_stdin(
+        &[],
+        format!("send {US} es\nresend\n{UK} whatsapp de\n").as_bytes(),
+    );
     assert_eq!(r.code, 0, "{r:?}");
     let out = env.outbox();
     assert_eq!(out[0]["locale"], "es");
-    assert_eq!(out[1]["locale"], "de");
-    assert_eq!(out[1]["channel"], "whatsapp");
+    // A resend to the current number keeps the language of its send.
+    assert_eq!(out[1]["locale"], "es", "{r:?}");
+    assert_eq!(out[2]["locale"], "de");
+    assert_eq!(out[2]["channel"], "whatsapp");
     let r = env.run_stdin(
         &["--json"],
         format!("send {US2} --locale fr\nsend {US2} zz\n").as_bytes(),
     );
     let lines = r.json_lines();
     assert_eq!(lines[0]["outcome"], "sent");
-    assert_eq!(env.outbox()[2]["locale"], "fr");
+    assert_eq!(env.outbox()[3]["locale"], "fr");
     assert_eq!(lines[1]["outcome"], "invalid_input");
     assert!(
         lines[1]["error"]
@@ -298,6 +303,17 @@ fn a_call_speaks_in_the_message_s_language() {
         "{twiml}"
     );
     assert!(!twiml.contains("<Say>"), "{twiml}");
+}
+
+#[test]
+fn the_prompt_s_banner_says_what_an_sms_costs() {
+    let env = Env::with_config("[kiosk]\nlocales = [\"en\", \"fr\"]\n");
+    let mut p = spawn_command(env.pty_command(&[]), Some(10_000)).expect("spawn otpd");
+    expect(
+        &mut p,
+        "SMS cost per message: en: GSM-7, 74 characters, 1 segment; fr: GSM-7, 94 characters, 1 segment.",
+    );
+    expect(&mut p, "otpd> ");
 }
 
 // ── The kiosk ────────────────────────────────────────────────────────────────────────────────
