@@ -18,7 +18,7 @@ use crate::delivery::twilio::TwilioDelivery;
 use crate::delivery::{ConsoleDelivery, Delivery, OutboxDelivery};
 use crate::domain::Outcome;
 use crate::error::Error;
-use crate::service::{Ctx, Service};
+use crate::service::{Ctx, Service, Wording};
 use crate::store::Store;
 use crate::store::copy::Copied;
 
@@ -165,16 +165,34 @@ impl App {
                 policy: &self.config.policy,
                 limits: &self.config.limits,
                 station: &self.config.station,
+                composer: &self.config.message,
             },
         );
         let outcome = match request {
-            Request::Send { phone, channel } => service.send(
+            Request::Send {
+                phone,
+                channel,
+                locale,
+                app_hash,
+            } => service.send(
                 now,
                 rng,
                 phone,
                 channel.unwrap_or(self.config.delivery.channel),
+                Wording {
+                    locale: *locale,
+                    app_hash: app_hash.as_ref(),
+                },
             ),
-            Request::Resend { phone } => service.resend(now, rng, phone.as_ref()),
+            Request::Resend { phone, locale } => service.resend(
+                now,
+                rng,
+                phone.as_ref(),
+                Wording {
+                    locale: *locale,
+                    app_hash: None,
+                },
+            ),
             Request::Verify { code, phone } => {
                 service.verify(self.clock.as_ref(), phone.as_ref(), code)
             }

@@ -4,6 +4,7 @@
 
 use crate::domain::channel::ChannelError;
 use crate::domain::{Channel, Code, CodeError, Outcome, PhoneError, PhoneNumber};
+use crate::message::{AppHash, Locale, LocaleError};
 
 /// The longest line the prompt and the kiosk accept, in bytes.
 pub const MAX_LINE: usize = 256;
@@ -14,9 +15,17 @@ pub enum Request {
     Send {
         phone: PhoneNumber,
         channel: Option<Channel>,
+        /// The message's language (`--locale es`, the prompt's `send PHONE es`, a kiosk
+        /// visitor's choice, the server's `Locale`); `None`: `[message] locale`.
+        locale: Option<&'static Locale>,
+        /// The message's SMS Retriever hash (the server's `AppHash`); `None`: `[message]
+        /// app_hash`.
+        app_hash: Option<AppHash>,
     },
     Resend {
         phone: Option<PhoneNumber>,
+        /// The new message's language; `None`: `[message] locale`.
+        locale: Option<&'static Locale>,
     },
     Verify {
         code: Code,
@@ -56,6 +65,7 @@ pub enum InputError {
     Phone(PhoneError),
     Code(CodeError),
     Channel(ChannelError),
+    Locale(LocaleError),
     Line(LineProblem),
 }
 
@@ -93,6 +103,12 @@ impl From<CodeError> for InputError {
 impl From<ChannelError> for InputError {
     fn from(e: ChannelError) -> Self {
         InputError::Channel(e)
+    }
+}
+
+impl From<LocaleError> for InputError {
+    fn from(e: LocaleError) -> Self {
+        InputError::Locale(e)
     }
 }
 

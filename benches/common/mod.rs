@@ -75,6 +75,7 @@ impl Fixture {
             delivery,
             policy,
             station: STATION,
+            composer: composer(),
         }
     }
 
@@ -135,4 +136,10 @@ pub fn phones(n: usize) -> Vec<PhoneNumber> {
         .filter_map(|i| PhoneNumber::parse(&format!("+1 415 555 {i:04}")).ok())
         .take(n)
         .collect()
+}
+
+/// The default `[message]` settings, built once.
+fn composer() -> &'static otpd::message::Composer {
+    static C: std::sync::OnceLock<otpd::message::Composer> = std::sync::OnceLock::new();
+    C.get_or_init(|| otpd::message::Composer::new(&Default::default()).expect("defaults"))
 }

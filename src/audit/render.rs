@@ -254,6 +254,7 @@ pub fn stats_table(days: &[Day]) -> String {
         "Failures",
         "Lockouts",
         "Rate-limited",
+        "SMS segments",
         "Conversion",
         "Sends (█ approved)",
     ]);
@@ -271,11 +272,12 @@ pub fn stats_table(days: &[Day]) -> String {
             d.failures.to_string(),
             d.lockouts.to_string(),
             d.rate_limited.to_string(),
+            d.sms_segments.to_string(),
             conv,
             bar(d, max),
         ]);
     }
-    for i in 1..=6 {
+    for i in 1..=7 {
         if let Some(c) = t.column_mut(i) {
             c.set_cell_alignment(CellAlignment::Right);
         }
@@ -283,13 +285,14 @@ pub fn stats_table(days: &[Day]) -> String {
     let total = stats::total(days);
     let mut s = t.to_string();
     s.push_str(&format!(
-        "\nTotal: {}, {} approved ({} conversion), {}, {}, {} rate-limited.",
+        "\nTotal: {}, {} approved ({} conversion), {}, {}, {} rate-limited, {}.",
         plural(total.sends, "send"),
         total.approvals,
         percent(total.conversion),
         plural(total.failures, "failure"),
         plural(total.lockouts, "lockout"),
-        total.rate_limited
+        total.rate_limited,
+        plural(total.sms_segments, "SMS segment"),
     ));
     let low = days.iter().filter(|d| d.low_conversion).count();
     if low > 0 {
@@ -313,6 +316,7 @@ pub fn stats_json(days: &[Day]) -> String {
                 "failures": d.failures,
                 "lockouts": d.lockouts,
                 "rate_limited": d.rate_limited,
+                "sms_segments": d.sms_segments,
                 "conversion": d.conversion,
                 "low_conversion": d.low_conversion,
             })

@@ -1,13 +1,16 @@
 //! `audit stats`: per-day counts of what matters for spotting trouble — sends, approvals,
 //! failures, lockouts, rate-limit refusals — and the conversion rate, whose collapse on a day
-//! is the classic sign of SMS pumping.
+//! is the classic sign of SMS pumping — and the SMS segments delivered, so the bill can be
+//! estimated (each `delivered` event of an SMS records its segments in its detail).
 
 use chrono::{DateTime, Local, NaiveDate, TimeDelta, Utc};
 use serde::Serialize;
 
 use crate::clock::from_ms;
 use crate::error::Error;
-use crate::store::Backend;
+use crate::message::segments::segments_in_detail;
+use crate::store::audit::AuditBatch;
+use crate::store::{Backend, Tx};
 use crate::store::audit::Event;
 use crate::store::audit_query::Filter;
 
@@ -32,6 +35,9 @@ const COUNTED: [Event; 8] = [
     Event::RateLimited,
 ];
 
+/// The pseudo-event the SMS segments are folded in as.
+const SEGMENTS: &str = "sms_segments";
+
 /// One local day.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Day {
@@ -43,6 +49,8 @@ pub struct Day {
     pub failures: i64,
     pub lockouts: i64,
     pub rate_limited: i64,
+    /// SMS segments delivered (what the provider bills; WhatsApp and calls are not counted).
+    pub sms_segments: i64,
     /// approvals / sends; `None` without sends.
     pub conversion: Option<f64>,
     /// Conversion below [`LOW_CONVERSION`].
@@ -58,6 +66,10 @@ impl Day {
     }
 
     fn add(&mut self, event: &str, n: i64) {
+        if event == SEGMENTS {
+            self.sms_segments += n;
+            return;
+        }
         match Event::from_name(event) {
             Some(Event::Sent | Event::Resent) => self.sends += n,
             Some(Event::Approved) => self.approvals += n,
@@ -78,15 +90,51 @@ impl Day {
 /// oldest first.
 pub fn stats(store: &mut dyn Backend, f: &Filter) -> Result<Vec<Day>, Error> {
     let names: Vec<&'static str> = COUNTED.iter().map(|e| e.as_str()).collect();
-    let buckets =
-        store.snapshot(|tx| tx.audit_bucket_counts(f.since_ms, f.until_ms, BUCKET_MS, &names))?;
-    Ok(fold(buckets.into_iter().map(|b| {
-        (
-            from_ms(b.bucket.saturating_mul(BUCKET_MS)),
-            b.event,
-            b.count,
-        )
+    let mut rows = store.snapshot(|tx| {
+        let mut rows: Vec<(i64, String, i64)> = tx
+            .audit_bucket_counts(f.since_ms, f.until_ms, BUCKET_MS, &names)?
+            .into_iter()
+            .map(|b| (b.bucket, b.event, b.count))
+            .collect();
+        rows.extend(segment_counts(tx, f)?);
+        Ok(rows)
+    })?;
+    rows.sort_by_key(|(bucket, _, _)| *bucket);
+    Ok(fold(rows.into_iter().map(|(b, e, n)| {
+        (from_ms(b.saturating_mul(BUCKET_MS)), e, n)
     })))
+}
+
+/// The SMS segments each `delivered` event in the filter's bounds records, by bucket, read page
+/// after page (events without a segment count, such as calls, add nothing).
+fn segment_counts(tx: &mut dyn Tx, f: &Filter) -> crate::store::Result<Vec<(i64, String, i64)>> {
+    const PAGE: usize = 4096;
+    let delivered = Filter {
+        events: vec![Event::Delivered.as_str()],
+        since_ms: f.since_ms,
+        until_ms: f.until_ms,
+        ..Filter::default()
+    };
+    let mut page = AuditBatch::default();
+    let mut after = None;
+    let mut out = Vec::new();
+    loop {
+        tx.audit_scan(&delivered, after, PAGE, &mut page)?;
+        for row in page.iter() {
+            match row {
+                Ok(r) => {
+                    after = Some(r.id);
+                    if let Some(n) = segments_in_detail(r.detail) {
+                        out.push((r.at.div_euclid(BUCKET_MS), SEGMENTS.to_string(), n));
+                    }
+                }
+                Err(id) => after = Some(id),
+            }
+        }
+        if page.len() < PAGE {
+            return Ok(out);
+        }
+    }
 }
 
 /// Folds (bucket start, event, count) into local days, filling quiet days with zeros.
@@ -126,6 +174,7 @@ pub fn total(days: &[Day]) -> Day {
         t.failures += d.failures;
         t.lockouts += d.lockouts;
         t.rate_limited += d.rate_limited;
+        t.sms_segments += d.sms_segments;
     }
     t.finish();
     t

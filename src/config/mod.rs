@@ -18,6 +18,7 @@ use crate::domain::{Channel, Limits, Policy};
 pub mod env;
 mod limits;
 mod phone;
+mod message;
 mod raw;
 mod sections;
 pub mod twilio;
@@ -77,6 +78,8 @@ pub struct KioskConfig {
     pub result_seconds: u64,
     /// The channels a visitor may choose from (one: no question is asked).
     pub channels: Vec<Channel>,
+    /// The languages a visitor picks from first (`[kiosk] locales`; one: no question is asked).
+    pub locales: Vec<&'static crate::message::Locale>,
 }
 
 /// Where the master secret comes from. `Debug` never shows it.
@@ -108,6 +111,8 @@ pub struct Config {
     pub kiosk: KioskConfig,
     /// `[phone]`: how numbers without `+` are read.
     pub phone: PhoneConfig,
+    /// The checked `[message]` settings, composing every message.
+    pub message: crate::message::Composer,
     /// `NO_COLOR` was set (and not empty): the prompt prints no colour.
     pub no_color: bool,
     /// The instant the clock is pinned to (`OTPD_FAKE_NOW`, debug builds only; see
@@ -147,6 +152,8 @@ pub enum ConfigError {
         path: PathBuf,
         detail: String,
     },
+    #[error("invalid configuration: {0}")]
+    Message(#[from] crate::message::MessageError),
     #[error("cannot find a home directory for otpd's files; set --db and OTPD_SECRET_FILE")]
     NoHome,
 }
@@ -223,7 +230,9 @@ impl Config {
             raw.delivery.fixed_line_channel,
         )?;
         let audit = sections::audit(&raw.audit, &relative, dirs)?;
-        let kiosk = sections::kiosk(&raw.kiosk, raw.delivery.channel.unwrap_or_default())?;
+        let mut kiosk = sections::kiosk(&raw.kiosk, raw.delivery.channel.unwrap_or_default())?;
+        let composer = message::composer(&raw.message)?;
+        kiosk.locales = message::kiosk_locales(raw.kiosk.locales.as_deref(), composer.locale())?;
         let phone = phone::phone(&raw.phone, o.region.as_deref(), env.region.as_deref())?;
         let station = o
             .station
@@ -279,6 +288,7 @@ impl Config {
             twilio,
             kiosk,
             phone,
+            message: composer,
             no_color: env.no_color,
             fake_now: env.fake_now.as_deref().and_then(instant),
         })
@@ -293,6 +303,7 @@ impl Config {
                 self.hashing.memory_kib, self.hashing.iterations
             ));
         }
+        w.extend(self.cost_warnings());
         w
     }
 }

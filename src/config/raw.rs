@@ -33,6 +33,8 @@ pub(super) struct RawConfig {
     pub(super) kiosk: RawKiosk,
     #[serde(default)]
     pub(super) phone: RawPhone,
+    #[serde(default)]
+    pub(super) message: super::message::RawMessage,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -69,6 +71,7 @@ pub(super) struct RawKiosk {
     pub(super) idle_seconds: Option<i64>,
     pub(super) result_seconds: Option<i64>,
     pub(super) channels: Option<Vec<Channel>>,
+    pub(super) locales: Option<Vec<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]

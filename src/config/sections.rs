@@ -128,5 +128,6 @@ pub(super) fn kiosk(k: &RawKiosk, channel: Channel) -> Result<KioskConfig, Confi
         idle_seconds: idle_seconds as u64,
         result_seconds: result_seconds as u64,
         channels,
+        locales: Vec::new(),
     })
 }

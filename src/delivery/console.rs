@@ -18,15 +18,17 @@ impl Delivery for ConsoleDelivery {
     }
 
     fn deliver(&self, m: &Message<'_>) -> Result<Receipt, DeliveryError> {
-        let text = format!(
+        // A multi-line message (autofill lines) keeps the frame's left edge.
+        let lines = zeroize::Zeroizing::new(m.text().expose().replace('\n', "\n│ "));
+        let text = zeroize::Zeroizing::new(format!(
             "┌─ console delivery (development: nothing was sent) ─────────\n\
              │ to {} {}\n\
              │ {}\n\
              └────────────────────────────────────────────────────────────\n",
             m.to.masked(),
             m.channel.by_phrase(),
-            m.body()
-        );
+            lines.as_str()
+        ));
         let mut err = std::io::stderr().lock();
         err.write_all(text.as_bytes())
             .and_then(|()| err.flush())

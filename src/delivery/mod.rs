@@ -10,6 +10,7 @@ pub mod twilio;
 use chrono::{DateTime, Utc};
 
 use crate::domain::{Channel, Code, PhoneNumber};
+use crate::message::{AppHash, Body, Composer, Locale, Parts};
 
 pub use console::ConsoleDelivery;
 pub use outbox::OutboxDelivery;
@@ -26,18 +27,45 @@ pub struct Message<'a> {
     pub valid_for_seconds: i64,
     pub station: &'a str,
     pub challenge_id: i64,
+    /// The checked `[message]` settings the text is composed with.
+    pub composer: &'a Composer,
+    /// This message's language (`send --locale`, a kiosk visitor's choice); `None`: the
+    /// configured one.
+    pub locale: Option<&'static Locale>,
+    /// This message's SMS Retriever hash (the server's `AppHash`); `None`: the configured one.
+    pub app_hash: Option<&'a AppHash>,
 }
 
 impl Message<'_> {
-    /// The text a person receives. The only place, besides the outbox's `code` field, that
-    /// holds the digits.
-    pub fn body(&self) -> String {
-        let minutes = (self.valid_for_seconds + 59) / 60;
-        format!(
-            "Your verification code is {}. It expires in {} minute{}. Never share it.",
-            self.code.expose_digits(),
-            minutes,
-            if minutes == 1 { "" } else { "s" }
+    /// What the channel carries: the SMS text (with the autofill lines), the WhatsApp text, or
+    /// the call's TwiML. Holds the digits; wiped on drop.
+    pub fn body(&self) -> Body {
+        self.composed(self.channel)
+    }
+
+    /// The text a person reads, for a local delivery to show: for a call, what it says (the
+    /// WhatsApp wording, without markup or autofill lines).
+    pub fn text(&self) -> Body {
+        match self.channel {
+            Channel::Call => self.composed(Channel::Whatsapp),
+            other => self.composed(other),
+        }
+    }
+
+    /// The language the message is in.
+    pub fn locale(&self) -> &'static Locale {
+        self.locale.unwrap_or_else(|| self.composer.locale())
+    }
+
+    fn composed(&self, channel: Channel) -> Body {
+        self.composer.compose(
+            channel,
+            &Parts {
+                code: self.code,
+                valid_for_seconds: self.valid_for_seconds,
+                locale: self.locale,
+                app_hash: self.app_hash,
+            },
         )
     }
 }
@@ -49,6 +77,7 @@ impl std::fmt::Debug for Message<'_> {
             .field("channel", &self.channel)
             .field("code", self.code)
             .field("expires_at", &self.expires_at)
+            .field("locale", &self.locale())
             .finish_non_exhaustive()
     }
 }

@@ -38,6 +38,7 @@ struct Line<'a> {
     code: &'a str,
     created_at: String,
     expires_at: String,
+    locale: &'a str,
     station: &'a str,
     to: &'a str,
 }
@@ -48,14 +49,15 @@ impl Delivery for OutboxDelivery {
     }
 
     fn deliver(&self, m: &Message<'_>) -> Result<Receipt, DeliveryError> {
-        let body = Zeroizing::new(m.body());
+        let body = m.text();
         let line = Line {
-            body: &body,
+            body: body.expose(),
             challenge_id: m.challenge_id,
             channel: m.channel,
             code: m.code.expose_digits(),
             created_at: Utc::now().to_rfc3339_opts(SecondsFormat::Millis, true),
             expires_at: m.expires_at.to_rfc3339_opts(SecondsFormat::Secs, true),
+            locale: m.locale().tag(),
             station: m.station,
             to: m.to.e164(),
         };

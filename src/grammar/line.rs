@@ -203,12 +203,18 @@ mod tests {
     fn describe(line: &str) -> String {
         match parse_line(line) {
             Line::Empty => "empty".into(),
-            Line::Run(Request::Send { phone, channel }) => format!(
-                "send {}{}",
+            Line::Run(Request::Send {
+                phone,
+                channel,
+                locale,
+                ..
+            }) => format!(
+                "send {}{}{}",
                 phone.e164(),
-                channel.map(|c| format!(" {c}")).unwrap_or_default()
+                channel.map(|c| format!(" {c}")).unwrap_or_default(),
+                locale.map(|l| format!(" {}", l.tag())).unwrap_or_default()
             ),
-            Line::Run(Request::Resend { phone: p }) => format!("resend {}", phone(&p)),
+            Line::Run(Request::Resend { phone: p, .. }) => format!("resend {}", phone(&p)),
             Line::Run(Request::Verify { code, phone: p }) => format!(
                 "verify {}{}",
                 code.expose_digits(),
@@ -251,6 +257,25 @@ mod tests {
             (
                 "send +1 415 555 2671 pigeon",
                 "bad: \"pigeon\" is not a channel: use sms, whatsapp or call.",
+            ),
+            ("send +1 415 555 2671 es", "send +14155552671 es"),
+            ("send +1 415 555 2671 call FR", "send +14155552671 call fr"),
+            (
+                "send +1 415 555 2671 de whatsapp",
+                "send +14155552671 whatsapp de",
+            ),
+            (
+                "send +1 415 555 2671 --locale pt-BR",
+                "send +14155552671 pt",
+            ),
+            ("+44 7911 123456 es", "send +447911123456 es"),
+            (
+                "send +1 415 555 2671 xx",
+                "bad: Unknown locale \"xx\": the built-in locales are en, es, fr, de, pt.",
+            ),
+            (
+                "send +1 415 555 2671 --locale klingon",
+                "bad: Unknown locale \"klingon\": the built-in locales are en, es, fr, de, pt.",
             ),
             ("send", "bad phone"),
             ("send +1 555 555 0000", "bad phone"),
@@ -330,7 +355,7 @@ mod tests {
             code_length,
         };
         let read = |line: &str, r: Reading| match parse_line_in(line, r) {
-            Line::Run(Request::Send { phone, channel }) => format!(
+            Line::Run(Request::Send { phone, channel, .. }) => format!(
                 "send {}{}",
                 phone.e164(),
                 channel.map(|c| format!(" {c}")).unwrap_or_default()

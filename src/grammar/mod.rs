@@ -4,7 +4,8 @@
 //! through. Words become a typed [`Request`] here, once, so a word means the same everywhere;
 //! what is wrong with them is a typed [`InputError`] (worded in `render`).
 //!
-//! Two forms are accepted everywhere: `send PHONE [CHANNEL]` or `send PHONE --channel CHANNEL`,
+//! Two forms are accepted everywhere: `send PHONE [CHANNEL] [LOCALE]` or `send PHONE --channel
+//! CHANNEL --locale LOCALE`,
 //! and `verify CODE [PHONE]` (the phone starts at the first word that starts with `+`) or
 //! `verify CODE --phone PHONE`. Phone numbers may be typed with spaces: every word is kept.
 //! On the command line `verify` without a code reads it from stdin (see `cli`); at the prompt
@@ -22,6 +23,7 @@ use clap::Subcommand;
 
 use crate::audit::AuditArgs;
 use crate::domain::{Channel, Code, PhoneNumber, Region};
+use crate::message::Locale;
 use crate::request::{InputError, Request};
 
 pub use line::{COMMANDS, Line, check_line, parse_line, parse_line_in, suggest};
@@ -61,6 +63,9 @@ pub enum Operator {
         // whatever escape sequences it holds.
         #[arg(long, value_name = "CHANNEL")]
         channel: Option<String>,
+        /// The message's language: en, es, fr, de or pt [default: [message] locale]
+        #[arg(long, value_name = "LOCALE")]
+        locale: Option<String>,
     },
     /// Send a new code for the pending verification (the old code stops working)
     Resend {
@@ -126,9 +131,14 @@ impl Operator {
         let run = Asked::Run;
         let optional_phone = |words: &[String]| optional_phone(words, r.region);
         Ok(match self {
-            Operator::Send { phone, channel } => run(send(phone, channel.as_deref(), r.region)?),
+            Operator::Send {
+                phone,
+                channel,
+                locale,
+            } => run(send(phone, channel.as_deref(), locale.as_deref(), r.region)?),
             Operator::Resend { phone } => run(Request::Resend {
                 phone: optional_phone(phone)?,
+                locale: None,
             }),
             Operator::Verify { code, phone } => run(verify(code, phone.as_deref(), r)?),
             Operator::Status { phone } => run(Request::Status {
@@ -155,26 +165,42 @@ impl Operator {
     }
 }
 
-/// `send PHONE… [CHANNEL]` or `send PHONE… --channel CHANNEL`. Without the flag, a last word
-/// that does not start with a digit is the channel (a number's own words all do, but its
-/// first, which starts with `+` or `00`).
+/// `send PHONE… [CHANNEL] [LOCALE]` or `send PHONE… --channel CHANNEL --locale LOCALE`.
+/// Without the flags, the last words that do not start with a digit are the channel and the
+/// locale, in either order (a number's own words all do, but its first, which starts with `+`
+/// or `00`).
 fn send(
     words: &[String],
-    flag: Option<&str>,
+    channel: Option<&str>,
+    locale: Option<&str>,
     region: Option<Region>,
 ) -> Result<Request, InputError> {
-    let (phone_words, channel) = match (flag, words.split_last()) {
-        (Some(c), _) => (words, Some(c)),
-        (None, Some((last, before)))
-            if !before.is_empty() && !last.starts_with(|c: char| c.is_ascii_digit()) =>
-        {
-            (before, Some(last.as_str()))
+    let mut channel = channel.map(self::channel).transpose()?;
+    let mut locale = locale.map(self::locale).transpose()?;
+    let mut end = words.len();
+    while end > 1 && !words[end - 1].starts_with(|c: char| c.is_ascii_digit()) {
+        let word = words[end - 1].as_str();
+        match (self::channel(word), self::locale(word)) {
+            (Ok(c), _) if channel.is_none() => channel = Some(c),
+            (_, Ok(l)) if locale.is_none() => locale = Some(l),
+            // Say what the word was most likely meant as: a language tag is two letters.
+            (Err(e), Err(l)) => return Err(if looks_like_locale(word) { l } else { e }),
+            (Ok(_), _) | (_, Ok(_)) => break,
         }
-        (None, _) => (words, None),
-    };
-    let channel = channel.map(self::channel).transpose()?;
-    let phone = phone(&phone_words.join(" "), region)?;
-    Ok(Request::Send { phone, channel })
+        end -= 1;
+    }
+    let phone = phone(&words[..end].join(" "), region)?;
+    Ok(Request::Send {
+        phone,
+        channel,
+        locale,
+        app_hash: None,
+    })
+}
+
+fn looks_like_locale(word: &str) -> bool {
+    let lang = word.split(['-', '_']).next().unwrap_or_default();
+    lang.len() == 2 && lang.chars().all(|c| c.is_ascii_alphabetic())
 }
 
 /// `verify CODE… [PHONE…]` (the phone starts at the first word starting with `+`; with a
@@ -227,6 +253,11 @@ pub fn phone(text: &str, region: Option<Region>) -> Result<PhoneNumber, InputErr
 /// A code as people type it (`482913`, `482 913`, `482-913`).
 pub fn code(text: &str) -> Result<Code, InputError> {
     Ok(Code::parse(text)?)
+}
+
+/// A built-in locale's tag (`es`, `pt-BR`).
+pub fn locale(tag: &str) -> Result<&'static Locale, InputError> {
+    Ok(Locale::get(tag)?)
 }
 
 /// A channel's name (`sms`, `whatsapp`, `call` and their aliases).

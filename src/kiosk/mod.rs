@@ -5,7 +5,11 @@
 //! It reads lines with a deadline ([`crate::terminal::timed`]): an idle visitor is timed out
 //! even half-way through typing, and there is nothing to complete or remember anyway. What a
 //! visitor types is read with the operator's grammar ([`crate::grammar`]), restricted to what
-//! each step allows; what the kiosk says is in [`crate::render::kiosk`].
+//! each step allows. What the kiosk says comes from the visitor's locale
+//! ([`crate::message::KioskTexts`]); with `[kiosk] locales` listing several, the visitor picks
+//! one first, for this visit only. [`screen`] draws it full-screen on a terminal.
+
+mod screen;
 
 use std::io::Write;
 use std::time::{Duration, Instant};
@@ -15,14 +19,13 @@ use crate::config::KioskConfig;
 use crate::domain::{Channel, Code, Outcome, PhoneNumber};
 use crate::error::Error;
 use crate::grammar::{self, Line, check_line};
+use crate::message::{KioskTexts, Locale, language_menu, pick_language};
 use crate::render::{self, kiosk as wording};
 use crate::request::{LineProblem, Request};
 use crate::terminal::input::Input;
 use crate::terminal::signals;
 use crate::terminal::timed::{Got, TerminalMode, TimedLines};
-
-/// Clears the screen and homes the cursor.
-const CLEAR: &str = "\x1b[H\x1b[2J";
+use screen::Screen;
 
 /// Runs the kiosk until the input is closed (the terminal hung up).
 pub fn run(mut app: App, out: &mut dyn Write) -> Result<u8, Error> {
@@ -33,17 +36,27 @@ pub fn run(mut app: App, out: &mut dyn Write) -> Result<u8, Error> {
     let _terminal = TerminalMode::canonical();
     let cfg = app.config().kiosk.clone();
     let mut input = TimedLines::default();
+    let locale = cfg
+        .locales
+        .first()
+        .copied()
+        .unwrap_or(app.config().message.locale());
     let mut k = Kiosk {
         app: &mut app,
         input: &mut input,
-        out,
+        screen: Screen::new(out),
         cfg,
+        locale,
     };
     loop {
-        k.say(CLEAR)?;
+        k.screen.clear()?;
         match k.visitor()? {
             End::Reset => k.input.discard(),
-            End::Hangup => return Ok(0),
+            End::Hangup => {
+                // Nothing of the last visit stays on the screen.
+                k.screen.clear()?;
+                return Ok(0);
+            }
         }
     }
 }
@@ -57,11 +70,15 @@ enum CodeAnswer {
 }
 
 /// The code step's answer through the grammar: the digits (or `verify DIGITS`) for this
-/// visitor's number, or `resend`; naming another number, or any other command, is not allowed.
-fn code_answer(text: &str) -> CodeAnswer {
+/// visitor's number, or `resend` (or its word in the visitor's language); naming another
+/// number, or any other command, is not allowed.
+fn code_answer(text: &str, texts: &KioskTexts) -> CodeAnswer {
+    if texts.is_resend(text) {
+        return CodeAnswer::Resend;
+    }
     match grammar::parse_line(text) {
         Line::Empty => CodeAnswer::Nothing,
-        Line::Run(Request::Resend { phone: None }) => CodeAnswer::Resend,
+        Line::Run(Request::Resend { phone: None, .. }) => CodeAnswer::Resend,
         Line::Run(Request::Verify { code, phone: None }) => CodeAnswer::Code(code),
         _ => CodeAnswer::NotACode,
     }
@@ -83,24 +100,23 @@ enum Answer {
 struct Kiosk<'a> {
     app: &'a mut App,
     input: &'a mut TimedLines,
-    out: &'a mut dyn Write,
+    screen: Screen<'a>,
     cfg: KioskConfig,
+    /// This visitor's language.
+    locale: &'static Locale,
 }
 
 impl Kiosk<'_> {
-    fn say(&mut self, text: &str) -> Result<(), Error> {
-        write!(self.out, "{text}")
-            .and_then(|()| self.out.flush())
-            .map_err(Error::Output)
+    fn texts(&self) -> &'static KioskTexts {
+        self.locale.kiosk()
     }
 
     fn line(&mut self, text: &str) -> Result<(), Error> {
-        self.say(&format!("{text}\n"))
+        self.screen.line(text)
     }
 
     fn ask(&mut self, question: &str) -> Result<Answer, Error> {
-        self.line(question)?;
-        self.say("> ")?;
+        self.screen.ask(question)?;
         let idle = Duration::from_secs(self.cfg.idle_seconds);
         Ok(match self.input.next(idle)? {
             Got::Idle => Answer::End(End::Reset),
@@ -114,10 +130,18 @@ impl Kiosk<'_> {
         })
     }
 
+    /// What the visitor reads for an outcome: their language's sentence, or the operator's
+    /// (reworded where it would show internals) for one a visitor should not meet.
+    fn outcome_text(&self, o: &Outcome) -> String {
+        self.texts()
+            .outcome(o)
+            .unwrap_or_else(|| wording::outcome(o))
+    }
+
     fn execute(&mut self, request: &Request) -> Result<Option<Outcome>, Error> {
         match self.app.execute(request) {
             Ok(o) => {
-                self.line(&wording::outcome(&o))?;
+                self.line(&self.outcome_text(&o))?;
                 Ok(Some(o))
             }
             Err(e) => {
@@ -127,9 +151,34 @@ impl Kiosk<'_> {
         }
     }
 
-    /// One visitor, from the welcome to a verified number, an idle timeout or a hang-up.
+    /// The visitor's language, when this kiosk offers several: a digit or the language's name.
+    fn ask_language(&mut self) -> Result<Option<End>, Error> {
+        let locales = self.cfg.locales.clone();
+        self.locale = locales.first().copied().unwrap_or(self.locale);
+        if locales.len() < 2 {
+            return Ok(None);
+        }
+        loop {
+            match self.ask(&language_menu(&locales))? {
+                Answer::End(end) => return Ok(Some(end)),
+                Answer::Text(t) => {
+                    if let Some(l) = pick_language(&t, &locales) {
+                        self.locale = l;
+                        return Ok(None);
+                    }
+                }
+                Answer::Bad(_) => {}
+            }
+        }
+    }
+
+    /// One visitor, from their language and the welcome to a verified number, an idle timeout
+    /// or a hang-up.
     fn visitor(&mut self) -> Result<End, Error> {
-        self.line(wording::welcome())?;
+        if let Some(end) = self.ask_language()? {
+            return Ok(end);
+        }
+        self.line(self.texts().welcome())?;
         loop {
             let (phone, typed) = match self.ask_phone()? {
                 Ok(p) => p,
@@ -142,6 +191,8 @@ impl Kiosk<'_> {
             let sent = self.execute(&Request::Send {
                 phone: phone.clone(),
                 channel: Some(channel),
+                locale: Some(self.locale),
+                app_hash: None,
             })?;
             if matches!(
                 sent,
@@ -150,7 +201,7 @@ impl Kiosk<'_> {
             {
                 return Ok(end);
             }
-            self.line(wording::start_over())?;
+            self.line(self.texts().start_over())?;
         }
     }
 
@@ -158,7 +209,7 @@ impl Kiosk<'_> {
     /// if the visitor typed one after it.
     fn ask_phone(&mut self) -> Result<Result<(PhoneNumber, Option<Channel>), End>, Error> {
         loop {
-            match self.ask(wording::ask_phone())? {
+            match self.ask(&self.texts().ask_phone(None))? {
                 Answer::End(end) => return Ok(Err(end)),
                 Answer::Bad(p) => self.line(&p.to_string())?,
                 Answer::Text(t) if t.is_empty() => {}
@@ -168,7 +219,7 @@ impl Kiosk<'_> {
                         region,
                         code_length: 0,
                     };
-                    if let Line::Run(Request::Send { phone, channel }) =
+                    if let Line::Run(Request::Send { phone, channel, .. }) =
                         grammar::parse_line_in(&t, reading)
                     {
                         return Ok(Ok((phone, channel)));
@@ -176,9 +227,9 @@ impl Kiosk<'_> {
                     // Anything else (a command, a code, a mistyped number): say what is wrong
                     // with it as a phone number.
                     if let Err(e) = grammar::phone(&t, region) {
-                        self.line(&render::text(&e.outcome()))?;
+                        self.line(&self.outcome_text(&e.outcome()))?;
                     }
-                    self.line(wording::not_a_phone())?;
+                    self.line(self.texts().not_a_phone(false))?;
                 }
             }
         }
@@ -195,12 +246,13 @@ impl Kiosk<'_> {
             return Ok(Ok(*only));
         }
         loop {
-            match self.ask(&wording::ask_channel(&channels))? {
+            match self.ask(&self.texts().ask_channel(&channels))? {
                 Answer::End(end) => return Ok(Err(end)),
-                Answer::Text(t) => match grammar::channel(&t) {
-                    Ok(c) if channels.contains(&c) => return Ok(Ok(c)),
-                    _ => {}
-                },
+                Answer::Text(t) => {
+                    if let Some(c) = self.texts().parse_channel(&t, &channels) {
+                        return Ok(Ok(c));
+                    }
+                }
                 Answer::Bad(_) => {}
             }
         }
@@ -212,7 +264,7 @@ impl Kiosk<'_> {
         let mut sent_at = self.app.now();
         loop {
             let resend_allowed = self.app.now() - sent_at >= cooldown;
-            let answer = self.ask(&wording::ask_code(resend_allowed))?;
+            let answer = self.ask(&self.texts().ask_code(resend_allowed))?;
             let text = match answer {
                 Answer::End(end) => return Ok(Some(end)),
                 Answer::Bad(p) => {
@@ -221,15 +273,16 @@ impl Kiosk<'_> {
                 }
                 Answer::Text(t) => t,
             };
-            let code = match code_answer(&text) {
+            let code = match code_answer(&text, self.texts()) {
                 CodeAnswer::Nothing => continue,
                 CodeAnswer::NotACode => {
-                    self.line(wording::not_a_code())?;
+                    self.line(self.texts().not_a_code())?;
                     continue;
                 }
                 CodeAnswer::Resend => {
                     let o = self.execute(&Request::Resend {
                         phone: Some(phone.clone()),
+                        locale: Some(self.locale),
                     })?;
                     match o {
                         Some(Outcome::Sent { .. }) => sent_at = self.app.now(),
@@ -256,7 +309,8 @@ impl Kiosk<'_> {
     /// Shows the success for `result_seconds` (ignoring input), then resets.
     fn show_result(&mut self) -> Result<End, Error> {
         let seconds = self.cfg.result_seconds;
-        self.line(&wording::done(seconds))?;
+        self.line(&self.texts().done(seconds))?;
+        self.screen.show()?;
         let until = Instant::now() + Duration::from_secs(seconds);
         loop {
             let left = until.saturating_duration_since(Instant::now());

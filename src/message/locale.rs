@@ -162,6 +162,15 @@ impl Locale {
     }
 }
 
+/// Locales are built in, one per tag: the tag decides.
+impl PartialEq for Locale {
+    fn eq(&self, other: &Self) -> bool {
+        self.tag == other.tag
+    }
+}
+
+impl Eq for Locale {}
+
 impl std::fmt::Debug for Locale {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_tuple("Locale").field(&self.tag).finish()

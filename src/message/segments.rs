@@ -141,6 +141,17 @@ impl Segments {
         )
     }
 
+    /// What a `delivered` audit event's detail says of the SMS's cost, `; 2 SMS segments
+    /// (UCS-2)`, read back by [`segments_in_detail`] for `audit stats`.
+    pub fn audit_phrase(&self) -> String {
+        format!(
+            "; {} SMS segment{} ({})",
+            self.segments,
+            if self.segments == 1 { "" } else { "s" },
+            self.encoding
+        )
+    }
+
     /// A warning when the text needs more than one segment, naming what forced UCS-2.
     pub fn warning(&self, what: &str) -> Option<String> {
         if self.segments <= 1 {
@@ -162,9 +173,33 @@ impl Segments {
     }
 }
 
+/// The SMS segments an audit detail records ([`Segments::audit_phrase`]); `None` when it
+/// records none (older events, WhatsApp, calls).
+pub fn segments_in_detail(detail: &str) -> Option<i64> {
+    let end = detail.rfind(" SMS segment")?;
+    let start = detail[..end].rfind("; ")? + 2;
+    detail[start..end].parse().ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_audit_phrase_reads_back() {
+        let s = Segments::count(&"á".repeat(71));
+        let detail = format!("outbox: written to the outbox{}", s.audit_phrase());
+        assert_eq!(
+            detail,
+            "outbox: written to the outbox; 2 SMS segments (UCS-2)"
+        );
+        assert_eq!(segments_in_detail(&detail), Some(2));
+        assert_eq!(
+            segments_in_detail("twilio: HTTP 201; ref SM1; 1 SMS segment (GSM-7) [attempt 1: x]"),
+            Some(1)
+        );
+        assert_eq!(segments_in_detail("outbox: written to the outbox"), None);
+    }
 
     #[test]
     fn gsm7_boundary_at_160() {

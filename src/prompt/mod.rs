@@ -34,9 +34,12 @@ fn write_line(out: &mut dyn Write, line: &str) -> Result<(), Error> {
         .map_err(Error::Output)
 }
 
-/// One prompt session: the current number and how to print.
+/// One prompt session: the current number (and the language its code was sent in) and how to
+/// print.
 struct Session {
     current: Option<PhoneNumber>,
+    /// The locale of the last `send`, for a `resend` to the current number.
+    locale: Option<&'static crate::message::Locale>,
     json: bool,
     paint: Paint,
 }
@@ -79,7 +82,13 @@ impl Session {
     fn with_current(&self, request: Request) -> Request {
         let current = self.current.clone();
         match request {
-            Request::Resend { phone: None } => Request::Resend { phone: current },
+            Request::Resend {
+                phone: None,
+                locale,
+            } => Request::Resend {
+                phone: current,
+                locale: locale.or(self.locale),
+            },
             Request::Verify { code, phone: None } => Request::Verify {
                 code,
                 phone: current,
@@ -104,6 +113,9 @@ impl Session {
 
     fn run(&mut self, app: &mut App, request: Request, out: &mut dyn Write) -> Result<(), Error> {
         let request = self.with_current(request);
+        if let Request::Send { locale, .. } = &request {
+            self.locale = *locale;
+        }
         let spinner = matches!(request, Request::Send { .. } | Request::Resend { .. })
             && !app.delivery().shows_codes_locally()
             && !self.json;
@@ -163,6 +175,7 @@ pub fn run(mut app: App, state_dir: &Path, json: bool, out: &mut dyn Write) -> R
     let signals = Watch::install(interactive)?;
     let mut session = Session {
         current: None,
+        locale: None,
         json,
         paint: Paint {
             on: interactive && !json && colour_wanted(app.config().no_color),
@@ -178,6 +191,7 @@ pub fn run(mut app: App, state_dir: &Path, json: bool, out: &mut dyn Write) -> R
             out,
             &render::prompt::banner(app.delivery().name(), &app.config().station),
         )?;
+        write_line(out, &render::prompt::message_costs(app.config()))?;
         warn(&mut app, &session, out)?;
         resume(&mut app, &mut session, out)?;
     }

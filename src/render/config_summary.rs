@@ -50,6 +50,39 @@ fn audit_summary(a: &AuditConfig) -> String {
     format!("{head}; {keep}")
 }
 
+/// `[message]` and the kiosk's languages in one line.
+fn message_summary(c: &Config) -> String {
+    let m = &c.message;
+    let mut parts = vec![format!("locale {}", m.locale().tag())];
+    if c.kiosk.locales.len() > 1 {
+        let tags: Vec<&str> = c.kiosk.locales.iter().map(|l| l.tag()).collect();
+        parts.push(format!("kiosk offers {}", tags.join(", ")));
+    }
+    if let Some(name) = m.app_name() {
+        parts.push(format!("app name \"{name}\""));
+    }
+    parts.push(match m.template() {
+        Some(t) => format!("template \"{}\"", t.source().replace('\n', "\\n")),
+        None => "built-in text".into(),
+    });
+    if let Some(d) = m.webotp_domain() {
+        parts.push(format!("WebOTP line for {d}"));
+    }
+    if let Some(h) = m.app_hash() {
+        parts.push(format!("app hash {h}"));
+    }
+    parts.join("; ")
+}
+
+/// What one SMS costs in each configured locale.
+pub fn message_costs(c: &Config) -> String {
+    c.message_costs()
+        .iter()
+        .map(|(l, s)| format!("{}: {}", l.tag(), s.summary()))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
 /// The whole summary (with the Twilio lines when that delivery is configured).
 pub fn config_summary(c: &Config) -> String {
     let mut summary = core_summary(c);
@@ -57,6 +90,11 @@ pub fn config_summary(c: &Config) -> String {
         Some(r) => format!("\nphone            numbers without + are national numbers of {r}"),
         None => "\nphone            every number needs + and its country code".into(),
     });
+    summary.push_str(&format!(
+        "\nmessage          {}\nsms cost         {} (code at full length)",
+        message_summary(c),
+        message_costs(c)
+    ));
     if let Some(t) = &c.twilio {
         let or_none = |v: &Option<String>| v.clone().unwrap_or_else(|| "(none)".into());
         summary.push_str(&format!(

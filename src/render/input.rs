@@ -16,6 +16,7 @@ impl fmt::Display for InputError {
             InputError::Phone(e) => write!(f, "{e}"),
             InputError::Code(e) => write!(f, "That is not a code: {e}."),
             InputError::Channel(e) => write!(f, "{}.", capitalised(&e.to_string())),
+            InputError::Locale(e) => write!(f, "{}.", capitalised(&e.to_string())),
             InputError::Line(p) => write!(f, "{p}"),
         }
     }

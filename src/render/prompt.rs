@@ -70,6 +70,14 @@ pub fn banner(delivery: &str, station: &str) -> String {
     )
 }
 
+/// The banner's second line: what one SMS costs in each configured locale.
+pub fn message_costs(c: &crate::config::Config) -> String {
+    format!(
+        "SMS cost per message: {}.",
+        super::config_summary::message_costs(c)
+    )
+}
+
 /// Said on start, after the banner, when numbers are locked or sending from this station is
 /// paused: both refuse sends an operator may not expect, and anyone can lock a number.
 pub fn start_warnings(v: &LimitsView) -> Vec<String> {
@@ -105,7 +113,7 @@ pub fn help(topic: Option<&str>) -> String {
     let one = |t: &str| -> Option<&'static str> {
         Some(match t {
             "send" => {
-                "send PHONE [sms|whatsapp|call] — send a code. Typing just the number does the same."
+                "send PHONE [sms|whatsapp|call] [LOCALE] — send a code, in LOCALE's language if given (en, es, fr, de or pt; otherwise [message] locale). Typing just the number does the same."
             }
             "resend" => {
                 "resend — send a new code to the current number; the old code stops working. Allowed once the cooldown has passed."

@@ -26,6 +26,7 @@ use crate::store::audit::{Event, NewEvent};
 use crate::store::{Backend, StoreError, Tx};
 
 pub use refusal::Refusal;
+pub use send::Wording;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceError {
@@ -54,6 +55,8 @@ pub struct Ctx<'a> {
     pub policy: &'a Policy,
     pub limits: &'a Limits,
     pub station: &'a str,
+    /// The checked `[message]` settings every message is composed with.
+    pub composer: &'a crate::message::Composer,
 }
 
 /// Which verification a command is about.

@@ -9,6 +9,7 @@ use super::refusal::Refusal;
 use super::{Ctx, Result, Service, Target};
 use crate::delivery::{DeliveryError, Message, Receipt};
 use crate::domain::{Challenge, Channel, Code, Outcome, PhoneNumber, State};
+use crate::message::{AppHash, Locale, Segments};
 use crate::store::audit::Event;
 use crate::store::{LedgerKeys, NewChallenge, NewSend, Reissue, StoreError, Tx};
 
@@ -20,6 +21,14 @@ enum Mode {
     Send,
     /// `resend`: renew the live one; never start a new one.
     Resend,
+}
+
+/// How one message is worded, beyond `[message]`: its language and app hash (`None`: the
+/// configured ones).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Wording<'a> {
+    pub locale: Option<&'static Locale>,
+    pub app_hash: Option<&'a AppHash>,
 }
 
 /// What the lock-free pre-check found.
@@ -64,8 +73,9 @@ impl Service<'_> {
         rng: &mut R,
         phone: &PhoneNumber,
         channel: Channel,
+        wording: Wording<'_>,
     ) -> Result<Outcome> {
-        self.issue(now, rng, phone, channel, Mode::Send)
+        self.issue(now, rng, phone, channel, wording, Mode::Send)
     }
 
     /// `resend [PHONE]`: a new code for the pending verification; the old code stops working
@@ -75,6 +85,7 @@ impl Service<'_> {
         now: DateTime<Utc>,
         rng: &mut R,
         phone: Option<&PhoneNumber>,
+        wording: Wording<'_>,
     ) -> Result<Outcome> {
         let cx = self.cx;
         let target = self.store.snapshot(|tx| cx.resolve(tx, phone, now))?;
@@ -83,7 +94,7 @@ impl Service<'_> {
             Target::Many(n) => return Ok(Outcome::PhoneRequired { pending: n }),
             Target::One(_) | Target::None => return self.no_pending(now, phone),
         };
-        self.issue(now, rng, &ch.phone, ch.channel, Mode::Resend)
+        self.issue(now, rng, &ch.phone, ch.channel, wording, Mode::Resend)
     }
 
     fn issue<R: CryptoRng + ?Sized>(
@@ -92,6 +103,7 @@ impl Service<'_> {
         rng: &mut R,
         phone: &PhoneNumber,
         channel: Channel,
+        wording: Wording<'_>,
         mode: Mode,
     ) -> Result<Outcome> {
         let cx = self.cx;
@@ -119,7 +131,7 @@ impl Service<'_> {
         match issued {
             Issued::Ready(ready) => {
                 let instead_of = (asked != channel).then_some(asked);
-                self.deliver(now, phone, (channel, instead_of), code, &ready)
+                self.deliver(now, phone, (channel, instead_of, wording), code, &ready)
             }
             Issued::Refused(r) => Ok(r.outcome(phone)),
             Issued::NotLive(o) => Ok(o),
@@ -151,7 +163,7 @@ impl Service<'_> {
         &mut self,
         now: DateTime<Utc>,
         phone: &PhoneNumber,
-        (channel, instead_of): (Channel, Option<Channel>),
+        (channel, instead_of, wording): (Channel, Option<Channel>, Wording<'_>),
         code: Code,
         ready: &Ready,
     ) -> Result<Outcome> {
@@ -164,11 +176,17 @@ impl Service<'_> {
             valid_for_seconds: (ready.expires_at - now).num_seconds(),
             station: cx.station,
             challenge_id: ready.id,
+            composer: cx.composer,
+            locale: wording.locale,
+            app_hash: wording.app_hash,
         };
+        // What the SMS costs, for `audit stats` (WhatsApp and calls are not billed by segment).
+        let segments = (channel == Channel::Sms).then(|| message.body().segments());
         let result = cx.delivery.deliver(&message);
         drop(code);
-        self.store
-            .transaction(|tx| cx.record_delivery(tx, now, phone, ready, &result))?;
+        self.store.transaction(|tx| {
+            cx.record_delivery(tx, now, phone, ready, &result, segments.as_ref())
+        })?;
         let mut outcome = cx.delivered(now, phone, channel, ready, result);
         if let Outcome::Sent { instead_of: i, .. } = &mut outcome {
             *i = instead_of;
@@ -307,6 +325,7 @@ impl Ctx<'_> {
         phone: &PhoneNumber,
         ready: &Ready,
         result: &std::result::Result<Receipt, DeliveryError>,
+        segments: Option<&Segments>,
     ) -> StoreResult<()> {
         let (id, generation) = (ready.id, ready.generation);
         let name = self.delivery.name();
@@ -317,6 +336,9 @@ impl Ctx<'_> {
                 let mut detail = format!("{name}: {}", receipt.detail);
                 if let Some(r) = &receipt.provider_ref {
                     detail.push_str(&format!("; ref {r}"));
+                }
+                if let Some(s) = segments {
+                    detail.push_str(&s.audit_phrase());
                 }
                 (Event::Delivered, detail)
             }

@@ -25,6 +25,7 @@ struct Fixture {
     delivery: RecordingDelivery,
     policy: Policy,
     limits: Limits,
+    composer: crate::message::Composer,
 }
 
 impl Fixture {
@@ -44,6 +45,7 @@ impl Fixture {
             store,
             secrets: Secrets::from_master(b"0123456789abcdef0123456789abcdef"),
             delivery: RecordingDelivery::default(),
+            composer: crate::message::Composer::new(&Default::default()).unwrap(),
             policy: Policy {
                 resend_cooldown: TimeDelta::zero(),
                 ..Policy::default()
@@ -72,14 +74,23 @@ impl Fixture {
                 policy: &self.policy,
                 limits: &self.limits,
                 station: "desk-1",
+                composer: &self.composer,
             },
         );
         f(&mut s)
     }
 
     fn send(&mut self, now: DateTime<Utc>, phone: &PhoneNumber) -> Outcome {
-        self.run(|s| s.send(now, &mut UnwrapErr(SysRng), phone, Channel::Sms))
-            .unwrap()
+        self.run(|s| {
+            s.send(
+                now,
+                &mut UnwrapErr(SysRng),
+                phone,
+                Channel::Sms,
+                Default::default(),
+            )
+        })
+        .unwrap()
     }
 
     fn rows(&self, table: &str) -> i64 {

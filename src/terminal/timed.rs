@@ -12,10 +12,14 @@ use nix::sys::termios::{self, FlushArg, LocalFlags, SetArg, SpecialCharacterIndi
 use super::input::{Input, decode};
 use crate::error::Error;
 
+/// The bytes of Ctrl-C, Ctrl-D, Ctrl-Z and Ctrl-\\ (when the terminal passes them on).
+const KEYBOARD: [u8; 4] = [0x03, 0x04, 0x1a, 0x1c];
+
 /// The longest line kept while waiting for its newline.
 const MAX_PENDING: usize = 4096;
 
-/// The terminal in canonical mode with echo, Ctrl-D disabled (it must not end the input);
+/// The terminal in canonical mode with echo, Ctrl-D disabled (it must not end the input) and
+/// control keys echoed as themselves rather than as `^C` (a terminal shows nothing for them);
 /// restored when dropped.
 pub struct TerminalMode(Option<Termios>);
 
@@ -30,6 +34,8 @@ impl TerminalMode {
         };
         let mut t = saved.clone();
         t.local_flags |= LocalFlags::ICANON | LocalFlags::ECHO | LocalFlags::ISIG;
+        // Ctrl-C, Ctrl-D and Ctrl-\\ must leave nothing on the screen: no `^C` echo.
+        t.local_flags &= !LocalFlags::ECHOCTL;
         // _POSIX_VDISABLE: Ctrl-D is no longer end-of-file.
         t.control_chars[SpecialCharacterIndices::VEOF as usize] = 0;
         let _ = termios::tcsetattr(stdin.as_fd(), SetArg::TCSANOW, &t);
@@ -90,7 +96,10 @@ impl TimedLines {
             match nix::unistd::read(stdin.as_fd(), &mut chunk) {
                 Ok(0) => return Ok(Got::Hangup),
                 Ok(n) => {
-                    self.buf.extend_from_slice(&chunk[..n]);
+                    // Ctrl-C, Ctrl-D, Ctrl-Z and Ctrl-\\ do nothing here: not even a character
+                    // that would make the line refused.
+                    let keys = chunk[..n].iter().filter(|b| !KEYBOARD.contains(b));
+                    self.buf.extend(keys);
                     if self.buf.len() > MAX_PENDING && !self.buf.contains(&b'\n') {
                         self.dropped += self.buf.len();
                         self.buf.clear();

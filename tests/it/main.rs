@@ -12,6 +12,7 @@ mod harness;
 mod layout;
 mod limits;
 mod region;
+mod message;
 mod reliability_core;
 mod reliability_front_ends;
 mod repl;

@@ -162,7 +162,7 @@ fn a_voice_call_reads_the_code_digit_by_digit_twice() {
     assert_eq!(q.field("From").as_deref(), Some(FROM));
     let code = q.code();
     let spoken: Vec<String> = code.chars().map(String::from).collect();
-    let spoken = format!("<Say>{}.</Say>", spoken.join(", "));
+    let spoken = format!("<Say language=\"en-US\">{}.</Say>", spoken.join(", "));
     let twiml = q.field("Twiml").unwrap();
     assert!(twiml.starts_with("<Response>") && twiml.ends_with("</Response>"));
     assert_eq!(twiml.matches(&spoken).count(), 2, "{twiml}");

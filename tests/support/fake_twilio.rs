@@ -113,10 +113,10 @@ impl Recorded {
                 .collect()
         } else {
             let twiml = self.field("Twiml").expect("Body or Twiml");
-            let start = twiml
-                .find("</Say><Pause length=\"1\"/><Say>")
-                .expect("digits")
-                + "</Say><Pause length=\"1\"/><Say>".len();
+            // The digits follow the first pause, in a `<Say>` that may name its language.
+            let marker = "</Say><Pause length=\"1\"/><Say";
+            let start = twiml.find(marker).expect("digits") + marker.len();
+            let start = start + twiml[start..].find('>').expect("end of <Say>") + 1;
             twiml[start..]
                 .chars()
                 .take_while(|c| *c != '<')

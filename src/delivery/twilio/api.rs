@@ -115,7 +115,7 @@ pub fn form(cfg: &TwilioConfig, m: &Message<'_>, valid_for_seconds: i64) -> Resu
             Ok(Form(vec![
                 ("To", to.to_string()),
                 sender,
-                ("Body", m.body()),
+                ("Body", m.body().expose().to_string()),
                 ("ValidityPeriod", validity_period(valid_for_seconds)),
             ]))
         }
@@ -130,7 +130,7 @@ pub fn form(cfg: &TwilioConfig, m: &Message<'_>, valid_for_seconds: i64) -> Resu
             Ok(Form(vec![
                 ("To", format!("whatsapp:{to}")),
                 sender,
-                ("Body", m.body()),
+                ("Body", m.body().expose().to_string()),
                 ("ValidityPeriod", validity_period(valid_for_seconds)),
             ]))
         }
@@ -141,7 +141,7 @@ pub fn form(cfg: &TwilioConfig, m: &Message<'_>, valid_for_seconds: i64) -> Resu
             Ok(Form(vec![
                 ("To", to.to_string()),
                 ("From", from.clone()),
-                ("Twiml", twiml(m.code.expose_digits())),
+                ("Twiml", m.body().expose().to_string()),
             ]))
         }
     }
@@ -152,28 +152,6 @@ pub fn validity_period(valid_for_seconds: i64) -> String {
     valid_for_seconds
         .clamp(*VALIDITY_PERIOD.start(), *VALIDITY_PERIOD.end())
         .to_string()
-}
-
-/// TwiML that reads the code digit by digit, twice, with pauses. Only ASCII digits of `code`
-/// are used, so nothing else can reach the markup.
-pub fn twiml(code: &str) -> String {
-    use std::fmt::Write;
-    // Built in buffers sized up front, so no reallocation leaves an unwiped copy of the code.
-    let mut spoken = zeroize::Zeroizing::new(String::with_capacity(3 * code.len()));
-    for d in code.chars().filter(char::is_ascii_digit) {
-        if !spoken.is_empty() {
-            spoken.push_str(", ");
-        }
-        spoken.push(d);
-    }
-    let mut out = String::with_capacity(512 + 2 * spoken.len());
-    let _ = write!(
-        out,
-        "<Response><Pause length=\"1\"/><Say>Your verification code is</Say><Pause length=\"1\"/><Say>{}.</Say><Pause length=\"2\"/><Say>Again, your code is</Say><Pause length=\"1\"/><Say>{}.</Say><Pause length=\"1\"/><Say>Goodbye.</Say></Response>",
-        spoken.as_str(),
-        spoken.as_str()
-    );
-    out
 }
 
 /// What a 2xx answer to a create call said.

@@ -142,8 +142,16 @@ fn retry_schedule() {
     assert_eq!(next_wait(&e, 1, base, 0.0, Duration::from_secs(5)), None);
 }
 
+fn composer() -> &'static crate::message::Composer {
+    static C: std::sync::OnceLock<crate::message::Composer> = std::sync::OnceLock::new();
+    C.get_or_init(|| crate::message::Composer::new(&Default::default()).unwrap())
+}
+
 fn message<'a>(to: &'a PhoneNumber, code: &'a Code, channel: Channel) -> Message<'a> {
     Message {
+        composer: composer(),
+        locale: None,
+        app_hash: None,
         to,
         channel,
         code,
@@ -197,10 +205,18 @@ fn validity_period_stays_in_twilios_range() {
 }
 
 #[test]
-fn twiml_holds_only_digits() {
-    let t = twiml("12<3>&");
-    assert!(t.contains("<Say>1, 2, 3.</Say>"), "{t}");
-    assert!(!t.contains("&") && !t.contains("<3"), "{t}");
+fn the_call_speaks_the_message_s_locale() {
+    let to = us();
+    let code = Code::parse("482913").unwrap();
+    let mut m = message(&to, &code, Channel::Call);
+    m.locale = Some(crate::message::Locale::get("es").unwrap());
+    let f = form(&cfg(), &m, 300).unwrap();
+    assert!(
+        f[2].1
+            .contains("<Say language=\"es-ES\">4, 8, 2, 9, 1, 3.</Say>"),
+        "{}",
+        f[2].1
+    );
 }
 
 #[test]
