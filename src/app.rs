@@ -20,6 +20,9 @@ use crate::error::Error;
 use crate::service::{Ctx, Service};
 use crate::store::Store;
 
+mod server;
+pub use server::{Approval, CreatedKey};
+
 /// The typed requests moved to their own module; kept here for callers of `app::Request`.
 pub use crate::request::Request;
 

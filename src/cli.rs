@@ -79,6 +79,38 @@ pub enum Command {
     Repl,
     /// Run the locked-down guided flow for an unattended public terminal
     Kiosk,
+    /// Run the Twilio Verify–compatible HTTP API
+    Serve {
+        /// Address to listen on, IP:PORT [default: [server] listen, OTPD_LISTEN or 127.0.0.1:8080]
+        #[arg(long, value_name = "ADDR")]
+        listen: Option<String>,
+    },
+    /// Create, list and revoke the API keys `otpd serve` clients authenticate with
+    Keys {
+        #[command(subcommand)]
+        action: KeysCommand,
+    },
+}
+
+/// `otpd keys …`.
+#[derive(Debug, Subcommand)]
+pub enum KeysCommand {
+    /// Create a key; its SID and secret are printed once
+    Create {
+        /// The station the key acts as
+        #[arg(long, value_name = "NAME")]
+        station: String,
+        /// station (its station's verifications), auditor (the audit log) or admin (all)
+        #[arg(long, default_value = "station")]
+        role: String,
+    },
+    /// List the keys (never their secrets)
+    List,
+    /// Revoke a key (audited)
+    Revoke {
+        /// The key's SID (SK followed by 32 hex digits)
+        sid: String,
+    },
 }
 
 impl Command {

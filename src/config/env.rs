@@ -18,6 +18,8 @@ pub struct Env {
     pub secret_file: Option<PathBuf>,
     /// `TWILIO_*` and `OTPD_TWILIO_API_BASE`.
     pub twilio: TwilioEnv,
+    /// `OTPD_LISTEN`: the address `otpd serve` listens on (beats `[server] listen`).
+    pub listen: Option<String>,
     /// `NO_COLOR` is set and not empty (<https://no-color.org>).
     pub no_color: bool,
     /// `OTPD_FAKE_NOW`, an RFC 3339 instant the clock is pinned to. Read in debug builds only,
@@ -35,6 +37,9 @@ impl Env {
             secret: std::env::var("OTPD_SECRET").ok().map(SecretString::from),
             secret_file: std::env::var_os("OTPD_SECRET_FILE").map(PathBuf::from),
             twilio: TwilioEnv::capture(),
+            listen: std::env::var("OTPD_LISTEN")
+                .ok()
+                .filter(|v| !v.trim().is_empty()),
             no_color: std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()),
             fake_now: debug_only(|| std::env::var("OTPD_FAKE_NOW").ok()),
             debug_panic: debug_only(|| std::env::var_os("OTPD_DEBUG_PANIC")),

@@ -19,6 +19,7 @@ pub mod env;
 mod limits;
 mod raw;
 mod sections;
+pub mod server;
 pub mod twilio;
 
 pub use env::{Env, TwilioEnv};
@@ -104,6 +105,8 @@ pub struct Config {
     /// The validated `[twilio]` settings; present exactly when the provider is `twilio`.
     pub twilio: Option<TwilioConfig>,
     pub kiosk: KioskConfig,
+    /// `[server]`: `otpd serve`.
+    pub server: server::ServerConfig,
     /// `NO_COLOR` was set (and not empty): the prompt prints no colour.
     pub no_color: bool,
     /// The instant the clock is pinned to (`OTPD_FAKE_NOW`, debug builds only; see
@@ -214,6 +217,7 @@ impl Config {
         let limits = limits::limits(&raw.limits, policy.resend_cooldown)?;
         let audit = sections::audit(&raw.audit, &relative, dirs)?;
         let kiosk = sections::kiosk(&raw.kiosk, raw.delivery.channel.unwrap_or_default())?;
+        let server = server::server(raw.server, env)?;
         let station = o
             .station
             .clone()
@@ -267,6 +271,7 @@ impl Config {
             audit,
             twilio,
             kiosk,
+            server,
             no_color: env.no_color,
             fake_now: env.fake_now.as_deref().and_then(instant),
         })
@@ -300,7 +305,7 @@ fn default_station() -> String {
         .unwrap_or_else(|| "otpd".to_string())
 }
 
-fn validate_station(s: String) -> Result<String, ConfigError> {
+pub fn validate_station(s: String) -> Result<String, ConfigError> {
     let ok = !s.is_empty()
         && s.len() <= 64
         && s.chars()

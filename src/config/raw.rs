@@ -30,6 +30,8 @@ pub(super) struct RawConfig {
     pub(super) twilio: RawTwilio,
     #[serde(default)]
     pub(super) kiosk: RawKiosk,
+    #[serde(default)]
+    pub(super) server: super::server::RawServer,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -50,6 +50,12 @@ pub enum Event {
     Pruned,
     /// Audit retention removed an old prefix of the chain and left an anchor.
     AuditTruncated,
+    /// An API key was created (`otpd keys create`).
+    KeyCreated,
+    /// An API key was revoked (`otpd keys revoke`).
+    KeyRevoked,
+    /// An admin key approved a verification without its code (`otpd serve`).
+    ManuallyApproved,
 }
 
 impl Event {
@@ -75,6 +81,9 @@ impl Event {
             Event::LimitsResumed => "limits_resumed",
             Event::Pruned => "pruned",
             Event::AuditTruncated => "audit_truncated",
+            Event::KeyCreated => "key_created",
+            Event::KeyRevoked => "key_revoked",
+            Event::ManuallyApproved => "manually_approved",
         }
     }
 
@@ -94,7 +103,10 @@ impl Event {
             | Event::Unlocked
             | Event::LimitsResumed
             | Event::Pruned
-            | Event::AuditTruncated => "ok",
+            | Event::AuditTruncated
+            | Event::KeyCreated
+            | Event::KeyRevoked
+            | Event::ManuallyApproved => "ok",
             Event::DeliveryFailed | Event::DeliveryUnknown => "failed",
             Event::Invalid
             | Event::Expired
@@ -108,7 +120,7 @@ impl Event {
         }
     }
 
-    pub const ALL: [Event; 20] = [
+    pub const ALL: [Event; 23] = [
         Event::Sent,
         Event::Resent,
         Event::Delivered,
@@ -129,6 +141,9 @@ impl Event {
         Event::LimitsResumed,
         Event::Pruned,
         Event::AuditTruncated,
+        Event::KeyCreated,
+        Event::KeyRevoked,
+        Event::ManuallyApproved,
     ];
 }
 

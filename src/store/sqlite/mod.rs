@@ -6,6 +6,7 @@
 pub mod audit;
 pub mod challenges;
 mod files;
+pub mod keys;
 pub mod limits;
 pub mod pauses;
 mod tx;
@@ -26,6 +27,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (2, include_str!("../../../migrations/0002_limits.sql")),
     (3, include_str!("../../../migrations/0003_audit_anchor.sql")),
     (4, include_str!("../../../migrations/0004_limit_pauses.sql")),
+    (5, include_str!("../../../migrations/0005_api_keys.sql")),
 ];
 
 /// An open otpd SQLite database.

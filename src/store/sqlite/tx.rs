@@ -7,14 +7,14 @@ use std::path::Path;
 use chrono::{DateTime, Utc};
 use rusqlite::Transaction;
 
-use super::{audit, challenges, limits, pauses};
+use super::{audit, challenges, keys, limits, pauses};
 use crate::crypto::Secrets;
 use crate::domain::limits::{FailureEffect, NumberState, Pause, Usage};
 use crate::domain::{Challenge, Limits, PhoneNumber, State};
 use crate::store::audit::NewEvent;
 use crate::store::{
-    Counting, LedgerKeys, LockedNumber, NewChallenge, NewPause, NewSend, Reissue, Result,
-    StoreError, Tx,
+    ApiKey, Counting, LedgerKeys, LockedNumber, NewApiKey, NewChallenge, NewPause, NewSend,
+    Reissue, Result, StoreError, Tx,
 };
 
 /// One open SQLite transaction (`BEGIN IMMEDIATE` for writes, deferred for reads); dropping it
@@ -144,6 +144,46 @@ impl Tx for SqliteTx<'_> {
 
     fn locked_numbers(&mut self, now: DateTime<Utc>) -> Result<Vec<LockedNumber>> {
         self.ok(limits::locked_numbers(&self.tx, now))
+    }
+
+    fn insert_api_key(&mut self, key: &NewApiKey<'_>) -> Result<()> {
+        self.ok(keys::insert(&self.tx, key))
+    }
+
+    fn api_key(&mut self, sid: &str) -> Result<Option<ApiKey>> {
+        self.ok(keys::get(&self.tx, sid))
+    }
+
+    fn api_keys(&mut self) -> Result<Vec<ApiKey>> {
+        self.ok(keys::all(&self.tx))
+    }
+
+    fn revoke_api_key(&mut self, sid: &str, now: DateTime<Utc>) -> Result<bool> {
+        self.ok(keys::revoke(&self.tx, sid, now))
+    }
+
+    fn verification_sid(&mut self, challenge_id: i64) -> Result<Option<String>> {
+        self.ok(keys::verification_sid(&self.tx, challenge_id))
+    }
+
+    fn assign_verification_sid(&mut self, challenge_id: i64, sid: &str) -> Result<String> {
+        self.ok(keys::assign_verification_sid(&self.tx, challenge_id, sid))
+    }
+
+    fn challenge_by_sid(&mut self, sid: &str) -> Result<Option<Challenge>> {
+        let id = self.ok(keys::challenge_id(&self.tx, sid))?;
+        match id {
+            Some(id) => self.ok(challenges::get(&self.tx, id)),
+            None => Ok(None),
+        }
+    }
+
+    fn server_setting(&mut self, name: &str) -> Result<Option<String>> {
+        self.ok(keys::setting(&self.tx, name))
+    }
+
+    fn init_server_setting(&mut self, name: &str, value: &str) -> Result<String> {
+        self.ok(keys::init_setting(&self.tx, name, value))
     }
 
     fn append_event(&mut self, secrets: &Secrets, event: &NewEvent<'_>) -> Result<i64> {
