@@ -15,6 +15,7 @@ mod reliability_core;
 mod reliability_front_ends;
 mod repl;
 mod secrets;
+mod serve;
 mod stdin_code;
 mod surface;
 mod twilio;
