@@ -4,6 +4,7 @@
 
 mod errors;
 mod flow;
+mod guards;
 mod roles;
 
 use std::io::{BufRead, BufReader};
@@ -19,6 +20,7 @@ pub struct Server {
     pub base: String,
     pub service: String,
     http: reqwest::blocking::Client,
+    reaped: std::sync::atomic::AtomicBool,
 }
 
 /// A key as `otpd keys create --json` printed it.
@@ -79,6 +81,7 @@ impl Server {
             base,
             service,
             http: reqwest::blocking::Client::new(),
+            reaped: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -130,6 +133,25 @@ impl Server {
         )
     }
 
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Waits for the server to exit and returns its status (for scoped threads, which hold
+    /// only `&self`); the `Drop` then has nothing left to do.
+    pub fn wait(&self) -> (i32, String) {
+        let mut raw = 0;
+        // SAFETY: waitpid(2) on our own child, with a valid pointer to an int.
+        let reaped = unsafe { libc::waitpid(self.child.id() as i32, &mut raw, 0) };
+        self.reaped.store(true, std::sync::atomic::Ordering::SeqCst);
+        let status = if reaped > 0 && libc::WIFEXITED(raw) {
+            libc::WEXITSTATUS(raw)
+        } else {
+            -1
+        };
+        (status, String::new())
+    }
+
     /// SIGTERM, then the exit status and everything logged on stderr.
     pub fn stop(mut self) -> (i32, String) {
         self.terminate()
@@ -149,7 +171,9 @@ impl Server {
 
 impl Drop for Server {
     fn drop(&mut self) {
-        if self.child.try_wait().ok().flatten().is_none() {
+        if !self.reaped.load(std::sync::atomic::Ordering::SeqCst)
+            && self.child.try_wait().ok().flatten().is_none()
+        {
             let _ = self.terminate();
         }
     }
