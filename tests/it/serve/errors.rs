@@ -99,3 +99,16 @@ fn non_loopback_without_tls_is_refused_with_a_reason() {
     assert_eq!(r.code, 2, "{r:?}");
     assert!(r.stderr.contains("IP:PORT"), "{r:?}");
 }
+
+#[test]
+fn a_conversion_guard_pause_is_60410() {
+    let env = Env::with_config("[limits]\nmin_sends_for_conversion = 2\nmin_conversion = 0.5\n");
+    let k = key(&env, "desk-1", "station");
+    let server = Server::start(&env);
+    for to in [US_E164, crate::harness::US2_E164] {
+        assert_eq!(server.create(&k, to).status, 201);
+    }
+    // Nothing verified: 0 of 2 < 50%.
+    assert_error(&server.create(&k, UK_E164), 403, 60410);
+    assert_eq!(env.outbox().len(), 2);
+}
