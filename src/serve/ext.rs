@@ -1,8 +1,9 @@
 //! otpd's own extension under `/otpd/v1/`, for what Verify has no word for: the key's station's
-//! pending verifications, the limits, and unlocking a number. Answers are the same JSON objects
+//! pending verifications, the limits, unlocking a number, and the audit review for auditor keys. Answers are the same JSON objects
 //! `otpd --json` prints, so a remote terminal can render them exactly like local ones.
 
 use axum::http::StatusCode;
+use clap::Parser;
 
 use super::api::{Answer, Call};
 use super::errors::ApiError;
@@ -54,4 +55,52 @@ pub fn unlock(app: &mut App, key: &ApiKey, call: &Call) -> Answer {
     operator(key)?;
     let phone = phone(call)?.ok_or_else(|| ApiError::invalid("Phone is required"))?;
     run(app, key, &Request::Unlock { phone })
+}
+
+/// The most events one HTTP answer lists (pages go on with `--before`).
+const MAX_LIST: u32 = 1000;
+
+/// `GET|POST /otpd/v1/audit` (`Args`: the words after `otpd audit`, e.g. `verify`, `stats`,
+/// `--event approved --limit 20`): the lines `otpd audit … --json` prints, with its exit
+/// status. Auditor and admin keys only; `export` (a stream) is not offered over HTTP.
+pub fn audit(app: &mut App, key: &ApiKey, call: &Call) -> Answer {
+    if key.role == Role::Station {
+        return Err(ApiError::forbidden("read the audit log"));
+    }
+    let words: Vec<&str> = call
+        .form
+        .get("Args")
+        .map(|a| a.split_whitespace().collect())
+        .unwrap_or_default();
+    let bad = || {
+        ApiError::invalid(format!(
+            "Args must be the words of otpd audit: list filters (at most --limit {MAX_LIST}), verify, head or stats"
+        ))
+    };
+    if words.len() > 32 {
+        return Err(bad());
+    }
+    let args = crate::audit::AuditArgs::try_parse_from(std::iter::once("audit").chain(words))
+        .map_err(|_| bad())?;
+    let limit = match &args.command {
+        None => args.list.limit,
+        Some(crate::audit::AuditCommand::List(l)) => l.limit,
+        Some(crate::audit::AuditCommand::Export(_)) => return Err(bad()),
+        Some(_) => 0,
+    };
+    if limit > MAX_LIST {
+        return Err(bad());
+    }
+    let mut out = Vec::new();
+    let status = app
+        .audit(&args, true, &mut out)
+        .map_err(|e| ApiError::from_error(&e))?;
+    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&out)
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect();
+    Ok((
+        StatusCode::OK,
+        serde_json::json!({"exit_status": status, "lines": lines}),
+    ))
 }

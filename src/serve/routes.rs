@@ -57,6 +57,7 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/otpd/v1/status", get(ext_status))
         .route("/otpd/v1/limits", get(ext_limits).post(ext_limits))
         .route("/otpd/v1/unlock", post(ext_unlock))
+        .route("/otpd/v1/audit", get(ext_audit).post(ext_audit))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .fallback(|| async { ApiError::not_found("at this path").into_response() })
@@ -133,6 +134,11 @@ async fn ext_limits(State(s): St, h: HeaderMap, b: Body) -> Response {
 async fn ext_unlock(State(s): St, h: HeaderMap, b: Body) -> Response {
     let service = s.service_sid.clone();
     s.call(&service, &h, b, ext::unlock).await
+}
+
+async fn ext_audit(State(s): St, h: HeaderMap, b: Body) -> Response {
+    let service = s.service_sid.clone();
+    s.call(&service, &h, b, ext::audit).await
 }
 
 async fn healthz(State(s): St) -> Response {

@@ -100,3 +100,24 @@ fn keys_are_listed_without_secrets_and_revocation_is_audited() {
         "{audit}"
     );
 }
+
+#[test]
+fn auditor_keys_read_and_verify_the_audit_log_and_station_keys_do_not() {
+    let env = Env::new();
+    let desk1 = key(&env, "desk-1", "station");
+    let auditor = key(&env, "audit", "auditor");
+    let server = Server::start(&env);
+    server.create(&desk1, US_E164);
+    let url = format!("{}/otpd/v1/audit", server.base);
+    assert_error(&server.get(&url, Some(&desk1)), 403, 20403);
+    let list = server.post(&url, Some(&auditor), &[("Args", "--event sent")]);
+    assert_eq!(list.status, 200, "{list:?}");
+    assert_eq!(list.body["lines"][0]["event"], "sent", "{list:?}");
+    assert!(!list.body.to_string().contains(US_E164), "{list:?}");
+    let verify = server.post(&url, Some(&auditor), &[("Args", "verify")]);
+    assert_eq!(verify.body["exit_status"], 0, "{verify:?}");
+    for args in ["export --format json", "--limit 5000", "--bogus"] {
+        let r = server.post(&url, Some(&auditor), &[("Args", args)]);
+        assert_error(&r, 400, 60200);
+    }
+}
