@@ -206,3 +206,89 @@ impl IntoResponse for ApiError {
         r
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::PhoneNumber;
+    use crate::domain::limits::Scope;
+
+    fn phone() -> PhoneNumber {
+        PhoneNumber::parse("+12025550123").unwrap()
+    }
+
+    fn limited(limit: Option<Limit>, scope: Option<Scope>) -> Outcome {
+        Outcome::RateLimited {
+            phone: Some(phone()),
+            retry_after_seconds: 30,
+            reason: "+12025550123 sent too often".into(),
+            limit,
+            operator_action: None,
+            scope,
+        }
+    }
+
+    #[test]
+    fn every_refusal_has_its_verify_code_and_no_number_in_the_message() {
+        let cases: Vec<(Outcome, u16, u32, Option<i64>)> = vec![
+            (limited(Some(Limit::NumberHour), None), 429, 60203, Some(30)),
+            (
+                limited(Some(Limit::Conversion), Some(Scope::Global)),
+                403,
+                60410,
+                None,
+            ),
+            (limited(Some(Limit::Paused), None), 403, 60410, None),
+            (limited(Some(Limit::Country), None), 403, 60605, None),
+            (
+                Outcome::CountryBlocked {
+                    phone: phone(),
+                    country: "US".into(),
+                    reason: String::new(),
+                },
+                403,
+                60605,
+                None,
+            ),
+            (
+                Outcome::NumberLocked {
+                    phone: phone(),
+                    consecutive_failures: 10,
+                    retry_after_seconds: 0,
+                    operator_action: None,
+                },
+                429,
+                60202,
+                Some(1),
+            ),
+            (Outcome::Locked { phone: phone() }, 429, 60202, None),
+            (Outcome::AlreadyUsed { phone: phone() }, 404, 20404, None),
+            (Outcome::Expired { phone: phone() }, 404, 20404, None),
+            (Outcome::NoPending { phone: None }, 404, 20404, None),
+            (
+                Outcome::InvalidPhone {
+                    error: "+1 555".into(),
+                },
+                400,
+                60200,
+                None,
+            ),
+        ];
+        for (outcome, status, code, retry) in cases {
+            let e = ApiError::from_outcome(&outcome).unwrap_or_else(|| panic!("{outcome:?}"));
+            assert_eq!((e.status.as_u16(), e.code), (status, code), "{outcome:?}");
+            assert_eq!(e.retry_after, retry, "{outcome:?}");
+            assert!(!e.message.contains("2025550123"), "{}", e.message);
+        }
+        for answer in [
+            Outcome::Approved { phone: phone() },
+            Outcome::Invalid {
+                phone: phone(),
+                attempts_left: 2,
+            },
+            Outcome::Cancelled { phone: phone() },
+        ] {
+            assert_eq!(ApiError::from_outcome(&answer), None, "{answer:?}");
+        }
+    }
+}
