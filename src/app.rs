@@ -22,6 +22,9 @@ use crate::service::{Ctx, Service, Wording};
 use crate::store::Store;
 use crate::store::copy::Copied;
 
+mod server;
+pub use server::{Approval, CreatedKey};
+
 /// The typed requests moved to their own module; kept here for callers of `app::Request`.
 pub use crate::request::Request;
 

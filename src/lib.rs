@@ -30,6 +30,7 @@ pub mod render;
 pub mod request;
 pub mod sanitize;
 pub mod secret_file;
+pub mod serve;
 pub mod service;
 pub mod store;
 pub mod terminal;
@@ -102,5 +103,15 @@ fn dispatch(cli: Cli, env: &Env, out: &mut dyn Write) -> Result<u8, Error> {
             prompt::run(app, &dirs.state, json, out)
         }
         Command::Kiosk => kiosk::run(App::for_process(config)?, out),
+        Command::Serve { listen } => serve::run(config, listen.as_deref(), out),
+        Command::Keys { action } => {
+            use crate::serve::keys::KeysAction;
+            let action = match action {
+                cli::KeysCommand::Create { station, role } => KeysAction::Create { station, role },
+                cli::KeysCommand::List => KeysAction::List,
+                cli::KeysCommand::Revoke { sid } => KeysAction::Revoke { sid },
+            };
+            serve::keys::run(config, action, json, out)
+        }
     }
 }

@@ -21,6 +21,8 @@ pub struct Env {
     /// `OTPD_REGION`: the default region for numbers without `+` (beats `[phone]
     /// default_region`; `--region` beats it). Empty counts as unset.
     pub region: Option<String>,
+    /// `OTPD_LISTEN`: the address `otpd serve` listens on (beats `[server] listen`).
+    pub listen: Option<String>,
     /// `NO_COLOR` is set and not empty (<https://no-color.org>).
     pub no_color: bool,
     /// `OTPD_FAKE_NOW`, an RFC 3339 instant the clock is pinned to. Read in debug builds only,
@@ -39,6 +41,9 @@ impl Env {
             secret_file: std::env::var_os("OTPD_SECRET_FILE").map(PathBuf::from),
             twilio: TwilioEnv::capture(),
             region: std::env::var("OTPD_REGION")
+                .ok()
+                .filter(|v| !v.trim().is_empty()),
+            listen: std::env::var("OTPD_LISTEN")
                 .ok()
                 .filter(|v| !v.trim().is_empty()),
             no_color: std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()),

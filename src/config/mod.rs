@@ -21,6 +21,7 @@ mod phone;
 mod message;
 mod raw;
 mod sections;
+pub mod server;
 pub mod twilio;
 
 pub use env::{Env, TwilioEnv};
@@ -113,6 +114,8 @@ pub struct Config {
     pub phone: PhoneConfig,
     /// The checked `[message]` settings, composing every message.
     pub message: crate::message::Composer,
+    /// `[server]`: `otpd serve`.
+    pub server: server::ServerConfig,
     /// `NO_COLOR` was set (and not empty): the prompt prints no colour.
     pub no_color: bool,
     /// The instant the clock is pinned to (`OTPD_FAKE_NOW`, debug builds only; see
@@ -234,6 +237,7 @@ impl Config {
         let composer = message::composer(&raw.message)?;
         kiosk.locales = message::kiosk_locales(raw.kiosk.locales.as_deref(), composer.locale())?;
         let phone = phone::phone(&raw.phone, o.region.as_deref(), env.region.as_deref())?;
+        let server = server::server(raw.server, env)?;
         let station = o
             .station
             .clone()
@@ -289,6 +293,7 @@ impl Config {
             kiosk,
             phone,
             message: composer,
+            server,
             no_color: env.no_color,
             fake_now: env.fake_now.as_deref().and_then(instant),
         })
@@ -323,7 +328,7 @@ fn default_station() -> String {
         .unwrap_or_else(|| "otpd".to_string())
 }
 
-fn validate_station(s: String) -> Result<String, ConfigError> {
+pub fn validate_station(s: String) -> Result<String, ConfigError> {
     let ok = !s.is_empty()
         && s.len() <= 64
         && s.chars()

@@ -35,6 +35,8 @@ pub(super) struct RawConfig {
     pub(super) phone: RawPhone,
     #[serde(default)]
     pub(super) message: super::message::RawMessage,
+    #[serde(default)]
+    pub(super) server: super::server::RawServer,
 }
 
 #[derive(Debug, Default, Deserialize)]

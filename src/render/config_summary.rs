@@ -95,6 +95,25 @@ pub fn config_summary(c: &Config) -> String {
         message_summary(c),
         message_costs(c)
     ));
+    let s = &c.server;
+    summary.push_str(&format!(
+        "\nserver           listen {}; {}; {} workers (0: one per core), queue {}, {} connections, headers within {} s",
+        s.listen,
+        match (&s.tls_cert, s.allow_plain_http) {
+            (Some(_), _) => "TLS",
+            (None, true) => "plain HTTP allowed (a TLS proxy in front)",
+            (None, false) => "plain HTTP on loopback only",
+        },
+        s.workers,
+        s.queue,
+        s.max_connections,
+        s.header_timeout_seconds,
+    ));
+    if let Some(sid) = &s.service_sid {
+        summary.push_str(&format!(
+            "\nserver service   {sid} (from the configuration)"
+        ));
+    }
     if let Some(t) = &c.twilio {
         let or_none = |v: &Option<String>| v.clone().unwrap_or_else(|| "(none)".into());
         summary.push_str(&format!(

@@ -54,6 +54,12 @@ pub enum Event {
     Pruned,
     /// Audit retention removed an old prefix of the chain and left an anchor.
     AuditTruncated,
+    /// An API key was created (`otpd keys create`).
+    KeyCreated,
+    /// An API key was revoked (`otpd keys revoke`).
+    KeyRevoked,
+    /// An admin key approved a verification without its code (`otpd serve`).
+    ManuallyApproved,
 }
 
 impl Event {
@@ -80,6 +86,9 @@ impl Event {
             Event::LimitsResumed => "limits_resumed",
             Event::Pruned => "pruned",
             Event::AuditTruncated => "audit_truncated",
+            Event::KeyCreated => "key_created",
+            Event::KeyRevoked => "key_revoked",
+            Event::ManuallyApproved => "manually_approved",
         }
     }
 
@@ -99,7 +108,10 @@ impl Event {
             | Event::Unlocked
             | Event::LimitsResumed
             | Event::Pruned
-            | Event::AuditTruncated => "ok",
+            | Event::AuditTruncated
+            | Event::KeyCreated
+            | Event::KeyRevoked
+            | Event::ManuallyApproved => "ok",
             Event::DeliveryFailed | Event::DeliveryUnknown => "failed",
             Event::Invalid
             | Event::Expired
@@ -114,7 +126,7 @@ impl Event {
         }
     }
 
-    pub const ALL: [Event; 21] = [
+    pub const ALL: [Event; 24] = [
         Event::Sent,
         Event::Resent,
         Event::Delivered,
@@ -136,6 +148,9 @@ impl Event {
         Event::LimitsResumed,
         Event::Pruned,
         Event::AuditTruncated,
+        Event::KeyCreated,
+        Event::KeyRevoked,
+        Event::ManuallyApproved,
     ];
 }
 

@@ -17,10 +17,15 @@ pub enum Table {
     /// One row (id 1) that a fresh schema already holds: loading it replaces that row.
     LimitPause,
     LimitPauses,
+    /// `otpd serve`'s API keys (hashed secrets), each verification's `VE…` SID and the
+    /// server's settings (its service SID): a copied server answers the same clients.
+    ApiKeys,
+    VerificationSids,
+    ServerSettings,
 }
 
 impl Table {
-    pub const ALL: [Table; 7] = [
+    pub const ALL: [Table; 10] = [
         Table::Challenges,
         Table::AuditEvents,
         Table::AuditAnchor,
@@ -28,6 +33,9 @@ impl Table {
         Table::LimitNumbers,
         Table::LimitPause,
         Table::LimitPauses,
+        Table::ApiKeys,
+        Table::VerificationSids,
+        Table::ServerSettings,
     ];
 
     /// The table's name in the schema.
@@ -40,6 +48,9 @@ impl Table {
             Table::LimitNumbers => "limit_numbers",
             Table::LimitPause => "limit_pause",
             Table::LimitPauses => "limit_pauses",
+            Table::ApiKeys => "api_keys",
+            Table::VerificationSids => "verification_sids",
+            Table::ServerSettings => "server_settings",
         }
     }
 
@@ -100,6 +111,16 @@ impl Table {
             ],
             Table::LimitPause => &["id", "paused_at", "reason", "resumed_at"],
             Table::LimitPauses => &["scope", "key", "name", "paused_at", "reason"],
+            Table::ApiKeys => &[
+                "sid",
+                "secret_hash",
+                "station",
+                "role",
+                "created_at",
+                "revoked_at",
+            ],
+            Table::VerificationSids => &["sid", "challenge_id"],
+            Table::ServerSettings => &["name", "value"],
         }
     }
 
@@ -235,7 +256,15 @@ mod tests {
                  INSERT INTO limit_pauses (scope, key, name, paused_at, reason) VALUES
                      ('station', 'a', 'a', 1, 'r'), ('station', 'b', 'b', 1, 'r'),
                      ('station', 'c', 'c', 1, 'r'), ('prefix', 'a', 'x', 1, 'r'),
-                     ('prefix', 'b', 'y', 1, 'r'), ('global', '', '', 1, 'r');",
+                     ('prefix', 'b', 'y', 1, 'r'), ('global', '', '', 1, 'r');
+                 INSERT INTO api_keys (sid, secret_hash, station, role, created_at) VALUES
+                     ('SK' || printf('%032x', 1), 'h', 'kiosk-1', 'station', 1),
+                     ('SK' || printf('%032x', 2), 'h', 'desk', 'admin', 1),
+                     ('SK' || printf('%032x', 3), 'h', 'audit', 'auditor', 1),
+                     ('SK' || printf('%032x', 4), 'h', 'kiosk-2', 'station', 1);
+                 INSERT INTO verification_sids (sid, challenge_id)
+                     SELECT 'VE' || printf('%032x', id), id FROM challenges;
+                 INSERT INTO server_settings (name, value) VALUES ('service_sid', 'VA1');",
             )
             .unwrap();
         let copied = copy(&mut from, &mut to).unwrap();
@@ -243,7 +272,7 @@ mod tests {
             Copied::Done(t) => t.iter().map(|(_, n)| *n).collect(),
             Copied::TargetNotEmpty => panic!("the new store is empty"),
         };
-        assert_eq!(counts, vec![8, 8, 2, 8, 8, 1, 6]);
+        assert_eq!(counts, vec![8, 8, 2, 8, 8, 1, 6, 4, 8, 1]);
         assert_eq!(all_rows(&to), all_rows(&from));
         assert_eq!(copy(&mut from, &mut to).unwrap(), Copied::TargetNotEmpty);
         assert_eq!(all_rows(&to), all_rows(&from), "nothing written twice");

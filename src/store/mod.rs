@@ -169,6 +169,26 @@ pub trait Tx: AuditTx + CopyTx {
     /// The numbers locked now, as `otpd limits` lists them.
     fn locked_numbers(&mut self, now: DateTime<Utc>) -> Result<Vec<LockedNumber>>;
 
+    // The server's keys, verification SIDs and settings (`otpd serve`).
+    /// Stores a new API key (its secret already hashed).
+    fn insert_api_key(&mut self, key: &NewApiKey<'_>) -> Result<()>;
+    /// One key by SID, revoked or not.
+    fn api_key(&mut self, sid: &str) -> Result<Option<ApiKey>>;
+    /// Every key, oldest first.
+    fn api_keys(&mut self) -> Result<Vec<ApiKey>>;
+    /// Revokes a key; `true` if it existed and was not yet revoked.
+    fn revoke_api_key(&mut self, sid: &str, now: DateTime<Utc>) -> Result<bool>;
+    /// The verification SID of a challenge, if one was given.
+    fn verification_sid(&mut self, challenge_id: i64) -> Result<Option<String>>;
+    /// Gives a challenge `sid` unless it already has one; returns the SID it has now.
+    fn assign_verification_sid(&mut self, challenge_id: i64, sid: &str) -> Result<String>;
+    /// The challenge a verification SID stands for.
+    fn challenge_by_sid(&mut self, sid: &str) -> Result<Option<Challenge>>;
+    /// A server setting (e.g. `service_sid`).
+    fn server_setting(&mut self, name: &str) -> Result<Option<String>>;
+    /// Stores a setting unless it is set; returns the value it has now.
+    fn init_server_setting(&mut self, name: &str, value: &str) -> Result<String>;
+
     // Audit.
     /// Appends one event to the MAC chain, in this transaction (so the chain cannot fork and
     /// the event commits with the change it records); returns the row id.
@@ -176,6 +196,54 @@ pub trait Tx: AuditTx + CopyTx {
 
     /// Ends the transaction, keeping a write transaction's changes.
     fn commit(self: Box<Self>) -> Result<()>;
+}
+
+/// What an API key may do (`otpd keys create --role`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Acts as its station: sends and checks, its own station's verifications only.
+    Station,
+    /// Reads the audit log, nothing else.
+    Auditor,
+    /// Everything, including manual approval.
+    Admin,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Station => "station",
+            Role::Auditor => "auditor",
+            Role::Admin => "admin",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Role> {
+        [Role::Station, Role::Auditor, Role::Admin]
+            .into_iter()
+            .find(|r| r.as_str() == s)
+    }
+}
+
+/// A stored API key. `secret_hash` is a keyed hash, never the secret.
+#[derive(Debug, Clone)]
+pub struct ApiKey {
+    pub sid: String,
+    pub secret_hash: String,
+    pub station: String,
+    pub role: Role,
+    pub created_at: DateTime<Utc>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+/// A key to store.
+pub struct NewApiKey<'a> {
+    pub sid: &'a str,
+    pub secret_hash: &'a str,
+    pub station: &'a str,
+    pub role: Role,
+    pub now: DateTime<Utc>,
 }
 
 /// Fields of a new verification.

@@ -17,6 +17,7 @@ mod reliability_core;
 mod reliability_front_ends;
 mod repl;
 mod secrets;
+mod serve;
 mod stdin_code;
 mod store_copy;
 mod surface;

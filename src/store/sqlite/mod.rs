@@ -9,6 +9,7 @@ pub mod audit_query;
 pub mod challenges;
 pub mod copy;
 mod files;
+pub mod keys;
 pub mod limits;
 pub mod pauses;
 pub mod retention;
@@ -30,6 +31,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (2, include_str!("../../../migrations/0002_limits.sql")),
     (3, include_str!("../../../migrations/0003_audit_anchor.sql")),
     (4, include_str!("../../../migrations/0004_limit_pauses.sql")),
+    (5, include_str!("../../../migrations/0005_api_keys.sql")),
 ];
 
 /// An open otpd SQLite database.

@@ -9,7 +9,7 @@ use std::path::Path;
 use chrono::{DateTime, Utc};
 use rusqlite::Transaction;
 
-use super::{audit, audit_query, challenges, copy, limits, pauses, retention};
+use super::{audit, audit_query, challenges, copy, keys, limits, pauses, retention};
 use crate::crypto::Secrets;
 use crate::domain::limits::{FailureEffect, NumberState, Pause, Usage};
 use crate::domain::{Challenge, Limits, PhoneNumber, State};
@@ -18,8 +18,8 @@ use crate::store::audit_query::{BucketCount, Filter};
 use crate::store::copy::{Row, Table, Value};
 use crate::store::retention::Cut;
 use crate::store::{
-    AuditTx, CopyTx, Counting, LedgerKeys, LockedNumber, NewChallenge, NewPause, NewSend, Reissue,
-    Result, StoreError, Tx,
+    ApiKey, AuditTx, CopyTx, Counting, LedgerKeys, LockedNumber, NewApiKey, NewChallenge, NewPause,
+    NewSend, Reissue, Result, StoreError, Tx,
 };
 
 /// One open SQLite transaction (`BEGIN IMMEDIATE` for writes, deferred for reads); dropping it
@@ -149,6 +149,46 @@ impl Tx for SqliteTx<'_> {
 
     fn locked_numbers(&mut self, now: DateTime<Utc>) -> Result<Vec<LockedNumber>> {
         self.ok(limits::locked_numbers(&self.tx, now))
+    }
+
+    fn insert_api_key(&mut self, key: &NewApiKey<'_>) -> Result<()> {
+        self.ok(keys::insert(&self.tx, key))
+    }
+
+    fn api_key(&mut self, sid: &str) -> Result<Option<ApiKey>> {
+        self.ok(keys::get(&self.tx, sid))
+    }
+
+    fn api_keys(&mut self) -> Result<Vec<ApiKey>> {
+        self.ok(keys::all(&self.tx))
+    }
+
+    fn revoke_api_key(&mut self, sid: &str, now: DateTime<Utc>) -> Result<bool> {
+        self.ok(keys::revoke(&self.tx, sid, now))
+    }
+
+    fn verification_sid(&mut self, challenge_id: i64) -> Result<Option<String>> {
+        self.ok(keys::verification_sid(&self.tx, challenge_id))
+    }
+
+    fn assign_verification_sid(&mut self, challenge_id: i64, sid: &str) -> Result<String> {
+        self.ok(keys::assign_verification_sid(&self.tx, challenge_id, sid))
+    }
+
+    fn challenge_by_sid(&mut self, sid: &str) -> Result<Option<Challenge>> {
+        let id = self.ok(keys::challenge_id(&self.tx, sid))?;
+        match id {
+            Some(id) => self.ok(challenges::get(&self.tx, id)),
+            None => Ok(None),
+        }
+    }
+
+    fn server_setting(&mut self, name: &str) -> Result<Option<String>> {
+        self.ok(keys::setting(&self.tx, name))
+    }
+
+    fn init_server_setting(&mut self, name: &str, value: &str) -> Result<String> {
+        self.ok(keys::init_setting(&self.tx, name, value))
     }
 
     fn append_event(&mut self, secrets: &Secrets, event: &NewEvent<'_>) -> Result<i64> {

@@ -1,0 +1,117 @@
+//! `[server]`: what `otpd serve` listens on and answers for, and how much work it takes on at
+//! once. Validated here like every other table; `OTPD_LISTEN` beats the file, `--listen` beats
+//! both (applied by the serve front-end).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use serde::Deserialize;
+
+use super::{ConfigError, Env, ranged};
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawServer {
+    listen: Option<String>,
+    service_sid: Option<String>,
+    tls_cert: Option<PathBuf>,
+    tls_key: Option<PathBuf>,
+    allow_plain_http: Option<bool>,
+    workers: Option<i64>,
+    queue: Option<i64>,
+    max_connections: Option<i64>,
+    header_timeout_seconds: Option<i64>,
+}
+
+/// The validated `[server]` table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerConfig {
+    pub listen: SocketAddr,
+    /// The `VA…` SID clients put in their paths; `None`: generated on first start and stored in
+    /// the database.
+    pub service_sid: Option<String>,
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
+    /// Listen on a non-loopback address without TLS (a TLS-terminating proxy is in front).
+    pub allow_plain_http: bool,
+    /// Threads running use cases (argon2 is CPU-bound); 0 = one per core.
+    pub workers: usize,
+    /// Requests waiting for a worker before the server answers 20429.
+    pub queue: usize,
+    /// Open connections before new ones are refused.
+    pub max_connections: usize,
+    /// How long a client may take to send its request headers (slowloris).
+    pub header_timeout_seconds: u64,
+}
+
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+
+/// Parses a listen address (`IP:PORT`), naming `key` when it is wrong.
+pub fn listen_addr(key: &'static str, value: &str) -> Result<SocketAddr, ConfigError> {
+    value.trim().parse().map_err(|_| ConfigError::Value {
+        key,
+        value: format!("\"{}\"", crate::sanitize::sanitize(value)),
+        expected: "use IP:PORT, e.g. 127.0.0.1:8080 or [::1]:8080".into(),
+    })
+}
+
+/// `true` for `VA` followed by 32 hex digits.
+pub fn is_service_sid(s: &str) -> bool {
+    s.len() == 34 && s.starts_with("VA") && s[2..].bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+pub(super) fn server(raw: RawServer, env: &Env) -> Result<ServerConfig, ConfigError> {
+    let listen = match (&env.listen, &raw.listen) {
+        (Some(v), _) => listen_addr("OTPD_LISTEN", v)?,
+        (None, Some(v)) => listen_addr("server.listen", v)?,
+        (None, None) => listen_addr("server.listen", DEFAULT_LISTEN)?,
+    };
+    if let Some(sid) = &raw.service_sid
+        && !is_service_sid(sid)
+    {
+        return Err(ConfigError::Value {
+            key: "server.service_sid",
+            value: format!("\"{}\"", crate::sanitize::sanitize(sid)),
+            expected: "use VA followed by 32 hex digits, or leave it out to generate one".into(),
+        });
+    }
+    if raw.tls_cert.is_some() != raw.tls_key.is_some() {
+        return Err(ConfigError::Missing {
+            what: "the server with TLS".into(),
+            missing: "server.tls_cert and server.tls_key go together".into(),
+        });
+    }
+    let workers = ranged(
+        "server.workers",
+        raw.workers,
+        0,
+        0..=256,
+        " (0: one per core)",
+    )?;
+    let queue = ranged("server.queue", raw.queue, 64, 1..=100_000, " requests")?;
+    let max_connections = ranged(
+        "server.max_connections",
+        raw.max_connections,
+        1024,
+        1..=100_000,
+        " connections",
+    )?;
+    let header_timeout = ranged(
+        "server.header_timeout_seconds",
+        raw.header_timeout_seconds,
+        10,
+        1..=300,
+        " seconds",
+    )?;
+    Ok(ServerConfig {
+        listen,
+        service_sid: raw.service_sid,
+        tls_cert: raw.tls_cert,
+        tls_key: raw.tls_key,
+        allow_plain_http: raw.allow_plain_http.unwrap_or(false),
+        workers: workers as usize,
+        queue: queue as usize,
+        max_connections: max_connections as usize,
+        header_timeout_seconds: header_timeout as u64,
+    })
+}

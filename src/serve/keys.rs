@@ -1,0 +1,150 @@
+//! `otpd keys create | list | revoke`: the API keys `otpd serve` clients authenticate with. A
+//! key's secret is printed once, at creation; the database keeps only its keyed hash.
+
+use std::io::Write;
+
+use secrecy::ExposeSecret;
+use serde_json::json;
+
+use crate::app::App;
+use crate::config::Config;
+use crate::domain::Outcome;
+use crate::error::Error;
+use crate::render;
+use crate::store::Role;
+
+/// What `otpd keys` was asked to do.
+pub enum KeysAction {
+    Create { station: String, role: String },
+    List,
+    Revoke { sid: String },
+}
+
+pub fn run(
+    config: Config,
+    action: KeysAction,
+    json: bool,
+    out: &mut dyn Write,
+) -> Result<u8, Error> {
+    let (code, line) = match action {
+        KeysAction::Create { station, role } => create(config, &station, &role, json)?,
+        KeysAction::List => list(config, json)?,
+        KeysAction::Revoke { sid } => revoke(config, &sid, json)?,
+    };
+    writeln!(out, "{line}").map_err(Error::Output)?;
+    Ok(code)
+}
+
+fn bad(error: String, json: bool) -> (u8, String) {
+    let o = Outcome::InvalidInput { error };
+    let line = if json {
+        render::json(&o)
+    } else {
+        render::text(&o)
+    };
+    (o.exit_code(), line)
+}
+
+fn create(config: Config, station: &str, role: &str, json: bool) -> Result<(u8, String), Error> {
+    let Some(role) = Role::parse(role) else {
+        return Ok(bad(
+            format!(
+                "unknown role \"{}\"; use station, auditor or admin",
+                crate::sanitize::sanitize(role)
+            ),
+            json,
+        ));
+    };
+    if let Err(e) = crate::config::validate_station(station.to_string()) {
+        return Ok(bad(e.to_string(), json));
+    }
+    let key = App::for_process(config)?.create_key(station, role)?;
+    let secret = key.secret.expose_secret();
+    let line = if json {
+        json!({
+            "outcome": "key_created",
+            "sid": key.sid,
+            "secret": secret,
+            "station": key.station,
+            "role": key.role,
+        })
+        .to_string()
+    } else {
+        format!(
+            "Key {} created for station {} (role {}).\nSecret: {secret}\nThe secret is shown only this once; clients send SID:secret with HTTP Basic.",
+            key.sid,
+            key.station,
+            key.role.as_str()
+        )
+    };
+    Ok((0, line))
+}
+
+fn list(config: Config, json: bool) -> Result<(u8, String), Error> {
+    let keys = App::for_process(config)?.list_keys()?;
+    if json {
+        let keys: Vec<_> = keys
+            .iter()
+            .map(|k| {
+                json!({
+                    "sid": k.sid,
+                    "station": k.station,
+                    "role": k.role,
+                    "created_at": k.created_at,
+                    "revoked_at": k.revoked_at,
+                })
+            })
+            .collect();
+        return Ok((0, json!({"outcome": "keys", "keys": keys}).to_string()));
+    }
+    if keys.is_empty() {
+        return Ok((
+            0,
+            "No API keys. Create one with otpd keys create --station NAME.".into(),
+        ));
+    }
+    let lines: Vec<String> = keys
+        .iter()
+        .map(|k| {
+            let state = match k.revoked_at {
+                Some(t) => format!("revoked {}", t.format("%Y-%m-%d %H:%M")),
+                None => "live".into(),
+            };
+            format!(
+                "{}  {:<8} {}  created {}  {state}",
+                k.sid,
+                k.role.as_str(),
+                k.station,
+                k.created_at.format("%Y-%m-%d %H:%M")
+            )
+        })
+        .collect();
+    Ok((0, lines.join("\n")))
+}
+
+fn revoke(config: Config, sid: &str, json: bool) -> Result<(u8, String), Error> {
+    let well_formed =
+        sid.len() == 34 && sid.starts_with("SK") && sid[2..].bytes().all(|b| b.is_ascii_hexdigit());
+    if !well_formed {
+        return Ok(bad(
+            "a key SID is SK followed by 32 hex digits (see otpd keys list)".into(),
+            json,
+        ));
+    }
+    let done = App::for_process(config)?.revoke_key(sid)?;
+    let (code, outcome, text) = if done {
+        (0, "key_revoked", format!("Key {sid} revoked."))
+    } else {
+        (
+            1,
+            "no_such_key",
+            format!("No live key {sid} (see otpd keys list)."),
+        )
+    };
+    let line = if json {
+        json!({"outcome": outcome, "sid": sid}).to_string()
+    } else {
+        text
+    };
+    Ok((code, line))
+}

@@ -1,0 +1,96 @@
+//! `GET /metrics`: counters in Prometheus's text format — sends and checks by outcome, how long
+//! a check's use case took (argon2 dominates it), the queue depth and the requests in flight.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::Duration;
+
+/// Upper bounds of the check-time histogram, in seconds.
+const BUCKETS: [f64; 10] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0];
+
+#[derive(Default)]
+pub struct Metrics {
+    pub in_flight: AtomicI64,
+    counts: Mutex<Counts>,
+}
+
+#[derive(Default)]
+struct Counts {
+    sends: BTreeMap<&'static str, u64>,
+    checks: BTreeMap<&'static str, u64>,
+    /// Per bucket (cumulative at render), then the sum and the count.
+    hash: [u64; BUCKETS.len()],
+    hash_sum: f64,
+    hash_count: u64,
+}
+
+impl Metrics {
+    pub fn send(&self, outcome: &'static str) {
+        if let Ok(mut c) = self.counts.lock() {
+            *c.sends.entry(outcome).or_default() += 1;
+        }
+    }
+
+    pub fn check(&self, outcome: &'static str, took: Duration) {
+        if let Ok(mut c) = self.counts.lock() {
+            *c.checks.entry(outcome).or_default() += 1;
+            let s = took.as_secs_f64();
+            if let Some(i) = BUCKETS.iter().position(|b| s <= *b) {
+                c.hash[i] += 1;
+            }
+            c.hash_sum += s;
+            c.hash_count += 1;
+        }
+    }
+
+    /// The exposition text.
+    pub fn render(&self, queue_depth: usize) -> String {
+        let mut out = String::new();
+        let in_flight = self.in_flight.load(Ordering::Relaxed);
+        let _ = writeln!(
+            out,
+            "# HELP otpd_requests_in_flight HTTP requests being answered.\n# TYPE otpd_requests_in_flight gauge\notpd_requests_in_flight {in_flight}"
+        );
+        let _ = writeln!(
+            out,
+            "# HELP otpd_queue_depth Use cases waiting for a worker.\n# TYPE otpd_queue_depth gauge\notpd_queue_depth {queue_depth}"
+        );
+        let Ok(c) = self.counts.lock() else {
+            return out;
+        };
+        let _ = writeln!(
+            out,
+            "# HELP otpd_sends_total Verifications created, by outcome.\n# TYPE otpd_sends_total counter"
+        );
+        for (k, v) in &c.sends {
+            let _ = writeln!(out, "otpd_sends_total{{outcome=\"{k}\"}} {v}");
+        }
+        let _ = writeln!(
+            out,
+            "# HELP otpd_checks_total Verification checks, by outcome.\n# TYPE otpd_checks_total counter"
+        );
+        for (k, v) in &c.checks {
+            let _ = writeln!(out, "otpd_checks_total{{outcome=\"{k}\"}} {v}");
+        }
+        let _ = writeln!(
+            out,
+            "# HELP otpd_check_hash_seconds Time of a check's use case on its worker (argon2 dominates it).\n# TYPE otpd_check_hash_seconds histogram"
+        );
+        let mut cumulative = 0;
+        for (b, n) in BUCKETS.iter().zip(c.hash.iter()) {
+            cumulative += n;
+            let _ = writeln!(
+                out,
+                "otpd_check_hash_seconds_bucket{{le=\"{b}\"}} {cumulative}"
+            );
+        }
+        let _ = writeln!(
+            out,
+            "otpd_check_hash_seconds_bucket{{le=\"+Inf\"}} {}\notpd_check_hash_seconds_sum {}\notpd_check_hash_seconds_count {}",
+            c.hash_count, c.hash_sum, c.hash_count
+        );
+        out
+    }
+}

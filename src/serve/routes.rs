@@ -1,0 +1,264 @@
+//! The HTTP surface: routes, the shared state, reading a bounded form body and Basic
+//! credentials, handing the work to the pool, and the one log line per request (method, the
+//! route's template — never the raw path or query, which could carry a number — status, time,
+//! station).
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{MatchedPath, Path, Request, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use base64::Engine;
+use zeroize::Zeroizing;
+
+use super::api::{self, Answer, Call, Creds, Form};
+use super::errors::ApiError;
+use super::ext;
+use super::metrics::Metrics;
+use super::pool::{Pool, Refused};
+use super::shapes::Base;
+use crate::app::App;
+use crate::store::ApiKey;
+
+/// The largest request body accepted.
+pub const BODY_LIMIT: usize = 16 * 1024;
+
+pub struct Shared {
+    pub pool: Pool,
+    pub metrics: Arc<Metrics>,
+    pub service_sid: String,
+    /// `https` with TLS, else `http`.
+    pub scheme: &'static str,
+    pub fallback_host: String,
+    pub body_timeout: Duration,
+}
+
+type St = State<Arc<Shared>>;
+
+/// The station a request acted as, for the log line.
+#[derive(Clone)]
+struct Station(String);
+
+pub fn router(shared: Arc<Shared>) -> Router {
+    let svc = "/v2/Services/{ServiceSid}";
+    Router::new()
+        .route(&format!("{svc}/Verifications"), post(create))
+        .route(&format!("{svc}/VerificationCheck"), post(check))
+        .route(
+            &format!("{svc}/Verifications/{{Sid}}"),
+            get(fetch).post(update),
+        )
+        .route("/otpd/v1/status", get(ext_status))
+        .route("/otpd/v1/limits", get(ext_limits).post(ext_limits))
+        .route("/otpd/v1/unlock", post(ext_unlock))
+        .route("/otpd/v1/audit", get(ext_audit).post(ext_audit))
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(metrics))
+        .fallback(|| async { ApiError::not_found("at this path").into_response() })
+        .method_not_allowed_fallback(|| async { ApiError::method_not_allowed().into_response() })
+        .layer(middleware::from_fn_with_state(shared.clone(), log))
+        .with_state(shared)
+}
+
+async fn log(State(s): St, req: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = req.method().clone();
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|m| m.as_str().to_string())
+        .unwrap_or_else(|| "(no route)".into());
+    s.metrics.in_flight.fetch_add(1, Ordering::Relaxed);
+    let response = next.run(req).await;
+    s.metrics.in_flight.fetch_sub(1, Ordering::Relaxed);
+    let station = response
+        .extensions()
+        .get::<Station>()
+        .map(|s| crate::sanitize::sanitize(&s.0))
+        .unwrap_or_else(|| "-".into());
+    eprintln!(
+        "{method} {route} {} {} ms station={station}",
+        response.status().as_u16(),
+        started.elapsed().as_millis()
+    );
+    response
+}
+
+async fn create(State(s): St, Path(service): Path<String>, h: HeaderMap, b: Body) -> Response {
+    s.call(&service, &h, b, api::create).await
+}
+
+async fn check(State(s): St, Path(service): Path<String>, h: HeaderMap, b: Body) -> Response {
+    s.call(&service, &h, b, api::check).await
+}
+
+async fn fetch(
+    State(s): St,
+    Path((service, sid)): Path<(String, String)>,
+    h: HeaderMap,
+) -> Response {
+    s.call(&service, &h, Body::empty(), move |app, key, call| {
+        api::fetch(app, key, &sid, call)
+    })
+    .await
+}
+
+async fn update(
+    State(s): St,
+    Path((service, sid)): Path<(String, String)>,
+    h: HeaderMap,
+    b: Body,
+) -> Response {
+    s.call(&service, &h, b, move |app, key, call| {
+        api::update(app, key, &sid, call)
+    })
+    .await
+}
+
+async fn ext_status(State(s): St, h: HeaderMap) -> Response {
+    let service = s.service_sid.clone();
+    s.call(&service, &h, Body::empty(), ext::status).await
+}
+
+async fn ext_limits(State(s): St, h: HeaderMap, b: Body) -> Response {
+    let service = s.service_sid.clone();
+    s.call(&service, &h, b, ext::limits).await
+}
+
+async fn ext_unlock(State(s): St, h: HeaderMap, b: Body) -> Response {
+    let service = s.service_sid.clone();
+    s.call(&service, &h, b, ext::unlock).await
+}
+
+async fn ext_audit(State(s): St, h: HeaderMap, b: Body) -> Response {
+    let service = s.service_sid.clone();
+    s.call(&service, &h, b, ext::audit).await
+}
+
+async fn healthz(State(s): St) -> Response {
+    match s.pool.run(|app| app.service_sid().is_ok()).await {
+        Ok(true) => (StatusCode::OK, "ok\n").into_response(),
+        Ok(false) => (StatusCode::SERVICE_UNAVAILABLE, "storage unreachable\n").into_response(),
+        Err(Refused::Saturated) => ApiError::saturated().into_response(),
+        Err(Refused::Lost) => ApiError::internal().into_response(),
+    }
+}
+
+async fn metrics(State(s): St) -> Response {
+    let text = s.metrics.render(s.pool.depth());
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
+}
+
+impl Shared {
+    /// Checks the service SID, reads the form and the credentials, then runs `op` on a worker
+    /// after authenticating there.
+    async fn call<F>(&self, service: &str, headers: &HeaderMap, body: Body, op: F) -> Response
+    where
+        F: FnOnce(&mut App, &ApiKey, &Call) -> Answer + Send + 'static,
+    {
+        if service != self.service_sid {
+            return ApiError::not_found(&format!("/Services/{}", clip(service))).into_response();
+        }
+        let form = match self.form(body).await {
+            Ok(f) => f,
+            Err(e) => return e.into_response(),
+        };
+        let call = Call {
+            creds: creds(headers),
+            base: Base {
+                origin: format!("{}://{}", self.scheme, self.host(headers)),
+                service_sid: self.service_sid.clone(),
+            },
+            form,
+            metrics: self.metrics.clone(),
+        };
+        let ran = self
+            .pool
+            .run(move |app| match api::authorize(app, call.creds.as_ref()) {
+                Ok(key) => (op(app, &key, &call), Some(key.station)),
+                Err(e) => (Err(e), None),
+            })
+            .await;
+        let (answer, station) = match ran {
+            Ok(r) => r,
+            Err(Refused::Saturated) => (Err(ApiError::saturated()), None),
+            Err(Refused::Lost) => (Err(ApiError::internal()), None),
+        };
+        let mut response = match answer {
+            Ok((status, json)) => (status, axum::Json(json)).into_response(),
+            Err(e) => e.into_response(),
+        };
+        if let Some(station) = station {
+            response.extensions_mut().insert(Station(station));
+        }
+        response
+    }
+
+    /// The body as form fields, refusing more than [`BODY_LIMIT`] bytes or a body that is slow
+    /// to arrive.
+    async fn form(&self, body: Body) -> Result<Form, ApiError> {
+        let read = axum::body::to_bytes(body, BODY_LIMIT);
+        let bytes = match tokio::time::timeout(self.body_timeout, read).await {
+            Ok(Ok(b)) => b,
+            Ok(Err(_)) => return Err(ApiError::too_large(BODY_LIMIT)),
+            Err(_) => {
+                return Err(ApiError::new(
+                    StatusCode::REQUEST_TIMEOUT,
+                    20408,
+                    "The request body was too slow to arrive",
+                ));
+            }
+        };
+        let mut form = Form::new();
+        for (k, v) in form_urlencoded::parse(&bytes) {
+            form.entry(k.into_owned()).or_insert_with(|| v.into_owned());
+        }
+        Ok(form)
+    }
+
+    /// The host the client addressed, for resource URLs (the listen address if the `Host`
+    /// header is missing or odd).
+    fn host(&self, headers: &HeaderMap) -> String {
+        headers
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .filter(|h| {
+                h.len() <= 255
+                    && h.bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b))
+            })
+            .map(str::to_string)
+            .unwrap_or_else(|| self.fallback_host.clone())
+    }
+}
+
+/// A client-supplied word shortened and made safe for an error message.
+fn clip(s: &str) -> String {
+    crate::sanitize::sanitize(&s.chars().take(40).collect::<String>())
+}
+
+/// HTTP Basic `SID:secret`, if present and well-formed.
+fn creds(headers: &HeaderMap) -> Option<Creds> {
+    let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, b64) = value.split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") || b64.len() > 512 {
+        return None;
+    }
+    let raw = Zeroizing::new(
+        base64::engine::general_purpose::STANDARD
+            .decode(b64.trim())
+            .ok()?,
+    );
+    let text = std::str::from_utf8(&raw).ok()?;
+    let (sid, secret) = text.split_once(':')?;
+    Some(Creds {
+        sid: sid.to_string(),
+        secret: Zeroizing::new(secret.to_string()),
+    })
+}

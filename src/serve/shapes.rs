@@ -1,0 +1,106 @@
+//! The JSON bodies of Twilio Verify's Verification and VerificationCheck resources, built from a
+//! stored verification (`verify-v2.openapi.json`: `VE…`/`VA…`/`AC…` SIDs, RFC 3339 dates, an
+//! absolute `url`, `send_code_attempts`).
+
+use chrono::{DateTime, SecondsFormat, Utc};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+use crate::domain::{Challenge, State};
+
+/// Where the resources live, for their `url`s.
+#[derive(Clone)]
+pub struct Base {
+    /// `http://host:port` as the client addressed the server.
+    pub origin: String,
+    pub service_sid: String,
+}
+
+impl Base {
+    /// A stable `AC…` SID for the account field: otpd has no accounts, so it is derived from
+    /// the service SID.
+    pub fn account_sid(&self) -> String {
+        let digest = Sha256::digest(format!("otpd account:{}", self.service_sid));
+        format!("AC{}", hex::encode(&digest[..16]))
+    }
+
+    pub fn verification_url(&self, sid: &str) -> String {
+        format!(
+            "{}/v2/Services/{}/Verifications/{sid}",
+            self.origin, self.service_sid
+        )
+    }
+}
+
+fn date(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Secs, true)
+}
+
+/// Twilio's status word for a verification as it stands at `now`.
+pub fn status(ch: &Challenge, now: DateTime<Utc>) -> &'static str {
+    match ch.state {
+        State::Approved => "approved",
+        State::Cancelled => "canceled",
+        State::Failed => "failed",
+        State::Pending if ch.is_expired(now) => "expired",
+        State::Pending if ch.is_locked() => "max_attempts_reached",
+        State::Pending => "pending",
+    }
+}
+
+fn updated(ch: &Challenge) -> DateTime<Utc> {
+    ch.used_at.unwrap_or(ch.sent_at)
+}
+
+/// A Verification resource.
+pub fn verification(base: &Base, sid: &str, ch: &Challenge, now: DateTime<Utc>) -> Value {
+    let status = status(ch, now);
+    // One entry per code sent: the first at creation, the resends up to the last.
+    let attempts: Vec<Value> = (0..=ch.resends)
+        .map(|i| {
+            let at = if i == 0 { ch.created_at } else { ch.sent_at };
+            let digest = Sha256::digest(format!("{sid}:{i}"));
+            json!({
+                "attempt_sid": format!("VL{}", hex::encode(&digest[..16])),
+                "channel": ch.channel.as_str(),
+                "time": date(at),
+            })
+        })
+        .collect();
+    json!({
+        "sid": sid,
+        "service_sid": base.service_sid,
+        "account_sid": base.account_sid(),
+        "to": ch.phone.e164(),
+        "channel": ch.channel.as_str(),
+        "status": status,
+        "valid": status == "approved",
+        "lookup": { "carrier": null },
+        "amount": null,
+        "payee": null,
+        "send_code_attempts": attempts,
+        "date_created": date(ch.created_at),
+        "date_updated": date(updated(ch)),
+        "sna": null,
+        "url": base.verification_url(sid),
+    })
+}
+
+/// A VerificationCheck resource: `status` is `approved` (and `valid`) or, for a wrong code,
+/// `pending`.
+pub fn check(base: &Base, sid: &str, ch: &Challenge, approved: bool) -> Value {
+    json!({
+        "sid": sid,
+        "service_sid": base.service_sid,
+        "account_sid": base.account_sid(),
+        "to": ch.phone.e164(),
+        "channel": ch.channel.as_str(),
+        "status": if approved { "approved" } else { "pending" },
+        "valid": approved,
+        "amount": null,
+        "payee": null,
+        "date_created": date(ch.created_at),
+        "date_updated": date(updated(ch)),
+        "sna_attempts_error_codes": [],
+    })
+}

@@ -1,0 +1,98 @@
+//! The guards in front of the work: a saturated pool answers 20429 at once, slow headers and
+//! connections over the cap are cut, SIGTERM lets the request in flight finish.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+use super::{Server, assert_error, key};
+use crate::harness::{Env, US_E164};
+
+fn connect(server: &Server) -> TcpStream {
+    let addr = server.base.trim_start_matches("http://");
+    let s = TcpStream::connect(addr).expect("connect");
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    s
+}
+
+#[test]
+fn a_full_queue_answers_20429_with_retry_after() {
+    // One worker, one queue slot, and argon2 slow enough that 24 checks pile up.
+    let env = Env::with_raw_config(
+        "[hashing]\nmemory_kib = 65536\niterations = 3\nparallelism = 1\n[policy]\nmax_attempts = 100\n[server]\nworkers = 1\nqueue = 1\n",
+    );
+    let k = key(&env, "desk-1", "station");
+    let server = Server::start(&env);
+    assert_eq!(server.create(&k, US_E164).status, 201);
+    let replies: Vec<super::Reply> = std::thread::scope(|s| {
+        let hs: Vec<_> = (0..24)
+            .map(|_| s.spawn(|| server.check(&k, US_E164, "000000")))
+            .collect();
+        hs.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    let saturated: Vec<_> = replies.iter().filter(|r| r.status == 429).collect();
+    assert!(!saturated.is_empty(), "{replies:?}");
+    for r in saturated {
+        assert_error(r, 429, 20429);
+        assert_eq!(r.retry_after.as_deref(), Some("1"));
+    }
+    assert!(
+        replies.iter().all(|r| r.status == 200 || r.status == 429),
+        "{replies:?}"
+    );
+}
+
+#[test]
+fn slow_headers_are_cut_off() {
+    let env = Env::with_config("[server]\nheader_timeout_seconds = 1\n");
+    let server = Server::start(&env);
+    let mut s = connect(&server);
+    s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+        .unwrap();
+    let started = Instant::now();
+    let mut buf = Vec::new();
+    let _ = s.read_to_end(&mut buf);
+    assert!(started.elapsed() < Duration::from_secs(8), "not cut off");
+    let text = String::from_utf8_lossy(&buf);
+    assert!(buf.is_empty() || text.starts_with("HTTP/1.1 408"), "{text}");
+}
+
+#[test]
+fn connections_over_the_cap_are_closed_at_once() {
+    let env = Env::with_config("[server]\nmax_connections = 2\nheader_timeout_seconds = 60\n");
+    let server = Server::start(&env);
+    let _held: Vec<TcpStream> = (0..2).map(|_| connect(&server)).collect();
+    // Let the server accept the two before the third arrives: a full request on a fourth
+    // connection would be refused too, so probe with the third directly.
+    let mut third = connect(&server);
+    let _ = third.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n");
+    let mut buf = Vec::new();
+    let _ = third.read_to_end(&mut buf);
+    assert!(buf.is_empty(), "{}", String::from_utf8_lossy(&buf));
+    drop(_held);
+}
+
+#[test]
+fn sigterm_finishes_the_request_in_flight_then_exits_0() {
+    let env =
+        Env::with_raw_config("[hashing]\nmemory_kib = 65536\niterations = 4\nparallelism = 1\n");
+    let k = key(&env, "desk-1", "station");
+    let server = Server::start(&env);
+    let (r, (status, log)) = std::thread::scope(|s| {
+        let sending = s.spawn(|| server.create(&k, US_E164));
+        // Wait until the request is on a worker (the metrics say so), then stop the server.
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let m = server.get(&format!("{}/metrics", server.base), None);
+            let text = m.body.as_str().unwrap_or_default().to_string();
+            if text.contains("otpd_requests_in_flight 2") || Instant::now() > deadline {
+                break;
+            }
+        }
+        // SAFETY: kill(2) on our own child.
+        unsafe { libc::kill(server.pid() as i32, libc::SIGTERM) };
+        (sending.join().unwrap(), server.wait())
+    });
+    assert_eq!(r.status, 201, "{r:?}");
+    assert_eq!(status, 0, "{log}");
+}

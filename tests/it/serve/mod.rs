@@ -1,0 +1,253 @@
+//! `otpd serve` over real HTTP (issue 14): the binary listens on `127.0.0.1:0`, says where on
+//! stdout, and the tests talk to it with a blocking HTTP client and Basic credentials, checking
+//! every body against Twilio's OpenAPI schemas (tests/fixtures/twilio/verify-v2.openapi.json).
+
+mod errors;
+mod flow;
+mod guards;
+mod roles;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Stdio};
+
+use serde_json::Value;
+
+use crate::harness::Env;
+
+/// A running server; SIGTERM'd (and reaped) on drop.
+pub struct Server {
+    child: Child,
+    pub base: String,
+    pub service: String,
+    http: reqwest::blocking::Client,
+    reaped: std::sync::atomic::AtomicBool,
+}
+
+/// A key as `otpd keys create --json` printed it.
+#[derive(Clone)]
+pub struct Key {
+    pub sid: String,
+    pub secret: String,
+}
+
+/// One answer: status, `Retry-After`, JSON body.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub retry_after: Option<String>,
+    pub body: Value,
+}
+
+pub fn key(env: &Env, station: &str, role: &str) -> Key {
+    let run = env.run(&[
+        "keys",
+        "create",
+        "--station",
+        station,
+        "--role",
+        role,
+        "--json",
+    ]);
+    let j = run.ok().json();
+    assert_eq!(j["outcome"], "key_created", "{run:?}");
+    assert_eq!(j["role"], role);
+    Key {
+        sid: j["sid"].as_str().unwrap().into(),
+        secret: j["secret"].as_str().unwrap().into(),
+    }
+}
+
+impl Server {
+    pub fn start(env: &Env) -> Server {
+        // reqwest is built without a default TLS provider (the binary picks ring).
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let mut child = env
+            .command()
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn otpd serve");
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let first = lines.next().expect("a line").expect("utf-8");
+        let base = first
+            .strip_prefix("listening on ")
+            .unwrap_or_else(|| panic!("unexpected first line {first:?}"))
+            .to_string();
+        let second = lines.next().expect("a line").expect("utf-8");
+        let service = second.strip_prefix("service ").unwrap().to_string();
+        Server {
+            child,
+            base,
+            service,
+            http: reqwest::blocking::Client::new(),
+            reaped: std::sync::atomic::AtomicBool::new(false),
+        }
+    }
+
+    pub fn url(&self, tail: &str) -> String {
+        format!("{}/v2/Services/{}{tail}", self.base, self.service)
+    }
+
+    fn send(&self, rb: reqwest::blocking::RequestBuilder, key: Option<&Key>) -> Reply {
+        let rb = match key {
+            Some(k) => rb.basic_auth(&k.sid, Some(&k.secret)),
+            None => rb,
+        };
+        let r = rb.send().expect("HTTP request");
+        let status = r.status().as_u16();
+        let retry_after = r
+            .headers()
+            .get("retry-after")
+            .map(|v| v.to_str().unwrap().to_string());
+        let text = r.text().unwrap();
+        let body = serde_json::from_str(&text).unwrap_or(Value::String(text));
+        Reply {
+            status,
+            retry_after,
+            body,
+        }
+    }
+
+    pub fn post(&self, url: &str, key: Option<&Key>, form: &[(&str, &str)]) -> Reply {
+        self.send(self.http.post(url).form(form), key)
+    }
+
+    pub fn get(&self, url: &str, key: Option<&Key>) -> Reply {
+        self.send(self.http.get(url), key)
+    }
+
+    pub fn create(&self, key: &Key, to: &str) -> Reply {
+        self.post(
+            &self.url("/Verifications"),
+            Some(key),
+            &[("To", to), ("Channel", "sms")],
+        )
+    }
+
+    pub fn check(&self, key: &Key, to: &str, code: &str) -> Reply {
+        self.post(
+            &self.url("/VerificationCheck"),
+            Some(key),
+            &[("To", to), ("Code", code)],
+        )
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// Waits for the server to exit and returns its status (for scoped threads, which hold
+    /// only `&self`); the `Drop` then has nothing left to do.
+    pub fn wait(&self) -> (i32, String) {
+        let mut raw = 0;
+        // SAFETY: waitpid(2) on our own child, with a valid pointer to an int.
+        let reaped = unsafe { libc::waitpid(self.child.id() as i32, &mut raw, 0) };
+        self.reaped.store(true, std::sync::atomic::Ordering::SeqCst);
+        let status = if reaped > 0 && libc::WIFEXITED(raw) {
+            libc::WEXITSTATUS(raw)
+        } else {
+            -1
+        };
+        (status, String::new())
+    }
+
+    /// SIGTERM, then the exit status and everything logged on stderr.
+    pub fn stop(mut self) -> (i32, String) {
+        self.terminate()
+    }
+
+    fn terminate(&mut self) -> (i32, String) {
+        // SAFETY: kill(2) on our own child's pid.
+        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
+        let status = self.child.wait().expect("wait");
+        let mut err = String::new();
+        if let Some(mut e) = self.child.stderr.take() {
+            std::io::Read::read_to_string(&mut e, &mut err).unwrap();
+        }
+        (status.code().unwrap_or(-1), err)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if !self.reaped.load(std::sync::atomic::Ordering::SeqCst)
+            && self.child.try_wait().ok().flatten().is_none()
+        {
+            let _ = self.terminate();
+        }
+    }
+}
+
+/// The OpenAPI 3.0 description as JSON Schema: `nullable` becomes a `null` type.
+fn nullable(v: &mut Value) {
+    match v {
+        Value::Object(m) => {
+            if m.get("nullable") == Some(&Value::Bool(true)) {
+                match m.get("type").cloned() {
+                    Some(Value::String(t)) => {
+                        m.insert("type".into(), serde_json::json!([t, "null"]));
+                    }
+                    // Untyped or a `$ref`: anything, or null.
+                    _ => {
+                        if let Some(r) = m.remove("$ref") {
+                            m.insert(
+                                "anyOf".into(),
+                                serde_json::json!([{"$ref": r}, {"type": "null"}]),
+                            );
+                        }
+                    }
+                }
+            }
+            m.values_mut().for_each(nullable);
+        }
+        Value::Array(a) => a.iter_mut().for_each(nullable),
+        _ => {}
+    }
+}
+
+/// Asserts `body` matches the named component schema (`verification`, `verification_check`)
+/// or, for `error`, the error object of the create operation's 429.
+#[track_caller]
+pub fn assert_schema(which: &str, body: &Value) {
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/twilio/verify-v2.openapi.json"
+    ))
+    .unwrap();
+    let mut spec: Value = serde_json::from_str(&text).unwrap();
+    nullable(&mut spec);
+    let mut schema =
+        match which {
+            "error" => {
+                spec["paths"]["/v2/Services/{ServiceSid}/Verifications"]["post"]["responses"]["429"]
+                    ["content"]["application/json"]["schema"]
+                    .clone()
+            }
+            name => {
+                serde_json::json!({"$ref": format!("#/components/schemas/verify.v2.service.{name}")})
+            }
+        };
+    schema["components"] = spec["components"].clone();
+    if which == "error" {
+        schema["required"] = serde_json::json!(["code", "message", "more_info", "status"]);
+    }
+    let validator = jsonschema::validator_for(&schema).expect("schema compiles");
+    let errors: Vec<String> = validator.iter_errors(body).map(|e| e.to_string()).collect();
+    assert!(
+        errors.is_empty(),
+        "{which} body {body} does not match: {errors:?}"
+    );
+}
+
+/// Asserts a Twilio error answer with this HTTP status and code, valid against the schema.
+#[track_caller]
+pub fn assert_error(r: &Reply, status: u16, code: u64) {
+    assert_eq!(
+        (r.status, r.body["code"].as_u64()),
+        (status, Some(code)),
+        "{r:?}"
+    );
+    assert_eq!(r.body["status"].as_u64(), Some(status as u64), "{r:?}");
+    assert_schema("error", &r.body);
+}
