@@ -18,7 +18,7 @@ use crate::delivery::{ConsoleDelivery, Delivery, OutboxDelivery};
 use crate::domain::Outcome;
 use crate::error::Error;
 use crate::service::{Ctx, Service};
-use crate::store::Store;
+use crate::store::any::AnyStore;
 
 /// The typed requests moved to their own module; kept here for callers of `app::Request`.
 pub use crate::request::Request;
@@ -26,7 +26,7 @@ pub use crate::request::Request;
 /// A running otpd: everything the use cases borrow.
 pub struct App {
     config: Config,
-    store: Store,
+    store: AnyStore,
     secrets: Secrets,
     delivery: Box<dyn Delivery>,
     clock: Box<dyn Clock>,
@@ -46,7 +46,7 @@ impl App {
     ) -> Result<App, Error> {
         let secrets = load_secrets(&config.secret)?;
         let delivery = build_delivery(&config)?;
-        let store = Store::open(&config.database)?;
+        let store = AnyStore::open(&config.database)?;
         Ok(App {
             config,
             store,
@@ -100,7 +100,7 @@ impl App {
         out: &mut dyn Write,
     ) -> Result<u8, Error> {
         let now = self.clock.now();
-        audit::execute(self.audit_cx(now), args, json, out)
+        audit::execute(self.audit_cx(now)?, args, json, out)
     }
 
     /// Runs `prune` as one unit of work (it appends an anchor event to the chain).
@@ -110,7 +110,7 @@ impl App {
         json: bool,
         out: &mut dyn Write,
     ) -> Result<u8, Error> {
-        self.unit_of_work(|app, now| audit::run_prune(app.audit_cx(now), args, json, out))
+        self.unit_of_work(|app, now| audit::run_prune(app.audit_cx(now)?, args, json, out))
     }
 
     /// Runs `work` at the current time; afterwards copies the audit head to the head file when
@@ -118,30 +118,37 @@ impl App {
     /// A head file that cannot be written becomes a warning, not an error.
     fn unit_of_work<T>(&mut self, work: impl FnOnce(&mut App, DateTime<Utc>) -> T) -> T {
         let now = self.clock.now();
-        let watch = audit::head::watch(&mut self.store, &self.config.audit);
+        // The head file's bookkeeping still reads SQLite's connection: on PostgreSQL it waits
+        // for the audit review to move behind the store seam.
+        let watch = match &mut self.store {
+            AnyStore::Sqlite(s) => audit::head::watch(s, &self.config.audit),
+            AnyStore::Postgres(_) => None,
+        };
         let result = work(self, now);
-        if let Some(w) = audit::head::checkpoint(&mut self.store, &self.config.audit, watch, now) {
+        if let AnyStore::Sqlite(s) = &mut self.store
+            && let Some(w) = audit::head::checkpoint(s, &self.config.audit, watch, now)
+        {
             self.warnings.push(w);
         }
         result
     }
 
-    /// The pieces the audit commands borrow.
-    fn audit_cx(&mut self, now: DateTime<Utc>) -> AuditCx<'_> {
-        AuditCx {
-            store: &mut self.store,
+    /// The pieces the audit commands borrow (a SQLite store, for now).
+    fn audit_cx(&mut self, now: DateTime<Utc>) -> Result<AuditCx<'_>, Error> {
+        Ok(AuditCx {
+            store: self.store.sqlite("the audit review (audit, prune)")?,
             secrets: &self.secrets,
             config: &self.config.audit,
             station: &self.config.station,
             now,
-        }
+        })
     }
 
     fn run(&mut self, request: &Request, now: DateTime<Utc>) -> Result<Outcome, Error> {
         let rng = self.rng.as_mut();
         let hasher = CodeHasher::new(self.config.hashing, &self.secrets)?;
         let mut service = Service::new(
-            &mut self.store,
+            self.store.backend(),
             Ctx {
                 secrets: &self.secrets,
                 hasher: &hasher,

@@ -16,6 +16,8 @@ pub struct Env {
     pub secret: Option<SecretString>,
     /// `OTPD_SECRET_FILE`: the key file, instead of `secret_file` in the file or the default.
     pub secret_file: Option<PathBuf>,
+    /// `PGPASSWORD`: the PostgreSQL password (a URL on the command line may carry none).
+    pub pg_password: Option<SecretString>,
     /// `TWILIO_*` and `OTPD_TWILIO_API_BASE`.
     pub twilio: TwilioEnv,
     /// `NO_COLOR` is set and not empty (<https://no-color.org>).
@@ -34,6 +36,10 @@ impl Env {
         Env {
             secret: std::env::var("OTPD_SECRET").ok().map(SecretString::from),
             secret_file: std::env::var_os("OTPD_SECRET_FILE").map(PathBuf::from),
+            pg_password: std::env::var("PGPASSWORD")
+                .ok()
+                .filter(|v| !v.is_empty())
+                .map(SecretString::from),
             twilio: TwilioEnv::capture(),
             no_color: std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()),
             fake_now: debug_only(|| std::env::var("OTPD_FAKE_NOW").ok()),

@@ -14,7 +14,7 @@ use crate::domain::Channel;
 #[serde(deny_unknown_fields)]
 pub(super) struct RawConfig {
     pub(super) station: Option<String>,
-    pub(super) database: Option<PathBuf>,
+    pub(super) database: Option<RawDatabase>,
     pub(super) secret_file: Option<PathBuf>,
     #[serde(default)]
     pub(super) policy: RawPolicy,
@@ -30,6 +30,21 @@ pub(super) struct RawConfig {
     pub(super) twilio: RawTwilio,
     #[serde(default)]
     pub(super) kiosk: RawKiosk,
+}
+
+/// `database = "PATH-or-URL"`, or a `[database]` table with `url` and `password_file`.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub(super) enum RawDatabase {
+    Value(PathBuf),
+    Table(RawDatabaseTable),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawDatabaseTable {
+    pub(super) url: Option<PathBuf>,
+    pub(super) password_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Default, Deserialize)]

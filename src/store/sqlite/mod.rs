@@ -22,10 +22,19 @@ use crate::store::{BUSY_TIMEOUT_MS, Backend, StoreError, Tx};
 /// The numbered migrations, embedded so the binary carries its schema. Append only: a shipped
 /// file is never edited.
 const MIGRATIONS: &[(i64, &str)] = &[
-    (1, include_str!("../../../migrations/0001_init.sql")),
-    (2, include_str!("../../../migrations/0002_limits.sql")),
-    (3, include_str!("../../../migrations/0003_audit_anchor.sql")),
-    (4, include_str!("../../../migrations/0004_limit_pauses.sql")),
+    (1, include_str!("../../../migrations/sqlite/0001_init.sql")),
+    (
+        2,
+        include_str!("../../../migrations/sqlite/0002_limits.sql"),
+    ),
+    (
+        3,
+        include_str!("../../../migrations/sqlite/0003_audit_anchor.sql"),
+    ),
+    (
+        4,
+        include_str!("../../../migrations/sqlite/0004_limit_pauses.sql"),
+    ),
 ];
 
 /// An open otpd SQLite database.

@@ -1,0 +1,56 @@
+//! What PostgreSQL's errors mean for the person running otpd: a SQLSTATE (or a lost
+//! connection) becomes the [`StoreError`] that says what to fix. Only the server's primary
+//! message is quoted, never its `DETAIL`, which may echo row values.
+
+use std::path::Path;
+
+use postgres::error::SqlState;
+
+use crate::store::StoreError;
+
+impl StoreError {
+    pub(crate) fn from_postgres(path: &Path, e: &postgres::Error) -> Self {
+        let path = path.to_path_buf();
+        let Some(db) = e.as_db_error() else {
+            let detail = crate::sanitize::sanitize(&e.to_string());
+            // No server answer: the connection failed, closed or timed out; anything else is
+            // a value otpd cannot read back (a column altered behind its back).
+            let io = std::error::Error::source(e).is_some_and(|s| s.is::<std::io::Error>());
+            return if e.is_closed() || io {
+                StoreError::Connection { path, detail }
+            } else {
+                StoreError::Corrupt { path, detail }
+            };
+        };
+        let detail = crate::sanitize::sanitize(db.message());
+        let code = db.code();
+        match code {
+            c if *c == SqlState::READ_ONLY_SQL_TRANSACTION => StoreError::ReadOnlyServer { path },
+            c if *c == SqlState::T_R_SERIALIZATION_FAILURE
+                || *c == SqlState::T_R_DEADLOCK_DETECTED =>
+            {
+                StoreError::Conflict { path, detail }
+            }
+            c if *c == SqlState::DISK_FULL || *c == SqlState::OUT_OF_MEMORY => {
+                StoreError::Full { path }
+            }
+            c if *c == SqlState::LOCK_NOT_AVAILABLE || *c == SqlState::QUERY_CANCELED => {
+                StoreError::Busy { path }
+            }
+            c if *c == SqlState::DATA_CORRUPTED
+                || *c == SqlState::INDEX_CORRUPTED
+                || *c == SqlState::UNDEFINED_TABLE
+                || *c == SqlState::UNDEFINED_COLUMN =>
+            {
+                StoreError::Corrupt { path, detail }
+            }
+            c if c.code().starts_with("08") || c.code().starts_with("57P") => {
+                StoreError::Connection { path, detail }
+            }
+            c if c.code().starts_with("28") || *c == SqlState::INVALID_CATALOG_NAME => {
+                StoreError::Open { path, detail }
+            }
+            _ => StoreError::Other { path, detail },
+        }
+    }
+}
