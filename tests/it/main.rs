@@ -11,10 +11,13 @@ mod fuzz;
 mod harness;
 mod layout;
 mod limits;
+#[path = "../support/postgres.rs"]
+mod pg_server;
 mod reliability_core;
 mod reliability_front_ends;
 mod repl;
 mod secrets;
 mod stdin_code;
+mod stores;
 mod surface;
 mod twilio;
