@@ -12,14 +12,21 @@ impl StoreError {
     pub(crate) fn from_postgres(path: &Path, e: &postgres::Error) -> Self {
         let path = path.to_path_buf();
         let Some(db) = e.as_db_error() else {
-            let detail = crate::sanitize::sanitize(&e.to_string());
-            // No server answer: the connection failed, closed or timed out; anything else is
-            // a value otpd cannot read back (a column altered behind its back).
-            let io = std::error::Error::source(e).is_some_and(|s| s.is::<std::io::Error>());
-            return if e.is_closed() || io {
-                StoreError::Connection { path, detail }
-            } else {
+            // The client's own words name only the step ("error connecting to server"); its
+            // source says why (refused, timed out, no TLS on the server…).
+            let mut detail = e.to_string();
+            if let Some(cause) = std::error::Error::source(e) {
+                detail = format!("{detail}: {cause}");
+            }
+            let detail = crate::sanitize::sanitize(&detail);
+            // No server answer: the connection failed (TLS included), closed or timed out —
+            // unless a value could not be converted (a column altered behind otpd's back).
+            let conversion = detail.starts_with("error deserializing")
+                || detail.starts_with("error serializing");
+            return if conversion {
                 StoreError::Corrupt { path, detail }
+            } else {
+                StoreError::Connection { path, detail }
             };
         };
         let detail = crate::sanitize::sanitize(db.message());

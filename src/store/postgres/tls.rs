@@ -24,7 +24,18 @@ pub(super) enum ConnectError {
 
 /// One connection to the configured server.
 pub(super) fn connect(pg: &Postgres) -> Result<Client, ConnectError> {
+    // As libpq: TLS is never used over a Unix socket, whatever the sslmode.
+    let local = pg
+        .connect
+        .get_hosts()
+        .iter()
+        .all(|h| matches!(h, postgres::config::Host::Unix(_)));
     let r = match pg.tls {
+        _ if local => {
+            let mut plain = pg.connect.clone();
+            plain.ssl_mode(postgres::config::SslMode::Disable);
+            plain.connect(NoTls)
+        }
         TlsMode::Disable => pg.connect.connect(NoTls),
         TlsMode::Prefer | TlsMode::Require => pg.connect.connect(MakeRustlsConnect::new(
             unverified().map_err(ConnectError::Tls)?,
