@@ -355,3 +355,119 @@ fn postgres_restart_mid_load_is_a_storage_error_then_consistent() {
     };
     assert_eq!(again.outcome(), expected, "{again:?}");
 }
+
+/// Makes a CA and a server certificate for localhost/127.0.0.1 with the `openssl` tool.
+fn certificates(dir: &std::path::Path) -> Option<()> {
+    let openssl = |args: &[&str]| {
+        std::process::Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    };
+    std::fs::write(
+        dir.join("ext"),
+        "subjectAltName=DNS:localhost,IP:127.0.0.1\n",
+    )
+    .ok()?;
+    let ok = openssl(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=otpd test CA",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+    ]) && openssl(&[
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-subj",
+        "/CN=localhost",
+        "-keyout",
+        "server.key",
+        "-out",
+        "server.csr",
+    ]) && openssl(&[
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-days",
+        "2",
+        "-extfile",
+        "ext",
+        "-out",
+        "server.crt",
+    ]);
+    ok.then_some(())
+}
+
+#[test]
+fn postgres_tls_require_and_verify_full_with_sslrootcert() {
+    if pg_server::server_or_skip().is_none() {
+        return;
+    }
+    let env = Env::new();
+    if certificates(env.dir.path()).is_none() {
+        eprintln!("SKIPPED: no openssl to make test certificates");
+        return;
+    }
+    let server = match pg_server::private_cluster() {
+        Ok(s) => s,
+        Err(why) => {
+            eprintln!("SKIPPED: no private PostgreSQL cluster ({why})");
+            return;
+        }
+    };
+    let db = server.fresh_database();
+    let cluster = server.cluster.as_ref().unwrap();
+    let port = cluster.restart_with_tls(&env.path("server.crt"), &env.path("server.key"));
+    let ca = env.path("ca.pem");
+    let url = |host: &str, query: &str| format!("postgres://postgres@{host}:{port}/{db}?{query}");
+    let ok = [
+        url("127.0.0.1", "sslmode=require"),
+        url(
+            "localhost",
+            &format!("sslmode=verify-full&sslrootcert={}", ca.display()),
+        ),
+        url(
+            "127.0.0.1",
+            &format!("sslmode=verify-full&sslrootcert={}", ca.display()),
+        ),
+    ];
+    for u in &ok {
+        let r = env.run(&["--db", u, "status", "--json"]);
+        assert_eq!(r.code, 0, "{u}: {r:?}");
+    }
+    // The server refuses unencrypted TCP: the runs above were encrypted.
+    let plain = env.run(&["--db", &url("127.0.0.1", "sslmode=disable"), "status"]);
+    assert_eq!(plain.code, 3, "{plain:?}");
+    // A server whose certificate does not chain to the configured root is refused.
+    let other = env.path("other.pem");
+    std::fs::copy(env.path("server.crt"), &other).unwrap();
+    let r = env.run(&[
+        "--db",
+        &url(
+            "localhost",
+            &format!("sslmode=verify-full&sslrootcert={}", other.display()),
+        ),
+        "status",
+    ]);
+    assert_eq!(r.code, 3, "{r:?}");
+    assert!(r.stderr.contains("certificate"), "{r:?}");
+}

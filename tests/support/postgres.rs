@@ -185,8 +185,13 @@ impl Cluster {
     }
 
     fn start(&self) -> Result<(), String> {
+        self.start_with("-c listen_addresses=''")
+    }
+
+    /// Starts the server with `extra` server options (e.g. TLS on 127.0.0.1).
+    fn start_with(&self, extra: &str) -> Result<(), String> {
         let options = format!(
-            "-k {} -p {} -c listen_addresses='' -c fsync=off -c max_connections=300",
+            "-k {} -p {} -c fsync=off -c max_connections=300 {extra}",
             self.socket_dir.display(),
             self.port
         );
@@ -205,6 +210,31 @@ impl Cluster {
             log.to_str().unwrap(),
             "start",
         ])
+    }
+
+    /// Restarts the server with TLS on, listening on 127.0.0.1 too, with the certificate and
+    /// key given (PEM), refusing unencrypted TCP connections; returns the TCP port.
+    pub fn restart_with_tls(&self, cert: &Path, key: &Path) -> u16 {
+        let hba = self.data.join("pg_hba.conf");
+        let rules = std::fs::read_to_string(&hba).unwrap();
+        std::fs::write(
+            &hba,
+            format!("hostnossl all all 127.0.0.1/32 reject\n{rules}"),
+        )
+        .unwrap();
+        for (from, name) in [(cert, "server.crt"), (key, "server.key")] {
+            let to = self.data.join(name);
+            std::fs::copy(from, &to).unwrap();
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&to, std::fs::Permissions::from_mode(0o600)).unwrap();
+            if let Some(user) = self.run_as {
+                Command::new("chown").arg(user).arg(&to).status().unwrap();
+            }
+        }
+        self.pg_ctl(&["-w", "-m", "fast", "stop"]).unwrap();
+        self.start_with("-c listen_addresses=127.0.0.1 -c ssl=on")
+            .unwrap();
+        self.port
     }
 
     /// `pg_ctl restart -m immediate`: a crash and recovery, for the tests of lost connections.

@@ -1,7 +1,7 @@
 //! The SQLite store: opening with the right pragmas, the migrations runner, and the one way to
 //! write (`BEGIN IMMEDIATE`, so every use case's reads and writes are one serialised unit). It
 //! implements the use cases' [`Backend`]/[`Tx`] vocabulary with the SQL in [`challenges`],
-//! [`limits`] (with [`pauses`]) and [`audit`]; a PostgreSQL store will sit beside it as `store::postgres`.
+//! [`limits`] (with [`pauses`]) and [`audit`]; the PostgreSQL store beside it is `store::postgres`.
 
 pub mod audit;
 pub mod challenges;
