@@ -1,8 +1,8 @@
 //! The core promises on both stores, each scenario run once on SQLite and once on PostgreSQL
-//! (`on_both_stores!`): send/verify across processes, single use under races, resend,
-//! attempts and expiry, exact limits under concurrent sends, a schema newer than the binary,
-//! concurrent first opens migrating once, and the exit statuses. PostgreSQL's own failure
-//! modes (a read-only server, an unreachable or restarted server, passwords) follow.
+//! (`on_both_stores!`; `core.rs` runs its end-to-end stories on both too): single use under
+//! races, resend, attempts and expiry, exact limits under concurrent sends, a schema newer than
+//! the binary, concurrent first opens migrating once, and the exit statuses. PostgreSQL's own
+//! failure modes (a read-only server, an unreachable or restarted server, TLS, passwords) follow.
 
 use std::process::Stdio;
 
@@ -68,25 +68,6 @@ fn right_code_races(store: Store, racers: usize, rounds: usize) {
 }
 
 on_both_stores! {
-    fn send_then_verify_in_another_process_then_reuse_is_already_used(store) {
-        let env = Env::new_on(store);
-        let sent = env.run(&["send", US]);
-        assert_eq!(sent.code, 0, "{sent:?}");
-        assert!(sent.stdout.contains("Sent a 6-digit code by SMS to +1 •••-•••-2671"), "{sent:?}");
-        let code = env.last_code(US_E164);
-        let ok = env.run(&["verify", &code, "--phone", US]);
-        assert_eq!(ok.code, 0, "{ok:?}");
-        assert_eq!(ok.stdout.trim(), "Verified +1 •••-•••-2671. ✔");
-        let again = env.run(&["verify", "--json", &code, "--phone", US]);
-        assert_eq!(again.code, 1);
-        assert_eq!(again.outcome(), "already_used");
-        assert_eq!(env.audit_events(), ["sent", "delivered", "approved", "already_used"]);
-        // The store holds no code and no full number outside the challenge row.
-        assert_eq!(env.query_i64(&format!(
-            "SELECT count(*) FROM audit_events WHERE detail LIKE '%{code}%'"
-        )), 0);
-    }
-
     fn sixteen_processes_with_the_right_code_approve_exactly_once(store) {
         right_code_races(store, 16, 2);
     }
