@@ -35,8 +35,9 @@ pub struct Cli {
 
 #[derive(Debug, Args, Clone)]
 pub struct Global {
-    /// SQLite database file [default: the platform data dir, e.g. ~/.local/share/otpd/otpd.db]
-    #[arg(long, env = "OTPD_DB", value_name = "PATH", global = true)]
+    /// SQLite database file, or postgres://USER@HOST:PORT/DB?sslmode=… (password from
+    /// PGPASSWORD) [default: the platform data dir, e.g. ~/.local/share/otpd/otpd.db]
+    #[arg(long, env = "OTPD_DB", value_name = "PATH|URL", global = true)]
     pub db: Option<PathBuf>,
     /// TOML configuration file [default: the platform config dir, e.g. ~/.config/otpd/config.toml]
     #[arg(long, env = "OTPD_CONFIG", value_name = "PATH", global = true)]
