@@ -19,7 +19,7 @@ use crate::delivery::{ConsoleDelivery, Delivery, OutboxDelivery};
 use crate::domain::Outcome;
 use crate::error::Error;
 use crate::service::{Ctx, Service, Wording};
-use crate::store::Store;
+use crate::store::any::AnyStore;
 use crate::store::copy::Copied;
 
 mod server;
@@ -31,7 +31,7 @@ pub use crate::request::Request;
 /// A running otpd: everything the use cases borrow.
 pub struct App {
     config: Config,
-    store: Store,
+    store: AnyStore,
     secrets: Secrets,
     delivery: Box<dyn Delivery>,
     clock: Box<dyn Clock>,
@@ -51,7 +51,7 @@ impl App {
     ) -> Result<App, Error> {
         let secrets = load_secrets(&config.secret)?;
         let delivery = build_delivery(&config)?;
-        let store = Store::open(&config.database)?;
+        let store = AnyStore::open(&config.database)?;
         Ok(App {
             config,
             store,
@@ -105,7 +105,7 @@ impl App {
         out: &mut dyn Write,
     ) -> Result<u8, Error> {
         let now = self.clock.now();
-        audit::execute(self.audit_cx(now), args, json, out)
+        audit::execute(self.audit_cx(now)?, args, json, out)
     }
 
     /// Runs `prune` as one unit of work (it appends an anchor event to the chain).
@@ -115,7 +115,7 @@ impl App {
         json: bool,
         out: &mut dyn Write,
     ) -> Result<u8, Error> {
-        self.unit_of_work(|app, now| audit::run_prune(app.audit_cx(now), args, json, out))
+        self.unit_of_work(|app, now| audit::run_prune(app.audit_cx(now)?, args, json, out))
     }
 
     /// `otpd store copy --to PATH`: every row of this store into the store at `to` (created if
@@ -123,13 +123,18 @@ impl App {
     /// audit event, so the copy's chain ends at this store's head.
     pub fn copy_store(&mut self, to: &Path) -> Result<Copied, Error> {
         let same = |a: &Path, b: &Path| matches!((a.canonicalize(), b.canonicalize()), (Ok(a), Ok(b)) if a == b);
-        if same(to, self.store.path()) {
+        if let AnyStore::Sqlite(s) = &self.store
+            && same(to, s.path())
+        {
             return Err(Error::Usage(
                 "--to names the database being copied; give a new or empty store".to_string(),
             ));
         }
-        let mut target = Store::open(to)?;
-        Ok(crate::store::copy::copy(&mut self.store, &mut target)?)
+        let mut target = crate::store::Store::open(to)?;
+        Ok(crate::store::copy::copy(
+            self.store.backend(),
+            &mut target,
+        )?)
     }
 
     /// Runs `work` at the current time; afterwards copies the audit head to the head file when
@@ -137,30 +142,32 @@ impl App {
     /// A head file that cannot be written becomes a warning, not an error.
     fn unit_of_work<T>(&mut self, work: impl FnOnce(&mut App, DateTime<Utc>) -> T) -> T {
         let now = self.clock.now();
-        let watch = audit::head::watch(&mut self.store, &self.config.audit);
+        let watch = audit::head::watch(self.store.backend(), &self.config.audit);
         let result = work(self, now);
-        if let Some(w) = audit::head::checkpoint(&mut self.store, &self.config.audit, watch, now) {
+        if let Some(w) =
+            audit::head::checkpoint(self.store.backend(), &self.config.audit, watch, now)
+        {
             self.warnings.push(w);
         }
         result
     }
 
     /// The pieces the audit commands borrow.
-    fn audit_cx(&mut self, now: DateTime<Utc>) -> AuditCx<'_> {
-        AuditCx {
-            store: &mut self.store,
+    fn audit_cx(&mut self, now: DateTime<Utc>) -> Result<AuditCx<'_>, Error> {
+        Ok(AuditCx {
+            store: self.store.backend(),
             secrets: &self.secrets,
             config: &self.config.audit,
             station: &self.config.station,
             now,
-        }
+        })
     }
 
     fn run(&mut self, request: &Request, now: DateTime<Utc>) -> Result<Outcome, Error> {
         let rng = self.rng.as_mut();
         let hasher = CodeHasher::new(self.config.hashing, &self.secrets)?;
         let mut service = Service::new(
-            &mut self.store,
+            self.store.backend(),
             Ctx {
                 secrets: &self.secrets,
                 hasher: &hasher,

@@ -63,7 +63,7 @@ impl App {
         let detail = format!("{sid}: station {station}, role {}", role.as_str());
         self.unit_of_work(|app, now| {
             let (secrets, me) = (&app.secrets, app.config.station.clone());
-            let store: &mut dyn Backend = &mut app.store;
+            let store: &mut dyn Backend = app.store.backend();
             store.transaction(|tx| {
                 tx.insert_api_key(&NewApiKey {
                     sid: &sid,
@@ -72,7 +72,7 @@ impl App {
                     role,
                     now,
                 })?;
-                append(tx, secrets, now, &me, Event::KeyCreated, None, detail)
+                append(tx, secrets, now, &me, Event::KeyCreated, None, detail.clone())
             })
         })?;
         Ok(CreatedKey {
@@ -93,11 +93,11 @@ impl App {
         let detail = sid.to_string();
         Ok(self.unit_of_work(|app, now| {
             let (secrets, me) = (&app.secrets, app.config.station.clone());
-            let store: &mut dyn Backend = &mut app.store;
+            let store: &mut dyn Backend = app.store.backend();
             store.transaction(|tx| {
                 let done = tx.revoke_api_key(sid, now)?;
                 if done {
-                    append(tx, secrets, now, &me, Event::KeyRevoked, None, detail)?;
+                    append(tx, secrets, now, &me, Event::KeyRevoked, None, detail.clone())?;
                 }
                 Ok(done)
             })
@@ -160,7 +160,7 @@ impl App {
         Ok(self.unit_of_work(|app, now| {
             let (secrets, station) = (&app.secrets, ch.station.clone());
             let phone_key = secrets.phone_key(ch.phone.e164());
-            let store: &mut dyn Backend = &mut app.store;
+            let store: &mut dyn Backend = app.store.backend();
             store.transaction(|tx| {
                 let live = tx.challenge(ch.id)?.filter(|c| {
                     c.state == State::Pending && c.generation == ch.generation && !c.is_expired(now)
@@ -175,7 +175,7 @@ impl App {
                     event: Event::ManuallyApproved,
                     phone: Some(&ch.phone),
                     challenge_id: Some(ch.id),
-                    detail,
+                    detail: detail.clone(),
                 };
                 tx.append_event(secrets, &e)?;
                 Ok(Approval::Approved)
@@ -184,7 +184,7 @@ impl App {
     }
 
     fn backend(&mut self) -> &mut dyn Backend {
-        &mut self.store
+        self.store.backend()
     }
 }
 

@@ -120,7 +120,7 @@ pub struct Report {
 pub trait Source {
     fn read<T>(
         &mut self,
-        f: impl FnOnce(&mut dyn Tx) -> Result<T, StoreError>,
+        f: impl FnMut(&mut dyn Tx) -> Result<T, StoreError>,
     ) -> Result<T, StoreError>;
 }
 
@@ -130,7 +130,7 @@ pub struct Snapshots<'a>(pub &'a mut dyn Backend);
 impl Source for Snapshots<'_> {
     fn read<T>(
         &mut self,
-        f: impl FnOnce(&mut dyn Tx) -> Result<T, StoreError>,
+        f: impl FnMut(&mut dyn Tx) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
         self.0.snapshot(f)
     }
@@ -142,8 +142,9 @@ pub struct InTransaction<'a, 'b>(pub &'a mut (dyn Tx + 'b));
 impl Source for InTransaction<'_, '_> {
     fn read<T>(
         &mut self,
-        f: impl FnOnce(&mut dyn Tx) -> Result<T, StoreError>,
+        f: impl FnMut(&mut dyn Tx) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
+        let mut f = f;
         f(&mut *self.0)
     }
 }

@@ -16,6 +16,8 @@ pub struct Env {
     pub secret: Option<SecretString>,
     /// `OTPD_SECRET_FILE`: the key file, instead of `secret_file` in the file or the default.
     pub secret_file: Option<PathBuf>,
+    /// `PGPASSWORD`: the PostgreSQL password (a URL on the command line may carry none).
+    pub pg_password: Option<SecretString>,
     /// `TWILIO_*` and `OTPD_TWILIO_API_BASE`.
     pub twilio: TwilioEnv,
     /// `OTPD_REGION`: the default region for numbers without `+` (beats `[phone]
@@ -39,6 +41,10 @@ impl Env {
         Env {
             secret: std::env::var("OTPD_SECRET").ok().map(SecretString::from),
             secret_file: std::env::var_os("OTPD_SECRET_FILE").map(PathBuf::from),
+            pg_password: std::env::var("PGPASSWORD")
+                .ok()
+                .filter(|v| !v.is_empty())
+                .map(SecretString::from),
             twilio: TwilioEnv::capture(),
             region: std::env::var("OTPD_REGION")
                 .ok()

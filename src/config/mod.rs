@@ -15,6 +15,7 @@ use serde::Deserialize;
 use crate::crypto::HashParams;
 use crate::domain::{Channel, Limits, Policy};
 
+pub mod database;
 pub mod env;
 mod limits;
 mod phone;
@@ -24,6 +25,7 @@ mod sections;
 pub mod server;
 pub mod twilio;
 
+pub use database::{Database, Postgres, TlsMode};
 pub use env::{Env, TwilioEnv};
 pub use phone::PhoneConfig;
 use raw::RawConfig;
@@ -99,7 +101,8 @@ pub struct Config {
     /// The file that was read, if any.
     pub file: Option<PathBuf>,
     pub station: String,
-    pub database: PathBuf,
+    /// The SQLite file or the PostgreSQL server.
+    pub database: Database,
     /// The master secret, or where to find it.
     pub secret: SecretSource,
     pub policy: Policy,
@@ -278,11 +281,7 @@ impl Config {
         Ok(Config {
             file,
             station,
-            database: o
-                .database
-                .clone()
-                .or_else(|| raw.database.map(&relative))
-                .unwrap_or_else(|| dirs.data.join("otpd.db")),
+            database: database(o, raw.database, env, &relative, dirs)?,
             secret,
             policy,
             hashing,
@@ -311,6 +310,41 @@ impl Config {
         w.extend(self.cost_warnings());
         w
     }
+}
+
+/// `--db`/`OTPD_DB`, else the file's `database`, else the default file: a `postgres://` URL
+/// selects PostgreSQL, anything else is a SQLite path (relative to the configuration file).
+fn database(
+    o: &Overrides,
+    raw: Option<raw::RawDatabase>,
+    env: &Env,
+    relative: &dyn Fn(PathBuf) -> PathBuf,
+    dirs: &Dirs,
+) -> Result<Database, ConfigError> {
+    let (file_value, password_file) = match raw {
+        None => (None, None),
+        Some(raw::RawDatabase::Value(v)) => (Some(v), None),
+        Some(raw::RawDatabase::Table(t)) => (t.url, t.password_file.map(relative)),
+    };
+    let (value, origin) = match (&o.database, file_value) {
+        (Some(v), _) => (v.clone(), database::Origin::CommandLine),
+        (None, Some(v)) => (v, database::Origin::File),
+        (None, None) => (dirs.data.join("otpd.db"), database::Origin::File),
+    };
+    if !database::is_url(&value) {
+        return Ok(Database::Sqlite(match origin {
+            database::Origin::File => relative(value),
+            database::Origin::CommandLine => value,
+        }));
+    }
+    let url = value.to_str().unwrap_or_default();
+    let pg = database::postgres(
+        url,
+        origin,
+        env.pg_password.as_ref(),
+        password_file.as_deref(),
+    )?;
+    Ok(Database::Postgres(Box::new(pg)))
 }
 
 /// An RFC 3339 instant; anything else is ignored (the real clock is used).

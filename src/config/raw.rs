@@ -15,7 +15,7 @@ use crate::domain::{Channel, FixedLineChannel};
 #[serde(deny_unknown_fields)]
 pub(super) struct RawConfig {
     pub(super) station: Option<String>,
-    pub(super) database: Option<PathBuf>,
+    pub(super) database: Option<RawDatabase>,
     pub(super) secret_file: Option<PathBuf>,
     #[serde(default)]
     pub(super) policy: RawPolicy,
@@ -37,6 +37,21 @@ pub(super) struct RawConfig {
     pub(super) message: super::message::RawMessage,
     #[serde(default)]
     pub(super) server: super::server::RawServer,
+}
+
+/// `database = "PATH-or-URL"`, or a `[database]` table with `url` and `password_file`.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub(super) enum RawDatabase {
+    Value(PathBuf),
+    Table(RawDatabaseTable),
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawDatabaseTable {
+    pub(super) url: Option<PathBuf>,
+    pub(super) password_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Default, Deserialize)]

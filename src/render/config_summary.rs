@@ -140,7 +140,7 @@ fn core_summary(c: &Config) -> String {
     format!(
         "config file      {file}\nstation          {}\ndatabase         {}\nsecret           {} (contents never shown)\ndelivery         {} (channel {}; outbox {})\npolicy           {}-digit codes, valid {} s, {} attempts, resend cooldown {} s\nlimits           {}\nhashing          argon2id m={} KiB t={} p={}\naudit            {}",
         c.station,
-        c.database.display(),
+        c.database,
         match &c.secret {
             SecretSource::Env(_) => "from OTPD_SECRET".to_string(),
             SecretSource::File(path) => path.display().to_string(),

@@ -1,8 +1,9 @@
 //! Storage, seen from the use cases: the vocabulary they speak ([`Tx`]: count an attempt,
 //! consume, append an audit event, count sends in a window…) and the [`Backend`] that opens
 //! transactions in it. Each store implements both with its own SQL and its own way of
-//! serialising writers: [`sqlite`] today (`BEGIN IMMEDIATE`); a `postgres` module next to it
-//! will implement the same two traits. The service never names a database crate.
+//! serialising writers: [`sqlite`] (`BEGIN IMMEDIATE`) and [`postgres`] (a row lock taken first
+//! in every write transaction); [`any`] opens whichever the configuration names. The service
+//! never names a database crate.
 //!
 //! Every [`Tx`] also speaks the audit review's vocabulary ([`AuditTx`]: the chain head and
 //! anchor, paged scans in id order, the filtered listing, stats buckets, retention's cut) and
@@ -10,10 +11,12 @@
 //! their ids), so `otpd audit …`, `otpd prune` and `otpd store copy` run on any [`Backend`].
 //! Nothing outside [`sqlite`] sees a SQLite connection.
 
+pub mod any;
 pub mod audit;
 pub mod audit_batch;
 pub mod audit_query;
 pub mod copy;
+pub mod postgres;
 pub mod retention;
 pub mod sqlite;
 
@@ -59,7 +62,34 @@ pub enum StoreError {
     Open { path: PathBuf, detail: String },
     #[error("database error on {path}: {detail}")]
     Other { path: PathBuf, detail: String },
+    /// A PostgreSQL server that accepts no writes (`default_transaction_read_only`, a standby).
+    #[error(
+        "the database server {path} is read-only (default_transaction_read_only or a standby); otpd needs to write there, nothing was changed"
+    )]
+    ReadOnlyServer { path: PathBuf },
+    /// The server could not be reached, or the connection was lost mid-command.
+    #[error(
+        "cannot reach the database server {path} or the connection was lost: {detail}; the command was not completed"
+    )]
+    Connection { path: PathBuf, detail: String },
+    /// A serialization failure or deadlock: retried by [`Backend`]'s helpers, then reported.
+    #[error("the database {path} kept reporting conflicting writers ({detail}); try again")]
+    Conflict { path: PathBuf, detail: String },
+    /// A feature that still needs a SQLite database.
+    #[error("{what} is not yet available on PostgreSQL; run it against a SQLite database")]
+    NotYet { what: &'static str },
 }
+
+impl StoreError {
+    /// Whether running the whole transaction again may succeed (a serialization failure or a
+    /// deadlock), as opposed to a failure that would repeat.
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, StoreError::Conflict { .. })
+    }
+}
+
+/// How many times [`Backend`]'s helpers run a transaction that failed with a conflict.
+pub const CONFLICT_ATTEMPTS: u32 = 5;
 
 pub type Result<T> = std::result::Result<T, StoreError>;
 
@@ -74,20 +104,38 @@ pub trait Backend {
 }
 
 impl dyn Backend + '_ {
-    /// Runs `f` in a write transaction: commit on `Ok`, roll back on `Err`.
-    pub fn transaction<T>(&mut self, f: impl FnOnce(&mut dyn Tx) -> Result<T>) -> Result<T> {
-        let mut tx = self.begin_write()?;
-        let value = f(&mut *tx)?;
-        tx.commit()?;
-        Ok(value)
+    /// Runs `f` in a write transaction: commit on `Ok`, roll back on `Err`. A transaction
+    /// that fails with a conflict ([`StoreError::is_retryable`]) is rolled back and run again,
+    /// at most [`CONFLICT_ATTEMPTS`] times in all.
+    pub fn transaction<T>(&mut self, mut f: impl FnMut(&mut dyn Tx) -> Result<T>) -> Result<T> {
+        retrying(|| {
+            let mut tx = self.begin_write()?;
+            let value = f(&mut *tx)?;
+            tx.commit()?;
+            Ok(value)
+        })
     }
 
-    /// Runs `f` in a read transaction (one snapshot, no write lock).
-    pub fn snapshot<T>(&mut self, f: impl FnOnce(&mut dyn Tx) -> Result<T>) -> Result<T> {
-        let mut tx = self.begin_read()?;
-        let value = f(&mut *tx)?;
-        tx.commit()?;
-        Ok(value)
+    /// Runs `f` in a read transaction (one snapshot, no write lock), retried as
+    /// [`transaction`](Self::transaction) is.
+    pub fn snapshot<T>(&mut self, mut f: impl FnMut(&mut dyn Tx) -> Result<T>) -> Result<T> {
+        retrying(|| {
+            let mut tx = self.begin_read()?;
+            let value = f(&mut *tx)?;
+            tx.commit()?;
+            Ok(value)
+        })
+    }
+}
+
+/// Runs `attempt` until it succeeds, fails for good, or conflicted [`CONFLICT_ATTEMPTS`] times.
+fn retrying<T>(mut attempt: impl FnMut() -> Result<T>) -> Result<T> {
+    let mut tries = 1;
+    loop {
+        match attempt() {
+            Err(e) if e.is_retryable() && tries < CONFLICT_ATTEMPTS => tries += 1,
+            r => return r,
+        }
     }
 }
 

@@ -102,3 +102,36 @@ fn close_ends_only_the_generation_still_pending_and_says_whether_it_did() {
         assert_eq!(row(tx, d).0, State::Approved);
     });
 }
+
+#[test]
+fn conflicts_are_retried_a_bounded_number_of_times_and_other_errors_not_at_all() {
+    use super::{CONFLICT_ATTEMPTS, StoreError, retrying};
+    let conflict = || StoreError::Conflict {
+        path: "db".into(),
+        detail: "could not serialize access".into(),
+    };
+    let mut calls = 0;
+    let r = retrying(|| {
+        calls += 1;
+        if calls < 3 {
+            Err(conflict())
+        } else {
+            Ok(calls)
+        }
+    });
+    assert_eq!(r.unwrap(), 3);
+    let mut calls = 0;
+    let r: super::Result<()> = retrying(|| {
+        calls += 1;
+        Err(conflict())
+    });
+    assert!(matches!(r, Err(StoreError::Conflict { .. })));
+    assert_eq!(calls, CONFLICT_ATTEMPTS);
+    let mut calls = 0;
+    let r: super::Result<()> = retrying(|| {
+        calls += 1;
+        Err(StoreError::ReadOnlyServer { path: "db".into() })
+    });
+    assert!(r.is_err());
+    assert_eq!(calls, 1, "a read-only server is not retried");
+}

@@ -1,5 +1,7 @@
 //! The test builder: a temp home with a cheap-argon2 config, an outbox to read codes from, a
 //! fixed clock passed through `OTPD_FAKE_NOW`, and helpers to run otpd and inspect the result.
+//! The store is a choice ([`Store`]): the SQLite file in the temp home, or a fresh database on
+//! the tests' PostgreSQL server; [`on_both_stores!`] runs one test body on each.
 
 #![allow(dead_code)]
 
@@ -9,6 +11,54 @@ use std::{
 };
 
 use chrono::{DateTime, TimeDelta, Utc};
+
+use crate::pg_server as postgres;
+
+/// Which store an installation uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Store {
+    Sqlite,
+    Postgres,
+}
+
+impl Store {
+    /// Whether the PostgreSQL half of a test can run (it says "SKIPPED" when not, and fails
+    /// instead under `OTPD_REQUIRE_POSTGRES=1`).
+    #[track_caller]
+    pub fn postgres_available() -> bool {
+        postgres::server_or_skip().is_some()
+    }
+}
+
+/// Runs a test body once per store: `on_both_stores! { fn name(store) { … } }` makes the
+/// tests `name::sqlite` and `name::postgres`; the body builds its installation with
+/// `Env::new_on(store)` or `Env::with_config_on(store, …)`.
+macro_rules! on_both_stores {
+    ($($(#[$meta:meta])* fn $name:ident($store:ident) $body:block)*) => {$(
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            #[allow(unused_variables, unused_mut)]
+            fn body($store: $crate::harness::Store) $body
+
+            $(#[$meta])*
+            #[test]
+            fn sqlite() {
+                body($crate::harness::Store::Sqlite)
+            }
+
+            $(#[$meta])*
+            #[test]
+            fn postgres() {
+                if $crate::harness::Store::postgres_available() {
+                    body($crate::harness::Store::Postgres)
+                }
+            }
+        }
+    )*};
+}
+pub(crate) use on_both_stores;
 
 pub const US: &str = "+1 415 555 2671";
 pub const US_E164: &str = "+14155552671";
@@ -26,6 +76,16 @@ pub struct Env {
     pub station: String,
     now: Option<DateTime<Utc>>,
     extra_env: Vec<(String, String)>,
+    /// The PostgreSQL database of this installation (`None`: SQLite).
+    pg_database: Option<String>,
+}
+
+impl Drop for Env {
+    fn drop(&mut self) {
+        if let (Some(name), Ok(server)) = (&self.pg_database, postgres::server()) {
+            server.drop_database(name);
+        }
+    }
 }
 
 /// What one run of the binary did.
@@ -97,6 +157,113 @@ impl Env {
                     .with_timezone(&Utc),
             ),
             extra_env: Vec::new(),
+            pg_database: None,
+        }
+    }
+
+    /// [`Env::new`] on `store`.
+    pub fn new_on(store: Store) -> Env {
+        Env::with_config_on(store, "")
+    }
+
+    /// [`Env::with_config`] on `store`.
+    pub fn with_config_on(store: Store, extra: &str) -> Env {
+        let mut env = Env::with_config(extra);
+        env.use_store(store);
+        env
+    }
+
+    /// [`Env::with_raw_config`] on `store`.
+    pub fn with_raw_config_on(store: Store, toml: &str) -> Env {
+        let mut env = Env::with_raw_config(toml);
+        env.use_store(store);
+        env
+    }
+
+    fn use_store(&mut self, store: Store) {
+        if store == Store::Postgres {
+            let server = postgres::server().expect("PostgreSQL (check Store::postgres_available)");
+            self.pg_database = Some(server.fresh_database());
+        }
+    }
+
+    /// The store this installation uses.
+    pub fn store(&self) -> Store {
+        match self.pg_database {
+            Some(_) => Store::Postgres,
+            None => Store::Sqlite,
+        }
+    }
+
+    /// The PostgreSQL database's name (panics on SQLite).
+    pub fn pg_database(&self) -> &str {
+        self.pg_database
+            .as_deref()
+            .expect("a PostgreSQL installation")
+    }
+
+    /// What `OTPD_DB` holds: the SQLite file, or the PostgreSQL URL.
+    pub fn db_value(&self) -> std::ffi::OsString {
+        match &self.pg_database {
+            Some(name) => postgres::server().expect("PostgreSQL").url(name).into(),
+            None => self.db_path().into(),
+        }
+    }
+
+    /// The first column of the first row of `sql` as an integer, on either store (plain SQL,
+    /// no parameters; an integer or `count(*)`).
+    pub fn query_i64(&self, sql: &str) -> i64 {
+        match &self.pg_database {
+            Some(name) => {
+                let mut c = postgres::server().expect("PostgreSQL").connect(name);
+                let row = c
+                    .query_one(sql, &[])
+                    .unwrap_or_else(|e| panic!("{sql}: {e}"));
+                row.try_get::<_, i64>(0)
+                    .or_else(|_| row.try_get::<_, i32>(0).map(i64::from))
+                    .unwrap_or_else(|e| panic!("{sql}: {e}"))
+            }
+            None => self
+                .db()
+                .query_row(sql, [], |r| r.get(0))
+                .unwrap_or_else(|e| panic!("{sql}: {e}")),
+        }
+    }
+
+    /// The first column of every row of `sql` as text, on either store.
+    pub fn query_strings(&self, sql: &str) -> Vec<String> {
+        match &self.pg_database {
+            Some(name) => {
+                let mut c = postgres::server().expect("PostgreSQL").connect(name);
+                c.query(sql, &[])
+                    .unwrap_or_else(|e| panic!("{sql}: {e}"))
+                    .iter()
+                    .map(|r| r.get(0))
+                    .collect()
+            }
+            None => {
+                let db = self.db();
+                let mut stmt = db.prepare(sql).unwrap();
+                stmt.query_map([], |r| r.get(0))
+                    .unwrap()
+                    .collect::<Result<_, _>>()
+                    .unwrap()
+            }
+        }
+    }
+
+    /// Runs `sql` (statements without results) on either store, outside otpd.
+    pub fn execute(&self, sql: &str) {
+        match &self.pg_database {
+            Some(name) => postgres::server()
+                .expect("PostgreSQL")
+                .connect(name)
+                .batch_execute(sql)
+                .unwrap_or_else(|e| panic!("{sql}: {e}")),
+            None => rusqlite::Connection::open(self.db_path())
+                .unwrap()
+                .execute_batch(sql)
+                .unwrap_or_else(|e| panic!("{sql}: {e}")),
         }
     }
 
@@ -158,7 +325,7 @@ impl Env {
             .env("NO_COLOR", "1")
             .env("TZ", "UTC")
             .env("OTPD_CONFIG", self.config_path())
-            .env("OTPD_DB", self.db_path())
+            .env("OTPD_DB", self.db_value())
             .env("OTPD_DELIVERY", "outbox")
             .env("OTPD_OUTBOX", self.outbox_path())
             .env("OTPD_SECRET_FILE", self.secret_path())
@@ -217,14 +384,7 @@ impl Env {
 
     /// The audit events' names, oldest first.
     pub fn audit_events(&self) -> Vec<String> {
-        let db = self.db();
-        let mut stmt = db
-            .prepare("SELECT event FROM audit_events ORDER BY id")
-            .unwrap();
-        stmt.query_map([], |r| r.get(0))
-            .unwrap()
-            .collect::<Result<_, _>>()
-            .unwrap()
+        self.query_strings("SELECT event FROM audit_events ORDER BY id")
     }
 
     /// A code that is certainly not the one delivered to `e164`.

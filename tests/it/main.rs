@@ -13,6 +13,8 @@ mod layout;
 mod limits;
 mod region;
 mod message;
+#[path = "../support/postgres.rs"]
+mod pg_server;
 mod reliability_core;
 mod reliability_front_ends;
 mod repl;
@@ -20,5 +22,6 @@ mod secrets;
 mod serve;
 mod stdin_code;
 mod store_copy;
+mod stores;
 mod surface;
 mod twilio;

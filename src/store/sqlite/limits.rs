@@ -333,7 +333,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("otpd.db");
         let c = Connection::open(&path).unwrap();
-        c.execute_batch(include_str!("../../../migrations/0001_init.sql"))
+        c.execute_batch(include_str!("../../../migrations/sqlite/0001_init.sql"))
             .unwrap();
         c.execute_batch("PRAGMA user_version = 1").unwrap();
         drop(c);

@@ -1,8 +1,8 @@
 //! The SQLite store: opening with the right pragmas, the migrations runner, and the one way to
 //! write (`BEGIN IMMEDIATE`, so every use case's reads and writes are one serialised unit). It
 //! implements the use cases' [`Backend`]/[`Tx`] vocabulary with the SQL in [`challenges`],
-//! [`limits`] (with [`pauses`]), [`audit`], [`audit_query`], [`retention`] and [`copy`]; a
-//! PostgreSQL store will sit beside it as `store::postgres`.
+//! [`limits`] (with [`pauses`]), [`audit`], [`audit_query`], [`retention`] and [`copy`]; the
+//! PostgreSQL store beside it is `store::postgres`.
 
 pub mod audit;
 pub mod audit_query;
@@ -27,11 +27,23 @@ use crate::store::{BUSY_TIMEOUT_MS, Backend, StoreError, Tx};
 /// The numbered migrations, embedded so the binary carries its schema. Append only: a shipped
 /// file is never edited.
 const MIGRATIONS: &[(i64, &str)] = &[
-    (1, include_str!("../../../migrations/0001_init.sql")),
-    (2, include_str!("../../../migrations/0002_limits.sql")),
-    (3, include_str!("../../../migrations/0003_audit_anchor.sql")),
-    (4, include_str!("../../../migrations/0004_limit_pauses.sql")),
-    (5, include_str!("../../../migrations/0005_api_keys.sql")),
+    (1, include_str!("../../../migrations/sqlite/0001_init.sql")),
+    (
+        2,
+        include_str!("../../../migrations/sqlite/0002_limits.sql"),
+    ),
+    (
+        3,
+        include_str!("../../../migrations/sqlite/0003_audit_anchor.sql"),
+    ),
+    (
+        4,
+        include_str!("../../../migrations/sqlite/0004_limit_pauses.sql"),
+    ),
+    (
+        5,
+        include_str!("../../../migrations/sqlite/0005_api_keys.sql"),
+    ),
 ];
 
 /// An open otpd SQLite database.

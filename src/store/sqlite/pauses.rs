@@ -227,9 +227,9 @@ mod tests {
         let path = dir.path().join("otpd.db");
         let c = Connection::open(&path).unwrap();
         for sql in [
-            include_str!("../../../migrations/0001_init.sql"),
-            include_str!("../../../migrations/0002_limits.sql"),
-            include_str!("../../../migrations/0003_audit_anchor.sql"),
+            include_str!("../../../migrations/sqlite/0001_init.sql"),
+            include_str!("../../../migrations/sqlite/0002_limits.sql"),
+            include_str!("../../../migrations/sqlite/0003_audit_anchor.sql"),
         ] {
             c.execute_batch(sql).unwrap();
         }

@@ -474,50 +474,50 @@ pub(crate) fn race(env: &Env, phones: &[String]) -> Vec<String> {
 pub(crate) const RACE_HASHING: &str =
     "[hashing]\nmemory_kib = 19456\niterations = 2\nparallelism = 1\n";
 
-#[test]
-fn twelve_processes_sending_to_one_prefix_never_pass_the_cap() {
-    let env = Env::with_raw_config(&format!(
-        "{RACE_HASHING}[limits]\nper_prefix_per_hour = 5\n"
-    ));
-    let phones: Vec<String> = (0..12).map(same_prefix).collect();
-    let outcomes = race(&env, &phones);
-    let sent = outcomes.iter().filter(|o| *o == "sent").count();
-    assert_eq!(sent, 5, "{outcomes:?}");
-    assert!(
-        outcomes.iter().all(|o| o == "sent" || o == "rate_limited"),
-        "{outcomes:?}"
-    );
-    assert_eq!(env.outbox().len(), 5);
-    let ledger: i64 = env
-        .db()
-        .query_row("SELECT count(*) FROM limit_sends", [], |r| r.get(0))
-        .unwrap();
-    assert_eq!(ledger, 5);
+on_both_stores! {
+    fn twelve_processes_sending_to_one_prefix_never_pass_the_cap(store) {
+        let env = Env::with_raw_config_on(store, &format!(
+            "{RACE_HASHING}[limits]\nper_prefix_per_hour = 5\n"
+        ));
+        let phones: Vec<String> = (0..12).map(same_prefix).collect();
+        let outcomes = race(&env, &phones);
+        let sent = outcomes.iter().filter(|o| *o == "sent").count();
+        assert_eq!(sent, 5, "{outcomes:?}");
+        assert!(
+            outcomes.iter().all(|o| o == "sent" || o == "rate_limited"),
+            "{outcomes:?}"
+        );
+        assert_eq!(env.outbox().len(), 5);
+        let ledger = env.query_i64("SELECT count(*) FROM limit_sends");
+        assert_eq!(ledger, 5);
+    }
 }
 
-#[test]
-fn twelve_processes_sending_to_one_number_never_pass_the_cap() {
-    let env = Env::with_raw_config(&format!(
-        "{RACE_HASHING}[policy]\nresend_cooldown_seconds = 0\n[limits]\nper_number_per_hour = 3\n"
-    ));
-    let phones: Vec<String> = (0..12).map(|_| US.to_string()).collect();
-    let outcomes = race(&env, &phones);
-    let sent = outcomes.iter().filter(|o| *o == "sent").count();
-    assert_eq!(sent, 3, "{outcomes:?}");
-    assert_eq!(env.outbox().len(), 3);
+on_both_stores! {
+    fn twelve_processes_sending_to_one_number_never_pass_the_cap(store) {
+        let env = Env::with_raw_config_on(store, &format!(
+            "{RACE_HASHING}[policy]\nresend_cooldown_seconds = 0\n[limits]\nper_number_per_hour = 3\n"
+        ));
+        let phones: Vec<String> = (0..12).map(|_| US.to_string()).collect();
+        let outcomes = race(&env, &phones);
+        let sent = outcomes.iter().filter(|o| *o == "sent").count();
+        assert_eq!(sent, 3, "{outcomes:?}");
+        assert_eq!(env.outbox().len(), 3);
+    }
 }
 
-#[test]
-fn twelve_processes_with_the_default_back_off_send_once() {
-    let env = Env::with_raw_config(RACE_HASHING);
-    let phones: Vec<String> = (0..12).map(|_| US.to_string()).collect();
-    let outcomes = race(&env, &phones);
-    assert_eq!(
-        outcomes.iter().filter(|o| *o == "sent").count(),
-        1,
-        "{outcomes:?}"
-    );
-    assert_eq!(env.outbox().len(), 1);
+on_both_stores! {
+    fn twelve_processes_with_the_default_back_off_send_once(store) {
+        let env = Env::with_raw_config_on(store, RACE_HASHING);
+        let phones: Vec<String> = (0..12).map(|_| US.to_string()).collect();
+        let outcomes = race(&env, &phones);
+        assert_eq!(
+            outcomes.iter().filter(|o| *o == "sent").count(),
+            1,
+            "{outcomes:?}"
+        );
+        assert_eq!(env.outbox().len(), 1);
+    }
 }
 
 #[test]
