@@ -330,7 +330,55 @@ fn wrong_guesses_admitted_together_never_overshoot_the_number_lock() {
         (3, true, false),
         "settling counts nothing twice"
     );
-    assert_eq!(audit_count(&f, "number_locked"), 1);
+    assert_eq!(
+        lock_details(&f),
+        ["3 wrong codes in a row; locked for 3600 s (limits.max_failures_per_number)"]
+    );
+}
+
+fn lock_details(f: &Fixture) -> Vec<String> {
+    let c = f.store.connection();
+    let mut st = c
+        .prepare("SELECT detail FROM audit_events WHERE event = 'number_locked' ORDER BY id")
+        .unwrap();
+    st.query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
+}
+
+#[test]
+fn the_wrong_code_that_needs_an_operator_is_audited_as_such() {
+    let mut f = Fixture::new(Limits {
+        max_failures_per_number: 0,
+        failures_before_unlock: 2,
+        ..Limits::default()
+    });
+    let (_, wrong) = codes(&mut f);
+    for _ in 0..2 {
+        let o = f
+            .run(|s| s.verify(&FixedClock(t0()), Some(&us()), &wrong))
+            .unwrap();
+        assert!(matches!(o, Outcome::Invalid { .. }), "{o:?}");
+    }
+    assert_eq!(number_row(&f), (2, false, true));
+    let want = "2 wrong codes in a row; locked until an operator runs otpd unlock \
+                (limits.failures_before_unlock)";
+    assert_eq!(lock_details(&f), [want]);
+}
+
+#[test]
+fn a_wrong_code_settled_after_expiry_is_still_wrong_and_counted() {
+    let mut f = Fixture::new(Limits::default());
+    let (_, wrong) = codes(&mut f);
+    let ttl = f.policy.ttl;
+    let clock = SteppingClock::new(vec![
+        t0() + ttl - TimeDelta::seconds(1),
+        t0() + ttl + TimeDelta::seconds(1),
+    ]);
+    let o = f.run(|s| s.verify(&clock, Some(&us()), &wrong)).unwrap();
+    assert!(matches!(o, Outcome::Invalid { .. }), "{o:?}");
+    assert_eq!(number_row(&f), (1, false, false));
 }
 
 #[test]
