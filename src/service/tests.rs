@@ -476,3 +476,22 @@ fn a_right_code_that_lost_the_race_takes_back_its_failure() {
     assert!(matches!(o, Outcome::AlreadyUsed { .. }), "{o:?}");
     assert_eq!(number_row(&f), (0, false, false));
 }
+
+#[test]
+fn cancel_without_a_number_asks_which_when_several_are_pending() {
+    let mut f = Fixture::new(Limits::default());
+    f.send(t0(), &us());
+    f.send(t0(), &PhoneNumber::parse("+1 202 555 0123").unwrap());
+    let o = f.run(|s| s.cancel(t0(), None)).unwrap();
+    assert!(matches!(o, Outcome::PhoneRequired { pending: 2 }), "{o:?}");
+    let pending: i64 = f
+        .store
+        .connection()
+        .query_row(
+            "SELECT count(*) FROM challenges WHERE state = 'pending'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(pending, 2, "nothing was cancelled");
+}
