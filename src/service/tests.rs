@@ -495,3 +495,16 @@ fn cancel_without_a_number_asks_which_when_several_are_pending() {
         .unwrap();
     assert_eq!(pending, 2, "nothing was cancelled");
 }
+
+#[test]
+fn status_of_a_number_lists_its_code_only_until_it_expires() {
+    let mut f = Fixture::new(Limits::default());
+    f.send(t0(), &us());
+    let ttl = f.policy.ttl;
+    let listed = |f: &mut Fixture, at| match f.run(|s| s.status(at, Some(&us()))).unwrap() {
+        Outcome::Status { pending } => pending.len(),
+        o => panic!("{o:?}"),
+    };
+    assert_eq!(listed(&mut f, t0() + ttl - TimeDelta::seconds(1)), 1);
+    assert_eq!(listed(&mut f, t0() + ttl), 0);
+}
