@@ -576,3 +576,21 @@ fn after_approval_the_right_code_is_already_used_and_a_wrong_one_finds_nothing()
         "neither counts as a failure"
     );
 }
+
+#[test]
+fn a_right_code_replaced_by_a_resend_while_it_was_hashed_is_refused_as_replaced() {
+    let mut f = Fixture::new(lock_at_3());
+    let (right, _) = codes(&mut f);
+    let clock = FixedClock(t0());
+    let held = f.run(|s| s.admit(&clock, Some(&us()))).unwrap();
+    let o = f
+        .run(|s| s.resend(t0(), &mut UnwrapErr(SysRng), Some(&us())))
+        .unwrap();
+    assert!(matches!(o, Outcome::Sent { .. }), "{o:?}");
+    let o = f
+        .run(|s| s.finish(&clock, Some(&us()), &right, held))
+        .unwrap();
+    assert!(matches!(o, Outcome::Invalid { .. }), "{o:?}");
+    assert_eq!(details(&f, "invalid"), ["code replaced by a resend"]);
+    assert_eq!(state(&f), "pending");
+}
