@@ -17,6 +17,8 @@ use crate::delivery::RecordingDelivery;
 use crate::domain::{Channel, Code, Limits, Outcome, PhoneNumber, Policy};
 use crate::store::Store;
 
+mod sends;
+
 struct Fixture {
     _dir: Option<tempfile::TempDir>,
     path: PathBuf,
