@@ -7,8 +7,9 @@ use chrono::TimeDelta;
 use rand::rand_core::UnwrapErr;
 use rand::rngs::SysRng;
 
-use super::{Fixture, audit_count, codes, details, lock_at_3, t0, us};
+use super::{Fixture, audit_count, codes, details, lock_at_3, state, t0, us};
 use crate::clock::FixedClock;
+use crate::delivery::DeliveryError;
 use crate::domain::limits::{Limit, Scope};
 use crate::domain::outcome::LimitsView;
 use crate::domain::{Limits, Outcome, PhoneNumber};
@@ -89,6 +90,10 @@ fn a_collapsed_station_is_paused_audited_with_its_scope_and_resumed_by_an_operat
     );
     assert_eq!(audit_count(&f, "limits_paused"), 1);
     assert_eq!(f.delivery.count(), 5);
+    // `limits` with no number still says this station is paused.
+    let view = limits_view(&mut f, None);
+    assert_eq!(view.paused_at, Some(t0()));
+    assert!(view.pauses.len() == 1 && view.paused_reason.is_some());
 
     let o = f.run(|s| s.resume(t0())).unwrap();
     match o {
@@ -240,4 +245,23 @@ fn resend_without_a_number_after_an_approval_names_no_number() {
         .unwrap();
     assert!(matches!(o, Outcome::NoPending { phone: None }), "{o:?}");
     assert_eq!(f.delivery.count(), 1);
+}
+
+#[test]
+fn a_failed_delivery_of_a_resent_code_closes_the_verification() {
+    let mut f = Fixture::new(Limits::default());
+    f.send(t0(), &us());
+    *f.delivery.fail_with.borrow_mut() = Some(DeliveryError::failed("carrier refused"));
+    let o = f
+        .run(|s| s.resend(t0(), &mut UnwrapErr(SysRng), Some(&us())))
+        .unwrap();
+    assert!(matches!(o, Outcome::DeliveryFailed { .. }), "{o:?}");
+    // The failure is recorded on the resent generation, not lost on the one it replaced.
+    assert_eq!(state(&f), "failed");
+    let status: String = f
+        .store
+        .connection()
+        .query_row("SELECT delivery_status FROM challenges", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(status, "failed");
 }
