@@ -5,7 +5,7 @@
 
 use chrono::TimeDelta;
 
-use super::{Fixture, codes, lock_at_3, t0, us};
+use super::{Fixture, codes, details, lock_at_3, t0, us};
 use crate::clock::FixedClock;
 use crate::domain::limits::{Conversion, Limit};
 use crate::domain::{Limits, Outcome, PhoneNumber};
@@ -99,18 +99,29 @@ fn limits_shows_every_counter_even_when_its_cap_or_the_guard_is_off() {
 }
 
 #[test]
-fn unlock_says_whether_the_number_was_locked() {
+fn unlock_says_whether_the_number_was_locked_and_audits_what_it_forgave() {
     let mut f = Fixture::new(lock_at_3());
     let (_, wrong) = codes(&mut f);
     let clock = FixedClock(t0());
-    for _ in 0..3 {
-        f.run(|s| s.verify(&clock, Some(&us()), &wrong)).unwrap();
-    }
-    for want in [true, false] {
+    let unlock = |f: &mut Fixture, wrong_codes: usize, want: bool| {
+        for _ in 0..wrong_codes {
+            f.run(|s| s.verify(&clock, Some(&us()), &wrong)).unwrap();
+        }
         let o = f.run(|s| s.unlock(t0(), &us())).unwrap();
         assert!(
             matches!(o, Outcome::Unlocked { was_locked, .. } if was_locked == want),
             "{o:?}"
         );
-    }
+    };
+    unlock(&mut f, 1, false);
+    unlock(&mut f, 0, false);
+    unlock(&mut f, 3, true);
+    assert_eq!(
+        details(&f, "unlocked"),
+        [
+            "1 wrong codes forgiven",
+            "was not locked",
+            "lock lifted after 3 wrong codes"
+        ]
+    );
 }
