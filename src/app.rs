@@ -131,10 +131,7 @@ impl App {
             ));
         }
         let mut target = crate::store::Store::open(to)?;
-        Ok(crate::store::copy::copy(
-            self.store.backend(),
-            &mut target,
-        )?)
+        Ok(crate::store::copy::copy(self.store.backend(), &mut target)?)
     }
 
     /// Runs `work` at the current time; afterwards copies the audit head to the head file when

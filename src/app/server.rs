@@ -72,7 +72,15 @@ impl App {
                     role,
                     now,
                 })?;
-                append(tx, secrets, now, &me, Event::KeyCreated, None, detail.clone())
+                append(
+                    tx,
+                    secrets,
+                    now,
+                    &me,
+                    Event::KeyCreated,
+                    None,
+                    detail.clone(),
+                )
             })
         })?;
         Ok(CreatedKey {
@@ -97,7 +105,15 @@ impl App {
             store.transaction(|tx| {
                 let done = tx.revoke_api_key(sid, now)?;
                 if done {
-                    append(tx, secrets, now, &me, Event::KeyRevoked, None, detail.clone())?;
+                    append(
+                        tx,
+                        secrets,
+                        now,
+                        &me,
+                        Event::KeyRevoked,
+                        None,
+                        detail.clone(),
+                    )?;
                 }
                 Ok(done)
             })

@@ -10,9 +10,9 @@ use crate::clock::from_ms;
 use crate::error::Error;
 use crate::message::segments::segments_in_detail;
 use crate::store::audit::AuditBatch;
-use crate::store::{Backend, Tx};
 use crate::store::audit::Event;
 use crate::store::audit_query::Filter;
+use crate::store::{Backend, Tx};
 
 /// A day whose conversion falls below this share is flagged.
 pub const LOW_CONVERSION: f64 = 0.20;

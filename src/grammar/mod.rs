@@ -135,7 +135,12 @@ impl Operator {
                 phone,
                 channel,
                 locale,
-            } => run(send(phone, channel.as_deref(), locale.as_deref(), r.region)?),
+            } => run(send(
+                phone,
+                channel.as_deref(),
+                locale.as_deref(),
+                r.region,
+            )?),
             Operator::Resend { phone } => run(Request::Resend {
                 phone: optional_phone(phone)?,
                 locale: None,

@@ -17,6 +17,9 @@ use crate::delivery::RecordingDelivery;
 use crate::domain::{Channel, Code, Limits, Outcome, PhoneNumber, Policy};
 use crate::store::Store;
 
+mod ledger;
+mod sends;
+
 struct Fixture {
     _dir: Option<tempfile::TempDir>,
     path: PathBuf,
@@ -341,7 +344,55 @@ fn wrong_guesses_admitted_together_never_overshoot_the_number_lock() {
         (3, true, false),
         "settling counts nothing twice"
     );
-    assert_eq!(audit_count(&f, "number_locked"), 1);
+    assert_eq!(
+        lock_details(&f),
+        ["3 wrong codes in a row; locked for 3600 s (limits.max_failures_per_number)"]
+    );
+}
+
+fn lock_details(f: &Fixture) -> Vec<String> {
+    let c = f.store.connection();
+    let mut st = c
+        .prepare("SELECT detail FROM audit_events WHERE event = 'number_locked' ORDER BY id")
+        .unwrap();
+    st.query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
+}
+
+#[test]
+fn the_wrong_code_that_needs_an_operator_is_audited_as_such() {
+    let mut f = Fixture::new(Limits {
+        max_failures_per_number: 0,
+        failures_before_unlock: 2,
+        ..Limits::default()
+    });
+    let (_, wrong) = codes(&mut f);
+    for _ in 0..2 {
+        let o = f
+            .run(|s| s.verify(&FixedClock(t0()), Some(&us()), &wrong))
+            .unwrap();
+        assert!(matches!(o, Outcome::Invalid { .. }), "{o:?}");
+    }
+    assert_eq!(number_row(&f), (2, false, true));
+    let want = "2 wrong codes in a row; locked until an operator runs otpd unlock \
+                (limits.failures_before_unlock)";
+    assert_eq!(lock_details(&f), [want]);
+}
+
+#[test]
+fn a_wrong_code_settled_after_expiry_is_still_wrong_and_counted() {
+    let mut f = Fixture::new(Limits::default());
+    let (_, wrong) = codes(&mut f);
+    let ttl = f.policy.ttl;
+    let clock = SteppingClock::new(vec![
+        t0() + ttl - TimeDelta::seconds(1),
+        t0() + ttl + TimeDelta::seconds(1),
+    ]);
+    let o = f.run(|s| s.verify(&clock, Some(&us()), &wrong)).unwrap();
+    assert!(matches!(o, Outcome::Invalid { .. }), "{o:?}");
+    assert_eq!(number_row(&f), (1, false, false));
 }
 
 #[test]
@@ -438,4 +489,129 @@ fn a_right_code_that_lost_the_race_takes_back_its_failure() {
         .unwrap();
     assert!(matches!(o, Outcome::AlreadyUsed { .. }), "{o:?}");
     assert_eq!(number_row(&f), (0, false, false));
+}
+
+#[test]
+fn cancel_without_a_number_asks_which_when_several_are_pending() {
+    let mut f = Fixture::new(Limits::default());
+    f.send(t0(), &us());
+    f.send(t0(), &PhoneNumber::parse("+1 202 555 0123").unwrap());
+    let o = f.run(|s| s.cancel(t0(), None)).unwrap();
+    assert!(matches!(o, Outcome::PhoneRequired { pending: 2 }), "{o:?}");
+    let pending: i64 = f
+        .store
+        .connection()
+        .query_row(
+            "SELECT count(*) FROM challenges WHERE state = 'pending'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(pending, 2, "nothing was cancelled");
+}
+
+#[test]
+fn status_of_a_number_lists_its_code_only_until_it_expires() {
+    let mut f = Fixture::new(Limits::default());
+    f.send(t0(), &us());
+    let ttl = f.policy.ttl;
+    let listed = |f: &mut Fixture, at| match f.run(|s| s.status(at, Some(&us()))).unwrap() {
+        Outcome::Status { pending } => pending.len(),
+        o => panic!("{o:?}"),
+    };
+    assert_eq!(listed(&mut f, t0() + ttl - TimeDelta::seconds(1)), 1);
+    assert_eq!(listed(&mut f, t0() + ttl), 0);
+}
+
+/// The `detail` of every `event` row, oldest first.
+fn details(f: &Fixture, event: &str) -> Vec<String> {
+    let c = f.store.connection();
+    let mut st = c
+        .prepare("SELECT detail FROM audit_events WHERE event = ?1 ORDER BY id")
+        .unwrap();
+    st.query_map([event], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
+}
+
+#[test]
+fn a_timed_number_lock_asks_no_operator() {
+    let mut f = Fixture::new(lock_at_3());
+    let (right, wrong) = codes(&mut f);
+    let clock = FixedClock(t0());
+    for _ in 0..3 {
+        f.run(|s| s.verify(&clock, Some(&us()), &wrong)).unwrap();
+    }
+    let o = f.run(|s| s.verify(&clock, Some(&us()), &right)).unwrap();
+    match o {
+        Outcome::NumberLocked {
+            operator_action,
+            retry_after_seconds,
+            ..
+        } => assert_eq!((operator_action, retry_after_seconds), (None, 3600)),
+        o => panic!("{o:?}"),
+    }
+    let want = "number locked after 3 wrong codes in a row (limits.max_failures_per_number); \
+                retry after 3600 s";
+    assert_eq!(details(&f, "locked"), [want]);
+}
+
+#[test]
+fn any_code_for_an_expired_verification_is_expired_and_not_counted() {
+    let mut f = Fixture::new(lock_at_3());
+    let (right, wrong) = codes(&mut f);
+    let late = FixedClock(t0() + f.policy.ttl + TimeDelta::seconds(1));
+    for code in [&wrong, &right] {
+        let o = f.run(|s| s.verify(&late, Some(&us()), code)).unwrap();
+        assert!(matches!(o, Outcome::Expired { .. }), "{o:?}");
+    }
+    assert_eq!(audit_count(&f, "expired"), 2);
+    assert_eq!(audit_count(&f, "invalid"), 0);
+    assert_eq!(number_row(&f), (0, false, false));
+}
+
+#[test]
+fn after_approval_the_right_code_is_already_used_and_a_wrong_one_finds_nothing() {
+    let mut f = Fixture::new(lock_at_3());
+    let (right, wrong) = codes(&mut f);
+    let clock = FixedClock(t0());
+    let o = f.run(|s| s.verify(&clock, Some(&us()), &right)).unwrap();
+    assert!(matches!(o, Outcome::Approved { .. }), "{o:?}");
+    let o = f.run(|s| s.verify(&clock, Some(&us()), &right)).unwrap();
+    assert!(matches!(o, Outcome::AlreadyUsed { .. }), "{o:?}");
+    assert_eq!(details(&f, "already_used"), [""]);
+    let o = f.run(|s| s.verify(&clock, Some(&us()), &wrong)).unwrap();
+    assert!(matches!(o, Outcome::NoPending { phone: Some(_) }), "{o:?}");
+    assert_eq!(details(&f, "no_pending"), ["already verified; wrong code"]);
+    assert_eq!(
+        number_row(&f),
+        (0, false, false),
+        "neither counts as a failure"
+    );
+}
+
+#[test]
+fn a_right_code_replaced_by_a_resend_while_it_was_hashed_is_refused_as_replaced() {
+    let mut f = Fixture::new(lock_at_3());
+    let (right, _) = codes(&mut f);
+    let clock = FixedClock(t0());
+    let held = f.run(|s| s.admit(&clock, Some(&us()))).unwrap();
+    let o = f
+        .run(|s| {
+            s.resend(
+                t0(),
+                &mut UnwrapErr(SysRng),
+                Some(&us()),
+                Default::default(),
+            )
+        })
+        .unwrap();
+    assert!(matches!(o, Outcome::Sent { .. }), "{o:?}");
+    let o = f
+        .run(|s| s.finish(&clock, Some(&us()), &right, held))
+        .unwrap();
+    assert!(matches!(o, Outcome::Invalid { .. }), "{o:?}");
+    assert_eq!(details(&f, "invalid"), ["code replaced by a resend"]);
+    assert_eq!(state(&f), "pending");
 }

@@ -135,3 +135,34 @@ fn conflicts_are_retried_a_bounded_number_of_times_and_other_errors_not_at_all()
     assert!(r.is_err());
     assert_eq!(calls, 1, "a read-only server is not retried");
 }
+
+#[test]
+fn rows_after_pages_through_the_chain_in_id_order() {
+    use super::audit::{Event, NewEvent};
+    use super::sqlite::audit::rows_after;
+    let secrets = crate::crypto::Secrets::from_master(b"0123456789abcdef0123456789abcdef");
+    let dir = tempfile::tempdir().unwrap();
+    let mut store = Store::open(&dir.path().join("otpd.db")).unwrap();
+    let backend: &mut dyn Backend = &mut store;
+    let mut tx = backend.begin_write().unwrap();
+    for detail in ["a", "b", "c"] {
+        let e = NewEvent {
+            at: t0(),
+            station: "desk-1",
+            event: Event::NoPending,
+            phone: None,
+            challenge_id: None,
+            detail: detail.into(),
+        };
+        tx.append_event(&secrets, &e).unwrap();
+    }
+    tx.commit().unwrap();
+    let c = store.connection();
+    let page = |after, limit| -> Vec<(i64, String)> {
+        let rows = rows_after(c, after, limit).unwrap();
+        rows.into_iter().map(|r| (r.id, r.detail)).collect()
+    };
+    assert_eq!(page(0, 2), [(1, "a".into()), (2, "b".into())]);
+    assert_eq!(page(2, 10), [(3, "c".to_string())]);
+    assert!(page(3, 10).is_empty());
+}

@@ -11,10 +11,10 @@ mod fuzz;
 mod harness;
 mod layout;
 mod limits;
-mod region;
 mod message;
 #[path = "../support/postgres.rs"]
 mod pg_server;
+mod region;
 mod reliability_core;
 mod reliability_front_ends;
 mod repl;

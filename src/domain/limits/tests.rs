@@ -470,3 +470,76 @@ fn prefixes_keep_the_country_code_and_the_first_national_digits() {
         assert_eq!(prefix(p, digits), want);
     }
 }
+
+fn locked_until(until: DateTime<Utc>) -> NumberState {
+    NumberState {
+        failures: 10,
+        locked_until: Some(until),
+        ..NumberState::default()
+    }
+}
+
+#[test]
+fn the_longest_wait_wins_wherever_it_stands_and_a_tie_goes_to_the_first() {
+    let now = t0();
+    let l = Limits::default();
+    // The timed lock comes before the caps; a shorter cap after it must not hide it.
+    let u = Usage {
+        number: locked_until(now + s(3600)),
+        number_hour: Window {
+            count: 5,
+            nth_newest: Some(now - s(3540)),
+        },
+        ..Usage::default()
+    };
+    let r = l.decide(&u, now).unwrap();
+    assert_eq!((r.limit, r.wait), (Limit::NumberLocked, Wait::For(s(3600))));
+    // Equal waits: the number's own cap is named, not the prefix's after it.
+    let u = Usage {
+        number_hour: Window {
+            count: 5,
+            nth_newest: Some(now - s(600)),
+        },
+        prefix_hour: Window {
+            count: 10,
+            nth_newest: Some(now - s(600)),
+        },
+        ..Usage::default()
+    };
+    assert_eq!(l.decide(&u, now).map(|r| r.limit), Some(Limit::NumberHour));
+}
+
+#[test]
+fn a_timed_lock_ends_at_its_instant_for_sends_and_codes_alike() {
+    let now = t0();
+    let l = Limits::default();
+    let usage = |n| Usage {
+        number: n,
+        ..Usage::default()
+    };
+    let limit = |n| l.decide(&usage(n), now).map(|r| r.limit);
+    assert_eq!(limit(locked_until(now + s(1))), Some(Limit::NumberLocked));
+    assert_eq!(limit(locked_until(now)), None);
+    assert_eq!(l.number_lock(&locked_until(now), now), None);
+}
+
+#[test]
+fn a_streak_reset_by_an_approval_owes_no_cooldown_even_to_a_clock_behind() {
+    let now = t0();
+    let l = Limits {
+        base_cooldown: s(30),
+        ..Limits::default()
+    };
+    // An approval resets the streak and keeps the last send's time, which another
+    // terminal's clock may put a little ahead of this one's.
+    let n = NumberState {
+        streak: 0,
+        last_send_at: Some(now + s(5)),
+        ..NumberState::default()
+    };
+    let u = Usage {
+        number: n,
+        ..Usage::default()
+    };
+    assert_eq!(l.decide(&u, now), None);
+}

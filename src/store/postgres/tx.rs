@@ -13,7 +13,8 @@ use crate::domain::limits::{FailureEffect, NumberState, Pause, Usage};
 use crate::domain::{Challenge, Limits, PhoneNumber, State};
 use crate::store::audit::NewEvent;
 use crate::store::{
-    ApiKey, Counting, LedgerKeys, LockedNumber, NewApiKey, NewChallenge, NewPause, NewSend, Reissue, Result, Tx,
+    ApiKey, Counting, LedgerKeys, LockedNumber, NewApiKey, NewChallenge, NewPause, NewSend,
+    Reissue, Result, Tx,
 };
 
 /// One open PostgreSQL transaction (the writers' lock taken for writes, a read-only snapshot
