@@ -1,6 +1,6 @@
 //! The store a process opens, chosen by the configuration: the SQLite file or the PostgreSQL
-//! server. The use cases see either through [`Backend`]; the audit review, still written
-//! against SQLite, asks for [`AnyStore::sqlite`], which PostgreSQL refuses with a clear error.
+//! server. The use cases, the audit review and the copier see either through [`Backend`];
+//! [`AnyStore::sqlite`] remains for what needs SQLite's connection, refused on PostgreSQL.
 
 use super::postgres::PgStore;
 use super::sqlite::SqliteStore;

@@ -59,6 +59,11 @@ impl<'c> Conn<'c> {
         Ok(s)
     }
 
+    /// The types of `sql`'s parameters, as the server inferred them.
+    pub(super) fn param_types(&mut self, sql: &str) -> PgResult<Vec<postgres::types::Type>> {
+        Ok(self.statement(sql)?.params().to_vec())
+    }
+
     pub(super) fn query(&mut self, sql: &str, params: Params<'_>) -> PgResult<Vec<Row>> {
         let s = self.statement(sql)?;
         Ok(self.tx.query(&s, params)?)

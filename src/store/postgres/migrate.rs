@@ -27,6 +27,10 @@ pub(super) const MIGRATIONS: &[(i64, &str)] = &[
         4,
         include_str!("../../../migrations/postgres/0004_limit_pauses.sql"),
     ),
+    (
+        5,
+        include_str!("../../../migrations/postgres/0005_api_keys.sql"),
+    ),
 ];
 
 /// The advisory lock key every otpd migrating a database takes ("otpd" in ASCII).

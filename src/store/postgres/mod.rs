@@ -4,16 +4,21 @@
 //! serialised exactly as SQLite's `BEGIN IMMEDIATE` serialises them — the limits counted in the
 //! transaction that issues a code are exact across processes and hosts, and the audit chain
 //! cannot fork. It implements the use cases' [`Backend`]/[`Tx`] vocabulary with the SQL in
-//! [`challenges`], [`limits`] (with [`pauses`]) and [`audit`].
+//! [`challenges`], [`limits`] (with [`pauses`]), [`audit`] and [`keys`], the audit review's
+//! [`AuditTx`](crate::store::AuditTx) with [`audit_query`] and [`retention`], and the copier's
+//! [`CopyTx`](crate::store::CopyTx) with [`copy`].
 
 mod audit;
+mod audit_query;
 mod challenges;
 mod conn;
+mod copy;
 mod errors;
+mod keys;
 mod limits;
 mod migrate;
 mod pauses;
-mod pending;
+mod retention;
 mod tls;
 mod tx;
 

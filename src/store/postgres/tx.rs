@@ -1,17 +1,20 @@
 //! The use cases' [`Tx`] vocabulary on one PostgreSQL transaction: each method runs the SQL in
-//! [`super::challenges`], [`super::limits`], [`super::pauses`] or [`super::audit`] and turns
-//! PostgreSQL's error into the [`StoreError`](crate::store::StoreError) that names the database.
+//! [`super::challenges`], [`super::limits`], [`super::pauses`], [`super::audit`] or
+//! [`super::keys`] and turns PostgreSQL's error into the [`StoreError`](crate::store::StoreError) that names the database.
 
 use std::path::Path;
 
 use chrono::{DateTime, Utc};
 
 use super::conn::{Conn, PgResult};
-use super::{audit, challenges, limits, pauses};
+use super::{audit, audit_query, challenges, copy, keys, limits, pauses, retention};
 use crate::crypto::Secrets;
 use crate::domain::limits::{FailureEffect, NumberState, Pause, Usage};
 use crate::domain::{Challenge, Limits, PhoneNumber, State};
-use crate::store::audit::NewEvent;
+use crate::store::audit::{Anchor, AuditBatch, AuditRow, NewEvent};
+use crate::store::audit_query::{AuditTx, BucketCount, Filter};
+use crate::store::copy::{CopyTx, Row as CopyRow, Table, Value};
+use crate::store::retention::Cut;
 use crate::store::{
     ApiKey, Counting, LedgerKeys, LockedNumber, NewApiKey, NewChallenge, NewPause, NewSend,
     Reissue, Result, Tx,
@@ -37,31 +40,40 @@ fn ok<T>(path: &Path, r: PgResult<T>) -> Result<T> {
 
 impl Tx for PgTx<'_> {
     fn insert_api_key(&mut self, key: &NewApiKey<'_>) -> Result<()> {
-        PgTx::insert_api_key(self, key)
+        ok(self.path, keys::insert(&mut self.tx, key))
     }
     fn api_key(&mut self, sid: &str) -> Result<Option<ApiKey>> {
-        PgTx::api_key(self, sid)
+        ok(self.path, keys::get(&mut self.tx, sid))
     }
     fn api_keys(&mut self) -> Result<Vec<ApiKey>> {
-        PgTx::api_keys(self)
+        ok(self.path, keys::all(&mut self.tx))
     }
     fn revoke_api_key(&mut self, sid: &str, now: DateTime<Utc>) -> Result<bool> {
-        PgTx::revoke_api_key(self, sid, now)
+        ok(self.path, keys::revoke(&mut self.tx, sid, now))
     }
     fn verification_sid(&mut self, challenge_id: i64) -> Result<Option<String>> {
-        PgTx::verification_sid(self, challenge_id)
+        ok(
+            self.path,
+            keys::verification_sid(&mut self.tx, challenge_id),
+        )
     }
     fn assign_verification_sid(&mut self, challenge_id: i64, sid: &str) -> Result<String> {
-        PgTx::assign_verification_sid(self, challenge_id, sid)
+        ok(
+            self.path,
+            keys::assign_verification_sid(&mut self.tx, challenge_id, sid),
+        )
     }
     fn challenge_by_sid(&mut self, sid: &str) -> Result<Option<Challenge>> {
-        PgTx::challenge_by_sid(self, sid)
+        match ok(self.path, keys::challenge_id(&mut self.tx, sid))? {
+            Some(id) => ok(self.path, challenges::get(&mut self.tx, id)),
+            None => Ok(None),
+        }
     }
     fn server_setting(&mut self, name: &str) -> Result<Option<String>> {
-        PgTx::server_setting(self, name)
+        ok(self.path, keys::setting(&mut self.tx, name))
     }
     fn init_server_setting(&mut self, name: &str, value: &str) -> Result<String> {
-        PgTx::init_server_setting(self, name, value)
+        ok(self.path, keys::init_setting(&mut self.tx, name, value))
     }
 
     fn challenge(&mut self, id: i64) -> Result<Option<Challenge>> {
@@ -208,5 +220,91 @@ impl Tx for PgTx<'_> {
             tx.tx.rollback().map_err(Into::into)
         };
         ok(path, r)
+    }
+}
+
+impl AuditTx for PgTx<'_> {
+    fn audit_head(&mut self) -> Result<Option<(i64, String)>> {
+        ok(self.path, audit::head(&mut self.tx))
+    }
+    fn audit_head_id(&mut self) -> Result<i64> {
+        ok(self.path, audit_query::head_id(&mut self.tx))
+    }
+    fn audit_min_id(&mut self) -> Result<Option<i64>> {
+        ok(self.path, audit_query::min_id(&mut self.tx))
+    }
+    fn audit_row(&mut self, id: i64) -> Result<Option<AuditRow>> {
+        ok(self.path, audit_query::row(&mut self.tx, id))
+    }
+    fn audit_next_row(&mut self, id: i64) -> Result<Option<AuditRow>> {
+        ok(self.path, audit_query::next_row(&mut self.tx, id))
+    }
+    fn audit_id_with_mac(&mut self, mac: &str) -> Result<Option<i64>> {
+        ok(self.path, audit_query::id_with_mac(&mut self.tx, mac))
+    }
+    fn audit_latest_anchor(&mut self) -> Result<Option<Anchor>> {
+        ok(self.path, audit_query::latest_anchor(&mut self.tx))
+    }
+    fn audit_scan(
+        &mut self,
+        filter: &Filter,
+        after_id: Option<i64>,
+        limit: usize,
+        out: &mut AuditBatch,
+    ) -> Result<()> {
+        ok(
+            self.path,
+            audit_query::scan(&mut self.tx, filter, after_id, limit, out),
+        )
+    }
+    fn audit_list(&mut self, filter: &Filter, limit: i64) -> Result<Vec<AuditRow>> {
+        ok(self.path, audit_query::list(&mut self.tx, filter, limit))
+    }
+    fn audit_bucket_counts(
+        &mut self,
+        since_ms: Option<i64>,
+        until_ms: Option<i64>,
+        bucket_ms: i64,
+        events: &[&'static str],
+    ) -> Result<Vec<BucketCount>> {
+        ok(
+            self.path,
+            audit_query::bucket_counts(&mut self.tx, since_ms, until_ms, bucket_ms, events),
+        )
+    }
+    fn audit_plan_cut(&mut self, cutoff_ms: i64) -> Result<Option<Cut>> {
+        ok(self.path, retention::plan_cut(&mut self.tx, cutoff_ms))
+    }
+    fn audit_truncate(&mut self, secrets: &Secrets, cut: Cut, now_ms: i64) -> Result<Anchor> {
+        ok(
+            self.path,
+            retention::truncate_audit(&mut self.tx, secrets, cut, now_ms),
+        )
+    }
+    fn delete_finished_challenges(&mut self, cutoff_ms: i64, now_ms: i64) -> Result<usize> {
+        ok(
+            self.path,
+            retention::delete_finished_challenges(&mut self.tx, cutoff_ms, now_ms),
+        )
+    }
+}
+
+impl CopyTx for PgTx<'_> {
+    fn is_empty(&mut self) -> Result<bool> {
+        ok(self.path, copy::is_empty(&mut self.tx))
+    }
+    fn dump_rows(
+        &mut self,
+        table: Table,
+        after: Option<&[Value]>,
+        limit: usize,
+    ) -> Result<Vec<CopyRow>> {
+        ok(
+            self.path,
+            copy::dump_rows(&mut self.tx, table, after, limit),
+        )
+    }
+    fn load_rows(&mut self, table: Table, rows: &[CopyRow]) -> Result<()> {
+        ok(self.path, copy::load_rows(&mut self.tx, table, rows))
     }
 }

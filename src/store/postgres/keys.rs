@@ -1,0 +1,125 @@
+//! PostgreSQL's SQL for what `otpd serve` stores (migration 0005), statement for statement
+//! SQLite's ([`crate::store::sqlite::keys`]): API keys, the random `VE…` SID of each
+//! verification, and the server's settings. The server half of [`crate::store::Tx`].
+
+use chrono::{DateTime, Utc};
+use postgres::Row;
+
+use super::conn::{Conn, DbError, PgResult};
+use crate::clock::{from_ms, to_ms};
+use crate::store::{ApiKey, NewApiKey, Role};
+
+const COLUMNS: &str = "sid, secret_hash, station, role, created_at, revoked_at";
+
+fn from_row(r: &Row) -> PgResult<ApiKey> {
+    let role: String = r.try_get(3)?;
+    Ok(ApiKey {
+        sid: r.try_get(0)?,
+        secret_hash: r.try_get(1)?,
+        station: r.try_get(2)?,
+        role: Role::parse(&role).ok_or_else(|| DbError::Bad("stored role is not valid".into()))?,
+        created_at: from_ms(r.try_get(4)?),
+        revoked_at: r.try_get::<_, Option<i64>>(5)?.map(from_ms),
+    })
+}
+
+pub fn insert(c: &mut Conn<'_>, k: &NewApiKey<'_>) -> PgResult<()> {
+    c.execute(
+        "INSERT INTO api_keys (sid, secret_hash, station, role, created_at)
+         VALUES ($1, $2, $3, $4, $5)",
+        &[
+            &k.sid,
+            &k.secret_hash,
+            &k.station,
+            &k.role.as_str(),
+            &to_ms(k.now),
+        ],
+    )?;
+    Ok(())
+}
+
+pub fn get(c: &mut Conn<'_>, sid: &str) -> PgResult<Option<ApiKey>> {
+    c.query_opt(
+        &format!("SELECT {COLUMNS} FROM api_keys WHERE sid = $1"),
+        &[&sid],
+    )?
+    .as_ref()
+    .map(from_row)
+    .transpose()
+}
+
+pub fn all(c: &mut Conn<'_>) -> PgResult<Vec<ApiKey>> {
+    // `COLLATE "C"`: the same byte order as SQLite, whatever the database's collation.
+    c.query(
+        &format!("SELECT {COLUMNS} FROM api_keys ORDER BY created_at, sid COLLATE \"C\""),
+        &[],
+    )?
+    .iter()
+    .map(from_row)
+    .collect()
+}
+
+pub fn revoke(c: &mut Conn<'_>, sid: &str, now: DateTime<Utc>) -> PgResult<bool> {
+    let n = c.execute(
+        "UPDATE api_keys SET revoked_at = $2 WHERE sid = $1 AND revoked_at IS NULL",
+        &[&sid, &to_ms(now)],
+    )?;
+    Ok(n == 1)
+}
+
+pub fn verification_sid(c: &mut Conn<'_>, challenge_id: i64) -> PgResult<Option<String>> {
+    match c.query_opt(
+        "SELECT sid FROM verification_sids WHERE challenge_id = $1",
+        &[&challenge_id],
+    )? {
+        Some(r) => Ok(Some(r.try_get(0)?)),
+        None => Ok(None),
+    }
+}
+
+/// Gives a verification `sid` unless it already has one; returns the one it has.
+pub fn assign_verification_sid(c: &mut Conn<'_>, challenge_id: i64, sid: &str) -> PgResult<String> {
+    c.execute(
+        "INSERT INTO verification_sids (sid, challenge_id) VALUES ($1, $2)
+         ON CONFLICT DO NOTHING",
+        &[&sid, &challenge_id],
+    )?;
+    let r = c.query_one(
+        "SELECT sid FROM verification_sids WHERE challenge_id = $1",
+        &[&challenge_id],
+    )?;
+    Ok(r.try_get(0)?)
+}
+
+pub fn challenge_id(c: &mut Conn<'_>, sid: &str) -> PgResult<Option<i64>> {
+    match c.query_opt(
+        "SELECT challenge_id FROM verification_sids WHERE sid = $1",
+        &[&sid],
+    )? {
+        Some(r) => Ok(Some(r.try_get(0)?)),
+        None => Ok(None),
+    }
+}
+
+pub fn setting(c: &mut Conn<'_>, name: &str) -> PgResult<Option<String>> {
+    match c.query_opt(
+        "SELECT value FROM server_settings WHERE name = $1",
+        &[&name],
+    )? {
+        Some(r) => Ok(Some(r.try_get(0)?)),
+        None => Ok(None),
+    }
+}
+
+/// Stores `value` under `name` unless a value is there; returns the stored one.
+pub fn init_setting(c: &mut Conn<'_>, name: &str, value: &str) -> PgResult<String> {
+    c.execute(
+        "INSERT INTO server_settings (name, value) VALUES ($1, $2) ON CONFLICT DO NOTHING",
+        &[&name, &value],
+    )?;
+    let r = c.query_one(
+        "SELECT value FROM server_settings WHERE name = $1",
+        &[&name],
+    )?;
+    Ok(r.try_get(0)?)
+}
