@@ -12,7 +12,7 @@ use secrecy::ExposeSecret;
 
 use crate::audit::{self, AuditArgs, AuditCx, PruneArgs};
 use crate::clock::Clock;
-use crate::config::{Config, Provider, SecretSource};
+use crate::config::{Config, Database, Provider, SecretSource};
 use crate::crypto::{CodeHasher, Secrets};
 use crate::delivery::twilio::TwilioDelivery;
 use crate::delivery::{ConsoleDelivery, Delivery, OutboxDelivery};
@@ -118,20 +118,27 @@ impl App {
         self.unit_of_work(|app, now| audit::run_prune(app.audit_cx(now)?, args, json, out))
     }
 
-    /// `otpd store copy --to PATH`: every row of this store into the store at `to` (created if
-    /// missing), in one transaction, refused when that store already holds data. Appends no
-    /// audit event, so the copy's chain ends at this store's head.
-    pub fn copy_store(&mut self, to: &Path) -> Result<Copied, Error> {
+    /// `otpd store copy --to PATH|URL`: every row of this store into the store `to` (a SQLite
+    /// file created if missing, or a PostgreSQL database), in one transaction, refused when
+    /// that store already holds data. Appends no audit event, so the copy's chain ends at this
+    /// store's head.
+    pub fn copy_store(&mut self, to: &Database) -> Result<Copied, Error> {
         let same = |a: &Path, b: &Path| matches!((a.canonicalize(), b.canonicalize()), (Ok(a), Ok(b)) if a == b);
-        if let AnyStore::Sqlite(s) = &self.store
-            && same(to, s.path())
-        {
+        let itself = match (&self.store, to) {
+            (AnyStore::Sqlite(s), Database::Sqlite(p)) => same(p, s.path()),
+            (AnyStore::Postgres(s), Database::Postgres(p)) => s.url() == Path::new(&p.shown),
+            _ => false,
+        };
+        if itself {
             return Err(Error::Usage(
                 "--to names the database being copied; give a new or empty store".to_string(),
             ));
         }
-        let mut target = crate::store::Store::open(to)?;
-        Ok(crate::store::copy::copy(self.store.backend(), &mut target)?)
+        let mut target = AnyStore::open(to)?;
+        Ok(crate::store::copy::copy(
+            self.store.backend(),
+            target.backend(),
+        )?)
     }
 
     /// Runs `work` at the current time; afterwards copies the audit head to the head file when

@@ -275,7 +275,7 @@ pub fn prune(
     code
 }
 
-/// `otpd store copy --to PATH`.
+/// `otpd store copy --to PATH|URL`.
 pub fn store(
     args: &grammar::store::StoreArgs,
     config: Config,
@@ -283,8 +283,11 @@ pub fn store(
     out: &mut dyn Write,
 ) -> Result<u8, Error> {
     let grammar::store::StoreCommand::Copy { to } = &args.command;
-    let copied = open(config)?.copy_store(to)?;
-    writeln!(out, "{}", render::store::copied(&copied, to, json)).map_err(Error::Output)?;
+    let env = crate::config::env::Env::capture();
+    let target = crate::config::database::target(to, env.pg_password.as_ref())?;
+    let copied = open(config)?.copy_store(&target)?;
+    let shown = std::path::PathBuf::from(target.shown());
+    writeln!(out, "{}", render::store::copied(&copied, &shown, json)).map_err(Error::Output)?;
     Ok(render::store::exit_code(&copied))
 }
 

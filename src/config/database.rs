@@ -85,6 +85,17 @@ pub fn is_url(value: &Path) -> bool {
         .is_some_and(|s| s.starts_with("postgres://") || s.starts_with("postgresql://"))
 }
 
+/// `otpd store copy --to`: a SQLite path or a `postgres://` URL, read as `--db` is (no password
+/// in the URL; `PGPASSWORD` supplies one).
+pub fn target(value: &Path, env_password: Option<&SecretString>) -> Result<Database, ConfigError> {
+    if !is_url(value) {
+        return Ok(Database::Sqlite(value.to_path_buf()));
+    }
+    let url = value.to_str().unwrap_or_default();
+    let pg = postgres(url, Origin::CommandLine, env_password, None)?;
+    Ok(Database::Postgres(Box::new(pg)))
+}
+
 /// Where the configured value came from: a URL on the command line (or `OTPD_DB`) may carry no
 /// password, as argv and the environment of a process are visible to other users.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

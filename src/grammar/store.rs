@@ -1,5 +1,5 @@
 //! The words of `otpd store …`: whole-store operations that are no operator's command at the
-//! prompt (today `copy --to PATH`), parsed by the one-shot command line only.
+//! prompt (today `copy --to PATH|URL`), parsed by the one-shot command line only.
 
 use std::path::PathBuf;
 
@@ -16,8 +16,8 @@ pub struct StoreArgs {
 pub enum StoreCommand {
     /// Copy every row of this store (ids and audit chain intact) into an empty one
     Copy {
-        /// The store to fill: a SQLite file that is new or holds no data yet
-        #[arg(long, value_name = "PATH")]
+        /// The store to fill, new or holding no data yet: a SQLite file or a postgres:// URL
+        #[arg(long, value_name = "PATH|URL")]
         to: PathBuf,
     },
 }

@@ -1,4 +1,4 @@
-//! `otpd store copy --to PATH` from the outside: every row of every table arrives with its id,
+//! `otpd store copy --to PATH|URL` from the outside: every row of every table arrives with its id,
 //! the copy's audit chain (retention anchor included) verifies against the original's head
 //! file and head, a target holding data is refused and left as it was, and a store cannot be
 //! copied onto itself.
@@ -141,4 +141,60 @@ fn a_target_holding_data_is_refused_and_left_alone_and_a_store_is_not_copied_ont
         1,
         "{r:?}"
     );
+}
+
+#[test]
+fn sqlite_to_postgres_and_back_keeps_every_row_ids_and_the_chain() {
+    let Some(server) = crate::pg_server::server_or_skip() else {
+        return;
+    };
+    let env = with_history();
+    let heads = env.path("heads/audit.log");
+    let heads = heads.to_str().unwrap();
+    let db = server.fresh_database();
+    let url = server.url(&db);
+    let r = env.run(&["--json", "store", "copy", "--to", &url]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert_eq!(r.json()["outcome"], "store_copied", "{r:?}");
+    assert!(!r.stdout.contains("password"), "{r:?}");
+    let verify = |db: &str| {
+        let r = env.run(&[
+            "--db",
+            db,
+            "audit",
+            "verify",
+            "--json",
+            "--head-file",
+            heads,
+        ]);
+        assert_eq!(r.code, 0, "{db}: {r:?}");
+        assert_eq!(r.json()["head"]["status"], "matches", "{db}: {r:?}");
+    };
+    verify(&url);
+
+    // Back from PostgreSQL into a new SQLite file: the very rows of the original.
+    let back = env.path("back/otpd.db");
+    let back_s = back.to_str().unwrap();
+    let r = env.run(&["--db", &url, "store", "copy", "--to", back_s]);
+    assert_eq!(r.code, 0, "{r:?}");
+    for table in TABLES {
+        assert_eq!(dump(&back, table), dump(&env.db_path(), table), "{table}");
+    }
+    verify(back_s);
+
+    // The copy is a working store: its sequences were moved past the copied ids.
+    let top = env.query_i64("SELECT max(id) FROM challenges");
+    let r = env.run(&["--db", &url, "--json", "send", US2]);
+    assert_eq!(r.code, 0, "{r:?}");
+    let newest: i64 = server
+        .connect(&db)
+        .query_one("SELECT max(id) FROM challenges", &[])
+        .unwrap()
+        .get(0);
+    assert_eq!(newest, top + 1);
+
+    // A PostgreSQL target holding data is refused.
+    let r = env.run(&["store", "copy", "--to", &url]);
+    assert_eq!(r.code, 1, "{r:?}");
+    assert!(r.stdout.contains("already holds otpd data"), "{r:?}");
 }
