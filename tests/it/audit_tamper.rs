@@ -1,15 +1,16 @@
 //! The audit log against an insider who can write the database but holds no secret: tampering
 //! followed by `prune` must not launder the evidence, a deleted tail must show against the
 //! configured head file by default, and text planted in the database must reach no terminal,
-//! file or spreadsheet raw. The insider is played by rusqlite writes from the test.
+//! file or spreadsheet raw. The insider is played by SQL the test runs on the store; the scenarios
+//! that need SQLite's file (planted bytes, a re-sealed anchor) stay on SQLite alone.
 
 use crate::harness::*;
 
 /// One master secret for every installation here.
 const SECRET: &str = "audit-tamper-tests-master-secret-0123456789";
 
-fn env_with(extra: &str) -> Env {
-    let mut env = Env::with_config(extra);
+fn env_with(store: Store, extra: &str) -> Env {
+    let mut env = Env::with_config_on(store, extra);
     env.set_env("OTPD_SECRET", SECRET);
     env
 }
@@ -19,9 +20,7 @@ fn rw(env: &Env) -> rusqlite::Connection {
 }
 
 fn count(env: &Env, table: &str) -> i64 {
-    env.db()
-        .query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))
-        .unwrap()
+    env.query_i64(&format!("SELECT count(*) FROM {table}"))
 }
 
 /// A little real activity: 9 audit rows, one of them `invalid` (row 3).
@@ -52,8 +51,8 @@ fn verdict(env: &Env, extra: &[&str]) -> (i32, Option<i64>, String, serde_json::
 
 /// An installation with retention: rows 1–9 on day 0, rows 10–11 on day 20, and the clock at
 /// day 35, so a prune would remove rows 1–9 and keep row 10 on.
-fn retained() -> Env {
-    let mut env = env_with("[audit]\nretention_days = 30\n");
+fn retained(store: Store) -> Env {
+    let mut env = env_with(store, "[audit]\nretention_days = 30\n");
     activity(&mut env);
     env.advance(20 * 86_400);
     env.run(&["send", US2]).ok(); // 10 sent, 11 delivered
@@ -62,150 +61,126 @@ fn retained() -> Env {
     env
 }
 
-#[test]
-fn tamper_then_prune_is_refused_and_verify_still_names_the_row() {
-    type Tamper = fn(&rusqlite::Connection);
-    let cases: &[(&str, Tamper, i64, &str)] = &[
-        (
-            "edit: a wrong code becomes an approval",
-            |c| {
-                c.execute(
-                    "UPDATE audit_events SET event = 'approved', outcome = 'ok' WHERE id = 3",
-                    [],
-                )
-                .unwrap();
-            },
-            3,
-            "changed",
-        ),
-        (
-            "deletion of the wrong code",
-            |c| {
-                c.execute("DELETE FROM audit_events WHERE id = 3", [])
-                    .unwrap();
-            },
-            3,
-            "deleted",
-        ),
-        (
-            "insertion of a forged approval",
-            |c| {
-                c.execute_batch(
-                    "UPDATE audit_events SET id = id + 1000 WHERE id >= 4;
-                     UPDATE audit_events SET id = id - 999 WHERE id >= 1000;
-                     INSERT INTO audit_events
-                       (id, at, station, event, outcome, phone_masked, phone_key, challenge_id,
-                        detail, prev_mac, mac)
-                     SELECT 4, at, station, 'approved', 'ok', phone_masked, phone_key,
-                            challenge_id, 'attempt 1', mac, mac
-                     FROM audit_events WHERE id = 3;",
-                )
-                .unwrap();
-            },
-            4,
-            "inserted",
-        ),
-        (
-            "whole-table rewrite",
-            |c| {
-                c.execute("UPDATE audit_events SET at = 0, detail = 'x'", [])
-                    .unwrap();
-            },
-            1,
-            "changed",
-        ),
-        (
-            "a recent row forged, then dated back so retention would take it",
-            |c| {
-                c.execute_batch(
-                    "UPDATE audit_events SET event = 'approved', outcome = 'ok' WHERE id = 10;
-                     UPDATE audit_events SET at = 0 WHERE id <= 10;",
-                )
-                .unwrap();
-            },
-            1,
-            "changed",
-        ),
-    ];
-    for (what, tamper, row, problem) in cases {
-        let env = retained();
-        tamper(&rw(&env));
-        let rows = count(&env, "audit_events");
-        let challenges = count(&env, "challenges");
+on_both_stores! {
+    fn tamper_then_prune_is_refused_and_verify_still_names_the_row(store) {
+        let cases: &[(&str, &str, i64, &str)] = &[
+            (
+                "edit: a wrong code becomes an approval",
+                "UPDATE audit_events SET event = 'approved', outcome = 'ok' WHERE id = 3",
+                3,
+                "changed",
+            ),
+            (
+                "deletion of the wrong code",
+                "DELETE FROM audit_events WHERE id = 3",
+                3,
+                "deleted",
+            ),
+            (
+                "insertion of a forged approval",
+                "UPDATE audit_events SET id = id + 1000 WHERE id >= 4;
+                 UPDATE audit_events SET id = id - 999 WHERE id >= 1000;
+                 INSERT INTO audit_events
+                   (id, at, station, event, outcome, phone_masked, phone_key, challenge_id,
+                    detail, prev_mac, mac)
+                 SELECT 4, at, station, 'approved', 'ok', phone_masked, phone_key,
+                        challenge_id, 'attempt 1', mac, mac
+                 FROM audit_events WHERE id = 3;",
+                4,
+                "inserted",
+            ),
+            (
+                "whole-table rewrite",
+                "UPDATE audit_events SET at = 0, detail = 'x'",
+                1,
+                "changed",
+            ),
+            (
+                "a recent row forged, then dated back so retention would take it",
+                "UPDATE audit_events SET event = 'approved', outcome = 'ok' WHERE id = 10;
+                 UPDATE audit_events SET at = 0 WHERE id <= 10;",
+                1,
+                "changed",
+            ),
+        ];
+        for (what, tamper, row, problem) in cases {
+            let env = retained(store);
+            env.execute(tamper);
+            let rows = count(&env, "audit_events");
+            let challenges = count(&env, "challenges");
 
-        let r = env.run(&["prune", "--older-than", "1d"]);
-        assert_eq!(r.code, 1, "{what}: prune must refuse: {r:?}");
-        assert!(
-            r.stdout.contains("NOT intact") && r.stdout.contains(&format!("row {row}")),
-            "{what}: {r:?}"
-        );
-        assert!(r.stdout.contains("Nothing was pruned"), "{what}: {r:?}");
-        assert_eq!(count(&env, "audit_events"), rows, "{what}: no row removed");
-        assert_eq!(count(&env, "audit_anchor"), 0, "{what}: no anchor sealed");
-        assert_eq!(
-            count(&env, "challenges"),
-            challenges,
-            "{what}: nothing pruned"
-        );
+            let r = env.run(&["prune", "--older-than", "1d"]);
+            assert_eq!(r.code, 1, "{what}: prune must refuse: {r:?}");
+            assert!(
+                r.stdout.contains("NOT intact") && r.stdout.contains(&format!("row {row}")),
+                "{what}: {r:?}"
+            );
+            assert!(r.stdout.contains("Nothing was pruned"), "{what}: {r:?}");
+            assert_eq!(count(&env, "audit_events"), rows, "{what}: no row removed");
+            assert_eq!(count(&env, "audit_anchor"), 0, "{what}: no anchor sealed");
+            assert_eq!(
+                count(&env, "challenges"),
+                challenges,
+                "{what}: nothing pruned"
+            );
 
-        let j = env.run(&["prune", "--older-than", "1d", "--json"]);
-        assert_eq!(j.code, 1, "{what}: {j:?}");
-        let v = j.json();
-        assert_eq!(v["outcome"], "prune_refused", "{what}: {v}");
-        assert_eq!(
-            (v["row"].as_i64(), v["problem"].as_str()),
-            (Some(*row), Some(*problem))
-        );
+            let j = env.run(&["prune", "--older-than", "1d", "--json"]);
+            assert_eq!(j.code, 1, "{what}: {j:?}");
+            let v = j.json();
+            assert_eq!(v["outcome"], "prune_refused", "{what}: {v}");
+            assert_eq!(
+                (v["row"].as_i64(), v["problem"].as_str()),
+                (Some(*row), Some(*problem))
+            );
 
-        let (code, got_row, got_problem, v) = verdict(&env, &[]);
-        assert_eq!(
-            (code, got_row, got_problem.as_str()),
-            (1, Some(*row), *problem),
-            "{what}: verify after the refused prune: {v}"
-        );
-        // The refusal speaks verify's words.
-        let text = env.run(&["audit", "verify"]);
-        let verify_says = text
-            .stdout
-            .lines()
-            .next()
-            .unwrap()
-            .split(". (")
-            .next()
-            .unwrap();
-        assert!(r.stdout.contains(verify_says), "{what}: {r:?} vs {text:?}");
+            let (code, got_row, got_problem, v) = verdict(&env, &[]);
+            assert_eq!(
+                (code, got_row, got_problem.as_str()),
+                (1, Some(*row), *problem),
+                "{what}: verify after the refused prune: {v}"
+            );
+            // The refusal speaks verify's words.
+            let text = env.run(&["audit", "verify"]);
+            let verify_says = text
+                .stdout
+                .lines()
+                .next()
+                .unwrap()
+                .split(". (")
+                .next()
+                .unwrap();
+            assert!(r.stdout.contains(verify_says), "{what}: {r:?} vs {text:?}");
+        }
     }
 }
 
-#[test]
-fn an_intact_chain_is_still_pruned_and_the_first_kept_rows_link_is_checked() {
-    let env = retained();
-    let r = env.run(&["prune", "--older-than", "30d"]);
-    assert_eq!(r.code, 0, "{r:?}");
-    assert!(r.stdout.contains("removed 9 audit rows up to #9"), "{r:?}");
-    assert_eq!(verdict(&env, &[]).0, 0);
+on_both_stores! {
+    fn an_intact_chain_is_still_pruned_and_the_first_kept_rows_link_is_checked(store) {
+        let env = retained(store);
+        let r = env.run(&["prune", "--older-than", "30d"]);
+        assert_eq!(r.code, 0, "{r:?}");
+        assert!(r.stdout.contains("removed 9 audit rows up to #9"), "{r:?}");
+        assert_eq!(verdict(&env, &[]).0, 0);
 
-    // Only the first kept row's link is wrong: still refused, nothing removed.
-    let env = retained();
-    rw(&env)
-        .execute(
+        // Only the first kept row's link is wrong: still refused, nothing removed.
+        let env = retained(store);
+        env.execute(
             "UPDATE audit_events SET prev_mac = (SELECT prev_mac FROM audit_events WHERE id = 9) WHERE id = 10",
-            [],
-        )
-        .unwrap();
-    let r = env.run(&["prune", "--older-than", "30d"]);
-    assert_eq!(r.code, 1, "{r:?}");
-    assert!(r.stdout.contains("row 10"), "{r:?}");
-    assert_eq!(count(&env, "audit_events"), 11);
-    let (code, row, _, _) = verdict(&env, &[]);
-    assert_eq!((code, row), (1, Some(10)));
+        );
+        let r = env.run(&["prune", "--older-than", "30d"]);
+        assert_eq!(r.code, 1, "{r:?}");
+        assert!(r.stdout.contains("row 10"), "{r:?}");
+        assert_eq!(count(&env, "audit_events"), 11);
+        let (code, row, _, _) = verdict(&env, &[]);
+        assert_eq!((code, row), (1, Some(10)));
+    }
 }
 
 #[test]
 fn an_anchor_must_hold_a_well_formed_mac_even_when_sealed() {
     use otpd::store::audit::{anchor_mac, row_mac};
     use otpd::store::sqlite::audit::rows_after;
-    let env = retained();
+    let env = retained(Store::Sqlite);
     env.run(&["prune", "--older-than", "30d"]).ok();
     // Someone who could make otpd seal anything (an older otpd sealed whatever the last removed
     // row held) re-anchors the chain on a string that is no MAC, and re-links what follows.
@@ -242,8 +217,11 @@ fn an_anchor_must_hold_a_well_formed_mac_even_when_sealed() {
 }
 
 /// An installation whose head file holds the heads after rows 4 and 8 (`head_every = 4`).
-fn with_heads() -> (Env, i64) {
-    let mut env = env_with("[audit]\nhead_every = 4\nhead_file = \"heads/audit.log\"\n");
+fn with_heads(store: Store) -> (Env, i64) {
+    let mut env = env_with(
+        store,
+        "[audit]\nhead_every = 4\nhead_file = \"heads/audit.log\"\n",
+    );
     activity(&mut env);
     let log = std::fs::read_to_string(env.path("heads/audit.log")).unwrap();
     let last: i64 = log
@@ -256,62 +234,62 @@ fn with_heads() -> (Env, i64) {
     (env, last)
 }
 
-#[test]
-fn a_plain_verify_consults_the_configured_head_file() {
-    let (env, head) = with_heads();
-    let r = env.run(&["audit", "verify"]);
-    assert_eq!(r.code, 0, "{r:?}");
-    assert!(
-        r.stdout.contains("head file") && r.stdout.contains(&format!("#{head}")),
-        "{r:?}"
-    );
-    let (_, _, _, v) = verdict(&env, &[]);
-    assert_eq!(v["head"]["id"], head, "{v}");
-    assert!(
-        v["head_file"]
-            .as_str()
-            .unwrap()
-            .ends_with("heads/audit.log"),
-        "{v}"
-    );
+on_both_stores! {
+    fn a_plain_verify_consults_the_configured_head_file(store) {
+        let (env, head) = with_heads(store);
+        let r = env.run(&["audit", "verify"]);
+        assert_eq!(r.code, 0, "{r:?}");
+        assert!(
+            r.stdout.contains("head file") && r.stdout.contains(&format!("#{head}")),
+            "{r:?}"
+        );
+        let (_, _, _, v) = verdict(&env, &[]);
+        assert_eq!(v["head"]["id"], head, "{v}");
+        assert!(
+            v["head_file"]
+                .as_str()
+                .unwrap()
+                .ends_with("heads/audit.log"),
+            "{v}"
+        );
 
-    // The newest rows, fewer than head_every, deleted: a truncation by default.
-    let rows = count(&env, "audit_events");
-    assert!(rows - head + 1 < 4);
-    rw(&env)
-        .execute("DELETE FROM audit_events WHERE id >= ?1", [head])
-        .unwrap();
-    let (code, row, problem, v) = verdict(&env, &[]);
-    assert_eq!(
-        (code, row, problem.as_str()),
-        (1, Some(head), "truncated"),
-        "{v}"
-    );
-    let text = env.run(&["audit", "verify"]);
-    assert_eq!(text.code, 1);
-    assert!(text.stdout.contains("truncated"), "{text:?}");
-    // Opting out says so and checks the chain alone.
-    let r = env.run(&["audit", "verify", "--no-head-file"]);
-    assert_eq!(r.code, 0, "{r:?}");
-    assert!(r.stdout.contains("intact"), "{r:?}");
-    let r = env.run(&["audit", "verify", "--no-head-file", "--head-file"]);
-    assert_eq!(r.code, 2, "contradictory options are bad input: {r:?}");
+        // The newest rows, fewer than head_every, deleted: a truncation by default.
+        let rows = count(&env, "audit_events");
+        assert!(rows - head + 1 < 4);
+        env.execute(&format!("DELETE FROM audit_events WHERE id >= {head}"));
+        let (code, row, problem, v) = verdict(&env, &[]);
+        assert_eq!(
+            (code, row, problem.as_str()),
+            (1, Some(head), "truncated"),
+            "{v}"
+        );
+        let text = env.run(&["audit", "verify"]);
+        assert_eq!(text.code, 1);
+        assert!(text.stdout.contains("truncated"), "{text:?}");
+        // Opting out says so and checks the chain alone.
+        let r = env.run(&["audit", "verify", "--no-head-file"]);
+        assert_eq!(r.code, 0, "{r:?}");
+        assert!(r.stdout.contains("intact"), "{r:?}");
+        let r = env.run(&["audit", "verify", "--no-head-file", "--head-file"]);
+        assert_eq!(r.code, 2, "contradictory options are bad input: {r:?}");
 
-    // Every row deleted, a head on record: not intact.
-    rw(&env).execute("DELETE FROM audit_events", []).unwrap();
-    let (code, _, problem, v) = verdict(&env, &[]);
-    assert_eq!((code, problem.as_str()), (1, "truncated"), "{v}");
-    let text = env.run(&["audit", "verify"]);
-    assert!(text.stdout.contains("NOT intact"), "{text:?}");
+        // Every row deleted, a head on record: not intact.
+        env.execute("DELETE FROM audit_events");
+        let (code, _, problem, v) = verdict(&env, &[]);
+        assert_eq!((code, problem.as_str()), (1, "truncated"), "{v}");
+        let text = env.run(&["audit", "verify"]);
+        assert!(text.stdout.contains("NOT intact"), "{text:?}");
+    }
 }
 
-#[test]
-fn without_a_head_file_verify_says_the_tail_is_unchecked() {
-    let mut env = env_with("[audit]\nhead_every = 50\nhead_file = \"heads/audit.log\"\n");
-    activity(&mut env);
-    let r = env.run(&["audit", "verify"]);
-    assert_eq!(r.code, 0, "{r:?}");
-    assert!(r.stdout.contains("no head file"), "{r:?}");
+on_both_stores! {
+    fn without_a_head_file_verify_says_the_tail_is_unchecked(store) {
+        let mut env = env_with(store, "[audit]\nhead_every = 50\nhead_file = \"heads/audit.log\"\n");
+        activity(&mut env);
+        let r = env.run(&["audit", "verify"]);
+        assert_eq!(r.code, 0, "{r:?}");
+        assert!(r.stdout.contains("no head file"), "{r:?}");
+    }
 }
 
 /// Plants ESC, BEL, CSI and a formula in text columns of row `id`.
@@ -341,7 +319,10 @@ fn assert_clean(what: &str, s: &str) {
 
 #[test]
 fn text_planted_in_the_database_reaches_no_terminal_file_or_spreadsheet_raw() {
-    let env = env_with("[audit]\nhead_every = 1\nhead_file = \"heads/audit.log\"\n");
+    let env = env_with(
+        Store::Sqlite,
+        "[audit]\nhead_every = 1\nhead_file = \"heads/audit.log\"\n",
+    );
     env.run(&["send", US]).ok(); // 1 sent, 2 delivered
     plant(&env, 2);
     for args in [
@@ -394,48 +375,37 @@ fn text_planted_in_the_database_reaches_no_terminal_file_or_spreadsheet_raw() {
     assert_eq!(row2["station"], "=cmd|' /C calc'!A0");
 }
 
-#[test]
-fn append_refuses_to_chain_onto_a_newest_row_whose_mac_is_no_mac() {
-    // Each would have otpd MAC bytes the insider chose; the last is the real MAC in capitals.
-    for bad in [
-        "x".repeat(64),
-        "ab".repeat(31),
-        "0".repeat(65),
-        "\u{1b}]0;pwned\u{7}".into(),
-    ] {
-        let env = env_with("");
-        env.run(&["send", US]).ok(); // rows 1 sent, 2 delivered
-        rw(&env)
-            .execute("UPDATE audit_events SET mac = ?1 WHERE id = 2", [&bad])
-            .unwrap();
-        let before = (count(&env, "audit_events"), count(&env, "challenges"));
-        let sent = env.outbox().len();
-        let r = env.run(&["send", UK]);
-        assert_eq!(r.code, 3, "{bad:?}: {r:?}");
-        assert!(r.stderr.contains("audit row 2"), "{r:?}");
-        assert!(
-            !r.stderr.contains('\u{1b}'),
-            "the stored bytes are not echoed: {r:?}"
-        );
-        assert_eq!(
-            (count(&env, "audit_events"), count(&env, "challenges")),
-            before,
-            "{bad:?}: nothing written"
-        );
-        assert_eq!(env.outbox().len(), sent, "{bad:?}: nothing delivered");
+on_both_stores! {
+    fn append_refuses_to_chain_onto_a_newest_row_whose_mac_is_no_mac(store) {
+        // Each would have otpd MAC bytes the insider chose; the last is the real MAC in capitals.
+        for bad in [
+            "x".repeat(64),
+            "ab".repeat(31),
+            "0".repeat(65),
+            "\u{1b}]0;pwned\u{7}".into(),
+        ] {
+            let env = env_with(store, "");
+            env.run(&["send", US]).ok(); // rows 1 sent, 2 delivered
+            env.execute(&format!("UPDATE audit_events SET mac = '{bad}' WHERE id = 2"));
+            let before = (count(&env, "audit_events"), count(&env, "challenges"));
+            let sent = env.outbox().len();
+            let r = env.run(&["send", UK]);
+            assert_eq!(r.code, 3, "{bad:?}: {r:?}");
+            assert!(r.stderr.contains("audit row 2"), "{r:?}");
+            assert!(
+                !r.stderr.contains('\u{1b}'),
+                "the stored bytes are not echoed: {r:?}"
+            );
+            assert_eq!(
+                (count(&env, "audit_events"), count(&env, "challenges")),
+                before,
+                "{bad:?}: nothing written"
+            );
+            assert_eq!(env.outbox().len(), sent, "{bad:?}: nothing delivered");
+        }
+        let env = env_with(store, "");
+        env.run(&["send", US]).ok();
+        env.execute("UPDATE audit_events SET mac = upper(mac) WHERE id = 2");
+        assert_eq!(env.run(&["send", UK]).code, 3);
     }
-    let env = env_with("");
-    env.run(&["send", US]).ok();
-    let upper: String = env
-        .db()
-        .query_row(
-            "SELECT upper(mac) FROM audit_events WHERE id = 2",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
-    rw(&env)
-        .execute("UPDATE audit_events SET mac = ?1 WHERE id = 2", [&upper])
-        .unwrap();
-    assert_eq!(env.run(&["send", UK]).code, 3);
 }
