@@ -1,5 +1,6 @@
 //! Unit tests of the chain checker: each kind of tampering, chunk and batch boundaries, heads,
-//! keys, and the bounded check that `prune` runs inside its transaction.
+//! keys, retention anchors (sealed, forged, heads judged by them), and the bounded check that
+//! `prune` runs inside its transaction.
 
 use super::*;
 use chrono::{DateTime, Utc};
@@ -166,6 +167,10 @@ fn a_different_key_breaks_the_first_row_and_heads_parse_strictly() {
     let h = Head::parse(&format!("12:{} 2026-11-28T10:00:00Z", "AB".repeat(32))).unwrap();
     assert_eq!(h.id, 12);
     assert_eq!(h.mac, "ab".repeat(32));
+    assert_eq!(
+        Head::parse(&format!("1:{}", "c".repeat(64))).map(|h| h.id),
+        Ok(1)
+    );
 }
 
 #[test]
@@ -199,4 +204,182 @@ fn the_bounded_check_reads_through_its_row_and_no_further() {
         Some((10, Problem::Deleted { from: 10, to: 10 }))
     );
     assert!(is_mac(&"ab".repeat(32)) && !is_mac(&"AB".repeat(32)) && !is_mac("ab"));
+}
+
+/// Seals an anchor over rows `1..=last_id` as retention does, then deletes those rows.
+fn retain_through(store: &mut Store, secrets: &Secrets, last_id: i64) -> String {
+    let c = store.connection();
+    let last_mac: String = c
+        .query_row(
+            "SELECT mac FROM audit_events WHERE id = ?1",
+            [last_id],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let at = 1_800_000_000_000_i64;
+    c.execute(
+        "INSERT INTO audit_anchor (last_id, last_mac, removed, at, mac) VALUES (?1, ?2, ?1, ?3, ?4)",
+        rusqlite::params![
+            last_id,
+            last_mac,
+            at,
+            audit::anchor_mac(secrets, last_id, &last_mac, last_id, at)
+        ],
+    )
+    .unwrap();
+    c.execute("DELETE FROM audit_events WHERE id <= ?1", [last_id])
+        .unwrap();
+    last_mac
+}
+
+#[test]
+fn after_retention_the_chain_continues_from_the_anchor_and_heads_are_judged_by_it() {
+    let (_dir, mut store, secrets) = setup(10);
+    let mac4 = retain_through(&mut store, &secrets, 4);
+    let r = verify(&mut store, &secrets, None).unwrap();
+    assert_eq!(
+        (r.rows, r.first_id, r.last_id, r.anchor_last_id, r.broken),
+        (6, Some(5), Some(10), Some(4), None)
+    );
+    // A head on the anchor's row: vouched for when the MACs agree, a mismatch otherwise.
+    let at_anchor = Head::parse(&format!("4:{mac4}")).unwrap();
+    let r = verify(&mut store, &secrets, Some(&at_anchor)).unwrap();
+    assert_eq!(
+        (r.broken, r.head.map(|h| h.1)),
+        (None, Some(HeadStatus::BeforeAnchor))
+    );
+    let wrong = Head::parse(&format!("4:{}", "0".repeat(64))).unwrap();
+    assert_eq!(
+        broken(&mut store, &secrets, Some(&wrong)),
+        Some((4, "head_mismatch".into()))
+    );
+    // Older than the anchor: the anchor vouches for it, whatever its MAC.
+    let older = Head::parse(&format!("2:{}", "0".repeat(64))).unwrap();
+    let r = verify(&mut store, &secrets, Some(&older)).unwrap();
+    assert_eq!(
+        (r.broken, r.head.map(|h| h.1)),
+        (None, Some(HeadStatus::BeforeAnchor))
+    );
+    // Every remaining row gone too: a head at the anchor still holds, a later one is truncation
+    // right after the anchor.
+    store
+        .connection()
+        .execute("DELETE FROM audit_events", [])
+        .unwrap();
+    let r = verify(&mut store, &secrets, Some(&at_anchor)).unwrap();
+    assert_eq!(
+        (r.rows, r.broken, r.head.map(|h| h.1)),
+        (0, None, Some(HeadStatus::BeforeAnchor))
+    );
+    let later = Head::parse(&format!("7:{}", "0".repeat(64))).unwrap();
+    let r = verify(&mut store, &secrets, Some(&later)).unwrap();
+    assert_eq!(
+        r.broken,
+        Some(Broken {
+            row: 5,
+            problem: Problem::Truncated {
+                head_id: 7,
+                last_id: 4
+            }
+        })
+    );
+}
+
+#[test]
+fn a_forged_or_malformed_anchor_and_rows_below_it_break_the_chain() {
+    // The anchor's seal edited: anchor_changed at the first row after it.
+    let (_dir, mut store, secrets) = setup(10);
+    retain_through(&mut store, &secrets, 4);
+    store
+        .connection()
+        .execute("UPDATE audit_anchor SET removed = removed + 1", [])
+        .unwrap();
+    assert_eq!(
+        broken(&mut store, &secrets, None),
+        Some((5, "anchor_changed".into()))
+    );
+    // Sealed by the key but over a last_mac that is no MAC.
+    let (_dir, mut store, secrets) = setup(10);
+    retain_through(&mut store, &secrets, 4);
+    let bogus = "ab".repeat(31);
+    store
+        .connection()
+        .execute(
+            "UPDATE audit_anchor SET last_mac = ?1, mac = ?2",
+            rusqlite::params![
+                bogus,
+                audit::anchor_mac(&secrets, 4, &bogus, 4, 1_800_000_000_000)
+            ],
+        )
+        .unwrap();
+    assert_eq!(
+        broken(&mut store, &secrets, None),
+        Some((5, "anchor_changed".into()))
+    );
+    // A row at the anchor's own id, or the first row after it deleted.
+    let (_dir, mut store, secrets) = setup(10);
+    retain_through(&mut store, &secrets, 4);
+    store
+        .connection()
+        .execute_batch(
+            "INSERT INTO audit_events (id, at, station, event, outcome, detail, prev_mac, mac)
+               SELECT 4, at, station, event, outcome, detail, prev_mac, mac FROM audit_events WHERE id = 5",
+        )
+        .unwrap();
+    assert_eq!(
+        broken(&mut store, &secrets, None),
+        Some((4, "inserted".into()))
+    );
+    store
+        .connection()
+        .execute("DELETE FROM audit_events WHERE id <= 5", [])
+        .unwrap();
+    let r = verify(&mut store, &secrets, None).unwrap();
+    assert_eq!(
+        r.broken,
+        Some(Broken {
+            row: 5,
+            problem: Problem::Deleted { from: 5, to: 5 }
+        })
+    );
+}
+
+#[test]
+fn gaps_are_reported_with_their_extent_and_an_empty_log_against_a_head_is_truncated() {
+    // An unreadable row after a gap: the gap, with its extent, comes first.
+    let (_dir, mut store, secrets) = setup(10);
+    store
+        .connection()
+        .execute_batch(
+            "DELETE FROM audit_events WHERE id IN (4, 5);
+             UPDATE audit_events SET detail = CAST(x'ff' AS TEXT) WHERE id = 6",
+        )
+        .unwrap();
+    let r = verify(&mut store, &secrets, None).unwrap();
+    assert_eq!((r.rows, r.first_id, r.last_id), (3, Some(1), Some(3)));
+    assert_eq!(
+        r.broken,
+        Some(Broken {
+            row: 4,
+            problem: Problem::Deleted { from: 4, to: 5 }
+        })
+    );
+    // Every row deleted, a head on record: truncated from row 1.
+    let head = Head::parse(&format!("1:{}", "a".repeat(64))).unwrap();
+    store
+        .connection()
+        .execute("DELETE FROM audit_events", [])
+        .unwrap();
+    let r = verify(&mut store, &secrets, Some(&head)).unwrap();
+    assert_eq!((r.rows, r.first_id, r.last_id), (0, None, None));
+    assert_eq!(
+        r.broken,
+        Some(Broken {
+            row: 1,
+            problem: Problem::Truncated {
+                head_id: 1,
+                last_id: 0
+            }
+        })
+    );
 }
