@@ -38,6 +38,8 @@ pub struct App {
     rng: Box<dyn CryptoRng>,
     /// Things to tell the operator that did not stop the command (shown by the front end).
     warnings: Vec<String>,
+    /// The verification the last `verify` settled against (for `otpd serve`'s answer).
+    settled: Option<i64>,
 }
 
 impl App {
@@ -60,6 +62,7 @@ impl App {
             clock,
             rng,
             warnings: Vec::new(),
+            settled: None,
         })
     }
 
@@ -207,9 +210,12 @@ impl App {
                     app_hash: None,
                 },
             ),
-            Request::Verify { code, phone } => {
-                service.verify(self.clock.as_ref(), phone.as_ref(), code)
-            }
+            Request::Verify { code, phone } => service
+                .verify_settling(self.clock.as_ref(), phone.as_ref(), code)
+                .map(|(outcome, settled)| {
+                    self.settled = settled;
+                    outcome
+                }),
             Request::Status { phone } => service.status(now, phone.as_ref()),
             Request::Cancel { phone } => service.cancel(now, phone.as_ref()),
             Request::Limits { phone } => service.limits(now, phone.as_ref()),

@@ -145,6 +145,19 @@ impl App {
         result
     }
 
+    /// `verify CODE PHONE` as `station`, with the id of the verification the attempt was settled
+    /// against (`None` when none was: nothing pending, a locked number), so the answer names
+    /// the verification the use case actually checked even if a create landed meanwhile.
+    pub fn verify_as(
+        &mut self,
+        station: &str,
+        request: &Request,
+    ) -> Result<(Outcome, Option<i64>), Error> {
+        self.settled = None;
+        let outcome = self.execute_as(station, request)?;
+        Ok((outcome, self.settled.take()))
+    }
+
     /// The verification a `VE…` SID stands for.
     pub fn challenge_by_sid(&mut self, sid: &str) -> Result<Option<Challenge>, Error> {
         Ok(self.backend().snapshot(|tx| tx.challenge_by_sid(sid))?)

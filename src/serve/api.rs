@@ -155,6 +155,7 @@ pub fn check(app: &mut App, key: &ApiKey, call: &Call) -> Answer {
         .map_err(|_| ApiError::invalid("Code must be the digits that were sent"))?;
     // With `To` and nothing stored, the use case still hashes (against a decoy) and answers
     // "nothing pending", so timing does not tell an unknown number from a wrong code.
+    let by_sid_asked = call.form.contains_key("VerificationSid");
     let (phone, target) = match (call.form.get("VerificationSid"), call.form.get("To")) {
         (Some(sid), _) => {
             let ch = by_sid(app, key, sid)?;
@@ -180,16 +181,21 @@ pub fn check(app: &mut App, key: &ApiKey, call: &Call) -> Answer {
         code,
         phone: Some(phone),
     };
-    let outcome = core(app.execute_as(&key.station, &request))?;
+    let (outcome, settled) = core(app.verify_as(&key.station, &request))?;
     call.metrics.check(outcome.name(), started.elapsed());
     let approved = match &outcome {
         Outcome::Approved { .. } => true,
         Outcome::Invalid { .. } => false,
         o => return Err(ApiError::from_outcome(o).unwrap_or_else(ApiError::internal)),
     };
-    let ch = target.ok_or_else(ApiError::internal)?;
-    let sid = core(app.verification_sid(ch.id))?;
-    let now_row = core(app.challenge_by_sid(&sid))?.unwrap_or(ch);
+    // The verification the use case settled, not the one read before it ran: a create for the
+    // same number may have landed in between. By SID, that newer one is not the one asked for.
+    let id = settled.ok_or_else(ApiError::internal)?;
+    if target.as_ref().is_some_and(|t| by_sid_asked && t.id != id) {
+        return Err(ApiError::not_found("VerificationCheck"));
+    }
+    let sid = core(app.verification_sid(id))?;
+    let now_row = core(app.challenge_by_sid(&sid))?.ok_or_else(ApiError::internal)?;
     Ok((
         StatusCode::OK,
         shapes::check(&call.base, &sid, &now_row, approved),

@@ -12,17 +12,19 @@ mod metrics;
 mod pool;
 mod routes;
 mod shapes;
+mod tls;
 
 use std::io::Write;
 use std::sync::Arc;
 use std::time::Duration;
 
 use hyper_util::rt::{TokioIo, TokioTimer};
-use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::server::graceful::{GracefulShutdown, Watcher};
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tokio::signal::unix::{SignalKind, signal};
 use tokio::sync::Semaphore;
+use tokio_rustls::TlsAcceptor;
 
 use crate::app::App;
 use crate::config::Config;
@@ -39,12 +41,12 @@ pub fn run(mut config: Config, listen: Option<&str>, out: &mut dyn Write) -> Res
         config.server.listen = listen_addr("--listen", l)?;
     }
     let s = config.server.clone();
-    if s.tls_cert.is_some() {
-        return Err(Error::Usage(
-            "server.tls_cert / server.tls_key: TLS is not built into this otpd yet; put a TLS-terminating proxy in front and set server.allow_plain_http = true".into(),
-        ));
-    }
-    if !s.listen.ip().is_loopback() && !s.allow_plain_http {
+    // Both or neither (checked by the config); the files are read before anything else starts.
+    let tls = match (&s.tls_cert, &s.tls_key) {
+        (Some(cert), Some(key)) => Some(tls::acceptor(cert, key)?),
+        _ => None,
+    };
+    if tls.is_none() && !s.listen.ip().is_loopback() && !s.allow_plain_http {
         return Err(Error::Usage(format!(
             "refusing to listen on {} without TLS: clients' API secrets would cross the network in clear; listen on 127.0.0.1, or set server.allow_plain_http = true when a TLS-terminating proxy is in front",
             s.listen
@@ -69,19 +71,20 @@ pub fn run(mut config: Config, listen: Option<&str>, out: &mut dyn Write) -> Res
         let local = listener
             .local_addr()
             .map_err(|e| Error::Io(format!("cannot read the bound address: {e}")))?;
-        writeln!(out, "listening on http://{local}").map_err(Error::Output)?;
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        writeln!(out, "listening on {scheme}://{local}").map_err(Error::Output)?;
         writeln!(out, "service {service_sid}").map_err(Error::Output)?;
         out.flush().map_err(Error::Output)?;
         let shared = Arc::new(routes::Shared {
             pool,
             metrics: Arc::default(),
             service_sid,
-            scheme: "http",
+            scheme,
             fallback_host: local.to_string(),
             body_timeout: Duration::from_secs(s.header_timeout_seconds),
         });
         let router = routes::router(shared);
-        accept(listener, router, &s).await
+        accept(listener, router, tls, &s).await
     })?;
     eprintln!("otpd serve: stopped");
     Ok(0)
@@ -92,6 +95,7 @@ pub fn run(mut config: Config, listen: Option<&str>, out: &mut dyn Write) -> Res
 async fn accept(
     listener: TcpListener,
     router: axum::Router,
+    tls: Option<TlsAcceptor>,
     s: &crate::config::server::ServerConfig,
 ) -> Result<(), Error> {
     let signals = |kind| signal(kind).map_err(|e| Error::Io(format!("cannot watch signals: {e}")));
@@ -119,21 +123,36 @@ async fn accept(
         let Ok(slot) = slots.clone().try_acquire_owned() else {
             continue;
         };
-        let mut http = hyper::server::conn::http1::Builder::new();
-        http.timer(TokioTimer::new())
-            .header_read_timeout(header_timeout)
-            .max_buf_size(64 * 1024);
-        let conn = http.serve_connection(
-            TokioIo::new(stream),
-            TowerToHyperService::new(router.clone()),
-        );
-        let conn = graceful.watch(conn);
+        let (router, watcher, tls) = (router.clone(), graceful.watcher(), tls.clone());
         tokio::spawn(async move {
-            let _ = conn.await;
+            match tls {
+                None => serve(stream, router, watcher, header_timeout).await,
+                // The handshake is held to the same deadline as the headers.
+                Some(tls) => {
+                    if let Ok(Ok(stream)) =
+                        tokio::time::timeout(header_timeout, tls.accept(stream)).await
+                    {
+                        serve(stream, router, watcher, header_timeout).await;
+                    }
+                }
+            }
             drop(slot);
         });
     }
     drop(listener);
     let _ = tokio::time::timeout(DRAIN, graceful.shutdown()).await;
     Ok(())
+}
+
+/// One connection, plain or TLS: HTTP/1.1 with the header-read timeout, watched for the drain.
+async fn serve<I>(stream: I, router: axum::Router, watcher: Watcher, header_timeout: Duration)
+where
+    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let mut http = hyper::server::conn::http1::Builder::new();
+    http.timer(TokioTimer::new())
+        .header_read_timeout(header_timeout)
+        .max_buf_size(64 * 1024);
+    let conn = http.serve_connection(TokioIo::new(stream), TowerToHyperService::new(router));
+    let _ = watcher.watch(conn).await;
 }

@@ -58,8 +58,23 @@ impl Service<'_> {
         phone: Option<&PhoneNumber>,
         code: &Code,
     ) -> Result<Outcome> {
+        Ok(self.verify_settling(clock, phone, code)?.0)
+    }
+
+    /// [`Service::verify`], also naming the verification the attempt was settled against (the
+    /// one phase 1 picked), so a caller can label the answer without a second, racy look-up.
+    pub fn verify_settling(
+        &mut self,
+        clock: &dyn Clock,
+        phone: Option<&PhoneNumber>,
+        code: &Code,
+    ) -> Result<(Outcome, Option<i64>)> {
         let step = self.admit(clock, phone)?;
-        self.finish(clock, phone, code, step)
+        let settled = match &step {
+            Step::Check(c) => Some(c.ch.id),
+            _ => None,
+        };
+        Ok((self.finish(clock, phone, code, step)?, settled))
     }
 
     /// Phase 1, in its own transaction.

@@ -5,7 +5,9 @@
 mod errors;
 mod flow;
 mod guards;
+mod hostile;
 mod roles;
+mod tls;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Stdio};
@@ -61,6 +63,11 @@ impl Server {
     pub fn start(env: &Env) -> Server {
         // reqwest is built without a default TLS provider (the binary picks ring).
         let _ = rustls::crypto::ring::default_provider().install_default();
+        Server::start_with(env, reqwest::blocking::Client::new())
+    }
+
+    /// [`Server::start`] with this client (e.g. one trusting a test certificate).
+    pub fn start_with(env: &Env, http: reqwest::blocking::Client) -> Server {
         let mut child = env
             .command()
             .args(["serve", "--listen", "127.0.0.1:0"])
@@ -80,7 +87,7 @@ impl Server {
             child,
             base,
             service,
-            http: reqwest::blocking::Client::new(),
+            http,
             reaped: std::sync::atomic::AtomicBool::new(false),
         }
     }

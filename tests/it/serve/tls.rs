@@ -1,0 +1,93 @@
+//! `[server] tls_cert` / `tls_key`: the API over HTTPS with a certificate made here (rcgen), and
+//! the one clear start-up line when a PEM file is missing or holds no key.
+
+use super::{Server, key};
+use crate::harness::{Env, US_E164};
+
+/// An installation whose server uses a fresh self-signed certificate for 127.0.0.1, and a
+/// client that trusts only that certificate.
+fn tls_env() -> (Env, reqwest::blocking::Client) {
+    let made = rcgen::generate_simple_self_signed(vec!["127.0.0.1".to_string()]).unwrap();
+    let env = Env::new();
+    std::fs::write(env.path("cert.pem"), made.cert.pem()).unwrap();
+    std::fs::write(env.path("key.pem"), made.signing_key.serialize_pem()).unwrap();
+    env.write_config(&format!(
+        "{}[server]\ntls_cert = {:?}\ntls_key = {:?}\n",
+        crate::harness::CHEAP_HASHING,
+        env.path("cert.pem"),
+        env.path("key.pem"),
+    ));
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let root = reqwest::Certificate::from_pem(made.cert.pem().as_bytes()).unwrap();
+    let http = reqwest::blocking::Client::builder()
+        .tls_certs_only([root])
+        .build()
+        .unwrap();
+    (env, http)
+}
+
+#[test]
+fn create_and_check_over_https() {
+    let (env, http) = tls_env();
+    let k = key(&env, "desk-1", "station");
+    let server = Server::start_with(&env, http);
+    assert!(
+        server.base.starts_with("https://127.0.0.1:"),
+        "{}",
+        server.base
+    );
+
+    let created = server.create(&k, US_E164);
+    assert_eq!(created.status, 201, "{created:?}");
+    let url = created.body["url"].as_str().unwrap();
+    assert!(url.starts_with("https://"), "{url}");
+    let r = server.check(&k, US_E164, &env.last_code(US_E164));
+    assert_eq!(
+        (r.status, &r.body["status"]),
+        (200, &"approved".into()),
+        "{r:?}"
+    );
+
+    // Plain HTTP on the TLS port gets no answer at all.
+    let plain = reqwest::blocking::Client::new()
+        .get(server.base.replace("https://", "http://") + "/healthz")
+        .send();
+    assert!(plain.is_err(), "{plain:?}");
+    let (status, log) = server.stop();
+    assert_eq!(status, 0, "{log}");
+}
+
+#[test]
+fn a_missing_or_empty_key_file_is_one_line_at_start_up() {
+    let (env, _) = tls_env();
+    std::fs::remove_file(env.path("key.pem")).unwrap();
+    let run = env.run(&["serve", "--listen", "127.0.0.1:0"]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert_eq!(
+        run.stderr
+            .lines()
+            .filter(|l| !l.contains("warning"))
+            .count(),
+        1,
+        "{run:?}"
+    );
+    assert!(run.stderr.contains("server.tls_key"), "{run:?}");
+    assert!(run.stderr.contains("no such file"), "{run:?}");
+    assert!(run.stdout.is_empty(), "{run:?}");
+
+    // A key file holding a certificate: said so, and its bytes are not echoed.
+    let cert = std::fs::read_to_string(env.path("cert.pem")).unwrap();
+    std::fs::write(env.path("key.pem"), &cert).unwrap();
+    let run = env.run(&["serve", "--listen", "127.0.0.1:0"]);
+    assert_eq!(run.code, 2, "{run:?}");
+    assert_eq!(
+        run.stderr
+            .lines()
+            .filter(|l| !l.contains("warning"))
+            .count(),
+        1,
+        "{run:?}"
+    );
+    assert!(run.stderr.contains("no private key in it"), "{run:?}");
+    assert!(!run.stderr.contains("BEGIN"), "{run:?}");
+}
