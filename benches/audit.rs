@@ -8,12 +8,13 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use chrono::{TimeDelta, Utc};
 use otpd::crypto::Secrets;
-use otpd::domain::PhoneNumber;
-use otpd::store::audit::{AuditBatch, Event, NewEvent};
+use otpd::store::audit::AuditBatch;
 use otpd::store::audit_query::Filter;
 use otpd::store::{Backend, Store};
+
+#[allow(dead_code)]
+mod common;
 
 const SECRET: &str = "otpd-audit-benchmark-secret-0123456789abcdef";
 
@@ -165,59 +166,8 @@ fn build(db: &Path, secrets: &Secrets, rows: i64) {
         .connection()
         .execute_batch("PRAGMA synchronous = OFF")
         .expect("pragma");
-    let phones: Vec<PhoneNumber> = (0..10_000)
-        .filter_map(|i| PhoneNumber::parse(&format!("+1 415 555 {:04}", (2671 + i) % 10_000)).ok())
-        .take(2_000)
-        .collect();
-    let stations: Vec<String> = (0..8).map(|i| format!("desk-{i}")).collect();
-    let mix = [
-        Event::Sent,
-        Event::Delivered,
-        Event::Approved,
-        Event::Sent,
-        Event::Delivered,
-        Event::Invalid,
-        Event::Approved,
-        Event::Resent,
-        Event::Delivered,
-        Event::Expired,
-        Event::RateLimited,
-        Event::Locked,
-        Event::NoPending,
-    ];
-    let end = Utc::now();
-    let start = end - TimeDelta::days(30);
-    let step = TimeDelta::days(30).num_milliseconds() / rows.max(1);
     let t = Instant::now();
-    let mut i = 0i64;
-    while i < rows {
-        let n = (rows - i).min(20_000);
-        (&mut store as &mut dyn Backend)
-            .transaction(|tx| {
-                for k in i..i + n {
-                    let event = mix[(k as usize * 7 + k as usize / 13) % mix.len()];
-                    tx.append_event(
-                        secrets,
-                        &NewEvent {
-                            at: start + TimeDelta::milliseconds(k * step),
-                            station: &stations[(k as usize / 3) % stations.len()],
-                            event,
-                            phone: Some(&phones[(k as usize / 3) % phones.len()]),
-                            challenge_id: Some(k / 3 + 1),
-                            detail: match event {
-                                Event::Invalid => "attempt 2 of 5".into(),
-                                Event::Delivered => "outbox: written to the outbox".into(),
-                                Event::Sent => "sms".into(),
-                                _ => String::new(),
-                            },
-                        },
-                    )?;
-                }
-                Ok(())
-            })
-            .expect("append");
-        i += n;
-    }
+    common::append_audit_rows(&mut store, secrets, rows);
     // The bulk load leaves tens of MiB of WAL (20,000-row transactions); every process that
     // opens the database first re-reads and checksums the WAL since the last checkpoint (~2 µs
     // a page here), which a real log never has this much of: its small commits are folded into

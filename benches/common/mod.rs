@@ -89,8 +89,18 @@ impl Fixture {
 
     /// A pending verification for `phone` whose code is [`CODE`], expiring `ttl` after `now`.
     pub fn insert(&self, store: &mut Store, phone: &PhoneNumber, now: DateTime<Utc>, ttl: i64) {
+        self.insert_into(store, phone, now, ttl)
+    }
+
+    /// [`Fixture::insert`] into any store (SQLite or PostgreSQL).
+    pub fn insert_into(
+        &self,
+        store: &mut dyn Backend,
+        phone: &PhoneNumber,
+        now: DateTime<Utc>,
+        ttl: i64,
+    ) {
         let max_attempts = 100;
-        let store: &mut dyn Backend = store;
         store
             .transaction(|tx| {
                 tx.insert_challenge(&NewChallenge {
@@ -143,4 +153,62 @@ pub fn phones(n: usize) -> Vec<PhoneNumber> {
 fn composer() -> &'static otpd::message::Composer {
     static C: std::sync::OnceLock<otpd::message::Composer> = std::sync::OnceLock::new();
     C.get_or_init(|| otpd::message::Composer::new(&Default::default()).expect("defaults"))
+}
+
+/// Appends `rows` varied events (spread over the last 30 days, 2,000 numbers, 8 stations) to
+/// any store, 20,000 to a transaction: the 1,000,000-row audit log the audit benches read.
+pub fn append_audit_rows(store: &mut dyn Backend, secrets: &Secrets, rows: i64) {
+    use otpd::store::audit::{Event, NewEvent};
+    let phones: Vec<PhoneNumber> = (0..10_000)
+        .filter_map(|i| PhoneNumber::parse(&format!("+1 415 555 {:04}", (2671 + i) % 10_000)).ok())
+        .take(2_000)
+        .collect();
+    let stations: Vec<String> = (0..8).map(|i| format!("desk-{i}")).collect();
+    let mix = [
+        Event::Sent,
+        Event::Delivered,
+        Event::Approved,
+        Event::Sent,
+        Event::Delivered,
+        Event::Invalid,
+        Event::Approved,
+        Event::Resent,
+        Event::Delivered,
+        Event::Expired,
+        Event::RateLimited,
+        Event::Locked,
+        Event::NoPending,
+    ];
+    let end = Utc::now();
+    let start = end - TimeDelta::days(30);
+    let step = TimeDelta::days(30).num_milliseconds() / rows.max(1);
+    let mut i = 0i64;
+    while i < rows {
+        let n = (rows - i).min(20_000);
+        store
+            .transaction(|tx| {
+                for k in i..i + n {
+                    let event = mix[(k as usize * 7 + k as usize / 13) % mix.len()];
+                    tx.append_event(
+                        secrets,
+                        &NewEvent {
+                            at: start + TimeDelta::milliseconds(k * step),
+                            station: &stations[(k as usize / 3) % stations.len()],
+                            event,
+                            phone: Some(&phones[(k as usize / 3) % phones.len()]),
+                            challenge_id: Some(k / 3 + 1),
+                            detail: match event {
+                                Event::Invalid => "attempt 2 of 5".into(),
+                                Event::Delivered => "outbox: written to the outbox".into(),
+                                Event::Sent => "sms".into(),
+                                _ => String::new(),
+                            },
+                        },
+                    )?;
+                }
+                Ok(())
+            })
+            .expect("append");
+        i += n;
+    }
 }
