@@ -1,7 +1,6 @@
 //! Unit tests of the chain checker: each kind of tampering, chunk and batch boundaries, heads,
 //! keys, retention anchors (sealed, forged, heads judged by them), one batch per read
-//! transaction, and the bounded check that
-//! `prune` runs inside its transaction.
+//! transaction, and the bounded check that `prune` runs inside its transaction.
 
 use super::*;
 use chrono::{DateTime, Utc};
