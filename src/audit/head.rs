@@ -165,4 +165,52 @@ mod tests {
             "{text}"
         );
     }
+
+    /// Appends `n` audit rows to `store`.
+    fn append_rows(store: &mut crate::store::Store, secrets: &crate::crypto::Secrets, n: usize) {
+        use crate::store::audit::{Event, NewEvent};
+        let backend: &mut dyn Backend = store;
+        backend
+            .transaction(|tx| {
+                for _ in 0..n {
+                    tx.append_event(
+                        secrets,
+                        &NewEvent {
+                            at: DateTime::from_timestamp(1_800_000_000, 0).unwrap(),
+                            station: "desk",
+                            event: Event::Sent,
+                            phone: None,
+                            challenge_id: None,
+                            detail: String::new(),
+                        },
+                    )?;
+                }
+                Ok(())
+            })
+            .unwrap();
+    }
+
+    #[test]
+    fn a_head_is_written_only_when_a_command_crosses_a_multiple_of_head_every() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut store = crate::store::Store::open(&dir.path().join("otpd.db")).unwrap();
+        let secrets = crate::crypto::Secrets::from_master(b"0123456789abcdef0123456789abcdef-test");
+        let cfg = AuditConfig {
+            head_file: dir.path().join("heads.log"),
+            head_every: 5,
+            retention_days: None,
+        };
+        let now = DateTime::from_timestamp(1_800_000_000, 0).unwrap();
+        append_rows(&mut store, &secrets, 6);
+        // 6 → 9: no multiple of 5 crossed, nothing written.
+        let w = watch(&mut store, &cfg);
+        append_rows(&mut store, &secrets, 3);
+        assert_eq!(checkpoint(&mut store, &cfg, w, now), None);
+        assert!(!cfg.head_file.exists());
+        // 9 → 11: 10 crossed, the head then seen (11) written.
+        let w = watch(&mut store, &cfg);
+        append_rows(&mut store, &secrets, 2);
+        assert_eq!(checkpoint(&mut store, &cfg, w, now), None);
+        assert_eq!(read_last(&cfg.head_file).unwrap().id, 11);
+    }
 }

@@ -1,6 +1,6 @@
 //! Unit tests of the chain checker: each kind of tampering, chunk and batch boundaries, heads,
-//! keys, retention anchors (sealed, forged, heads judged by them), and the bounded check that
-//! `prune` runs inside its transaction.
+//! keys, retention anchors (sealed, forged, heads judged by them), one batch per read
+//! transaction, and the bounded check that `prune` runs inside its transaction.
 
 use super::*;
 use chrono::{DateTime, Utc};
@@ -382,4 +382,54 @@ fn gaps_are_reported_with_their_extent_and_an_empty_log_against_a_head_is_trunca
             }
         })
     );
+}
+
+#[test]
+fn two_adjacent_rows_swapped_are_reordered_after_the_later_one() {
+    let (_dir, mut store, secrets) = setup(10);
+    store
+        .connection()
+        .execute_batch(
+            "UPDATE audit_events SET id = -3 WHERE id = 3; UPDATE audit_events SET id = 3 WHERE id = 4;
+             UPDATE audit_events SET id = 4 WHERE id = -3",
+        )
+        .unwrap();
+    let r = verify(&mut store, &secrets, None).unwrap();
+    assert_eq!(
+        r.broken,
+        Some(Broken {
+            row: 3,
+            problem: Problem::Reordered { follows: 4 }
+        })
+    );
+}
+
+/// The store as a [`Source`] that counts its read transactions.
+struct Counting<'a> {
+    store: &'a mut Store,
+    reads: usize,
+}
+
+impl Source for Counting<'_> {
+    fn read<T>(
+        &mut self,
+        f: impl FnMut(&mut dyn Tx) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        self.reads += 1;
+        let backend: &mut dyn Backend = self.store;
+        backend.snapshot(f)
+    }
+}
+
+#[test]
+fn a_long_verify_reads_one_batch_per_read_transaction() {
+    let (_dir, mut store, secrets) = setup(1500);
+    let mut source = Counting {
+        store: &mut store,
+        reads: 0,
+    };
+    let r = verify_from(&mut source, &secrets, None, None).unwrap();
+    assert_eq!((r.rows, r.broken), (1500, None));
+    // The anchor, the lowest id, then batches of 700, 700 and 100 rows.
+    assert_eq!(source.reads, 2 + 3);
 }
