@@ -2,7 +2,8 @@
 //! `pg_terminate_backend` or a failover does) and carries on: the pool discards dead
 //! connections and opens new ones, never more than `[database] pool_size`, and a connection
 //! lost in the middle of a request fails that request without changing anything.
-//! PostgreSQL only: a SQLite file has no connection to lose.
+//! A stopped server fails requests (and `/healthz`) until it is back. PostgreSQL only: a
+//! SQLite file has no connection to lose.
 
 use std::time::{Duration, Instant};
 
@@ -133,4 +134,42 @@ fn a_connection_lost_mid_request_is_a_storage_error_and_changes_nothing() {
     let (status, log) = server.stop();
     assert_eq!(status, 0, "{log}");
     assert!(log.contains("500"), "{log}");
+}
+
+#[test]
+fn while_the_database_server_is_down_requests_fail_and_healthz_is_503_then_all_recovers() {
+    if pg_server::server_or_skip().is_none() {
+        return;
+    }
+    // A cluster of its own: stopping the shared one would fail the other tests.
+    let server = match pg_server::private_cluster() {
+        Ok(s) => s,
+        Err(why) => {
+            eprintln!("SKIPPED: no private PostgreSQL cluster ({why})");
+            return;
+        }
+    };
+    let cluster = server.cluster.as_ref().unwrap();
+    let mut env = Env::with_config("[server]\nworkers = 2\n");
+    let db = server.fresh_database();
+    env.set_env("OTPD_DB", &server.url(&db));
+    let k = key(&env, "desk-1", "station");
+    let otpd = Server::start(&env);
+    assert_eq!(otpd.create(&k, US_E164).status, 201);
+    let health = format!("{}/healthz", otpd.base);
+    assert_eq!(otpd.get(&health, None).status, 200);
+
+    cluster.stop_fast();
+    assert_eq!(otpd.get(&health, None).status, 503);
+    assert_error(&otpd.create(&k, UK_E164), 500, 20500);
+
+    cluster.start_again();
+    assert_eq!(otpd.get(&health, None).status, 200);
+    let code = env.last_code(US_E164);
+    let r = otpd.check(&k, US_E164, &code);
+    assert_eq!(r.body["status"], "approved", "{r:?}");
+    assert_eq!(otpd.create(&k, UK_E164).status, 201);
+    let (status, log) = otpd.stop();
+    assert_eq!(status, 0, "{log}");
+    env.run(&["audit", "verify"]).ok();
 }
