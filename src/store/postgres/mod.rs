@@ -44,7 +44,7 @@ pub struct PgStore {
 /// Where transactions get their connection.
 enum Source {
     /// The process's one connection (a one-shot command, the prompt, the kiosk).
-    Own(Session),
+    Own(Box<Session>),
     /// The server's pool, shared by its workers.
     Pooled(Arc<Pool>),
 }
@@ -73,7 +73,7 @@ impl PgStore {
         let mut client = connect(pg, &path)?;
         migrate::migrate(&mut client, &path)?;
         Ok(PgStore {
-            source: Source::Own(Session::new(client)),
+            source: Source::Own(Box::new(Session::new(client))),
             path,
         })
     }

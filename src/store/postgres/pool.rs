@@ -35,13 +35,13 @@ struct State {
 impl Pool {
     /// A pool of at most `size` connections (at least one), holding `first` (already open and
     /// migrated) idle.
-    pub(super) fn new(pg: &Postgres, path: PathBuf, size: usize, first: Session) -> Pool {
+    pub(super) fn new(pg: &Postgres, path: PathBuf, size: usize, first: Box<Session>) -> Pool {
         Pool {
             pg: pg.clone(),
             path,
             size: size.max(1),
             state: Mutex::new(State {
-                idle: vec![first],
+                idle: vec![*first],
                 open: 1,
             }),
             returned: Condvar::new(),
@@ -64,13 +64,13 @@ impl Pool {
         let mut state = self.lock();
         loop {
             if let Some(session) = state.idle.pop() {
-                return Ok(self.checkout(session));
+                return Ok(self.checkout(Box::new(session)));
             }
             if state.open < self.size {
                 state.open += 1;
                 drop(state);
                 return match super::connect(&self.pg, &self.path) {
-                    Ok(client) => Ok(self.checkout(Session::new(client))),
+                    Ok(client) => Ok(self.checkout(Box::new(Session::new(client)))),
                     Err(e) => {
                         self.forget();
                         Err(e)
@@ -91,7 +91,7 @@ impl Pool {
         }
     }
 
-    fn checkout(self: &Arc<Self>, session: Session) -> Checkout {
+    fn checkout(self: &Arc<Self>, session: Box<Session>) -> Checkout {
         Checkout {
             session: Some(session),
             pool: Arc::clone(self),
@@ -104,19 +104,19 @@ impl Pool {
         self.returned.notify_one();
     }
 
-    fn give_back(&self, session: Session) {
+    fn give_back(&self, session: Box<Session>) {
         if session.client.is_closed() {
             return self.forget();
         }
-        self.lock().idle.push(session);
+        self.lock().idle.push(*session);
         self.returned.notify_one();
     }
 }
 
 /// A connection checked out of a [`Pool`]; given back when dropped, unless it was lost.
 pub(super) struct Checkout {
-    /// `None` once discarded.
-    session: Option<Session>,
+    /// `None` once discarded. Boxed, so a lease is a pointer whichever kind it is.
+    session: Option<Box<Session>>,
     pool: Arc<Pool>,
 }
 
