@@ -56,6 +56,22 @@ fn copy_of(base: &Env) -> Env {
     env
 }
 
+/// The insider's SQL that slips a forged approval in as row `at` (a copy of row `at - 1`'s
+/// fields, its MAC as both links), renumbering the rows from `at` on.
+pub(crate) fn forged_approval_at(at: i64) -> String {
+    format!(
+        "UPDATE audit_events SET id = id + 1000 WHERE id >= {at};
+         UPDATE audit_events SET id = id - 999 WHERE id >= 1000;
+         INSERT INTO audit_events
+           (id, at, station, event, outcome, phone_masked, phone_key, challenge_id,
+            detail, prev_mac, mac)
+         SELECT {at}, at, station, 'approved', 'ok', phone_masked, phone_key,
+                challenge_id, 'attempt 1', mac, mac
+         FROM audit_events WHERE id = {};",
+        at - 1
+    )
+}
+
 /// `audit verify --json` → (exit status, row, problem).
 fn verdict(env: &Env, extra: &[&str]) -> (i32, Option<i64>, String, serde_json::Value) {
     let mut args = vec!["audit", "verify", "--json"];
@@ -120,6 +136,7 @@ fn every_kind_of_tampering_is_found_at_the_right_row(store) {
              UPDATE audit_events SET ({cols}) = (SELECT {cols} FROM t WHERE t.id = 8) WHERE id = 3;
              UPDATE audit_events SET ({cols}) = (SELECT {cols} FROM t WHERE t.id = 3) WHERE id = 8;"
         );
+        let insert_forged = forged_approval_at(6);
         let cases: &[(&str, &str, i64, &str)] = &[
             (
                 "update a field",
@@ -150,14 +167,7 @@ fn every_kind_of_tampering_is_found_at_the_right_row(store) {
             ),
             (
                 "insert a row",
-                "UPDATE audit_events SET id = id + 1000 WHERE id >= 6;
-                 UPDATE audit_events SET id = id - 999 WHERE id >= 1000;
-                 INSERT INTO audit_events
-                   (id, at, station, event, outcome, phone_masked, phone_key, challenge_id,
-                    detail, prev_mac, mac)
-                 SELECT 6, at, station, 'approved', 'ok', phone_masked, phone_key,
-                        challenge_id, 'attempt 1', mac, mac
-                 FROM audit_events WHERE id = 5;",
+                &insert_forged,
                 6,
                 "inserted",
             ),

@@ -59,6 +59,7 @@ fn retained(store: Store) -> Env {
 
 on_both_stores! {
     fn tamper_then_prune_is_refused_and_verify_still_names_the_row(store) {
+        let forged = crate::audit::forged_approval_at(4);
         let cases: &[(&str, &str, i64, &str)] = &[
             (
                 "edit: a wrong code becomes an approval",
@@ -74,14 +75,7 @@ on_both_stores! {
             ),
             (
                 "insertion of a forged approval",
-                "UPDATE audit_events SET id = id + 1000 WHERE id >= 4;
-                 UPDATE audit_events SET id = id - 999 WHERE id >= 1000;
-                 INSERT INTO audit_events
-                   (id, at, station, event, outcome, phone_masked, phone_key, challenge_id,
-                    detail, prev_mac, mac)
-                 SELECT 4, at, station, 'approved', 'ok', phone_masked, phone_key,
-                        challenge_id, 'attempt 1', mac, mac
-                 FROM audit_events WHERE id = 3;",
+                &forged,
                 4,
                 "inserted",
             ),
