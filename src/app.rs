@@ -51,9 +51,31 @@ impl App {
         clock: Box<dyn Clock>,
         rng: Box<dyn CryptoRng>,
     ) -> Result<App, Error> {
+        let store = AnyStore::open(&config.database)?;
+        App::assemble(config, store, clock, rng)
+    }
+
+    /// `n` applications for a server's worker threads, their stores open (sharing one pool on
+    /// PostgreSQL); each is finished on the thread that runs it ([`Opened::for_process`]), as
+    /// delivery, clock and RNG stay on one thread.
+    pub fn open_many(config: &Config, n: usize) -> Result<Vec<Opened>, Error> {
+        Ok(AnyStore::open_many(&config.database, n)?
+            .into_iter()
+            .map(|store| Opened {
+                config: config.clone(),
+                store,
+            })
+            .collect())
+    }
+
+    fn assemble(
+        config: Config,
+        store: AnyStore,
+        clock: Box<dyn Clock>,
+        rng: Box<dyn CryptoRng>,
+    ) -> Result<App, Error> {
         let secrets = load_secrets(&config.secret)?;
         let delivery = build_delivery(&config)?;
-        let store = AnyStore::open(&config.database)?;
         Ok(App {
             config,
             store,
@@ -69,9 +91,8 @@ impl App {
     /// Opens the application as a process runs it: the system clock (or `Config::fake_now` in
     /// debug builds) and the operating system's CSPRNG.
     pub fn for_process(config: Config) -> Result<App, Error> {
-        let clock = crate::clock::for_process(config.fake_now);
-        let rng = rand::rand_core::UnwrapErr(rand::rngs::SysRng);
-        App::open(config, clock, Box::new(rng))
+        let (clock, rng) = process_clock_and_rng(&config);
+        App::open(config, clock, rng)
     }
 
     /// The configuration this application was opened with.
@@ -224,6 +245,27 @@ impl App {
         }?;
         Ok(outcome)
     }
+}
+
+/// An application whose store is open, to be finished on the thread that will run it.
+pub struct Opened {
+    config: Config,
+    store: AnyStore,
+}
+
+impl Opened {
+    /// [`App::for_process`] on this store.
+    pub fn for_process(self) -> Result<App, Error> {
+        let (clock, rng) = process_clock_and_rng(&self.config);
+        App::assemble(self.config, self.store, clock, rng)
+    }
+}
+
+/// The system clock (or `Config::fake_now` in debug builds) and the operating system's CSPRNG.
+fn process_clock_and_rng(config: &Config) -> (Box<dyn Clock>, Box<dyn CryptoRng>) {
+    let clock = crate::clock::for_process(config.fake_now);
+    let rng = rand::rand_core::UnwrapErr(rand::rngs::SysRng);
+    (clock, Box::new(rng))
 }
 
 /// `OTPD_SECRET` when it was set, else the key file.

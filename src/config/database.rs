@@ -32,6 +32,9 @@ pub struct Postgres {
     /// `sslrootcert`: the CA certificates (PEM) a `verify-full` server must chain to; without
     /// it, the system's trust store.
     pub root_cert: Option<PathBuf>,
+    /// `[database] pool_size`: the most connections `otpd serve` opens; `None`: one per
+    /// worker. One-shot commands, the prompt and the kiosk use one connection.
+    pub pool_size: Option<usize>,
 }
 
 /// `sslmode`, as libpq spells it.
@@ -158,6 +161,7 @@ pub fn postgres(
         connect,
         tls,
         root_cert,
+        pool_size: None,
     })
 }
 

@@ -321,10 +321,22 @@ fn database(
     relative: &dyn Fn(PathBuf) -> PathBuf,
     dirs: &Dirs,
 ) -> Result<Database, ConfigError> {
-    let (file_value, password_file) = match raw {
-        None => (None, None),
-        Some(raw::RawDatabase::Value(v)) => (Some(v), None),
-        Some(raw::RawDatabase::Table(t)) => (t.url, t.password_file.map(relative)),
+    let (file_value, password_file, pool_size) = match raw {
+        None => (None, None, None),
+        Some(raw::RawDatabase::Value(v)) => (Some(v), None, None),
+        Some(raw::RawDatabase::Table(t)) => (t.url, t.password_file.map(relative), t.pool_size),
+    };
+    // Checked whichever store is chosen; SQLite has no pool (each server worker keeps its own
+    // connection), so there it changes nothing.
+    let pool_size = match pool_size {
+        Some(n) => Some(ranged(
+            "database.pool_size",
+            Some(n),
+            0,
+            1..=1024,
+            " (connections otpd serve opens to PostgreSQL; leave it out for one per worker)",
+        )? as usize),
+        None => None,
     };
     let (value, origin) = match (&o.database, file_value) {
         (Some(v), _) => (v.clone(), database::Origin::CommandLine),
@@ -338,12 +350,13 @@ fn database(
         }));
     }
     let url = value.to_str().unwrap_or_default();
-    let pg = database::postgres(
+    let mut pg = database::postgres(
         url,
         origin,
         env.pg_password.as_ref(),
         password_file.as_deref(),
     )?;
+    pg.pool_size = pool_size;
     Ok(Database::Postgres(Box::new(pg)))
 }
 

@@ -39,7 +39,8 @@ pub(super) struct RawConfig {
     pub(super) server: super::server::RawServer,
 }
 
-/// `database = "PATH-or-URL"`, or a `[database]` table with `url` and `password_file`.
+/// `database = "PATH-or-URL"`, or a `[database]` table with `url`, `password_file` and
+/// `pool_size`.
 #[derive(Debug, Deserialize)]
 #[serde(untagged)]
 pub(super) enum RawDatabase {
@@ -52,6 +53,7 @@ pub(super) enum RawDatabase {
 pub(super) struct RawDatabaseTable {
     pub(super) url: Option<PathBuf>,
     pub(super) password_file: Option<PathBuf>,
+    pub(super) pool_size: Option<i64>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -283,3 +283,26 @@ fn twilio_settings_come_from_the_environment_given_to_load() {
     assert_eq!(t.account_sid, "AC0123456789abcdef0123456789abcdef");
     assert_eq!(t.from.as_deref(), Some("+14155552671"));
 }
+
+#[test]
+fn database_pool_size_is_checked_and_reaches_postgres_only() {
+    let e = load_toml("[database]\nurl = \"postgres://otpd@h/otpd\"\npool_size = 0\n")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("database.pool_size = 0") && e.contains("1..=1024"),
+        "{e}"
+    );
+    let c = load_toml("[database]\nurl = \"postgres://otpd@h/otpd\"\npool_size = 3\n").unwrap();
+    let Database::Postgres(pg) = &c.database else {
+        panic!("{:?}", c.database)
+    };
+    assert_eq!(pg.pool_size, Some(3));
+    let c = load_toml("[database]\nurl = \"postgres://otpd@h/otpd\"\n").unwrap();
+    let Database::Postgres(pg) = &c.database else {
+        panic!("{:?}", c.database)
+    };
+    assert_eq!(pg.pool_size, None);
+    let c = load_toml("[database]\nurl = \"otpd.db\"\npool_size = 3\n").unwrap();
+    assert!(matches!(c.database, Database::Sqlite(_)));
+}

@@ -1,6 +1,7 @@
 //! The bounded pool the use cases run on. argon2 is CPU-bound and the Twilio client blocks, so
-//! neither may run on the async threads: each worker thread owns its own [`App`] (its own
-//! store connection) and takes jobs from one bounded queue. When the queue is full a request is
+//! neither may run on the async threads: each worker thread owns its own [`App`] (on SQLite
+//! its own connection; on PostgreSQL a handle on the store's shared pool, see
+//! `App::open_many`) and takes jobs from one bounded queue. When the queue is full a request is
 //! refused at once (20429), so memory stays bounded — workers × argon2's memory plus the queue —
 //! however many clients connect.
 
@@ -32,19 +33,19 @@ pub struct Pool {
 }
 
 impl Pool {
-    /// Starts `workers` threads, each opening its own application; fails if any cannot open.
+    /// Starts `workers` threads, each running its own application; fails if any cannot open.
     pub fn start(config: &Config, workers: usize, queue: usize) -> Result<Pool, Error> {
+        let opened = App::open_many(config, workers.max(1))?;
         let (tx, rx) = sync_channel::<Job>(queue);
         let rx = Arc::new(Mutex::new(rx));
         let depth = Arc::new(AtomicUsize::new(0));
         let mut threads = Vec::new();
         let (ready_tx, ready_rx) = std::sync::mpsc::channel();
-        for i in 0..workers.max(1) {
-            let (config, rx, depth, ready) =
-                (config.clone(), rx.clone(), depth.clone(), ready_tx.clone());
+        for (i, opened) in opened.into_iter().enumerate() {
+            let (rx, depth, ready) = (rx.clone(), depth.clone(), ready_tx.clone());
             let spawned = std::thread::Builder::new()
                 .name(format!("otpd-worker-{i}"))
-                .spawn(move || match App::for_process(config) {
+                .spawn(move || match opened.for_process() {
                     Ok(mut app) => {
                         let _ = ready.send(Ok(()));
                         work(&mut app, &rx, &depth);

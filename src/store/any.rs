@@ -1,6 +1,7 @@
 //! The store a process opens, chosen by the configuration: the SQLite file or the PostgreSQL
 //! server. The use cases, the audit review and the copier see either through [`Backend`];
 //! [`AnyStore::sqlite`] remains for what needs SQLite's connection, refused on PostgreSQL.
+//! A server opens one per worker ([`AnyStore::open_many`]); on PostgreSQL they share a pool.
 
 use super::postgres::PgStore;
 use super::sqlite::SqliteStore;
@@ -21,6 +22,22 @@ impl AnyStore {
             Database::Sqlite(path) => AnyStore::Sqlite(SqliteStore::open(path)?),
             Database::Postgres(pg) => AnyStore::Postgres(Box::new(PgStore::open(pg)?)),
         })
+    }
+
+    /// `n` stores for a server's `n` worker threads: on SQLite a connection each (SQLite
+    /// serialises writers itself); on PostgreSQL handles on one bounded pool
+    /// (`[database] pool_size`, else one connection per worker) that replaces lost
+    /// connections. The first connection opens (and migrates) now.
+    pub fn open_many(db: &Database, n: usize) -> Result<Vec<AnyStore>> {
+        match db {
+            Database::Sqlite(path) => (0..n.max(1))
+                .map(|_| SqliteStore::open(path).map(AnyStore::Sqlite))
+                .collect(),
+            Database::Postgres(pg) => Ok(PgStore::open_pooled(pg, n)?
+                .into_iter()
+                .map(|s| AnyStore::Postgres(Box::new(s)))
+                .collect()),
+        }
     }
 
     /// The store in the use cases' vocabulary.

@@ -1,8 +1,8 @@
 //! The audit log against an insider who can write the database but holds no secret: tampering
 //! followed by `prune` must not launder the evidence, a deleted tail must show against the
 //! configured head file by default, and text planted in the database must reach no terminal,
-//! file or spreadsheet raw. The insider is played by SQL the test runs on the store; the scenarios
-//! that need SQLite's file (planted bytes, a re-sealed anchor) stay on SQLite alone.
+//! file or spreadsheet raw. The insider is played by SQL the test runs on the store, on both
+//! stores.
 
 use crate::harness::*;
 
@@ -13,10 +13,6 @@ fn env_with(store: Store, extra: &str) -> Env {
     let mut env = Env::with_config_on(store, extra);
     env.set_env("OTPD_SECRET", SECRET);
     env
-}
-
-fn rw(env: &Env) -> rusqlite::Connection {
-    rusqlite::Connection::open(env.db_path()).unwrap()
 }
 
 fn count(env: &Env, table: &str) -> i64 {
@@ -63,6 +59,7 @@ fn retained(store: Store) -> Env {
 
 on_both_stores! {
     fn tamper_then_prune_is_refused_and_verify_still_names_the_row(store) {
+        let forged = crate::audit::forged_approval_at(4);
         let cases: &[(&str, &str, i64, &str)] = &[
             (
                 "edit: a wrong code becomes an approval",
@@ -78,14 +75,7 @@ on_both_stores! {
             ),
             (
                 "insertion of a forged approval",
-                "UPDATE audit_events SET id = id + 1000 WHERE id >= 4;
-                 UPDATE audit_events SET id = id - 999 WHERE id >= 1000;
-                 INSERT INTO audit_events
-                   (id, at, station, event, outcome, phone_masked, phone_key, challenge_id,
-                    detail, prev_mac, mac)
-                 SELECT 4, at, station, 'approved', 'ok', phone_masked, phone_key,
-                        challenge_id, 'attempt 1', mac, mac
-                 FROM audit_events WHERE id = 3;",
+                &forged,
                 4,
                 "inserted",
             ),
@@ -176,44 +166,60 @@ on_both_stores! {
     }
 }
 
-#[test]
-fn an_anchor_must_hold_a_well_formed_mac_even_when_sealed() {
-    use otpd::store::audit::{anchor_mac, row_mac};
-    use otpd::store::sqlite::audit::rows_after;
-    let env = retained(Store::Sqlite);
-    env.run(&["prune", "--older-than", "30d"]).ok();
-    // Someone who could make otpd seal anything (an older otpd sealed whatever the last removed
-    // row held) re-anchors the chain on a string that is no MAC, and re-links what follows.
-    let secrets = otpd::crypto::Secrets::load(Some(SECRET), &env.secret_path()).unwrap();
-    let c = rw(&env);
-    let (last_id, removed, at): (i64, i64, i64) = c
-        .query_row("SELECT last_id, removed, at FROM audit_anchor", [], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
-        })
-        .unwrap();
-    let bogus = "not-a-mac";
-    c.execute(
-        "UPDATE audit_anchor SET last_mac = ?1, mac = ?2",
-        rusqlite::params![bogus, anchor_mac(&secrets, last_id, bogus, removed, at)],
-    )
-    .unwrap();
-    let mut prev = bogus.to_string();
-    for mut row in rows_after(&c, 0, 100).unwrap() {
-        row.prev_mac = prev.clone();
-        row.mac = row_mac(&secrets, &prev, &row);
-        c.execute(
-            "UPDATE audit_events SET prev_mac = ?1, mac = ?2 WHERE id = ?3",
-            rusqlite::params![row.prev_mac, row.mac, row.id],
-        )
-        .unwrap();
-        prev = row.mac;
+on_both_stores! {
+    fn an_anchor_must_hold_a_well_formed_mac_even_when_sealed(store) {
+        use otpd::store::audit::{anchor_mac, row_mac};
+        let env = retained(store);
+        env.run(&["prune", "--older-than", "30d"]).ok();
+        // Someone who could make otpd seal anything (an older otpd sealed whatever the last
+        // removed row held) re-anchors the chain on a string that is no MAC, and re-links what
+        // follows.
+        let secrets = otpd::crypto::Secrets::load(Some(SECRET), &env.secret_path()).unwrap();
+        let anchor = |col: &str| env.query_i64(&format!("SELECT {col} FROM audit_anchor"));
+        let (last_id, removed, at) = (anchor("last_id"), anchor("removed"), anchor("at"));
+        let bogus = "not-a-mac";
+        env.execute(&format!(
+            "UPDATE audit_anchor SET last_mac = '{bogus}', mac = '{}'",
+            anchor_mac(&secrets, last_id, bogus, removed, at)
+        ));
+        let mut prev = bogus.to_string();
+        for mut row in kept_rows(&env) {
+            row.prev_mac = prev.clone();
+            row.mac = row_mac(&secrets, &prev, &row);
+            env.execute(&format!(
+                "UPDATE audit_events SET prev_mac = '{}', mac = '{}' WHERE id = {}",
+                row.prev_mac, row.mac, row.id
+            ));
+            prev = row.mac;
+        }
+        let (code, row, problem, v) = verdict(&env, &[]);
+        assert_eq!(
+            (code, row, problem.as_str()),
+            (1, Some(10), "anchor_changed"),
+            "{v}"
+        );
     }
-    let (code, row, problem, v) = verdict(&env, &[]);
-    assert_eq!(
-        (code, row, problem.as_str()),
-        (1, Some(10), "anchor_changed"),
-        "{v}"
-    );
+}
+
+/// Every row of the audit log, read through the store seam (either store).
+fn kept_rows(env: &Env) -> Vec<otpd::store::audit::AuditRow> {
+    let db = otpd::config::database::target(std::path::Path::new(&env.db_value()), None).unwrap();
+    let mut store = otpd::store::any::AnyStore::open(&db).unwrap();
+    store
+        .backend()
+        .snapshot(|tx| {
+            let mut rows = Vec::new();
+            let Some(first) = tx.audit_min_id()? else {
+                return Ok(rows);
+            };
+            let mut next = tx.audit_row(first)?;
+            while let Some(row) = next {
+                next = tx.audit_next_row(row.id)?;
+                rows.push(row);
+            }
+            Ok(rows)
+        })
+        .unwrap()
 }
 
 /// An installation whose head file holds the heads after rows 4 and 8 (`head_every = 4`).
@@ -294,20 +300,22 @@ on_both_stores! {
 
 /// Plants ESC, BEL, CSI and a formula in text columns of row `id`.
 fn plant(env: &Env, id: i64) {
-    rw(env)
-        .execute(
-            "UPDATE audit_events SET
-               event = 'sent' || char(27) || ']0;pwned' || char(7),
-               outcome = char(27) || '[2J' || 'ok',
-               phone_masked = '+1 ' || char(155) || '2J',
-               station = '=cmd|'' /C calc''!A0',
-               detail = '@SUM(1+1)',
-               prev_mac = char(13) || 'x',
-               mac = char(27) || '[2J' || substr(mac, 1, 60)
-             WHERE id = ?1",
-            [id],
-        )
-        .unwrap();
+    // SQLite spells a code point char(n), PostgreSQL chr(n); the rest is the same SQL.
+    let sql = format!(
+        "UPDATE audit_events SET
+           event = 'sent' || char(27) || ']0;pwned' || char(7),
+           outcome = char(27) || '[2J' || 'ok',
+           phone_masked = '+1 ' || char(155) || '2J',
+           station = '=cmd|'' /C calc''!A0',
+           detail = '@SUM(1+1)',
+           prev_mac = char(13) || 'x',
+           mac = char(27) || '[2J' || substr(mac, 1, 60)
+         WHERE id = {id}"
+    );
+    env.execute(&match env.store() {
+        Store::Sqlite => sql,
+        Store::Postgres => sql.replace("char(", "chr("),
+    });
 }
 
 fn assert_clean(what: &str, s: &str) {
@@ -317,62 +325,63 @@ fn assert_clean(what: &str, s: &str) {
     }
 }
 
-#[test]
-fn text_planted_in_the_database_reaches_no_terminal_file_or_spreadsheet_raw() {
-    let env = env_with(
-        Store::Sqlite,
-        "[audit]\nhead_every = 1\nhead_file = \"heads/audit.log\"\n",
-    );
-    env.run(&["send", US]).ok(); // 1 sent, 2 delivered
-    plant(&env, 2);
-    for args in [
-        &["audit"][..],
-        &["audit", "--format", "json"],
-        &["audit", "--format", "csv"],
-        &["audit", "head"],
-        &["audit", "head", "--json"],
-        &["audit", "export"],
-        &["audit", "export", "--format", "json"],
-        &["audit", "verify"],
-    ] {
-        let r = env.run(args);
-        assert_clean(&format!("{args:?} stdout"), &r.stdout);
-        assert_clean(&format!("{args:?} stderr"), &r.stderr);
-    }
-    let head = env.run(&["audit", "head"]);
-    assert!(head.stdout.starts_with("2:\u{FFFD}[2J"), "{head:?}");
+on_both_stores! {
+    fn text_planted_in_the_database_reaches_no_terminal_file_or_spreadsheet_raw(store) {
+        let env = env_with(
+            store,
+            "[audit]\nhead_every = 1\nhead_file = \"heads/audit.log\"\n",
+        );
+        env.run(&["send", US]).ok(); // 1 sent, 2 delivered
+        plant(&env, 2);
+        for args in [
+            &["audit"][..],
+            &["audit", "--format", "json"],
+            &["audit", "--format", "csv"],
+            &["audit", "head"],
+            &["audit", "head", "--json"],
+            &["audit", "export"],
+            &["audit", "export", "--format", "json"],
+            &["audit", "verify"],
+        ] {
+            let r = env.run(args);
+            assert_clean(&format!("{args:?} stdout"), &r.stdout);
+            assert_clean(&format!("{args:?} stderr"), &r.stderr);
+        }
+        let head = env.run(&["audit", "head"]);
+        assert!(head.stdout.starts_with("2:\u{FFFD}[2J"), "{head:?}");
 
-    // Chaining onto the planted MAC is refused (a storage error, nothing written), and the
-    // refusal, like the head file written before, carries no raw control text.
-    let r = env.run(&["send", UK]);
-    assert_eq!(r.code, 3, "{r:?}");
-    assert_clean("refused send stderr", &r.stderr);
-    let log = std::fs::read_to_string(env.path("heads/audit.log")).unwrap();
-    assert_clean("head file", &log);
+        // Chaining onto the planted MAC is refused (a storage error, nothing written), and the
+        // refusal, like the head file written before, carries no raw control text.
+        let r = env.run(&["send", UK]);
+        assert_eq!(r.code, 3, "{r:?}");
+        assert_clean("refused send stderr", &r.stderr);
+        let log = std::fs::read_to_string(env.path("heads/audit.log")).unwrap();
+        assert_clean("head file", &log);
 
-    // CSV: formula cells are neutralised, in the export and in the listing.
-    for args in [&["audit", "export"][..], &["audit", "--format", "csv"]] {
-        let out = env.run(args).ok().stdout.clone();
-        let mut rdr = csv::Reader::from_reader(out.as_bytes());
-        let rec = rdr
-            .records()
-            .map(Result::unwrap)
-            .find(|r| &r[0] == "2")
-            .unwrap();
-        assert_eq!(&rec[2], "'=cmd|' /C calc'!A0", "{args:?}");
-        assert_eq!(&rec[8], "'@SUM(1+1)", "{args:?}");
-        assert_eq!(&rec[9], "'\u{FFFD}x", "{args:?}");
-        assert_eq!(&rec[5], "'+1 \u{FFFD}2J", "{args:?}");
-        assert!(rec[3].starts_with("sent\u{FFFD}]0;pwned"), "{args:?}");
+        // CSV: formula cells are neutralised, in the export and in the listing.
+        for args in [&["audit", "export"][..], &["audit", "--format", "csv"]] {
+            let out = env.run(args).ok().stdout.clone();
+            let mut rdr = csv::Reader::from_reader(out.as_bytes());
+            let rec = rdr
+                .records()
+                .map(Result::unwrap)
+                .find(|r| &r[0] == "2")
+                .unwrap();
+            assert_eq!(&rec[2], "'=cmd|' /C calc'!A0", "{args:?}");
+            assert_eq!(&rec[8], "'@SUM(1+1)", "{args:?}");
+            assert_eq!(&rec[9], "'\u{FFFD}x", "{args:?}");
+            assert_eq!(&rec[5], "'+1 \u{FFFD}2J", "{args:?}");
+            assert!(rec[3].starts_with("sent\u{FFFD}]0;pwned"), "{args:?}");
+        }
+        // JSON lines are not spreadsheets: the text is sanitised but not prefixed.
+        let json = env
+            .run(&["audit", "export", "--format", "json"])
+            .ok()
+            .stdout
+            .clone();
+        let row2: serde_json::Value = serde_json::from_str(json.lines().nth(1).unwrap()).unwrap();
+        assert_eq!(row2["station"], "=cmd|' /C calc'!A0");
     }
-    // JSON lines are not spreadsheets: the text is sanitised but not prefixed.
-    let json = env
-        .run(&["audit", "export", "--format", "json"])
-        .ok()
-        .stdout
-        .clone();
-    let row2: serde_json::Value = serde_json::from_str(json.lines().nth(1).unwrap()).unwrap();
-    assert_eq!(row2["station"], "=cmd|' /C calc'!A0");
 }
 
 on_both_stores! {

@@ -237,6 +237,16 @@ impl Cluster {
         self.port
     }
 
+    /// `pg_ctl stop -m fast`: the server ends every connection and stops.
+    pub fn stop_fast(&self) {
+        self.pg_ctl(&["-w", "-m", "fast", "stop"]).unwrap();
+    }
+
+    /// Starts the server again after [`Cluster::stop_fast`].
+    pub fn start_again(&self) {
+        self.start().unwrap();
+    }
+
     /// `pg_ctl restart -m immediate`: a crash and recovery, for the tests of lost connections.
     pub fn restart_immediate(&self) {
         self.pg_ctl(&["-w", "-m", "immediate", "stop"]).unwrap();

@@ -1,4 +1,4 @@
-//! One PostgreSQL transaction with the connection's prepared statements: each SQL text is
+//! One PostgreSQL transaction on a leased connection, with that connection's prepared statements: each SQL text is
 //! prepared once per connection (a round trip saved on every later use, which matters to a
 //! server that runs many commands on one connection) and run through the typed helpers the
 //! SQL modules use.
@@ -6,7 +6,9 @@
 use std::collections::HashMap;
 
 use postgres::types::ToSql;
-use postgres::{Row, Statement, Transaction};
+use postgres::{Client, Row, Statement};
+
+use super::pool::Checkout;
 
 pub(super) type Params<'a> = &'a [&'a (dyn ToSql + Sync)];
 pub(super) type PgResult<T> = Result<T, DbError>;
@@ -39,23 +41,72 @@ impl DbError {
 /// The statements prepared on one connection, by SQL text.
 pub(super) type Cache = HashMap<String, Statement>;
 
-/// An open transaction and its connection's statement cache.
+/// A connection and the statements prepared on it: they live and die together (a statement
+/// prepared on a lost connection means nothing on its replacement).
+pub(super) struct Session {
+    pub(super) client: Client,
+    pub(super) cache: Cache,
+}
+
+impl Session {
+    pub(super) fn new(client: Client) -> Self {
+        Session {
+            client,
+            cache: Cache::new(),
+        }
+    }
+}
+
+/// Where a transaction's connection comes from: the process's own (a one-shot command), or
+/// one checked out of the server's [`pool`](super::pool) and given back when the transaction
+/// ends.
+pub(super) enum Lease<'c> {
+    Own(&'c mut Session),
+    Pooled(Checkout),
+}
+
+impl Lease<'_> {
+    fn session(&mut self) -> &mut Session {
+        match self {
+            Lease::Own(s) => s,
+            Lease::Pooled(c) => c.session(),
+        }
+    }
+}
+
+/// An open transaction on a leased connection: `BEGIN` has run; [`Conn::commit`] ends it, and
+/// dropping it rolls back (a pooled connection whose rollback fails is discarded, so no
+/// half-open transaction goes back to the pool).
 pub(super) struct Conn<'c> {
-    pub(super) tx: Transaction<'c>,
-    cache: &'c mut Cache,
+    lease: Lease<'c>,
+    open: bool,
 }
 
 impl<'c> Conn<'c> {
-    pub(super) fn new(tx: Transaction<'c>, cache: &'c mut Cache) -> Self {
-        Conn { tx, cache }
+    /// Starts a transaction with `begin` (e.g. `BEGIN ISOLATION LEVEL READ COMMITTED`); on
+    /// failure the lease comes back with the error, so a pool can discard a dead connection.
+    pub(super) fn begin(
+        mut lease: Lease<'c>,
+        begin: &str,
+    ) -> Result<Self, (Lease<'c>, postgres::Error)> {
+        match lease.session().client.batch_execute(begin) {
+            Ok(()) => Ok(Conn { lease, open: true }),
+            Err(e) => Err((lease, e)),
+        }
+    }
+
+    /// Runs statements without results (no parameters, not prepared).
+    pub(super) fn batch_execute(&mut self, sql: &str) -> PgResult<()> {
+        Ok(self.lease.session().client.batch_execute(sql)?)
     }
 
     fn statement(&mut self, sql: &str) -> PgResult<Statement> {
-        if let Some(s) = self.cache.get(sql) {
+        let session = self.lease.session();
+        if let Some(s) = session.cache.get(sql) {
             return Ok(s.clone());
         }
-        let s = self.tx.prepare(sql)?;
-        self.cache.insert(sql.to_string(), s.clone());
+        let s = session.client.prepare(sql)?;
+        session.cache.insert(sql.to_string(), s.clone());
         Ok(s)
     }
 
@@ -66,27 +117,55 @@ impl<'c> Conn<'c> {
 
     pub(super) fn query(&mut self, sql: &str, params: Params<'_>) -> PgResult<Vec<Row>> {
         let s = self.statement(sql)?;
-        Ok(self.tx.query(&s, params)?)
+        Ok(self.lease.session().client.query(&s, params)?)
     }
 
     pub(super) fn query_opt(&mut self, sql: &str, params: Params<'_>) -> PgResult<Option<Row>> {
         let s = self.statement(sql)?;
-        Ok(self.tx.query_opt(&s, params)?)
+        Ok(self.lease.session().client.query_opt(&s, params)?)
     }
 
     pub(super) fn query_one(&mut self, sql: &str, params: Params<'_>) -> PgResult<Row> {
         let s = self.statement(sql)?;
-        Ok(self.tx.query_one(&s, params)?)
+        Ok(self.lease.session().client.query_one(&s, params)?)
     }
 
     /// Runs a statement; returns how many rows it changed.
     pub(super) fn execute(&mut self, sql: &str, params: Params<'_>) -> PgResult<u64> {
         let s = self.statement(sql)?;
-        Ok(self.tx.execute(&s, params)?)
+        Ok(self.lease.session().client.execute(&s, params)?)
     }
 
-    pub(super) fn commit(self) -> PgResult<()> {
-        Ok(self.tx.commit()?)
+    /// Commits. A failed `COMMIT` ends the transaction too (PostgreSQL rolls it back).
+    pub(super) fn commit(mut self) -> PgResult<()> {
+        self.open = false;
+        Ok(self.lease.session().client.batch_execute("COMMIT")?)
+    }
+
+    /// Ends a transaction that wrote nothing (a read's snapshot).
+    pub(super) fn rollback(mut self) -> PgResult<()> {
+        self.open = false;
+        Ok(self.lease.session().client.batch_execute("ROLLBACK")?)
+    }
+
+    fn finish(&mut self) {
+        if std::mem::take(&mut self.open)
+            && self
+                .lease
+                .session()
+                .client
+                .batch_execute("ROLLBACK")
+                .is_err()
+            && let Lease::Pooled(c) = &mut self.lease
+        {
+            c.discard();
+        }
+    }
+}
+
+impl Drop for Conn<'_> {
+    fn drop(&mut self) {
+        self.finish();
     }
 }
 

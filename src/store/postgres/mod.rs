@@ -18,25 +18,35 @@ mod keys;
 mod limits;
 mod migrate;
 mod pauses;
+mod pool;
 mod retention;
 mod tls;
 mod tx;
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
-use postgres::{Client, IsolationLevel};
+use postgres::Client;
 
-use self::conn::{Cache, Conn};
+use self::conn::{Conn, DbError, Lease, Session};
+use self::pool::Pool;
 use self::tx::PgTx;
 use crate::config::Postgres;
 use crate::store::{Backend, StoreError, Tx};
 
 /// An open otpd PostgreSQL database.
 pub struct PgStore {
-    client: Client,
-    cache: Cache,
+    source: Source,
     /// The URL without a password, as messages name the database.
     path: PathBuf,
+}
+
+/// Where transactions get their connection.
+enum Source {
+    /// The process's one connection (a one-shot command, the prompt, the kiosk).
+    Own(Box<Session>),
+    /// The server's pool, shared by its workers.
+    Pooled(Arc<Pool>),
 }
 
 impl std::fmt::Debug for PgStore {
@@ -45,23 +55,45 @@ impl std::fmt::Debug for PgStore {
     }
 }
 
+/// Opens one connection (TLS as configured).
+fn connect(pg: &Postgres, path: &Path) -> Result<Client, StoreError> {
+    tls::connect(pg).map_err(|e| match e {
+        tls::ConnectError::Tls(detail) => StoreError::Open {
+            path: path.to_path_buf(),
+            detail,
+        },
+        tls::ConnectError::Postgres(e) => StoreError::from_postgres(path, &e),
+    })
+}
+
 impl PgStore {
     /// Connects to the configured server and applies pending migrations.
     pub fn open(pg: &Postgres) -> Result<Self, StoreError> {
         let path = PathBuf::from(&pg.shown);
-        let mut client = tls::connect(pg).map_err(|e| match e {
-            tls::ConnectError::Tls(detail) => StoreError::Open {
-                path: path.clone(),
-                detail,
-            },
-            tls::ConnectError::Postgres(e) => StoreError::from_postgres(&path, &e),
-        })?;
+        let mut client = connect(pg, &path)?;
         migrate::migrate(&mut client, &path)?;
         Ok(PgStore {
-            client,
-            cache: Cache::new(),
+            source: Source::Own(Box::new(Session::new(client))),
             path,
         })
+    }
+
+    /// `handles` stores sharing one pool of at most `pg.pool_size` connections (else one per
+    /// handle), for the server's workers: the first connection is opened (and migrates) now,
+    /// the others when a transaction needs them.
+    pub fn open_pooled(pg: &Postgres, handles: usize) -> Result<Vec<Self>, StoreError> {
+        let PgStore { source, path } = PgStore::open(pg)?;
+        let Source::Own(first) = source else {
+            unreachable!("open gives its own connection")
+        };
+        let size = pg.pool_size.unwrap_or(handles);
+        let pool = Arc::new(Pool::new(pg, path.clone(), size, first));
+        Ok((0..handles.max(1))
+            .map(|_| PgStore {
+                source: Source::Pooled(Arc::clone(&pool)),
+                path: path.clone(),
+            })
+            .collect())
     }
 
     /// The URL (without a password) this store is connected to.
@@ -71,33 +103,65 @@ impl PgStore {
 
     fn begin(&mut self, writes: bool) -> Result<PgTx<'_>, StoreError> {
         let path = &self.path;
-        let err = |e: postgres::Error| StoreError::from_postgres(path, &e);
-        let tx = if writes {
-            self.client
-                .build_transaction()
-                .isolation_level(IsolationLevel::ReadCommitted)
-                .start()
-        } else {
-            // One snapshot for the whole read, as SQLite's deferred transaction gives.
-            self.client
-                .build_transaction()
-                .isolation_level(IsolationLevel::RepeatableRead)
-                .read_only(true)
-                .start()
-        }
-        .map_err(err)?;
-        let mut conn = Conn::new(tx, &mut self.cache);
-        if writes {
-            // The writers' lock, held to commit: every later statement of this transaction
-            // sees all that earlier writers committed, and no other writer interleaves.
-            conn.tx
-                .batch_execute("SELECT id FROM otpd_lock WHERE id = 1 FOR UPDATE")
-                .map_err(err)?;
-        }
+        let conn = match &mut self.source {
+            Source::Own(session) => {
+                start(Lease::Own(session), writes).map_err(|(_, e)| e.into_store(path))?
+            }
+            Source::Pooled(pool) => begin_pooled(pool, path, writes)?,
+        };
         Ok(PgTx::new(conn, path, writes))
     }
 }
 
+/// Starts a transaction on a pooled connection. Connections found dead before anything ran
+/// (the server restarted, or ended them) are discarded and the next one is tried — at most
+/// once per connection the pool may hold, then the error is reported. Once `BEGIN` and the
+/// lock have run, a lost connection is the request's storage error: nothing is retried that
+/// may have written.
+fn begin_pooled<'c>(pool: &Arc<Pool>, path: &Path, writes: bool) -> Result<Conn<'c>, StoreError> {
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        let lease = Lease::Pooled(pool.get()?);
+        match start(lease, writes) {
+            Ok(conn) => return Ok(conn),
+            Err((lease, e)) => {
+                let err = e.into_store(path);
+                let Some(Lease::Pooled(mut checkout)) = lease else {
+                    return Err(err);
+                };
+                let lost = matches!(err, StoreError::Connection { .. })
+                    || checkout.session().client.is_closed();
+                checkout.discard();
+                if !lost || tries > pool.size() {
+                    return Err(err);
+                }
+            }
+        }
+    }
+}
+
+/// `BEGIN` with the isolation a use case needs, and for writes the writers' lock.
+/// A failed `BEGIN` gives the lease back (so the pool may discard a dead connection); a failed
+/// lock has rolled back and given it back already.
+fn start(lease: Lease<'_>, writes: bool) -> Result<Conn<'_>, (Option<Lease<'_>>, DbError)> {
+    // Writes: READ COMMITTED under the writers' lock. Reads: one snapshot for the whole read,
+    // as SQLite's deferred transaction gives.
+    let begin = if writes {
+        "BEGIN ISOLATION LEVEL READ COMMITTED"
+    } else {
+        "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY"
+    };
+    let mut conn = Conn::begin(lease, begin).map_err(|(l, e)| (Some(l), e.into()))?;
+    if writes {
+        // The writers' lock, held to commit: every later statement of this transaction
+        // sees all that earlier writers committed, and no other writer interleaves.
+        if let Err(e) = conn.batch_execute("SELECT id FROM otpd_lock WHERE id = 1 FOR UPDATE") {
+            return Err((None, e));
+        }
+    }
+    Ok(conn)
+}
 impl Backend for PgStore {
     fn begin_write(&mut self) -> Result<Box<dyn Tx + '_>, StoreError> {
         Ok(Box::new(self.begin(true)?))

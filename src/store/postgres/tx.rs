@@ -214,11 +214,7 @@ impl Tx for PgTx<'_> {
     fn commit(self: Box<Self>) -> Result<()> {
         let PgTx { tx, path, writes } = *self;
         // A read transaction just ends (rolled back, as nothing was written).
-        let r = if writes {
-            tx.commit()
-        } else {
-            tx.tx.rollback().map_err(Into::into)
-        };
+        let r = if writes { tx.commit() } else { tx.rollback() };
         ok(path, r)
     }
 }

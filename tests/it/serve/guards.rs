@@ -1,5 +1,8 @@
 //! The guards in front of the work: a saturated pool answers 20429 at once, slow headers and
 //! connections over the cap are cut, SIGTERM lets the request in flight finish.
+//!
+//! SQLite only: these guards answer before any store work (queue, headers, connection cap,
+//! drain); the work behind them runs on both stores in `serve::flow`, `errors` and `roles`.
 
 use std::io::{Read, Write};
 use std::net::TcpStream;

@@ -3,6 +3,11 @@
 //! connection or hyper's bare 400), nothing panics and no secret leaks; and a `kill -9` during
 //! concurrent checks loses no single use: after a restart on the same database no verification
 //! is approved twice and the audit chain verifies.
+//!
+//! SQLite only: the malformed requests never reach the store, and the kill -9 proof's checks
+//! (rows and MAC chain read straight from the file, `reliability_core`'s helpers) are
+//! SQLite's; on PostgreSQL a killed server's open transactions are rolled back by the server,
+//! and the lost-connection case is `serve::reconnect`'s.
 
 use std::io::{Read, Write};
 use std::net::TcpStream;

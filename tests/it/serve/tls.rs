@@ -1,5 +1,8 @@
 //! `[server] tls_cert` / `tls_key`: the API over HTTPS with a certificate made here (rcgen), and
 //! the one clear start-up line when a PEM file is missing or holds no key.
+//!
+//! SQLite only: TLS sits in front of the same routes and touches no store; the HTTP flow on
+//! both stores is `serve::flow`'s.
 
 use super::{Server, key};
 use crate::harness::{Env, US_E164};
