@@ -2,15 +2,22 @@
 # Start-up of commands that touch a phone number, side by side with `otpd --version` (issue 15,
 # "Start-up"): hyperfine medians for BENCHMARKS.md.
 #
-#   scripts/bench-startup.sh [BINARY]     default target/release/otpd (build it first:
-#                                         cargo build --release)
+#   scripts/bench-startup.sh [BINARY [BINARY…]]   default target/release/otpd (build it first:
+#                                                 cargo build --release)
+#
+# With several binaries (e.g. main's release build and a branch's), one hyperfine run measures
+# them side by side, each command of each binary next to the others (so load from elsewhere on
+# a shared machine falls on all of them alike), over one installation; each binary's figures
+# are its medians and their difference from its own `--version`.
 #
 # Needs hyperfine (Debian: apt-get install hyperfine) and jq. Environment: OTPD_BENCH_RUNS (runs
 # per command, default 200), OTPD_BENCH_DIR (where the temp installation lives, default
 # /dev/shm so fsync latency stays out of a start-up figure).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bin=$(realpath "${1:-target/release/otpd}")
+bins=()
+for b in "${@:-target/release/otpd}"; do bins+=("$(realpath "$b")"); done
+bin=${bins[0]}
 runs=${OTPD_BENCH_RUNS:-200}
 dir=$(mktemp -d "${OTPD_BENCH_DIR:-/dev/shm}/otpd-startup.XXXXXX")
 trap 'rm -rf "$dir"' EXIT
@@ -41,15 +48,27 @@ export HOME="$dir" OTPD_CONFIG="$dir/otpd.toml" OTPD_DB="$dir/otpd.db" OTPD_STAT
 "$bin" --station desk-2 send +44 7911 123456 >/dev/null  # one pending at another station
 
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), load $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "binary: $bin; $runs runs per command; installation in $dir"
-hyperfine -N --warmup 20 --runs "$runs" --export-json "$dir/startup.json" \
-  -n 'otpd --version' "$bin --version" \
-  -n 'otpd status (nothing pending here)' "$bin status" \
-  -n 'otpd status (one pending: stored +44)' "$bin --station desk-2 status" \
-  -n 'otpd limits +1 415 555 2671' "$bin limits +14155552671" \
-  -n 'otpd limits +44 7911 123456' "$bin limits +447911123456" \
-  -n 'otpd send +1 415 555 2671 (outbox)' "$bin send +14155552671" >&2
-jq -r '.results[0].median as $v | .results[] |
-  "\(.command)\t\(.median * 1000 | . * 100 | round / 100) ms\t+\((.median - $v) * 1000 | . * 100 | round / 100) ms"' \
-  "$dir/startup.json" | column -t -s $'\t'
+echo "binaries: ${bins[*]}; $runs runs per command; installation in $dir"
+commands=(
+  'otpd --version|--version'
+  'otpd status (nothing pending here)|status'
+  'otpd status (one pending: stored +44)|--station desk-2 status'
+  'otpd limits +1 415 555 2671|limits +14155552671'
+  'otpd limits +44 7911 123456|limits +447911123456'
+  'otpd send +1 415 555 2671 (outbox)|send +14155552671'
+)
+args=()
+for c in "${commands[@]}"; do
+  for i in "${!bins[@]}"; do
+    args+=(-n "[$i] ${c%%|*}" "${bins[$i]} ${c#*|}")
+  done
+done
+hyperfine -N --warmup 20 --runs "$runs" --export-json "$dir/startup.json" "${args[@]}" >&2
+for i in "${!bins[@]}"; do
+  echo "[$i] ${bins[$i]}"
+  jq -r --arg p "[$i] " '[.results[] | select(.command | startswith($p))] |
+    .[0].median as $v | .[] |
+    "\(.command | ltrimstr($p))\t\(.median * 1000 | . * 100 | round / 100) ms\t+\((.median - $v) * 1000 | . * 100 | round / 100) ms"' \
+    "$dir/startup.json" | column -t -s $'\t'
+done
 echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg)"

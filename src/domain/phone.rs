@@ -203,7 +203,14 @@ fn judge(
             plan::code_prefix(&digits).and_then(plan::for_code)
         }
     };
-    let parsed = match subset.map(|db| phonenumber::parse_with(db, id, text)) {
+    let parsed = match subset.map(|db| match rfc3966_form(db, text) {
+        Some(tel) => phonenumber::parse_with(db, id, tel),
+        None => {
+            #[cfg(test)]
+            rfc3966_tests::NATURAL_PARSES.with(|n| n.set(n.get() + 1));
+            phonenumber::parse_with(db, id, text)
+        }
+    }) {
         Some(Err(phonenumber::ParseError::InvalidCountryCode)) | None => {
             phonenumber::parse_with(plan::world(), id, text)?
         }
@@ -215,6 +222,50 @@ fn judge(
         .or_else(|| plan::for_code(code))
         .unwrap_or_else(plan::world);
     Ok((parsed, db))
+}
+
+/// International input in otpd's own alphabet (`+`, ASCII digits, `-().` and spaces, as
+/// `parse_in` admits) respelled `+CC-NNN…` for phonenumber, or `None` to leave it as it is.
+///
+/// Why (issue 15, "Start-up"): phonenumber's natural-language parser compiles four Unicode
+/// regexes the first time it runs (where a number starts, trailing junk, a second number,
+/// extensions such as `ext. 12`): ~1.8 ms of every process that reads a number. Its RFC 3966
+/// parser, which the same `parse_with` tries first, needs none of them, and both hand the rest
+/// of the parse (country code, national prefix, carrier, the plan's judgement) to the same
+/// code. Only input the RFC 3966 parser refuses reaches the natural one: input with a space,
+/// and `+` followed by digits alone (such as every stored number); other input without a
+/// space (`+1-415-555-2671`, but also `+4479-11123456`, whose first group it takes for the
+/// calling code) is left to phonenumber as it was. For the respelled input the natural parser
+/// keeps the digits after the leading `+`s (trailing punctuation dropped; no letter, `#`, `;`
+/// or `,` means no extension or second number), so it reaches the shared code with the same
+/// number as `+CC-NNN…` does, as long as: no `+` after the leading ones (the natural parser
+/// refuses that), the first digit is not `0` (no calling code starts with one), `db` knows the
+/// calling code, found as phonenumber finds it (the first of the first one, two, three digits),
+/// and at least three digits follow it (the two parsers refuse shorter input at different
+/// places). Anything else keeps phonenumber's own parsers. Tests: `phone_rfc3966_tests.rs`.
+fn rfc3966_form(db: &Database, text: &str) -> Option<String> {
+    let after_plus = text.strip_prefix('+')?.trim_start_matches('+');
+    if !text.contains(' ') && !after_plus.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let body = after_plus.trim_end_matches(|c: char| !c.is_ascii_digit());
+    if !body
+        .chars()
+        .all(|c| c.is_ascii_digit() || matches!(c, ' ' | '-' | '(' | ')' | '.'))
+    {
+        return None;
+    }
+    let digits: String = body.chars().filter(char::is_ascii_digit).collect();
+    if digits.starts_with('0') || digits.len() < 3 {
+        return None;
+    }
+    let code_len = (1..=3).find(|&len| {
+        digits[..len]
+            .parse::<u16>()
+            .is_ok_and(|code| db.by_code(&code).is_some())
+    })?;
+    let (code, national) = digits.split_at(code_len);
+    (national.len() >= 3).then(|| format!("+{code}-{national}"))
 }
 
 impl fmt::Display for PhoneNumber {
@@ -239,3 +290,7 @@ impl fmt::Debug for PhoneNumber {
 #[cfg(test)]
 #[path = "phone_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "phone_rfc3966_tests.rs"]
+mod rfc3966_tests;

@@ -100,3 +100,7 @@ pub(crate) fn world() -> &'static Database {
 #[cfg(test)]
 #[path = "plan_tests.rs"]
 pub(crate) mod tests;
+
+#[cfg(test)]
+#[path = "plan_regex_tests.rs"]
+mod regex_tests;

@@ -24,8 +24,11 @@ use std::borrow::Cow;
 use std::fmt;
 use std::str;
 
-use regex::{Regex, RegexBuilder, Error};
-use regex::{Match, Captures, Replacer};
+// otpd patch: cached regexes are compiled with regex-lite, not regex (see vendor/README.md).
+// The error type stays `regex::Error` so that callers' conversions keep working.
+use regex::Error;
+use regex_lite::{Regex, RegexBuilder};
+use regex_lite::{Match, Captures, Replacer};
 use crate::syntax;
 use crate::options::Options;
 use crate::lru::LruCache;
@@ -79,7 +82,7 @@ impl RegexCache {
 	/// ```
 	pub fn compile(&mut self, source: &str) -> Result<&Regex, Error> {
 		if !self.0.contains_key(source) {
-			self.0.insert(source.into(), Regex::new(source)?);
+			self.0.insert(source.into(), Regex::new(source).map_err(lite_error)?);
 		}
 
 		Ok(self.0.get_mut(source).unwrap())
@@ -103,11 +106,17 @@ impl RegexCache {
 		where F: FnOnce(&mut RegexBuilder) -> &mut RegexBuilder
 	{
 		if !self.0.contains_key(source) {
-			self.0.insert(source.into(), f(&mut RegexBuilder::new(source)).build()?);
+			self.0.insert(source.into(),
+				f(&mut RegexBuilder::new(source)).build().map_err(lite_error)?);
 		}
 
 		Ok(self.0.get_mut(source).unwrap())
 	}
+}
+
+/// otpd patch: a regex-lite error as the `regex::Error` this crate's API returns.
+fn lite_error(err: regex_lite::Error) -> Error {
+	Error::Syntax(err.to_string())
 }
 
 impl Deref for RegexCache {
@@ -132,7 +141,7 @@ pub struct CachedRegex {
 macro_rules! regex {
 	($self:ident) => (
 		$self.builder.cache.lock().unwrap().configure(&$self.builder.source, |b|
-			$self.builder.options.define(b)).unwrap()
+			$self.builder.options.define_lite(b)).unwrap()
 	)
 }
 

@@ -52,6 +52,21 @@ impl Default for Options {
 }
 
 impl Options {
+	/// otpd patch: the same options for regex-lite, which `CachedRegex` compiles with. It has
+	/// no Unicode mode (its classes are ASCII: `\d` is `[0-9]`) and no lazy DFA, so `unicode`
+	/// and `dfa_size_limit` do not apply to it.
+	pub fn define_lite<'b>(&self, builder: &'b mut regex_lite::RegexBuilder)
+		-> &'b mut regex_lite::RegexBuilder
+	{
+		builder
+			.case_insensitive(self.case_insensitive)
+			.multi_line(self.multi_line)
+			.dot_matches_new_line(self.dot_matches_new_line)
+			.swap_greed(self.swap_greed)
+			.ignore_whitespace(self.ignore_whitespace)
+			.size_limit(self.size_limit)
+	}
+
 	pub fn define<'b>(&self, builder: &'b mut RegexBuilder) -> &'b mut RegexBuilder {
 		builder
 			.case_insensitive(self.case_insensitive)
