@@ -53,7 +53,11 @@ pub enum RemoteError {
     Forbidden(String),
     /// The server failed the request (storage, saturation…): its Twilio error code and
     /// sentence.
-    Server { status: u16, code: u32, message: String },
+    Server {
+        status: u16,
+        code: u32,
+        message: String,
+    },
     /// The server's answer was not one otpd understands (a different version, a proxy page).
     Protocol(String),
 }

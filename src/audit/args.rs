@@ -263,8 +263,18 @@ mod tests {
     fn words_parse_back_into_the_same_arguments() {
         let cases: &[&[&str]] = &[
             &[],
-            &["--event", "sent", "--phone", "+1", "415", "555", "2671", "--limit", "5"],
-            &["list", "--station", "desk 2", "--since", "7d", "--format", "csv"],
+            &[
+                "--event", "sent", "--phone", "+1", "415", "555", "2671", "--limit", "5",
+            ],
+            &[
+                "list",
+                "--station",
+                "desk 2",
+                "--since",
+                "7d",
+                "--format",
+                "csv",
+            ],
             &["verify", "--head", "3:ab"],
             &["verify", "--head-file"],
             &["verify", "--no-head-file"],

@@ -309,6 +309,10 @@ impl Config {
     /// Things worth saying at start-up that do not stop otpd.
     pub fn warnings(&self) -> Vec<String> {
         let mut w = Vec::new();
+        // A remote terminal hashes and composes nothing: the server's settings count.
+        if self.remote.is_some() {
+            return w;
+        }
         if self.hashing.below_owasp() {
             w.push(format!(
                 "warning: argon2id parameters (memory_kib = {}, iterations = {}) are below the OWASP minimum (19456 KiB, 2 iterations); use them for tests only",

@@ -76,7 +76,8 @@ pub(super) fn remote(
         }
     };
     let ms = |key, v, default| {
-        ranged(key, v, default, 1..=600_000, " milliseconds").map(|v| Duration::from_millis(v as u64))
+        ranged(key, v, default, 1..=600_000, " milliseconds")
+            .map(|v| Duration::from_millis(v as u64))
     };
     Ok(Some(RemoteConfig {
         url,
@@ -133,7 +134,13 @@ mod tests {
             "http://127.0.0.1:8080"
         );
         assert!(base_url("k", "https://otpd.example").is_ok());
-        for bad in ["127.0.0.1:8080", "ftp://x", "http://", "http://a b", "http://x?q=1"] {
+        for bad in [
+            "127.0.0.1:8080",
+            "ftp://x",
+            "http://",
+            "http://a b",
+            "http://x?q=1",
+        ] {
             assert!(base_url("k", bad).is_err(), "{bad}");
         }
     }
@@ -141,9 +148,14 @@ mod tests {
     #[test]
     fn a_url_without_a_key_names_what_is_missing() {
         let env = Env::default();
-        let err = remote(RawRemote::default(), Some("http://127.0.0.1:1"), &env, &|p| p)
-            .unwrap_err()
-            .to_string();
+        let err = remote(
+            RawRemote::default(),
+            Some("http://127.0.0.1:1"),
+            &env,
+            &|p| p,
+        )
+        .unwrap_err()
+        .to_string();
         assert!(err.contains("OTPD_API_KEY"), "{err}");
         assert!(
             remote(RawRemote::default(), None, &env, &|p| p)

@@ -111,7 +111,12 @@ impl Session {
         }
     }
 
-    fn run(&mut self, app: &mut dyn Executor, request: Request, out: &mut dyn Write) -> Result<(), Error> {
+    fn run(
+        &mut self,
+        app: &mut dyn Executor,
+        request: Request,
+        out: &mut dyn Write,
+    ) -> Result<(), Error> {
         let request = self.with_current(request);
         if let Request::Send { locale, .. } = &request {
             self.locale = *locale;
@@ -133,7 +138,12 @@ impl Session {
 
     /// `audit …`: the same review commands as `otpd audit …`. A mistake is one line and the
     /// prompt goes on.
-    fn audit(&self, app: &mut dyn Executor, args: &AuditArgs, out: &mut dyn Write) -> Result<(), Error> {
+    fn audit(
+        &self,
+        app: &mut dyn Executor,
+        args: &AuditArgs,
+        out: &mut dyn Write,
+    ) -> Result<(), Error> {
         match app.audit(args, self.json, out) {
             Ok(_) => Ok(()),
             Err(e) => self.error(out, &e),
@@ -141,7 +151,12 @@ impl Session {
     }
 
     /// Runs one parsed line. `Ok(false)` ends the session.
-    fn handle(&mut self, app: &mut dyn Executor, line: Line, out: &mut dyn Write) -> Result<bool, Error> {
+    fn handle(
+        &mut self,
+        app: &mut dyn Executor,
+        line: Line,
+        out: &mut dyn Write,
+    ) -> Result<bool, Error> {
         match line {
             Line::Empty => {}
             Line::Run(request) => self.run(app, request, out)?,
@@ -172,7 +187,10 @@ impl Session {
 /// Runs the prompt until `quit`, Ctrl-D or the end of the input. Returns the exit status.
 pub fn run(
     mut app: Box<dyn Executor>,
-    state_dir: &Path, json: bool, out: &mut dyn Write) -> Result<u8, Error> {
+    state_dir: &Path,
+    json: bool,
+    out: &mut dyn Write,
+) -> Result<u8, Error> {
     let interactive = std::io::stdin().is_terminal();
     let signals = Watch::install(interactive)?;
     let mut session = Session {

@@ -98,10 +98,12 @@ impl Client {
         response
             .take(MAX_BODY)
             .read_to_string(&mut text)
-            .map_err(|e| match e.get_ref().and_then(|i| i.downcast_ref::<reqwest::Error>()) {
-                Some(r) => unreachable(url, r),
-                None => protocol(format!("unreadable answer: {e}")),
-            })?;
+            .map_err(
+                |e| match e.get_ref().and_then(|i| i.downcast_ref::<reqwest::Error>()) {
+                    Some(r) => unreachable(url, r),
+                    None => protocol(format!("unreadable answer: {e}")),
+                },
+            )?;
         if status == 200 {
             return serde_json::from_str(&text)
                 .map_err(|e| protocol(format!("unexpected answer: {e}")));

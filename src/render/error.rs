@@ -59,7 +59,10 @@ fn remote(f: &mut fmt::Formatter<'_>, e: &RemoteError) -> fmt::Result {
             status,
             code,
             message,
-        } => write!(f, "the otpd server failed the request ({status}, error {code}): {message}"),
+        } => write!(
+            f,
+            "the otpd server failed the request ({status}, error {code}): {message}"
+        ),
         RemoteError::Protocol(what) => write!(
             f,
             "the otpd server's answer is not one this otpd understands ({what}); are both the same version?"

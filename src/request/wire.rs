@@ -100,9 +100,7 @@ impl Wire {
                 phone: phone.as_ref().map(e164),
             },
             Request::ResumeSending => Wire::ResumeSending,
-            Request::Unlock { phone } => Wire::Unlock {
-                phone: e164(phone),
-            },
+            Request::Unlock { phone } => Wire::Unlock { phone: e164(phone) },
         }
     }
 
@@ -110,10 +108,8 @@ impl Wire {
     pub fn read(self) -> Result<Asked, &'static str> {
         let phone = |p: String| PhoneNumber::parse(&p).map_err(|_| "phone");
         let maybe = |p: Option<String>| p.map(phone).transpose();
-        let locale = |l: Option<String>| {
-            l.map(|l| Locale::get(&l).map_err(|_| "locale"))
-                .transpose()
-        };
+        let locale =
+            |l: Option<String>| l.map(|l| Locale::get(&l).map_err(|_| "locale")).transpose();
         Ok(Asked::Run(match self {
             Wire::Send {
                 phone: p,

@@ -66,8 +66,9 @@ fn audit(app: &mut App, key: &ApiKey, words: &[String], json: bool) -> Answer {
     if words.len() > 64 {
         return Err(bad("too many words"));
     }
-    let args = AuditArgs::try_parse_from(std::iter::once("audit").chain(words.iter().map(String::as_str)))
-        .map_err(|_| bad("these words are not those of otpd audit"))?;
+    let args =
+        AuditArgs::try_parse_from(std::iter::once("audit").chain(words.iter().map(String::as_str)))
+            .map_err(|_| bad("these words are not those of otpd audit"))?;
     let limit = match &args.command {
         None => args.list.limit,
         Some(AuditCommand::List(l)) => l.limit,

@@ -19,10 +19,10 @@ use zeroize::Zeroizing;
 
 use super::api::{self, Answer, Call, Creds, Form};
 use super::errors::ApiError;
-use super::{exec, ext};
 use super::metrics::Metrics;
 use super::pool::{Pool, Refused};
 use super::shapes::Base;
+use super::{exec, ext};
 use crate::app::App;
 use crate::store::ApiKey;
 
