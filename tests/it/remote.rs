@@ -8,7 +8,7 @@ use std::process::{Child, Stdio};
 use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
 use std::time::{Duration, Instant};
 
-use crate::harness::{Env, US, US_E164, US2};
+use crate::harness::{Env, US, US_E164, US2, on_both_stores};
 use crate::repl::{expect, prompt, type_line};
 use crate::serve::{Key, Server, assert_error, key};
 
@@ -47,10 +47,11 @@ fn same(local: &Env, term: &Env, args: &[&str]) -> String {
     r.stdout
 }
 
-#[test]
-fn one_shot_commands_read_the_same_through_the_server() {
-    let local = Env::new();
-    let served = Env::new();
+on_both_stores! {
+    /// The server on either store; the local installation on the same kind of store.
+    fn one_shot_commands_read_the_same_through_the_server(store) {
+    let local = Env::new_on(store);
+    let served = Env::new_on(store);
     let k = key(&served, "desk-1", "station");
     let server = Server::start(&served);
     let term = terminal(&server, &k);
@@ -101,6 +102,7 @@ fn one_shot_commands_read_the_same_through_the_server() {
     let (status, log) = server.stop();
     assert_eq!(status, 0, "{log}");
     assert!(!log.contains(US_E164) && !log.contains(&k.secret), "{log}");
+}
 }
 
 #[test]
