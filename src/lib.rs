@@ -100,6 +100,14 @@ fn executor(config: Config) -> Result<Box<dyn Executor>, Error> {
     })
 }
 
+/// [`executor`] for the prompt and the kiosk, which learn their station from the server.
+fn session_executor(config: Config) -> Result<Box<dyn Executor>, Error> {
+    Ok(match config.remote {
+        Some(_) => Box::new(remote::Client::connect(config)?),
+        None => Box::new(App::for_process(config)?),
+    })
+}
+
 /// Picks the front-end: the prompt without a command.
 fn dispatch(cli: Cli, env: &Env, out: &mut dyn Write) -> Result<u8, Error> {
     let json = cli.global.json;
@@ -116,8 +124,8 @@ fn dispatch(cli: Cli, env: &Env, out: &mut dyn Write) -> Result<u8, Error> {
         Command::Config => cli::config(&config, out),
         Command::Prune(args) => cli::prune(&args, config, json, out),
         Command::Store(args) => cli::store(&args, config, json, out),
-        Command::Repl => prompt::run(executor(config)?, &dirs.state, json, out),
-        Command::Kiosk => kiosk::run(executor(config)?, out),
+        Command::Repl => prompt::run(session_executor(config)?, &dirs.state, json, out),
+        Command::Kiosk => kiosk::run(session_executor(config)?, out),
         Command::Serve { listen } => serve::run(config, listen.as_deref(), out),
         Command::Keys { action } => {
             use crate::serve::keys::KeysAction;

@@ -211,7 +211,10 @@ pub fn run(
             out,
             &render::prompt::banner(&app.delivery_name(), &app.config().station),
         )?;
-        write_line(out, &render::prompt::message_costs(app.config()))?;
+        // What an SMS costs is the server's business when it composes the messages.
+        if app.config().remote.is_none() {
+            write_line(out, &render::prompt::message_costs(app.config()))?;
+        }
         warn(app.as_mut(), &session, out)?;
         resume(app.as_mut(), &mut session, out)?;
     }

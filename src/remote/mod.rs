@@ -43,6 +43,12 @@ struct TwilioError {
     message: String,
 }
 
+/// Whom the key acts as.
+#[derive(Deserialize)]
+struct Whoami {
+    station: String,
+}
+
 /// What `audit …` answers: what it printed, and its exit status.
 #[derive(Deserialize)]
 struct Printed {
@@ -75,6 +81,16 @@ impl Client {
             http,
             clock,
         })
+    }
+
+    /// [`Client::new`], then asks the server whose key this is, for the prompt and the kiosk:
+    /// their station is the key's (shown in the banner), and a server out of reach or a
+    /// revoked key stops them at start rather than in front of a visitor.
+    pub fn connect(config: Config) -> Result<Client, Error> {
+        let mut client = Client::new(config)?;
+        let me: Whoami = client.post(&Wire::Station)?;
+        client.config.station = me.station;
+        Ok(client)
     }
 
     /// Posts one wire request; the answer's JSON on success, else the error it stands for.

@@ -54,12 +54,16 @@ pub enum Wire {
         words: Vec<String>,
         json: bool,
     },
+    /// The key's station (a prompt or a kiosk asks once at start: it names the station, and a
+    /// dead server or a revoked key stops it before a visitor arrives).
+    Station,
 }
 
 /// What a wire request asks for once read.
 pub enum Asked {
     Run(Request),
     Audit { words: Vec<String>, json: bool },
+    Station,
 }
 
 fn e164(p: &PhoneNumber) -> String {
@@ -144,6 +148,7 @@ impl Wire {
             Wire::ResumeSending => Request::ResumeSending,
             Wire::Unlock { phone: p } => Request::Unlock { phone: phone(p)? },
             Wire::Audit { words, json } => return Ok(Asked::Audit { words, json }),
+            Wire::Station => return Ok(Asked::Station),
         }))
     }
 }

@@ -2,7 +2,7 @@
 //! `Request` field) run as the key's station — the request names no station — and answered
 //! with the [`Outcome`](crate::domain::Outcome)'s JSON, numbers in full so the terminal can go
 //! on with them (it masks them when it renders; the code is never in an answer). `audit …`
-//! answers what it printed and its exit status. Roles as for the other endpoints: station and
+//! answers what it printed and its exit status; `station`, the key's station. Roles as for the other endpoints: station and
 //! admin keys run requests, auditor and admin keys read the audit log.
 
 use std::time::Instant;
@@ -55,6 +55,10 @@ pub fn execute(app: &mut App, key: &ApiKey, call: &Call) -> Answer {
             Ok((StatusCode::OK, value))
         }
         Asked::Audit { words, json } => audit(app, key, &words, json),
+        Asked::Station => Ok((
+            StatusCode::OK,
+            json!({"station": key.station, "role": key.role.as_str()}),
+        )),
     }
 }
 

@@ -323,7 +323,8 @@ fn the_kiosk_works_through_the_server() {
 #[test]
 fn the_prompt_in_a_terminal_resumes_the_stations_pending_code_from_the_server() {
     let served = Env::new();
-    let k = key(&served, "desk-1", "station");
+    // The terminal calls itself desk-1; the key says desk-9, and the key wins.
+    let k = key(&served, "desk-9", "station");
     let server = Server::start(&served);
     let term = terminal(&server, &k);
     // Sent from one process (say, before the terminal restarted)…
@@ -332,7 +333,7 @@ fn the_prompt_in_a_terminal_resumes_the_stations_pending_code_from_the_server() 
     let mut p = prompt(&term, &[]);
     expect(
         &mut p,
-        &format!("Delivery: through {}. Station: desk-1.", server.base),
+        &format!("Delivery: through {}. Station: desk-9.", server.base),
     );
     expect(
         &mut p,
@@ -345,6 +346,29 @@ fn the_prompt_in_a_terminal_resumes_the_stations_pending_code_from_the_server() 
     type_line(&mut p, "quit");
     p.exp_eof().unwrap();
     holds_nothing(&term);
+}
+
+#[test]
+fn a_kiosk_whose_server_is_gone_or_key_revoked_stops_at_start() {
+    let served = Env::new();
+    let k = key(&served, "kiosk-lobby", "station");
+    let server = Server::start(&served);
+    let term = terminal(&server, &k);
+    served.run(&["keys", "revoke", &k.sid]).ok();
+    let r = term.run(&["kiosk"]);
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(r.stdout.is_empty(), "no welcome screen: {r:?}");
+    assert!(
+        r.stderr.contains("refused this terminal's API key"),
+        "{r:?}"
+    );
+    let (status, _) = server.stop();
+    assert_eq!(status, 0);
+    let r = term.run(&["kiosk"]);
+    assert_eq!(r.code, 3, "{r:?}");
+    assert!(r.stdout.is_empty(), "no welcome screen: {r:?}");
+    assert_eq!(r.stderr.lines().count(), 1, "{r:?}");
+    assert!(r.stderr.contains("cannot reach the otpd server"), "{r:?}");
 }
 
 #[test]
