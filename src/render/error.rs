@@ -44,7 +44,7 @@ fn remote(f: &mut fmt::Formatter<'_>, e: &RemoteError) -> fmt::Result {
             ..
         } => write!(
             f,
-            "cannot reach the otpd server at {url}: no answer in time (remote.connect_timeout_ms, remote.request_timeout_ms); nothing was done here, check the server or the network"
+            "cannot reach the otpd server at {url}: no answer in time (remote.connect_timeout_ms, remote.request_timeout_ms); if it got the request it may still have done it, so check with status before trying again"
         ),
         RemoteError::Unreachable { url, detail, .. } => write!(
             f,

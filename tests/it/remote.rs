@@ -404,6 +404,35 @@ fn the_execute_endpoint_acts_only_as_the_keys_station() {
 }
 
 #[test]
+fn the_api_secret_file_must_be_private() {
+    use std::os::unix::fs::PermissionsExt;
+    let served = Env::new();
+    let k = key(&served, "desk-1", "station");
+    let server = Server::start(&served);
+    let mut t = Env::with_config(&format!(
+        "[remote]\nurl = \"{}\"\napi_key = \"{}\"\napi_secret_file = \"api-secret\"\n",
+        server.base, k.sid
+    ));
+    let file = t.config_path().with_file_name("api-secret");
+    std::fs::write(&file, format!("{}\n", k.secret)).unwrap();
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let r = t.run(&["status"]);
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(
+        r.stderr.contains("remote.api_secret_file") && r.stderr.contains("chmod 600"),
+        "{r:?}"
+    );
+    assert!(!r.stderr.contains(&k.secret), "{r:?}");
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let r = t.run(&["--json", "status"]);
+    assert_eq!(r.outcome(), "status", "{r:?}");
+    // The flag beats the file's url.
+    t.set_env("OTPD_SERVER", "http://127.0.0.1:1");
+    assert_eq!(t.run(&["status"]).code, 3);
+    holds_nothing(&t);
+}
+
+#[test]
 fn commands_of_the_database_refuse_to_run_through_a_server() {
     let served = Env::new();
     let k = key(&served, "desk-1", "station");
