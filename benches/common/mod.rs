@@ -102,6 +102,7 @@ impl Fixture {
                     now,
                     expires_at: now + TimeDelta::seconds(ttl),
                     max_attempts,
+                    locale: None,
                 })
             })
             .expect("insert challenge");

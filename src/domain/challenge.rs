@@ -56,6 +56,8 @@ pub struct Challenge {
     pub used_at: Option<DateTime<Utc>>,
     pub delivery_status: String,
     pub provider_ref: Option<String>,
+    /// The language tag its messages were written in (e.g. `es`); `None`: the configured one.
+    pub locale: Option<String>,
 }
 
 /// What may happen when someone types a code for this verification.
@@ -145,6 +147,7 @@ mod tests {
             used_at: None,
             delivery_status: "sent".into(),
             provider_ref: None,
+            locale: None,
         }
     }
 

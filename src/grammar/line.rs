@@ -214,7 +214,11 @@ mod tests {
                 channel.map(|c| format!(" {c}")).unwrap_or_default(),
                 locale.map(|l| format!(" {}", l.tag())).unwrap_or_default()
             ),
-            Line::Run(Request::Resend { phone: p, .. }) => format!("resend {}", phone(&p)),
+            Line::Run(Request::Resend { phone: p, locale }) => format!(
+                "resend {}{}",
+                phone(&p),
+                locale.map(|l| format!(" {}", l.tag())).unwrap_or_default()
+            ),
             Line::Run(Request::Verify { code, phone: p }) => format!(
                 "verify {}{}",
                 code.expose_digits(),
@@ -308,6 +312,17 @@ mod tests {
             ("verify --help", "usage Check a code"),
             ("resend", "resend "),
             ("resend +1 202 555 0123", "resend +12025550123"),
+            ("resend es", "resend  es"),
+            ("resend +1 202 555 0123 pt-BR", "resend +12025550123 pt"),
+            ("resend --locale fr", "resend  fr"),
+            (
+                "resend +1 202 555 0123 --locale de",
+                "resend +12025550123 de",
+            ),
+            (
+                "resend +1 202 555 0123 sms",
+                "bad: Unknown locale \"sms\": the built-in locales are en, es, fr, de, pt.",
+            ),
             ("status", "status "),
             ("cancel", "cancel "),
             ("help", "help "),

@@ -71,6 +71,10 @@ pub enum Operator {
     Resend {
         #[arg(num_args = 0.., value_name = "PHONE")]
         phone: Vec<String>,
+        /// The new message's language: en, es, fr, de or pt [default: the language of the
+        /// code it replaces]
+        #[arg(long, value_name = "LOCALE")]
+        locale: Option<String>,
     },
     /// Check a code
     #[command(allow_negative_numbers = true)]
@@ -141,10 +145,7 @@ impl Operator {
                 locale.as_deref(),
                 r.region,
             )?),
-            Operator::Resend { phone } => run(Request::Resend {
-                phone: optional_phone(phone)?,
-                locale: None,
-            }),
+            Operator::Resend { phone, locale } => run(resend(phone, locale.as_deref(), r.region)?),
             Operator::Verify { code, phone } => run(verify(code, phone.as_deref(), r)?),
             Operator::Status { phone } => run(Request::Status {
                 phone: optional_phone(phone)?,
@@ -200,6 +201,28 @@ fn send(
         channel,
         locale,
         app_hash: None,
+    })
+}
+
+/// `resend [PHONE…] [LOCALE]` or `resend [PHONE…] --locale LOCALE`: without the flag, a last
+/// word that does not start with a digit (or `+`) is the locale.
+fn resend(
+    words: &[String],
+    locale: Option<&str>,
+    region: Option<Region>,
+) -> Result<Request, InputError> {
+    let mut locale = locale.map(self::locale).transpose()?;
+    let mut end = words.len();
+    if locale.is_none()
+        && let Some(last) = words.last()
+        && !last.starts_with(|c: char| c.is_ascii_digit() || c == '+' || c == '(')
+    {
+        locale = Some(self::locale(last)?);
+        end -= 1;
+    }
+    Ok(Request::Resend {
+        phone: optional_phone(&words[..end], region)?,
+        locale,
     })
 }
 

@@ -209,12 +209,13 @@ impl Kiosk<'_> {
     /// if the visitor typed one after it.
     fn ask_phone(&mut self) -> Result<Result<(PhoneNumber, Option<Channel>), End>, Error> {
         loop {
-            match self.ask(&self.texts().ask_phone(None))? {
+            let region = self.app.config().phone.default_region;
+            let example = region.and_then(|r| r.mobile_example());
+            match self.ask(&self.texts().ask_phone(example.as_deref()))? {
                 Answer::End(end) => return Ok(Err(end)),
                 Answer::Bad(p) => self.line(&p.to_string())?,
                 Answer::Text(t) if t.is_empty() => {}
                 Answer::Text(t) => {
-                    let region = self.app.config().phone.default_region;
                     let reading = grammar::Reading {
                         region,
                         code_length: 0,
@@ -229,7 +230,7 @@ impl Kiosk<'_> {
                     if let Err(e) = grammar::phone(&t, region) {
                         self.line(&self.outcome_text(&e.outcome()))?;
                     }
-                    self.line(self.texts().not_a_phone(false))?;
+                    self.line(self.texts().not_a_phone(region.is_some()))?;
                 }
             }
         }

@@ -42,6 +42,8 @@ enum Precheck {
 /// The new code's hash and lifetime, made before the write lock is taken.
 struct Fresh<'a> {
     channel: Channel,
+    /// The message's language tag, kept with the verification for later resends.
+    locale: Option<&'static str>,
     code_hash: &'a str,
     code_length: usize,
     expires_at: DateTime<Utc>,
@@ -94,6 +96,15 @@ impl Service<'_> {
             Target::Many(n) => return Ok(Outcome::PhoneRequired { pending: n }),
             Target::One(_) | Target::None => return self.no_pending(now, phone),
         };
+        // Unless asked otherwise, the new message speaks the language of the one it replaces,
+        // whichever terminal sent that one.
+        let wording = Wording {
+            locale: wording.locale.or_else(|| {
+                let tag = ch.locale.as_deref()?;
+                Locale::get(tag).ok()
+            }),
+            ..wording
+        };
         self.issue(now, rng, &ch.phone, ch.channel, wording, Mode::Resend)
     }
 
@@ -121,6 +132,7 @@ impl Service<'_> {
         let code_hash = cx.hasher.hash(&code)?;
         let fresh = Fresh {
             channel,
+            locale: wording.locale.map(|l| l.tag()),
             code_hash: &code_hash,
             code_length: code.len(),
             expires_at: now + cx.policy.ttl,
@@ -254,6 +266,7 @@ impl Ctx<'_> {
             code_hash: fresh.code_hash,
             now,
             expires_at: fresh.expires_at,
+            locale: fresh.locale,
         })?;
         self.record_send(tx, now, phone, ch.id)?;
         let detail = format!("{}; resend {}", fresh.channel, ch.resends + 1);
@@ -284,6 +297,7 @@ impl Ctx<'_> {
             now,
             expires_at: fresh.expires_at,
             max_attempts: self.policy.max_attempts,
+            locale: fresh.locale,
         })?;
         self.record_send(tx, now, phone, id)?;
         let channel = fresh.channel.as_str();

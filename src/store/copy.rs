@@ -76,6 +76,7 @@ impl Table {
                 "used_at",
                 "delivery_status",
                 "provider_ref",
+                "locale",
             ],
             Table::AuditEvents => &[
                 "id",

@@ -304,6 +304,8 @@ pub struct NewChallenge<'a> {
     pub now: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
     pub max_attempts: u32,
+    /// The message's language tag; `None`: the configured one.
+    pub locale: Option<&'a str>,
 }
 
 /// A new code for a pending verification.
@@ -313,6 +315,8 @@ pub struct Reissue<'a> {
     pub code_hash: &'a str,
     pub now: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
+    /// The new message's language tag; `None`: the configured one.
+    pub locale: Option<&'a str>,
 }
 
 /// One send, as the ledger records it.

@@ -24,6 +24,7 @@ fn start(tx: &mut dyn Tx, phone: &str) -> i64 {
         now: t0(),
         expires_at: t0() + TimeDelta::seconds(300),
         max_attempts: 5,
+        locale: None,
     })
     .unwrap()
 }
@@ -35,6 +36,7 @@ fn resend(tx: &mut dyn Tx, id: i64, hash: &str) -> bool {
         code_hash: hash,
         now: t0() + TimeDelta::seconds(10),
         expires_at: t0() + TimeDelta::seconds(310),
+        locale: Some("es"),
     })
     .unwrap()
 }

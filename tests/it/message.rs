@@ -113,6 +113,29 @@ fn the_prompt_takes_a_locale_after_the_number_in_text_and_json_lines() {
     );
 }
 
+on_both_stores! {
+    /// The language is kept with the verification: a resend from another process (after a
+    /// restart, from another terminal, through the server) speaks it unless told otherwise.
+    fn a_resend_in_a_new_process_speaks_the_language_of_the_code_it_replaces(store) {
+        let env = Env::with_config_on(
+            store,
+            "[policy]\nresend_cooldown_seconds = 0\n[limits]\nper_number_per_hour = 10\n",
+        );
+        env.run(&["send", US, "--locale", "es"]).ok();
+        env.run(&["resend"]).ok();
+        env.run(&["resend", US, "--locale", "fr"]).ok();
+        env.run(&["resend", US]).ok();
+        env.run(&["resend", "de"]).ok();
+        // A new `send` without a language is in the configured one again.
+        env.run(&["send", US]).ok();
+        env.run(&["resend"]).ok();
+        let locales: Vec<_> = env.outbox().iter().map(|m| m["locale"].clone()).collect();
+        assert_eq!(locales, ["es", "es", "fr", "fr", "de", "en", "en"]);
+        let (body, code, _) = last_message(&env);
+        assert!(body.starts_with(&format!("Your verification code is {code}.")), "{body}");
+    }
+}
+
 #[test]
 fn a_template_fills_code_app_and_minutes() {
     let env = Env::with_config(

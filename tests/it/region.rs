@@ -259,3 +259,38 @@ fn the_fixed_line_text_says_it_was_called() {
         "{r:?}"
     );
 }
+
+#[test]
+fn the_kiosk_asks_for_a_national_number_with_its_region_s_example() {
+    // (region, example shown, a national number typed, where it went)
+    let cases = [
+        ("US", "(201) 555-0123", "415 555 2671", "+1 •••-•••-2671"),
+        ("GB", "07400 123456", "07911 123456", "+44 •••• ••3456"),
+    ];
+    for (region, example, typed, masked) in cases {
+        let env = Env::with_config(&format!("[phone]\ndefault_region = \"{region}\"\n"));
+        let r = env.run_stdin(&["kiosk"], format!("hello\n{typed}\n").as_bytes());
+        assert_eq!(r.code, 0, "{r:?}");
+        let s = &r.stdout;
+        let ask = format!("Enter your mobile number (e.g. {example}):");
+        assert!(s.contains(&ask), "{region}: {s}");
+        // Neither question nor refusal asks for a + the visitor does not need.
+        assert!(
+            s.contains("\nPlease enter a mobile number.\n"),
+            "{region}: {s}"
+        );
+        assert!(!s.contains("starting with +"), "{region}: {s}");
+        assert!(
+            s.contains(&format!("code by SMS to {masked}")),
+            "{region}: {s}"
+        );
+    }
+    // Without a region the kiosk keeps asking for the country code.
+    let env = Env::new();
+    let r = env.run_stdin(&["kiosk"], b"hello\n");
+    assert!(
+        r.stdout
+            .contains("Please enter a mobile number, starting with + and the country code."),
+        "{r:?}"
+    );
+}

@@ -12,7 +12,7 @@ use crate::store::{NewChallenge, Reissue};
 
 const COLUMNS: &str = "id, phone, station, channel, code_hash, code_length, generation, \
      created_at, sent_at, expires_at, attempts, max_attempts, resends, state, used_at, \
-     delivery_status, provider_ref";
+     delivery_status, provider_ref, locale";
 
 /// A row as a [`Challenge`]; a stored value otpd never writes is an error naming the column.
 fn from_row(r: &Row) -> PgResult<Challenge> {
@@ -38,6 +38,7 @@ fn from_row(r: &Row) -> PgResult<Challenge> {
         used_at: r.try_get::<_, Option<i64>>(14)?.map(from_ms),
         delivery_status: r.try_get(15)?,
         provider_ref: r.try_get(16)?,
+        locale: r.try_get(17)?,
     })
 }
 
@@ -87,8 +88,8 @@ pub fn recent_for_station(
 pub fn insert(c: &mut Conn<'_>, n: &NewChallenge<'_>) -> PgResult<i64> {
     let row = c.query_one(
         "INSERT INTO challenges (phone, station, channel, code_hash, code_length, created_at,
-                                 sent_at, expires_at, max_attempts)
-         VALUES ($1, $2, $3, $4, $5, $6, $6, $7, $8)
+                                 sent_at, expires_at, max_attempts, locale)
+         VALUES ($1, $2, $3, $4, $5, $6, $6, $7, $8, $9)
          RETURNING id",
         &[
             &n.phone.e164(),
@@ -99,6 +100,7 @@ pub fn insert(c: &mut Conn<'_>, n: &NewChallenge<'_>) -> PgResult<i64> {
             &to_ms(n.now),
             &to_ms(n.expires_at),
             &i64::from(n.max_attempts),
+            &n.locale,
         ],
     )?;
     Ok(row.try_get(0)?)
@@ -110,7 +112,7 @@ pub fn reissue(c: &mut Conn<'_>, r: &Reissue<'_>) -> PgResult<bool> {
         "UPDATE challenges
          SET code_hash = $2, channel = $3, generation = generation + 1, sent_at = $4,
              expires_at = $5, resends = resends + 1, delivery_status = 'pending',
-             provider_ref = NULL
+             provider_ref = NULL, locale = $6
          WHERE id = $1 AND state = 'pending'",
         &[
             &r.id,
@@ -118,6 +120,7 @@ pub fn reissue(c: &mut Conn<'_>, r: &Reissue<'_>) -> PgResult<bool> {
             &r.channel.as_str(),
             &to_ms(r.now),
             &to_ms(r.expires_at),
+            &r.locale,
         ],
     )?;
     Ok(n == 1)

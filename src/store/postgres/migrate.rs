@@ -31,6 +31,10 @@ pub(super) const MIGRATIONS: &[(i64, &str)] = &[
         5,
         include_str!("../../../migrations/postgres/0005_api_keys.sql"),
     ),
+    (
+        6,
+        include_str!("../../../migrations/postgres/0006_challenge_locale.sql"),
+    ),
 ];
 
 /// The advisory lock key every otpd migrating a database takes ("otpd" in ASCII).

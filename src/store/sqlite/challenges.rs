@@ -11,7 +11,7 @@ use crate::store::{NewChallenge, Reissue};
 
 const COLUMNS: &str = "id, phone, station, channel, code_hash, code_length, generation, \
      created_at, sent_at, expires_at, attempts, max_attempts, resends, state, used_at, \
-     delivery_status, provider_ref";
+     delivery_status, provider_ref, locale";
 
 fn from_row(r: &Row<'_>) -> rusqlite::Result<Challenge> {
     let bad = |i: usize, what: &str| {
@@ -42,6 +42,7 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<Challenge> {
         used_at: r.get::<_, Option<i64>>(14)?.map(from_ms),
         delivery_status: r.get(15)?,
         provider_ref: r.get(16)?,
+        locale: r.get(17)?,
     })
 }
 
@@ -92,8 +93,8 @@ pub fn recent_for_station(
 pub fn insert(c: &Connection, n: &NewChallenge<'_>) -> rusqlite::Result<i64> {
     c.execute(
         "INSERT INTO challenges (phone, station, channel, code_hash, code_length, created_at,
-                                 sent_at, expires_at, max_attempts)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7, ?8)",
+                                 sent_at, expires_at, max_attempts, locale)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?7, ?8, ?9)",
         params![
             n.phone.e164(),
             n.station,
@@ -103,6 +104,7 @@ pub fn insert(c: &Connection, n: &NewChallenge<'_>) -> rusqlite::Result<i64> {
             to_ms(n.now),
             to_ms(n.expires_at),
             n.max_attempts,
+            n.locale,
         ],
     )?;
     Ok(c.last_insert_rowid())
@@ -115,14 +117,15 @@ pub fn reissue(c: &Connection, r: &Reissue<'_>) -> rusqlite::Result<bool> {
         "UPDATE challenges
          SET code_hash = ?2, channel = ?3, generation = generation + 1, sent_at = ?4,
              expires_at = ?5, resends = resends + 1, delivery_status = 'pending',
-             provider_ref = NULL
+             provider_ref = NULL, locale = ?6
          WHERE id = ?1 AND state = 'pending'",
         params![
             r.id,
             r.code_hash,
             r.channel.as_str(),
             to_ms(r.now),
-            to_ms(r.expires_at)
+            to_ms(r.expires_at),
+            r.locale,
         ],
     )?;
     Ok(n == 1)

@@ -44,6 +44,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         5,
         include_str!("../../../migrations/sqlite/0005_api_keys.sql"),
     ),
+    (
+        6,
+        include_str!("../../../migrations/sqlite/0006_challenge_locale.sql"),
+    ),
 ];
 
 /// An open otpd SQLite database.
