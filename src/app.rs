@@ -22,7 +22,9 @@ use crate::service::{Ctx, Service, Wording};
 use crate::store::any::AnyStore;
 use crate::store::copy::Copied;
 
+mod executor;
 mod server;
+pub use executor::Executor;
 pub use server::{Approval, CreatedKey};
 
 /// The typed requests moved to their own module; kept here for callers of `app::Request`.

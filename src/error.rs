@@ -34,6 +34,32 @@ pub enum Error {
     Usage(String),
     /// An I/O failure worded by the audit commands themselves (see `Usage`).
     Io(String),
+    /// A remote terminal's server could not be reached or refused the work.
+    Remote(RemoteError),
+}
+
+/// What went wrong between a remote terminal and `otpd serve`. Worded in `render::error`.
+#[derive(Debug)]
+pub enum RemoteError {
+    /// No connection (refused, no route, name or TLS failure), or no answer in time.
+    Unreachable {
+        url: String,
+        timed_out: bool,
+        detail: String,
+    },
+    /// The API key is unknown, revoked, or its secret is wrong (exit 2: fix the key).
+    Unauthorized { url: String },
+    /// The key's role may not do this (exit 2). The server's sentence.
+    Forbidden(String),
+    /// The server failed the request (storage, saturation…): its Twilio error code and
+    /// sentence.
+    Server {
+        status: u16,
+        code: u32,
+        message: String,
+    },
+    /// The server's answer was not one otpd understands (a different version, a proxy page).
+    Protocol(String),
 }
 
 /// What a signal handler was for.
@@ -58,9 +84,11 @@ impl std::error::Error for Error {
             Error::Args(e) | Error::PromptArgs(_, e) => Some(e),
             Error::Output(e) | Error::Input(e) | Error::Signals(_, e) => Some(e),
             Error::Terminal(e) => Some(e),
-            Error::TwilioUnchecked | Error::KioskShowsCodes | Error::Usage(_) | Error::Io(_) => {
-                None
-            }
+            Error::TwilioUnchecked
+            | Error::KioskShowsCodes
+            | Error::Usage(_)
+            | Error::Io(_)
+            | Error::Remote(_) => None,
         }
     }
 }
@@ -98,8 +126,11 @@ impl Error {
             | Error::Args(_)
             | Error::PromptArgs(..)
             | Error::TwilioUnchecked
-            | Error::KioskShowsCodes => exit::USAGE,
-            Error::Store(_) => exit::STORAGE,
+            | Error::KioskShowsCodes
+            | Error::Remote(RemoteError::Unauthorized { .. } | RemoteError::Forbidden(_)) => {
+                exit::USAGE
+            }
+            Error::Store(_) | Error::Remote(_) => exit::STORAGE,
             Error::Hash(_)
             | Error::Io(_)
             | Error::Output(_)
@@ -119,6 +150,11 @@ impl Error {
             | Error::TwilioUnchecked
             | Error::KioskShowsCodes => "usage_error",
             Error::Store(_) => "storage_error",
+            Error::Remote(RemoteError::Unauthorized { .. } | RemoteError::Forbidden(_)) => {
+                "config_error"
+            }
+            Error::Remote(RemoteError::Unreachable { .. }) => "server_unreachable",
+            Error::Remote(_) => "server_error",
             Error::Hash(_)
             | Error::Io(_)
             | Error::Output(_)

@@ -6,7 +6,8 @@
 //! pure [`domain`], persists with the [`store`], delivers through [`delivery`] and records the
 //! [`store::audit`] event, and [`render`] words the [`Outcome`]. Front-ends never import each
 //! other; what the two terminal ones share is in [`terminal`]. This file only picks the
-//! front-end. The environment and the configuration file are read once, at start-up, into
+//! front-end, and what runs its requests: the local [`app::App`], or with `--server` the
+//! [`remote`] client of `otpd serve`. The environment and the configuration file are read once, at start-up, into
 //! [`config`].
 
 // No unsafe code, except the allocator in `hugepages` (which allows it, and says why).
@@ -26,6 +27,7 @@ pub mod hugepages;
 pub mod kiosk;
 pub mod message;
 pub mod prompt;
+pub mod remote;
 pub mod render;
 pub mod request;
 pub mod sanitize;
@@ -39,9 +41,9 @@ use std::ffi::OsString;
 use std::io::Write;
 use std::process::ExitCode;
 
-use crate::app::App;
+use crate::app::{App, Executor};
 use crate::cli::{Cli, Command};
-use crate::config::Env;
+use crate::config::{Config, Env};
 pub use crate::domain::Outcome;
 use crate::error::Error;
 
@@ -89,20 +91,41 @@ fn install_panic_hook() {
     }));
 }
 
+/// What runs the requests: the local application, or with `--server` (`[remote] url`) the
+/// server, which this terminal reaches with its API key and nothing else.
+fn executor(config: Config) -> Result<Box<dyn Executor>, Error> {
+    Ok(match config.remote {
+        Some(_) => Box::new(remote::Client::new(config)?),
+        None => Box::new(App::for_process(config)?),
+    })
+}
+
+/// [`executor`] for the prompt and the kiosk, which learn their station from the server.
+fn session_executor(config: Config) -> Result<Box<dyn Executor>, Error> {
+    Ok(match config.remote {
+        Some(_) => Box::new(remote::Client::connect(config)?),
+        None => Box::new(App::for_process(config)?),
+    })
+}
+
 /// Picks the front-end: the prompt without a command.
 fn dispatch(cli: Cli, env: &Env, out: &mut dyn Write) -> Result<u8, Error> {
     let json = cli.global.json;
     let (config, dirs) = cli::load_config(&cli.global, env)?;
-    match cli.command.unwrap_or(Command::Repl) {
-        Command::Operator(op) => cli::operator(&op, config, json, out),
+    let command = cli.command.unwrap_or(Command::Repl);
+    if let (Some(r), Command::Serve { .. } | Command::Keys { .. }) = (&config.remote, &command) {
+        return Err(Error::Usage(format!(
+            "otpd serve and otpd keys run where the database is, not through a server ({}): unset --server / OTPD_SERVER / [remote] url",
+            r.url
+        )));
+    }
+    match command {
+        Command::Operator(op) => cli::operator(&op, config, executor, json, out),
         Command::Config => cli::config(&config, out),
         Command::Prune(args) => cli::prune(&args, config, json, out),
         Command::Store(args) => cli::store(&args, config, json, out),
-        Command::Repl => {
-            let app = App::for_process(config)?;
-            prompt::run(app, &dirs.state, json, out)
-        }
-        Command::Kiosk => kiosk::run(App::for_process(config)?, out),
+        Command::Repl => prompt::run(session_executor(config)?, &dirs.state, json, out),
+        Command::Kiosk => kiosk::run(session_executor(config)?, out),
         Command::Serve { listen } => serve::run(config, listen.as_deref(), out),
         Command::Keys { action } => {
             use crate::serve::keys::KeysAction;

@@ -142,6 +142,90 @@ pub fn drop_station_from_env(args: &mut AuditArgs, matches: &clap::ArgMatches) {
     }
 }
 
+impl AuditArgs {
+    /// The words that parse back into these arguments (after `audit`): what a remote terminal
+    /// sends to the server, which parses them with these same definitions.
+    pub fn words(&self) -> Vec<String> {
+        let mut w = Vec::new();
+        match &self.command {
+            None => self.list.push_words(&mut w),
+            Some(AuditCommand::List(l)) => {
+                w.push("list".into());
+                l.push_words(&mut w);
+            }
+            Some(AuditCommand::Verify(v)) => {
+                w.push("verify".into());
+                if let Some(h) = &v.head {
+                    w.extend(["--head".into(), h.clone()]);
+                }
+                match &v.head_file {
+                    Some(Some(p)) => {
+                        w.extend(["--head-file".into(), p.to_string_lossy().into_owned()])
+                    }
+                    Some(None) => w.push("--head-file".into()),
+                    None => {}
+                }
+                if v.no_head_file {
+                    w.push("--no-head-file".into());
+                }
+            }
+            Some(AuditCommand::Head) => w.push("head".into()),
+            Some(AuditCommand::Stats(s)) => {
+                w.push("stats".into());
+                s.time.push_words(&mut w);
+            }
+            Some(AuditCommand::Export(e)) => {
+                w.push("export".into());
+                let format = match e.format {
+                    ExportFormat::Csv => "csv",
+                    ExportFormat::Json => "json",
+                };
+                w.extend(["--format".into(), format.into()]);
+                e.time.push_words(&mut w);
+            }
+        }
+        w
+    }
+}
+
+impl TimeArgs {
+    fn push_words(&self, w: &mut Vec<String>) {
+        for (flag, v) in [("--since", &self.since), ("--until", &self.until)] {
+            if let Some(v) = v {
+                w.extend([flag.to_string(), v.clone()]);
+            }
+        }
+    }
+}
+
+impl ListArgs {
+    fn push_words(&self, w: &mut Vec<String>) {
+        if let Some(phone) = &self.phone {
+            w.push("--phone".into());
+            w.extend(phone.iter().cloned());
+        }
+        if let Some(s) = &self.station {
+            w.extend(["--station".into(), s.clone()]);
+        }
+        for e in &self.events {
+            w.extend(["--event".into(), e.as_str().into()]);
+        }
+        self.time.push_words(w);
+        w.extend(["--limit".into(), self.limit.to_string()]);
+        if let Some(b) = self.before {
+            w.extend(["--before".into(), b.to_string()]);
+        }
+        if let Some(f) = self.format {
+            let f = match f {
+                ListFormat::Table => "table",
+                ListFormat::Json => "json",
+                ListFormat::Csv => "csv",
+            };
+            w.extend(["--format".into(), f.into()]);
+        }
+    }
+}
+
 fn parse_event(s: &str) -> Result<Event, String> {
     Event::from_name(s).ok_or_else(|| {
         let names: Vec<&str> = Event::ALL.iter().map(|e| e.as_str()).collect();
@@ -173,6 +257,38 @@ mod tests {
         assert!(
             matches!(a.command, Some(AuditCommand::Export(e)) if e.format == ExportFormat::Json)
         );
+    }
+
+    #[test]
+    fn words_parse_back_into_the_same_arguments() {
+        let cases: &[&[&str]] = &[
+            &[],
+            &[
+                "--event", "sent", "--phone", "+1", "415", "555", "2671", "--limit", "5",
+            ],
+            &[
+                "list",
+                "--station",
+                "desk 2",
+                "--since",
+                "7d",
+                "--format",
+                "csv",
+            ],
+            &["verify", "--head", "3:ab"],
+            &["verify", "--head-file"],
+            &["verify", "--no-head-file"],
+            &["head"],
+            &["stats", "--until", "2026-11-28"],
+            &["export", "--format", "json"],
+        ];
+        for words in cases {
+            let a = parse(words).unwrap();
+            let again = a.words();
+            let again: Vec<&str> = again.iter().map(String::as_str).collect();
+            let b = parse(&again).unwrap();
+            assert_eq!(format!("{a:?}"), format!("{b:?}"), "{words:?}");
+        }
     }
 
     #[test]

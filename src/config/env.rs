@@ -25,6 +25,10 @@ pub struct Env {
     pub region: Option<String>,
     /// `OTPD_LISTEN`: the address `otpd serve` listens on (beats `[server] listen`).
     pub listen: Option<String>,
+    /// `OTPD_API_KEY`: the SID of the key a remote terminal authenticates with.
+    pub api_key: Option<String>,
+    /// `OTPD_API_SECRET`: that key's secret (beats `[remote] api_secret_file`).
+    pub api_secret: Option<SecretString>,
     /// `NO_COLOR` is set and not empty (<https://no-color.org>).
     pub no_color: bool,
     /// `OTPD_FAKE_NOW`, an RFC 3339 instant the clock is pinned to. Read in debug builds only,
@@ -52,6 +56,13 @@ impl Env {
             listen: std::env::var("OTPD_LISTEN")
                 .ok()
                 .filter(|v| !v.trim().is_empty()),
+            api_key: std::env::var("OTPD_API_KEY")
+                .ok()
+                .filter(|v| !v.trim().is_empty()),
+            api_secret: std::env::var("OTPD_API_SECRET")
+                .ok()
+                .filter(|v| !v.is_empty())
+                .map(SecretString::from),
             no_color: std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()),
             fake_now: debug_only(|| std::env::var("OTPD_FAKE_NOW").ok()),
             debug_panic: debug_only(|| std::env::var_os("OTPD_DEBUG_PANIC")),

@@ -21,6 +21,7 @@ mod limits;
 mod message;
 mod phone;
 mod raw;
+pub mod remote;
 mod sections;
 pub mod server;
 pub mod twilio;
@@ -119,6 +120,9 @@ pub struct Config {
     pub message: crate::message::Composer,
     /// `[server]`: `otpd serve`.
     pub server: server::ServerConfig,
+    /// `[remote]` (`--server`, `OTPD_SERVER`): work through `otpd serve`; `None`: the local
+    /// database.
+    pub remote: Option<remote::RemoteConfig>,
     /// `NO_COLOR` was set (and not empty): the prompt prints no colour.
     pub no_color: bool,
     /// The instant the clock is pinned to (`OTPD_FAKE_NOW`, debug builds only; see
@@ -136,6 +140,8 @@ pub struct Overrides {
     pub outbox: Option<PathBuf>,
     /// `--region`: beats `OTPD_REGION` and `[phone] default_region`.
     pub region: Option<String>,
+    /// `--server` / `OTPD_SERVER`: beats `[remote] url`.
+    pub server: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -241,6 +247,7 @@ impl Config {
         kiosk.locales = message::kiosk_locales(raw.kiosk.locales.as_deref(), composer.locale())?;
         let phone = phone::phone(&raw.phone, o.region.as_deref(), env.region.as_deref())?;
         let server = server::server(raw.server, env)?;
+        let remote = remote::remote(raw.remote, o.server.as_deref(), env, &relative)?;
         let station = o
             .station
             .clone()
@@ -293,6 +300,7 @@ impl Config {
             phone,
             message: composer,
             server,
+            remote,
             no_color: env.no_color,
             fake_now: env.fake_now.as_deref().and_then(instant),
         })
@@ -301,6 +309,10 @@ impl Config {
     /// Things worth saying at start-up that do not stop otpd.
     pub fn warnings(&self) -> Vec<String> {
         let mut w = Vec::new();
+        // A remote terminal hashes and composes nothing: the server's settings count.
+        if self.remote.is_some() {
+            return w;
+        }
         if self.hashing.below_owasp() {
             w.push(format!(
                 "warning: argon2id parameters (memory_kib = {}, iterations = {}) are below the OWASP minimum (19456 KiB, 2 iterations); use them for tests only",

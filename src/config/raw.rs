@@ -37,6 +37,8 @@ pub(super) struct RawConfig {
     pub(super) message: super::message::RawMessage,
     #[serde(default)]
     pub(super) server: super::server::RawServer,
+    #[serde(default)]
+    pub(super) remote: super::remote::RawRemote,
 }
 
 /// `database = "PATH-or-URL"`, or a `[database]` table with `url`, `password_file` and

@@ -166,7 +166,10 @@ fn bad_hidden(key: &'static str, value: &str, expected: &str) -> ConfigError {
 
 /// Reads a secret file: a regular file of the running user, not a link, readable by its owner
 /// only (checked on the open file), holding one line.
-fn read_secret_file(key: &'static str, path: &Path) -> Result<SecretString, ConfigError> {
+pub(super) fn read_secret_file(
+    key: &'static str,
+    path: &Path,
+) -> Result<SecretString, ConfigError> {
     let secret_err = |detail: String| ConfigError::SecretFile {
         key,
         path: path.to_path_buf(),
@@ -190,7 +193,7 @@ fn read_secret_file(key: &'static str, path: &Path) -> Result<SecretString, Conf
 }
 
 /// Validates a secret given in the environment without ever echoing it.
-fn env_secret(var: &'static str, s: &SecretString) -> Result<SecretString, ConfigError> {
+pub(super) fn env_secret(var: &'static str, s: &SecretString) -> Result<SecretString, ConfigError> {
     let v = s.expose_secret().trim();
     if v.bytes().all(|b| b.is_ascii_graphic()) {
         Ok(SecretString::from(v))

@@ -1,21 +1,22 @@
 //! What a use case ended in. Refusals (wrong code, expired, rate limited…) are values here, not
-//! errors: the renderer shows them and maps them to exit statuses.
+//! errors: the renderer shows them and maps them to exit statuses. They read back from their
+//! JSON too, so a remote terminal renders the server's outcome as its own.
 
 use chrono::{DateTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::limits::{Conversion, Limit, Pause, Scope};
 use super::{Channel, NumberType, PhoneNumber};
 
 /// A count against its cap (0 = the cap is disabled), as `otpd limits` shows it.
-#[derive(Debug, Clone, Copy, Serialize)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 pub struct Counter {
     pub count: u32,
     pub cap: u32,
 }
 
 /// One limit that would refuse a send now.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct RefusalView {
     pub limit: Limit,
     pub reason: String,
@@ -25,7 +26,7 @@ pub struct RefusalView {
 }
 
 /// A locked number, as `otpd limits` lists it (masked).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct LockedView {
     pub phone: String,
     pub failures: u32,
@@ -35,7 +36,7 @@ pub struct LockedView {
 }
 
 /// A conversion pause, as `otpd limits` and `limits resume` list it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PauseView {
     pub scope: Scope,
     /// The station's name or the masked prefix; empty for the global pause.
@@ -56,7 +57,7 @@ impl From<Pause> for PauseView {
 }
 
 /// One number's counters, when `otpd limits PHONE` names it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct NumberView {
     pub phone: PhoneNumber,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -73,7 +74,7 @@ pub struct NumberView {
 }
 
 /// What `otpd limits` reports.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct LimitsView {
     /// The first pause holding sends from this station (to the named number): global, the
     /// station's, the prefix's. `pauses` lists every pause in the installation.
@@ -101,7 +102,7 @@ pub struct LimitsView {
 }
 
 /// One pending verification as `status` shows it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PendingView {
     pub phone: PhoneNumber,
     pub channel: Channel,
@@ -119,7 +120,7 @@ pub struct PendingView {
 }
 
 /// The result of one command. Serialises as `{"outcome": "<name>", …fields}`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
 pub enum Outcome {
     Sent {

@@ -14,7 +14,7 @@ mod screen;
 use std::io::Write;
 use std::time::{Duration, Instant};
 
-use crate::app::App;
+use crate::app::Executor;
 use crate::config::KioskConfig;
 use crate::domain::{Channel, Code, Outcome, PhoneNumber};
 use crate::error::Error;
@@ -28,8 +28,8 @@ use crate::terminal::timed::{Got, TerminalMode, TimedLines};
 use screen::Screen;
 
 /// Runs the kiosk until the input is closed (the terminal hung up).
-pub fn run(mut app: App, out: &mut dyn Write) -> Result<u8, Error> {
-    if app.delivery().shows_codes_locally() {
+pub fn run(mut app: Box<dyn Executor>, out: &mut dyn Write) -> Result<u8, Error> {
+    if app.shows_codes_locally() {
         return Err(Error::KioskShowsCodes);
     }
     let _signals = signals::ignore_keyboard()?;
@@ -42,7 +42,7 @@ pub fn run(mut app: App, out: &mut dyn Write) -> Result<u8, Error> {
         .copied()
         .unwrap_or(app.config().message.locale());
     let mut k = Kiosk {
-        app: &mut app,
+        app: app.as_mut(),
         input: &mut input,
         screen: Screen::new(out),
         cfg,
@@ -98,7 +98,7 @@ enum Answer {
 }
 
 struct Kiosk<'a> {
-    app: &'a mut App,
+    app: &'a mut dyn Executor,
     input: &'a mut TimedLines,
     screen: Screen<'a>,
     cfg: KioskConfig,

@@ -3,7 +3,7 @@
 //! script or front-end on a pipe (plain lines; with `--json`, one JSON object per line).
 //!
 //! Each line is parsed once by the grammar ([`crate::grammar::parse_line_in`]), executed through
-//! [`App::execute`], and rendered by [`crate::render`]. SIGINT is caught for the whole session
+//! [`Executor::execute`] (the local application or a remote terminal's server), and rendered by [`crate::render`]. SIGINT is caught for the whole session
 //! ([`crate::terminal::signals`]), so Ctrl-C while a code is being hashed or delivered lets the
 //! command finish (and write its audit event) instead of killing the process half-way. At the
 //! prompt itself Ctrl-C just cancels the line; a script reading from a pipe stops — at once
@@ -14,7 +14,7 @@ mod spinner;
 use std::io::{IsTerminal, Write};
 use std::path::Path;
 
-use crate::app::App;
+use crate::app::Executor;
 use crate::audit::AuditArgs;
 use crate::domain::{Outcome, PhoneNumber};
 use crate::error::Error;
@@ -111,13 +111,18 @@ impl Session {
         }
     }
 
-    fn run(&mut self, app: &mut App, request: Request, out: &mut dyn Write) -> Result<(), Error> {
+    fn run(
+        &mut self,
+        app: &mut dyn Executor,
+        request: Request,
+        out: &mut dyn Write,
+    ) -> Result<(), Error> {
         let request = self.with_current(request);
         if let Request::Send { locale, .. } = &request {
             self.locale = *locale;
         }
         let spinner = matches!(request, Request::Send { .. } | Request::Resend { .. })
-            && !app.delivery().shows_codes_locally()
+            && !app.shows_codes_locally()
             && !self.json;
         let spinner = spinner.then(Spinner::start).flatten();
         let result = app.execute(&request);
@@ -133,7 +138,12 @@ impl Session {
 
     /// `audit …`: the same review commands as `otpd audit …`. A mistake is one line and the
     /// prompt goes on.
-    fn audit(&self, app: &mut App, args: &AuditArgs, out: &mut dyn Write) -> Result<(), Error> {
+    fn audit(
+        &self,
+        app: &mut dyn Executor,
+        args: &AuditArgs,
+        out: &mut dyn Write,
+    ) -> Result<(), Error> {
         match app.audit(args, self.json, out) {
             Ok(_) => Ok(()),
             Err(e) => self.error(out, &e),
@@ -141,7 +151,12 @@ impl Session {
     }
 
     /// Runs one parsed line. `Ok(false)` ends the session.
-    fn handle(&mut self, app: &mut App, line: Line, out: &mut dyn Write) -> Result<bool, Error> {
+    fn handle(
+        &mut self,
+        app: &mut dyn Executor,
+        line: Line,
+        out: &mut dyn Write,
+    ) -> Result<bool, Error> {
         match line {
             Line::Empty => {}
             Line::Run(request) => self.run(app, request, out)?,
@@ -170,7 +185,12 @@ impl Session {
 }
 
 /// Runs the prompt until `quit`, Ctrl-D or the end of the input. Returns the exit status.
-pub fn run(mut app: App, state_dir: &Path, json: bool, out: &mut dyn Write) -> Result<u8, Error> {
+pub fn run(
+    mut app: Box<dyn Executor>,
+    state_dir: &Path,
+    json: bool,
+    out: &mut dyn Write,
+) -> Result<u8, Error> {
     let interactive = std::io::stdin().is_terminal();
     let signals = Watch::install(interactive)?;
     let mut session = Session {
@@ -189,11 +209,14 @@ pub fn run(mut app: App, state_dir: &Path, json: bool, out: &mut dyn Write) -> R
     if interactive && !json {
         write_line(
             out,
-            &render::prompt::banner(app.delivery().name(), &app.config().station),
+            &render::prompt::banner(&app.delivery_name(), &app.config().station),
         )?;
-        write_line(out, &render::prompt::message_costs(app.config()))?;
-        warn(&mut app, &session, out)?;
-        resume(&mut app, &mut session, out)?;
+        // What an SMS costs is the server's business when it composes the messages.
+        if app.config().remote.is_none() {
+            write_line(out, &render::prompt::message_costs(app.config()))?;
+        }
+        warn(app.as_mut(), &session, out)?;
+        resume(app.as_mut(), &mut session, out)?;
     }
     loop {
         let (raw, styled) = session.prompt();
@@ -212,7 +235,7 @@ pub fn run(mut app: App, state_dir: &Path, json: bool, out: &mut dyn Write) -> R
             Input::Line(line) => {
                 source.remember(&line);
                 let parsed = grammar::parse_line_in(&line, grammar::Reading::of(app.config()));
-                let go_on = session.handle(&mut app, parsed, out)?;
+                let go_on = session.handle(app.as_mut(), parsed, out)?;
                 // Ctrl-C while the command ran: it finished; a person gets the prompt back,
                 // a script stops here.
                 if signals.take_interrupt() && !interactive {
@@ -232,7 +255,7 @@ pub fn run(mut app: App, state_dir: &Path, json: bool, out: &mut dyn Write) -> R
 
 /// On start: locked numbers (anyone can lock a victim's number by typing wrong codes) and a
 /// pause holding this station, so the operator sees them before a visitor is refused.
-fn warn(app: &mut App, session: &Session, out: &mut dyn Write) -> Result<(), Error> {
+fn warn(app: &mut dyn Executor, session: &Session, out: &mut dyn Write) -> Result<(), Error> {
     match app.execute(&Request::Limits { phone: None }) {
         Ok(Outcome::Limits { view }) => {
             for line in render::prompt::start_warnings(&view) {
@@ -246,7 +269,7 @@ fn warn(app: &mut App, session: &Session, out: &mut dyn Write) -> Result<(), Err
 }
 
 /// On start: if this station has a pending verification, say so and make it current.
-fn resume(app: &mut App, session: &mut Session, out: &mut dyn Write) -> Result<(), Error> {
+fn resume(app: &mut dyn Executor, session: &mut Session, out: &mut dyn Write) -> Result<(), Error> {
     match app.execute(&Request::Status { phone: None }) {
         Ok(Outcome::Status { pending }) => {
             if let Some(newest) = pending.first() {

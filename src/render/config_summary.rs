@@ -114,6 +114,15 @@ pub fn config_summary(c: &Config) -> String {
             "\nserver service   {sid} (from the configuration)"
         ));
     }
+    if let Some(r) = &c.remote {
+        summary.push_str(&format!(
+            "\nremote           every command goes through {} with key {} (secret never shown); connect timeout {} ms, request timeout {} ms; this terminal opens no database and needs no secret",
+            r.url,
+            r.api_key,
+            r.connect_timeout.as_millis(),
+            r.request_timeout.as_millis(),
+        ));
+    }
     if let Some(t) = &c.twilio {
         let or_none = |v: &Option<String>| v.clone().unwrap_or_else(|| "(none)".into());
         summary.push_str(&format!(

@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use crate::error::{Error, Signal};
+use crate::error::{Error, RemoteError, Signal};
 use crate::sanitize::sanitize;
 
 impl fmt::Display for Error {
@@ -31,7 +31,42 @@ impl fmt::Display for Error {
             Error::Signals(Signal::Keyboard, e) => {
                 write!(f, "cannot ignore keyboard signals: {e}")
             }
+            Error::Remote(e) => remote(f, e),
         }
+    }
+}
+
+fn remote(f: &mut fmt::Formatter<'_>, e: &RemoteError) -> fmt::Result {
+    match e {
+        RemoteError::Unreachable {
+            url,
+            timed_out: true,
+            ..
+        } => write!(
+            f,
+            "cannot reach the otpd server at {url}: no answer in time (remote.connect_timeout_ms, remote.request_timeout_ms); if it got the request it may still have done it, so check with status before trying again"
+        ),
+        RemoteError::Unreachable { url, detail, .. } => write!(
+            f,
+            "cannot reach the otpd server at {url}: {detail}; check --server / OTPD_SERVER and that otpd serve runs there"
+        ),
+        RemoteError::Unauthorized { url } => write!(
+            f,
+            "the otpd server at {url} refused this terminal's API key (unknown, revoked or wrong secret): check OTPD_API_KEY and OTPD_API_SECRET, or ask for a new key (otpd keys create)"
+        ),
+        RemoteError::Forbidden(message) => write!(f, "the otpd server refused: {message}"),
+        RemoteError::Server {
+            status,
+            code,
+            message,
+        } => write!(
+            f,
+            "the otpd server failed the request ({status}, error {code}): {message}"
+        ),
+        RemoteError::Protocol(what) => write!(
+            f,
+            "the otpd server's answer is not one this otpd understands ({what}); are both the same version?"
+        ),
     }
 }
 

@@ -6,6 +6,7 @@
 
 mod api;
 mod errors;
+mod exec;
 mod ext;
 pub mod keys;
 mod metrics;

@@ -19,10 +19,10 @@ use zeroize::Zeroizing;
 
 use super::api::{self, Answer, Call, Creds, Form};
 use super::errors::ApiError;
-use super::ext;
 use super::metrics::Metrics;
 use super::pool::{Pool, Refused};
 use super::shapes::Base;
+use super::{exec, ext};
 use crate::app::App;
 use crate::store::ApiKey;
 
@@ -58,6 +58,7 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/otpd/v1/limits", get(ext_limits).post(ext_limits))
         .route("/otpd/v1/unlock", post(ext_unlock))
         .route("/otpd/v1/audit", get(ext_audit).post(ext_audit))
+        .route("/otpd/v1/execute", post(ext_execute))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .fallback(|| async { ApiError::not_found("at this path").into_response() })
@@ -139,6 +140,11 @@ async fn ext_unlock(State(s): St, h: HeaderMap, b: Body) -> Response {
 async fn ext_audit(State(s): St, h: HeaderMap, b: Body) -> Response {
     let service = s.service_sid.clone();
     s.call(&service, &h, b, ext::audit).await
+}
+
+async fn ext_execute(State(s): St, h: HeaderMap, b: Body) -> Response {
+    let service = s.service_sid.clone();
+    s.call(&service, &h, b, exec::execute).await
 }
 
 async fn healthz(State(s): St) -> Response {

@@ -17,6 +17,7 @@ mod pg_server;
 mod region;
 mod reliability_core;
 mod reliability_front_ends;
+mod remote;
 mod repl;
 mod secrets;
 mod serve;

@@ -12,14 +12,14 @@ use crate::harness::{Env, US, US_E164, US2};
 /// How long any one expected screen may take to appear.
 const TIMEOUT_MS: u64 = 10_000;
 
-fn prompt(env: &Env, args: &[&str]) -> PtySession {
+pub(crate) fn prompt(env: &Env, args: &[&str]) -> PtySession {
     spawn_command(env.pty_command(args), Some(TIMEOUT_MS)).expect("spawn otpd in a pty")
 }
 
 /// Waits for `text` on the screen. rexpect reads the terminal byte by byte as Latin-1, so
 /// the expected UTF-8 text is compared in that form.
 #[track_caller]
-fn expect(p: &mut PtySession, text: &str) {
+pub(crate) fn expect(p: &mut PtySession, text: &str) {
     let latin1: String = text.bytes().map(char::from).collect();
     if let Err(e) = p.exp_string(&latin1) {
         panic!("expected {text:?} on the screen: {e}");
@@ -27,7 +27,7 @@ fn expect(p: &mut PtySession, text: &str) {
 }
 
 /// Types a line and presses Enter, the way a terminal sends it.
-fn type_line(p: &mut PtySession, line: &str) {
+pub(crate) fn type_line(p: &mut PtySession, line: &str) {
     p.send(line).unwrap();
     p.send("\r").unwrap();
     p.flush().unwrap();

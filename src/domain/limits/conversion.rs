@@ -8,7 +8,7 @@ use super::{Limit, LimitRefusal, Limits, Usage, Wait};
 use crate::domain::PhoneNumber;
 
 /// Sends and approved verifications since the guard's window started.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct Conversion {
     pub sends: u32,
     pub verifications: u32,
@@ -27,7 +27,9 @@ impl Conversion {
 }
 
 /// What a conversion pause covers.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Scope {
     /// Every send from every station.

@@ -114,6 +114,32 @@ impl serde::Serialize for Limit {
     }
 }
 
+/// From its key (for a remote terminal reading the server's outcome). `Paused` and
+/// `Conversion` share a key and are worded alike, so the key reads back as `Paused`.
+impl<'de> serde::Deserialize<'de> for Limit {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        const ALL: [Limit; 13] = [
+            Limit::Country,
+            Limit::NumberType,
+            Limit::FixedLine,
+            Limit::Paused,
+            Limit::Conversion,
+            Limit::NumberNeedsUnlock,
+            Limit::NumberLocked,
+            Limit::Backoff,
+            Limit::NumberHour,
+            Limit::NumberDay,
+            Limit::PrefixHour,
+            Limit::StationHour,
+            Limit::GlobalHour,
+        ];
+        let key = String::deserialize(d)?;
+        ALL.into_iter()
+            .find(|l| l.key() == key)
+            .ok_or_else(|| serde::de::Error::custom("unknown limit"))
+    }
+}
+
 /// How long a refusal lasts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Wait {

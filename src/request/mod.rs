@@ -2,6 +2,8 @@
 //! one ([`InputError`], [`LineProblem`]). Every front-end produces these; the sentences for
 //! the errors are in `render::input`, so this module names no front-end and no wording.
 
+pub mod wire;
+
 use crate::domain::channel::ChannelError;
 use crate::domain::{Channel, Code, CodeError, Outcome, PhoneError, PhoneNumber};
 use crate::message::{AppHash, Locale, LocaleError};

@@ -1,0 +1,166 @@
+//! `[remote]`: a terminal that works through `otpd serve` instead of a local database. The
+//! server's URL (`--server`, `OTPD_SERVER`, `[remote] url`), the API key that names the
+//! station (`OTPD_API_KEY`, `[remote] api_key`), its secret (`OTPD_API_SECRET`, else `[remote]
+//! api_secret_file`, read with the secret-file checks) and the two timeouts that keep an
+//! unreachable server from hanging the terminal.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use secrecy::SecretString;
+use serde::Deserialize;
+
+use super::{ConfigError, Env, ranged};
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawRemote {
+    url: Option<String>,
+    api_key: Option<String>,
+    api_secret_file: Option<PathBuf>,
+    connect_timeout_ms: Option<i64>,
+    request_timeout_ms: Option<i64>,
+}
+
+/// The validated `[remote]` table: present exactly when a server URL was given.
+#[derive(Debug, Clone)]
+pub struct RemoteConfig {
+    /// The server's base URL, e.g. `https://otpd.example:8443` (no trailing slash).
+    pub url: String,
+    /// The API key's SID (`SK…`).
+    pub api_key: String,
+    /// The key's secret; `Debug` is redacted.
+    pub api_secret: SecretString,
+    pub connect_timeout: Duration,
+    pub request_timeout: Duration,
+}
+
+/// `url`: `--server`/`OTPD_SERVER` (already in `flag`), else `[remote] url`. `None` when neither
+/// is set: the terminal uses its own database.
+pub(super) fn remote(
+    raw: RawRemote,
+    flag: Option<&str>,
+    env: &Env,
+    relative: &dyn Fn(PathBuf) -> PathBuf,
+) -> Result<Option<RemoteConfig>, ConfigError> {
+    let (key, url) = match (flag.filter(|u| !u.trim().is_empty()), raw.url) {
+        (Some(u), _) => ("--server", u.to_string()),
+        (None, Some(u)) => ("remote.url", u),
+        (None, None) => return Ok(None),
+    };
+    let url = base_url(key, &url)?;
+    let api_key = match (&env.api_key, raw.api_key) {
+        (Some(k), _) => ("OTPD_API_KEY", k.clone()),
+        (None, Some(k)) => ("remote.api_key", k),
+        (None, None) => {
+            return Err(missing(
+                "the API key's SID (OTPD_API_KEY or remote.api_key, from otpd keys create)",
+            ));
+        }
+    };
+    if !is_key_sid(&api_key.1) {
+        return Err(ConfigError::Value {
+            key: api_key.0,
+            value: format!("\"{}\"", crate::sanitize::sanitize(&api_key.1)),
+            expected: "use the SK… SID otpd keys create printed (SK followed by 32 hex digits)"
+                .into(),
+        });
+    }
+    let api_secret = match (&env.api_secret, raw.api_secret_file) {
+        (Some(s), _) => super::twilio::env_secret("OTPD_API_SECRET", s)?,
+        (None, Some(p)) => super::twilio::read_secret_file("remote.api_secret_file", &relative(p))?,
+        (None, None) => {
+            return Err(missing(
+                "the API key's secret (OTPD_API_SECRET or remote.api_secret_file)",
+            ));
+        }
+    };
+    let ms = |key, v, default| {
+        ranged(key, v, default, 1..=600_000, " milliseconds")
+            .map(|v| Duration::from_millis(v as u64))
+    };
+    Ok(Some(RemoteConfig {
+        url,
+        api_key: api_key.1,
+        api_secret,
+        connect_timeout: ms("remote.connect_timeout_ms", raw.connect_timeout_ms, 3_000)?,
+        request_timeout: ms("remote.request_timeout_ms", raw.request_timeout_ms, 30_000)?,
+    }))
+}
+
+fn missing(what: &str) -> ConfigError {
+    ConfigError::Missing {
+        what: "a terminal that works through otpd serve".into(),
+        missing: what.into(),
+    }
+}
+
+/// `http://` or `https://`, a host, no query or fragment; returned without a trailing slash.
+fn base_url(key: &'static str, value: &str) -> Result<String, ConfigError> {
+    let v = value.trim().trim_end_matches('/');
+    let rest = v
+        .strip_prefix("https://")
+        .or_else(|| v.strip_prefix("http://"));
+    let ok = rest.is_some_and(|r| {
+        !r.is_empty()
+            && !r.starts_with('/')
+            && r.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"-._~:/[]%".contains(&b))
+    });
+    if ok {
+        Ok(v.to_string())
+    } else {
+        Err(ConfigError::Value {
+            key,
+            value: format!("\"{}\"", crate::sanitize::sanitize(value)),
+            expected: "use the server's base URL, e.g. https://otpd.example:8443".into(),
+        })
+    }
+}
+
+/// `SK` followed by 32 hex digits.
+fn is_key_sid(s: &str) -> bool {
+    s.len() == 34 && s.starts_with("SK") && s[2..].bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_are_checked_and_trimmed() {
+        assert_eq!(
+            base_url("k", "http://127.0.0.1:8080/").unwrap(),
+            "http://127.0.0.1:8080"
+        );
+        assert!(base_url("k", "https://otpd.example").is_ok());
+        for bad in [
+            "127.0.0.1:8080",
+            "ftp://x",
+            "http://",
+            "http://a b",
+            "http://x?q=1",
+        ] {
+            assert!(base_url("k", bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_url_without_a_key_names_what_is_missing() {
+        let env = Env::default();
+        let err = remote(
+            RawRemote::default(),
+            Some("http://127.0.0.1:1"),
+            &env,
+            &|p| p,
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("OTPD_API_KEY"), "{err}");
+        assert!(
+            remote(RawRemote::default(), None, &env, &|p| p)
+                .unwrap()
+                .is_none()
+        );
+    }
+}

@@ -1,0 +1,204 @@
+//! The wire form of a [`Request`], for a remote terminal and `otpd serve`'s
+//! `POST /otpd/v1/execute`: plain JSON values (the full number, the code's digits, the locale's
+//! tag) that become the same typed request on the server. There is no station field: the
+//! server acts as the station of the key that signed the request. No `Debug`: it carries a code.
+
+use serde::{Deserialize, Serialize};
+
+use super::Request;
+use crate::domain::{Channel, Code, PhoneNumber};
+use crate::message::{AppHash, Locale};
+
+/// One request as it crosses the network, `{"request": "send", …}`.
+#[derive(Serialize, Deserialize)]
+#[serde(tag = "request", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Wire {
+    Send {
+        phone: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        channel: Option<Channel>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        locale: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        app_hash: Option<String>,
+    },
+    Resend {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        phone: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        locale: Option<String>,
+    },
+    Verify {
+        code: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        phone: Option<String>,
+    },
+    Status {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        phone: Option<String>,
+    },
+    Cancel {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        phone: Option<String>,
+    },
+    Limits {
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        phone: Option<String>,
+    },
+    ResumeSending,
+    Unlock {
+        phone: String,
+    },
+    /// `audit …`: the words after `audit`, and whether the answer is JSON lines.
+    Audit {
+        words: Vec<String>,
+        json: bool,
+    },
+    /// The key's station (a prompt or a kiosk asks once at start: it names the station, and a
+    /// dead server or a revoked key stops it before a visitor arrives).
+    Station,
+}
+
+/// What a wire request asks for once read.
+pub enum Asked {
+    Run(Request),
+    Audit { words: Vec<String>, json: bool },
+    Station,
+}
+
+fn e164(p: &PhoneNumber) -> String {
+    p.e164().to_string()
+}
+
+impl Wire {
+    /// The wire form of a typed request.
+    pub fn of(r: &Request) -> Wire {
+        let tag = |l: &Option<&'static Locale>| l.map(|l| l.tag().to_string());
+        match r {
+            Request::Send {
+                phone,
+                channel,
+                locale,
+                app_hash,
+            } => Wire::Send {
+                phone: e164(phone),
+                channel: *channel,
+                locale: tag(locale),
+                app_hash: app_hash.as_ref().map(|h| h.as_str().to_string()),
+            },
+            Request::Resend { phone, locale } => Wire::Resend {
+                phone: phone.as_ref().map(e164),
+                locale: tag(locale),
+            },
+            Request::Verify { code, phone } => Wire::Verify {
+                code: code.expose_digits().to_string(),
+                phone: phone.as_ref().map(e164),
+            },
+            Request::Status { phone } => Wire::Status {
+                phone: phone.as_ref().map(e164),
+            },
+            Request::Cancel { phone } => Wire::Cancel {
+                phone: phone.as_ref().map(e164),
+            },
+            Request::Limits { phone } => Wire::Limits {
+                phone: phone.as_ref().map(e164),
+            },
+            Request::ResumeSending => Wire::ResumeSending,
+            Request::Unlock { phone } => Wire::Unlock { phone: e164(phone) },
+        }
+    }
+
+    /// The typed request; `Err` names the field that is not what a terminal sends.
+    pub fn read(self) -> Result<Asked, &'static str> {
+        let phone = |p: String| PhoneNumber::parse(&p).map_err(|_| "phone");
+        let maybe = |p: Option<String>| p.map(phone).transpose();
+        let locale =
+            |l: Option<String>| l.map(|l| Locale::get(&l).map_err(|_| "locale")).transpose();
+        Ok(Asked::Run(match self {
+            Wire::Send {
+                phone: p,
+                channel,
+                locale: l,
+                app_hash,
+            } => Request::Send {
+                phone: phone(p)?,
+                channel,
+                locale: locale(l)?,
+                app_hash: app_hash
+                    .map(|h| AppHash::parse(&h).map_err(|_| "app_hash"))
+                    .transpose()?,
+            },
+            Wire::Resend { phone, locale: l } => Request::Resend {
+                phone: maybe(phone)?,
+                locale: locale(l)?,
+            },
+            Wire::Verify { code, phone } => Request::Verify {
+                code: Code::parse(&zeroize::Zeroizing::new(code)).map_err(|_| "code")?,
+                phone: maybe(phone)?,
+            },
+            Wire::Status { phone } => Request::Status {
+                phone: maybe(phone)?,
+            },
+            Wire::Cancel { phone } => Request::Cancel {
+                phone: maybe(phone)?,
+            },
+            Wire::Limits { phone } => Request::Limits {
+                phone: maybe(phone)?,
+            },
+            Wire::ResumeSending => Request::ResumeSending,
+            Wire::Unlock { phone: p } => Request::Unlock { phone: phone(p)? },
+            Wire::Audit { words, json } => return Ok(Asked::Audit { words, json }),
+            Wire::Station => return Ok(Asked::Station),
+        }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn round_trip(r: &Request) -> Request {
+        let text = serde_json::to_string(&Wire::of(r)).unwrap();
+        let back: Wire = serde_json::from_str(&text).unwrap();
+        match back.read() {
+            Ok(Asked::Run(r)) => r,
+            _ => panic!("not a request: {text}"),
+        }
+    }
+
+    #[test]
+    fn requests_survive_the_wire() {
+        let phone = PhoneNumber::parse("+1 415 555 2671").unwrap();
+        let sent = Request::Send {
+            phone: phone.clone(),
+            channel: Some(Channel::Sms),
+            locale: Some(Locale::get("es").unwrap()),
+            app_hash: None,
+        };
+        let Request::Send {
+            phone: p, locale, ..
+        } = round_trip(&sent)
+        else {
+            panic!()
+        };
+        assert_eq!(p.e164(), "+14155552671");
+        assert_eq!(locale.map(Locale::tag), Some("es"));
+        let verify = Request::Verify {
+            code: Code::parse("123456").unwrap(),
+            phone: None,
+        };
+        let Request::Verify { code, phone: None } = round_trip(&verify) else {
+            panic!()
+        };
+        assert_eq!(code.expose_digits(), "123456");
+    }
+
+    #[test]
+    fn a_station_field_is_refused() {
+        let text = r#"{"request":"status","station":"other desk"}"#;
+        assert!(serde_json::from_str::<Wire>(text).is_err());
+        let bad = r#"{"request":"verify","code":"12ab"}"#;
+        let wire: Wire = serde_json::from_str(bad).unwrap();
+        assert!(matches!(wire.read(), Err("code")));
+    }
+}

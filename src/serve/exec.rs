@@ -1,0 +1,99 @@
+//! `POST /otpd/v1/execute`: a remote terminal's typed request (its wire form, JSON in the
+//! `Request` field) run as the key's station — the request names no station — and answered
+//! with the [`Outcome`](crate::domain::Outcome)'s JSON, numbers in full so the terminal can go
+//! on with them (it masks them when it renders; the code is never in an answer). `audit …`
+//! answers what it printed and its exit status; `station`, the key's station. Roles as for the other endpoints: station and
+//! admin keys run requests, auditor and admin keys read the audit log.
+
+use std::time::Instant;
+
+use axum::http::StatusCode;
+use clap::Parser;
+use serde_json::json;
+
+use super::api::{Answer, Call};
+use super::errors::ApiError;
+use crate::app::App;
+use crate::audit::{AuditArgs, AuditCommand};
+use crate::domain::phone::serialize_full;
+use crate::request::wire::{Asked, Wire};
+use crate::store::{ApiKey, Role};
+
+/// The most events one answer lists (pages go on with `--before`), as `/otpd/v1/audit`.
+const MAX_LIST: u32 = 1000;
+
+pub fn execute(app: &mut App, key: &ApiKey, call: &Call) -> Answer {
+    let text = call
+        .form
+        .get("Request")
+        .ok_or_else(|| ApiError::invalid("Request is required"))?;
+    let wire: Wire = serde_json::from_str(text)
+        .map_err(|_| ApiError::invalid("Request is not a request this otpd understands"))?;
+    let asked = wire
+        .read()
+        .map_err(|field| ApiError::invalid(format!("Request's {field} is not valid")))?;
+    match asked {
+        Asked::Run(request) => {
+            if key.role == Role::Auditor {
+                return Err(ApiError::forbidden("run verifications"));
+            }
+            let started = Instant::now();
+            let outcome = app
+                .execute_as(&key.station, &request)
+                .map_err(|e| ApiError::from_error(&e))?;
+            match &request {
+                crate::request::Request::Send { .. } | crate::request::Request::Resend { .. } => {
+                    call.metrics.send(outcome.name())
+                }
+                crate::request::Request::Verify { .. } => {
+                    call.metrics.check(outcome.name(), started.elapsed())
+                }
+                _ => {}
+            }
+            let value = serialize_full(|| serde_json::to_value(&outcome))
+                .map_err(|_| ApiError::internal())?;
+            Ok((StatusCode::OK, value))
+        }
+        Asked::Audit { words, json } => audit(app, key, &words, json),
+        Asked::Station => Ok((
+            StatusCode::OK,
+            json!({"station": key.station, "role": key.role.as_str()}),
+        )),
+    }
+}
+
+fn audit(app: &mut App, key: &ApiKey, words: &[String], json: bool) -> Answer {
+    if key.role == Role::Station {
+        return Err(ApiError::forbidden("read the audit log"));
+    }
+    let bad = |why: &str| ApiError::invalid(format!("audit: {why}"));
+    if words.len() > 64 {
+        return Err(bad("too many words"));
+    }
+    let args =
+        AuditArgs::try_parse_from(std::iter::once("audit").chain(words.iter().map(String::as_str)))
+            .map_err(|_| bad("these words are not those of otpd audit"))?;
+    let limit = match &args.command {
+        None => args.list.limit,
+        Some(AuditCommand::List(l)) => l.limit,
+        Some(AuditCommand::Export(_)) => {
+            return Err(bad(
+                "export streams the whole log and is not offered through a server; run it on the server's machine",
+            ));
+        }
+        Some(_) => 0,
+    };
+    if limit > MAX_LIST {
+        return Err(bad(&format!(
+            "at most --limit {MAX_LIST} through a server; page on with --before"
+        )));
+    }
+    let mut out = Vec::new();
+    let status = app
+        .audit(&args, json, &mut out)
+        .map_err(|e| ApiError::from_error(&e))?;
+    Ok((
+        StatusCode::OK,
+        json!({"exit_status": status, "output": String::from_utf8_lossy(&out)}),
+    ))
+}
