@@ -13,7 +13,6 @@ use otpd::store::audit::AuditBatch;
 use otpd::store::audit_query::Filter;
 use otpd::store::{Backend, Store};
 
-#[allow(dead_code)]
 mod common;
 
 const SECRET: &str = "otpd-audit-benchmark-secret-0123456789abcdef";

@@ -2,6 +2,7 @@
 //! RFC 3966 form must parse exactly as phonenumber's natural-language parser parses it.
 
 use super::*;
+use crate::domain::plan::tests::typed_descriptors;
 use phonenumber::metadata::{DATABASE, Descriptor};
 
 thread_local! {
@@ -65,22 +66,9 @@ fn parse_naturally(text: &str) -> Result<PhoneNumber, PhoneError> {
 fn the_rfc3966_spelling_parses_exactly_as_the_natural_one() {
     let mut compared = 0;
     for m in (1..=999u16).filter_map(|c| DATABASE.by_code(&c)).flatten() {
-        let d = m.descriptors();
-        let examples = [
-            d.fixed_line(),
-            d.mobile(),
-            d.toll_free(),
-            d.premium_rate(),
-            d.shared_cost(),
-            d.personal_number(),
-            d.voip(),
-            d.pager(),
-            d.uan(),
-            d.voicemail(),
-        ]
-        .into_iter()
-        .flatten()
-        .filter_map(Descriptor::example);
+        let examples = typed_descriptors(m)
+            .into_iter()
+            .filter_map(Descriptor::example);
         let cc = m.country_code();
         for x in examples {
             let (a, b) = x.split_at(x.len() / 2);

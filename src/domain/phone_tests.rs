@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::domain::RegionError;
+use crate::domain::plan::tests::typed_descriptors;
 
 #[test]
 fn accepts_real_numbers_in_many_spellings() {
@@ -124,22 +125,9 @@ fn compile_all(db: &Database) -> (usize, usize) {
     let mut examples = 0;
     for m in (1..=999u16).filter_map(|c| db.by_code(&c)).flatten() {
         let d = m.descriptors();
-        let descriptors: Vec<&Descriptor> = [
-            Some(d.general()),
-            d.fixed_line(),
-            d.mobile(),
-            d.toll_free(),
-            d.premium_rate(),
-            d.shared_cost(),
-            d.personal_number(),
-            d.voip(),
-            d.pager(),
-            d.uan(),
-            d.voicemail(),
-        ]
-        .into_iter()
-        .flatten()
-        .collect();
+        let descriptors: Vec<&Descriptor> = std::iter::once(d.general())
+            .chain(typed_descriptors(m))
+            .collect();
         for desc in &descriptors {
             regexes += usize::from(compile(desc.national_number()) > 0);
         }
@@ -433,22 +421,9 @@ fn the_per_code_plan_agrees_with_the_whole_world_plan() {
     let mut compared = 0;
     // By code: `DATABASE.iter()` shows only one of the non-geographic (`001`) plans.
     for m in (1..=999u16).filter_map(|c| DATABASE.by_code(&c)).flatten() {
-        let d = m.descriptors();
-        let examples = [
-            d.fixed_line(),
-            d.mobile(),
-            d.toll_free(),
-            d.premium_rate(),
-            d.shared_cost(),
-            d.personal_number(),
-            d.voip(),
-            d.pager(),
-            d.uan(),
-            d.voicemail(),
-        ]
-        .into_iter()
-        .flatten()
-        .filter_map(Descriptor::example);
+        let examples = typed_descriptors(m)
+            .into_iter()
+            .filter_map(Descriptor::example);
         let region = Region::parse(m.id()).ok();
         for example in examples {
             let intl = format!("+{} {example}", m.country_code());

@@ -2,6 +2,7 @@
 //! as they did under the regex crate: same matches, same groups, same replacements, on the
 //! digit strings phonenumber matches them against.
 
+use crate::domain::plan::tests::typed_descriptors;
 use phonenumber::metadata::{DATABASE, Descriptor, Metadata};
 
 /// The regex crate as the vendored regex-cache configured it before: the plan's options
@@ -29,23 +30,10 @@ macro_rules! spans {
 /// prefix or a stray digit in front, their beginnings (leading-digits patterns), and
 /// pseudo-random digits of every length up to 17.
 fn haystacks(m: &Metadata, next: &mut impl FnMut(u64) -> u64) -> Vec<String> {
-    let d = m.descriptors();
-    let examples: Vec<&str> = [
-        d.fixed_line(),
-        d.mobile(),
-        d.toll_free(),
-        d.premium_rate(),
-        d.shared_cost(),
-        d.personal_number(),
-        d.voip(),
-        d.pager(),
-        d.uan(),
-        d.voicemail(),
-    ]
-    .into_iter()
-    .flatten()
-    .filter_map(Descriptor::example)
-    .collect();
+    let examples: Vec<&str> = typed_descriptors(m)
+        .into_iter()
+        .filter_map(Descriptor::example)
+        .collect();
     let mut out = vec![String::new()];
     for x in examples {
         out.push(x.to_string());
@@ -77,25 +65,12 @@ fn plan_regexes_match_under_regex_lite_as_under_regex() {
     for m in (1..=999u16).filter_map(|c| DATABASE.by_code(&c)).flatten() {
         let d = m.descriptors();
         // Each regex with the replacement phonenumber uses it with (if any).
-        let mut list: Vec<_> = [
-            Some(d.general()),
-            d.fixed_line(),
-            d.mobile(),
-            d.toll_free(),
-            d.premium_rate(),
-            d.shared_cost(),
-            d.personal_number(),
-            d.voip(),
-            d.pager(),
-            d.uan(),
-            d.voicemail(),
-            d.emergency(),
-            d.short_code(),
-        ]
-        .into_iter()
-        .flatten()
-        .map(|d| (d.national_number(), None::<&str>))
-        .collect();
+        let mut list: Vec<_> = std::iter::once(d.general())
+            .chain(typed_descriptors(m))
+            .chain(d.emergency())
+            .chain(d.short_code())
+            .map(|d| (d.national_number(), None::<&str>))
+            .collect();
         for f in m.formats().iter().chain(m.international_formats()) {
             list.push((f.pattern(), Some(f.format())));
             list.extend(f.leading_digits().iter().map(|r| (r, None)));

@@ -4,6 +4,27 @@
 use super::*;
 use phonenumber::metadata::{DATABASE, Descriptor, Format, Metadata};
 
+/// A region's number-type descriptors (fixed line … voicemail), those it has: what the tests
+/// that walk every example number or every type pattern of the plan iterate over.
+pub(crate) fn typed_descriptors(m: &Metadata) -> Vec<&Descriptor> {
+    let d = m.descriptors();
+    [
+        d.fixed_line(),
+        d.mobile(),
+        d.toll_free(),
+        d.premium_rate(),
+        d.shared_cost(),
+        d.personal_number(),
+        d.voip(),
+        d.pager(),
+        d.uan(),
+        d.voicemail(),
+    ]
+    .into_iter()
+    .flatten()
+    .collect()
+}
+
 thread_local! {
     /// How often this thread fell back to the whole-world plan (tests run one per thread).
     pub(crate) static WORLD_USES: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
