@@ -51,6 +51,9 @@ pub enum RemoteError {
     Unauthorized { url: String },
     /// The key's role may not do this (exit 2). The server's sentence.
     Forbidden(String),
+    /// The server found the request itself wrong (400, e.g. audit words a server does not
+    /// take): exit 2, the server's sentence.
+    Rejected(String),
     /// The server failed the request (storage, saturation…): its Twilio error code and
     /// sentence.
     Server {
@@ -127,9 +130,11 @@ impl Error {
             | Error::PromptArgs(..)
             | Error::TwilioUnchecked
             | Error::KioskShowsCodes
-            | Error::Remote(RemoteError::Unauthorized { .. } | RemoteError::Forbidden(_)) => {
-                exit::USAGE
-            }
+            | Error::Remote(
+                RemoteError::Unauthorized { .. }
+                | RemoteError::Forbidden(_)
+                | RemoteError::Rejected(_),
+            ) => exit::USAGE,
             Error::Store(_) | Error::Remote(_) => exit::STORAGE,
             Error::Hash(_)
             | Error::Io(_)
@@ -153,6 +158,7 @@ impl Error {
             Error::Remote(RemoteError::Unauthorized { .. } | RemoteError::Forbidden(_)) => {
                 "config_error"
             }
+            Error::Remote(RemoteError::Rejected(_)) => "usage_error",
             Error::Remote(RemoteError::Unreachable { .. }) => "server_unreachable",
             Error::Remote(_) => "server_error",
             Error::Hash(_)

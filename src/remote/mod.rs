@@ -128,6 +128,7 @@ impl Client {
         Err(Error::Remote(match (status, err) {
             (401, _) => RemoteError::Unauthorized { url: url.clone() },
             (403, Some(e)) => RemoteError::Forbidden(e.message),
+            (400, Some(e)) => RemoteError::Rejected(e.message),
             (_, Some(e)) => RemoteError::Server {
                 status,
                 code: e.code,

@@ -8,19 +8,14 @@
 use std::time::Instant;
 
 use axum::http::StatusCode;
-use clap::Parser;
 use serde_json::json;
 
 use super::api::{Answer, Call};
 use super::errors::ApiError;
 use crate::app::App;
-use crate::audit::{AuditArgs, AuditCommand};
 use crate::domain::phone::serialize_full;
 use crate::request::wire::{Asked, Wire};
 use crate::store::{ApiKey, Role};
-
-/// The most events one answer lists (pages go on with `--before`), as `/otpd/v1/audit`.
-const MAX_LIST: u32 = 1000;
 
 pub fn execute(app: &mut App, key: &ApiKey, call: &Call) -> Answer {
     let text = call
@@ -63,35 +58,8 @@ pub fn execute(app: &mut App, key: &ApiKey, call: &Call) -> Answer {
 }
 
 fn audit(app: &mut App, key: &ApiKey, words: &[String], json: bool) -> Answer {
-    if key.role == Role::Station {
-        return Err(ApiError::forbidden("read the audit log"));
-    }
-    let bad = |why: &str| ApiError::invalid(format!("audit: {why}"));
-    if words.len() > 64 {
-        return Err(bad("too many words"));
-    }
-    let args =
-        AuditArgs::try_parse_from(std::iter::once("audit").chain(words.iter().map(String::as_str)))
-            .map_err(|_| bad("these words are not those of otpd audit"))?;
-    let limit = match &args.command {
-        None => args.list.limit,
-        Some(AuditCommand::List(l)) => l.limit,
-        Some(AuditCommand::Export(_)) => {
-            return Err(bad(
-                "export streams the whole log and is not offered through a server; run it on the server's machine",
-            ));
-        }
-        Some(_) => 0,
-    };
-    if limit > MAX_LIST {
-        return Err(bad(&format!(
-            "at most --limit {MAX_LIST} through a server; page on with --before"
-        )));
-    }
-    let mut out = Vec::new();
-    let status = app
-        .audit(&args, json, &mut out)
-        .map_err(|e| ApiError::from_error(&e))?;
+    let words: Vec<&str> = words.iter().map(String::as_str).collect();
+    let (status, out) = super::ext::run_audit(app, key, &words, json)?;
     Ok((
         StatusCode::OK,
         json!({"exit_status": status, "output": String::from_utf8_lossy(&out)}),

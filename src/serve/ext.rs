@@ -57,45 +57,101 @@ pub fn unlock(app: &mut App, key: &ApiKey, call: &Call) -> Answer {
     run(app, key, &Request::Unlock { phone })
 }
 
-/// The most events one HTTP answer lists (pages go on with `--before`).
+/// The most events one answer lists (pages go on with `--before`).
 const MAX_LIST: u32 = 1000;
+/// The most one answer carries of `audit export`: an answer is one body, built in memory by a
+/// worker, so a larger export is refused with the way out (a narrower window, or the server's
+/// own machine) rather than holding an unbounded log in memory.
+const MAX_EXPORT_BYTES: usize = 32 << 20;
 
-/// `GET|POST /otpd/v1/audit` (`Args`: the words after `otpd audit`, e.g. `verify`, `stats`,
-/// `--event approved --limit 20`): the lines `otpd audit … --json` prints, with its exit
-/// status. Auditor and admin keys only; `export` (a stream) is not offered over HTTP.
-pub fn audit(app: &mut App, key: &ApiKey, call: &Call) -> Answer {
+/// `otpd audit WORDS` run for a key: what it printed and its exit status, within what one
+/// answer carries (`--limit` ≤ 1000, an export ≤ 32 MiB). Auditor and admin keys only; the
+/// one place `/otpd/v1/audit` and a remote terminal's `audit …` share.
+pub(super) fn run_audit(
+    app: &mut App,
+    key: &ApiKey,
+    words: &[&str],
+    json: bool,
+) -> Result<(u8, Vec<u8>), ApiError> {
     if key.role == Role::Station {
         return Err(ApiError::forbidden("read the audit log"));
     }
+    let bad = |why: &str| ApiError::invalid(format!("audit: {why}"));
+    if words.len() > 64 {
+        return Err(bad("too many words"));
+    }
+    let args = crate::audit::AuditArgs::try_parse_from(
+        std::iter::once("audit").chain(words.iter().copied()),
+    )
+    .map_err(|_| bad("these words are not those of otpd audit"))?;
+    let limit = match &args.command {
+        None => args.list.limit,
+        Some(crate::audit::AuditCommand::List(l)) => l.limit,
+        // A key reads the log, not the server's files: the configured head file only.
+        Some(crate::audit::AuditCommand::Verify(v)) if matches!(v.head_file, Some(Some(_))) => {
+            return Err(bad(
+                "--head-file PATH would name a file on the server; through a server the server's configured head file is used (or --head ID:MAC)",
+            ));
+        }
+        Some(_) => 0,
+    };
+    if limit > MAX_LIST {
+        return Err(bad(&format!(
+            "at most --limit {MAX_LIST} through a server; page on with --before"
+        )));
+    }
+    let mut out = Capped::default();
+    let status = app.audit(&args, json, &mut out);
+    if out.over {
+        return Err(bad(&format!(
+            "the export is over {} MiB through a server; narrow it with --since/--until, or run it on the server's machine",
+            MAX_EXPORT_BYTES >> 20
+        )));
+    }
+    let status = status.map_err(|e| ApiError::from_error(&e))?;
+    Ok((status, out.buf))
+}
+
+/// A buffer that refuses to grow past [`MAX_EXPORT_BYTES`] and remembers that it did.
+#[derive(Default)]
+struct Capped {
+    buf: Vec<u8>,
+    over: bool,
+}
+
+impl std::io::Write for Capped {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        if self.buf.len() + bytes.len() > MAX_EXPORT_BYTES {
+            self.over = true;
+            return Err(std::io::Error::other("the answer is full"));
+        }
+        self.buf.extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// `GET|POST /otpd/v1/audit` (`Args`: the words after `otpd audit`, e.g. `verify`, `stats`,
+/// `--event approved --limit 20`, `export --format csv`): the lines `otpd audit … --json` prints
+/// (an export: its text, in `output`), with its exit status. Auditor and admin keys only.
+pub fn audit(app: &mut App, key: &ApiKey, call: &Call) -> Answer {
     let words: Vec<&str> = call
         .form
         .get("Args")
         .map(|a| a.split_whitespace().collect())
         .unwrap_or_default();
-    let bad = || {
-        ApiError::invalid(format!(
-            "Args must be the words of otpd audit: list filters (at most --limit {MAX_LIST}), verify, head or stats"
-        ))
-    };
-    if words.len() > 32 {
-        return Err(bad());
+    let (status, out) = run_audit(app, key, &words, true)?;
+    let text = String::from_utf8_lossy(&out);
+    if words.first() == Some(&"export") {
+        return Ok((
+            StatusCode::OK,
+            serde_json::json!({"exit_status": status, "output": text}),
+        ));
     }
-    let args = crate::audit::AuditArgs::try_parse_from(std::iter::once("audit").chain(words))
-        .map_err(|_| bad())?;
-    let limit = match &args.command {
-        None => args.list.limit,
-        Some(crate::audit::AuditCommand::List(l)) => l.limit,
-        Some(crate::audit::AuditCommand::Export(_)) => return Err(bad()),
-        Some(_) => 0,
-    };
-    if limit > MAX_LIST {
-        return Err(bad());
-    }
-    let mut out = Vec::new();
-    let status = app
-        .audit(&args, true, &mut out)
-        .map_err(|e| ApiError::from_error(&e))?;
-    let lines: Vec<serde_json::Value> = String::from_utf8_lossy(&out)
+    let lines: Vec<serde_json::Value> = text
         .lines()
         .filter_map(|l| serde_json::from_str(l).ok())
         .collect();

@@ -120,6 +120,8 @@ fn the_audit_review_works_through_the_server_for_auditor_keys_only() {
         &["audit", "verify"],
         &["audit", "--event", "sent"],
         &["audit", "stats", "--json"],
+        &["audit", "export"],
+        &["audit", "export", "--format", "json"],
     ] {
         let (l, r) = (served.run(args), review.run(args));
         assert_eq!(
@@ -134,6 +136,17 @@ fn the_audit_review_works_through_the_server_for_auditor_keys_only() {
             .stdout
             .contains("Audit log intact")
     );
+    // The export is the log's rows, as on the server's machine.
+    let csv = review.run(&["audit", "export"]);
+    assert!(csv.stdout.lines().count() >= 3, "{csv:?}");
+    // A key reads the log, not the server's files.
+    let r = review.run(&["audit", "verify", "--head-file", "/etc/passwd"]);
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(
+        r.stderr.contains("would name a file on the server"),
+        "{r:?}"
+    );
+    assert!(!r.stderr.contains("root:"), "{r:?}");
     // A station key may not read the log; an auditor key may not send.
     let r = at_desk.run(&["audit"]);
     assert_eq!(r.code, 2, "{r:?}");
