@@ -20,6 +20,7 @@ pub(super) struct RawRemote {
     api_secret_file: Option<PathBuf>,
     connect_timeout_ms: Option<i64>,
     request_timeout_ms: Option<i64>,
+    ca_file: Option<PathBuf>,
 }
 
 /// The validated `[remote]` table: present exactly when a server URL was given.
@@ -33,6 +34,9 @@ pub struct RemoteConfig {
     pub api_secret: SecretString,
     pub connect_timeout: Duration,
     pub request_timeout: Duration,
+    /// `[remote] ca_file`: the PEM certificates (a private CA, or the server's self-signed
+    /// certificate) that alone are trusted for an `https://` server; `None`: the system's roots.
+    pub ca_pem: Option<Vec<u8>>,
 }
 
 /// `url`: `--server`/`OTPD_SERVER` (already in `flag`), else `[remote] url`. `None` when neither
@@ -79,13 +83,34 @@ pub(super) fn remote(
         ranged(key, v, default, 1..=600_000, " milliseconds")
             .map(|v| Duration::from_millis(v as u64))
     };
+    let ca_pem = match raw.ca_file {
+        None => None,
+        Some(p) => Some(ca_file(&relative(p))?),
+    };
     Ok(Some(RemoteConfig {
+        ca_pem,
         url,
         api_key: api_key.1,
         api_secret,
         connect_timeout: ms("remote.connect_timeout_ms", raw.connect_timeout_ms, 3_000)?,
         request_timeout: ms("remote.request_timeout_ms", raw.request_timeout_ms, 30_000)?,
     }))
+}
+
+/// The CA file's PEM text, refused unless it holds at least one certificate.
+fn ca_file(path: &std::path::Path) -> Result<Vec<u8>, ConfigError> {
+    let bad = |detail: String| ConfigError::SecretFile {
+        key: "remote.ca_file",
+        path: path.to_path_buf(),
+        detail,
+    };
+    let pem = std::fs::read(path).map_err(|e| bad(e.to_string()))?;
+    if !pem.windows(27).any(|w| w == b"-----BEGIN CERTIFICATE-----") {
+        return Err(bad(
+            "it holds no PEM certificate (-----BEGIN CERTIFICATE-----)".into(),
+        ));
+    }
+    Ok(pem)
 }
 
 fn missing(what: &str) -> ConfigError {

@@ -64,7 +64,18 @@ impl Client {
         };
         // Errs only if a provider is already installed, which is then used.
         let _ = rustls::crypto::ring::default_provider().install_default();
-        let http = Http::builder()
+        let mut builder = Http::builder();
+        if let Some(pem) = &remote.ca_pem {
+            // Only the configured CA: a terminal pinned to its site's server trusts nothing else.
+            let certs = reqwest::Certificate::from_pem_bundle(pem).map_err(|e| {
+                Error::Usage(format!(
+                    "remote.ca_file holds no usable certificate: {}",
+                    crate::sanitize::sanitize(&e.to_string())
+                ))
+            })?;
+            builder = builder.tls_certs_only(certs);
+        }
+        let http = builder
             .user_agent(concat!("otpd/", env!("CARGO_PKG_VERSION")))
             .connect_timeout(remote.connect_timeout)
             .timeout(remote.request_timeout)

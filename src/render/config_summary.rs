@@ -116,11 +116,16 @@ pub fn config_summary(c: &Config) -> String {
     }
     if let Some(r) = &c.remote {
         summary.push_str(&format!(
-            "\nremote           every command goes through {} with key {} (secret never shown); connect timeout {} ms, request timeout {} ms; this terminal opens no database and needs no secret",
+            "\nremote           every command goes through {} with key {} (secret never shown); connect timeout {} ms, request timeout {} ms; trusts {}; this terminal opens no database and needs no secret",
             r.url,
             r.api_key,
             r.connect_timeout.as_millis(),
             r.request_timeout.as_millis(),
+            if r.ca_pem.is_some() {
+                "only the certificates of remote.ca_file"
+            } else {
+                "the system's certificate authorities"
+            },
         ));
     }
     if let Some(t) = &c.twilio {

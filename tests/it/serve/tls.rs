@@ -94,3 +94,34 @@ fn a_missing_or_empty_key_file_is_one_line_at_start_up() {
     assert!(run.stderr.contains("no private key in it"), "{run:?}");
     assert!(!run.stderr.contains("BEGIN"), "{run:?}");
 }
+
+/// A remote terminal (`--server https://…`) trusts a private or self-signed certificate only
+/// when `[remote] ca_file` names it; without it the server is out of reach (exit 3), and a file
+/// with no certificate is one line at start-up (exit 2).
+#[test]
+fn a_remote_terminal_trusts_the_server_through_its_ca_file() {
+    let (env, http) = tls_env();
+    let k = key(&env, "desk-1", "station");
+    let server = Server::start_with(&env, http);
+    std::fs::write(env.path("junk.pem"), "not a certificate\n").unwrap();
+    let terminal = |ca: Option<&str>| {
+        let config = ca
+            .map(|name| format!("[remote]\nca_file = {:?}\n", env.path(name)))
+            .unwrap_or_default();
+        let mut t = Env::with_config(&config);
+        t.set_env("OTPD_SERVER", &server.base);
+        t.set_env("OTPD_API_KEY", &k.sid);
+        t.set_env("OTPD_API_SECRET", &k.secret);
+        t
+    };
+    let r = terminal(Some("cert.pem")).run(&["send", "--json", US_E164]);
+    assert_eq!(r.outcome(), "sent", "{r:?}");
+    let r = terminal(None).run(&["status"]);
+    assert_eq!(r.code, 3, "{r:?}");
+    assert!(r.stderr.contains("cannot reach the otpd server"), "{r:?}");
+    let r = terminal(Some("junk.pem")).run(&["status"]);
+    assert_eq!(r.code, 2, "{r:?}");
+    assert_eq!(r.stderr.lines().count(), 1, "{r:?}");
+    assert!(r.stderr.contains("remote.ca_file"), "{r:?}");
+    assert!(r.stderr.contains("no PEM certificate"), "{r:?}");
+}
