@@ -9,6 +9,7 @@ mod hostile;
 mod reconnect;
 mod roles;
 mod tls;
+mod two_servers;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Stdio};
