@@ -9,6 +9,7 @@ mod hostile;
 mod reconnect;
 mod roles;
 mod tls;
+mod two_servers;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Stdio};
@@ -24,6 +25,9 @@ pub struct Server {
     pub service: String,
     http: reqwest::blocking::Client,
     reaped: std::sync::atomic::AtomicBool,
+    /// Reads stderr as it comes: a pipe left unread fills (64 KiB, ~900 log lines) and then
+    /// blocks the server's logging, which stalled every request after that.
+    log: Option<std::thread::JoinHandle<String>>,
 }
 
 /// A key as `otpd keys create --json` printed it.
@@ -84,7 +88,14 @@ impl Server {
             .to_string();
         let second = lines.next().expect("a line").expect("utf-8");
         let service = second.strip_prefix("service ").unwrap().to_string();
+        let mut err = child.stderr.take().unwrap();
+        let log = std::thread::spawn(move || {
+            let mut text = String::new();
+            let _ = std::io::Read::read_to_string(&mut err, &mut text);
+            text
+        });
         Server {
+            log: Some(log),
             child,
             base,
             service,
@@ -169,10 +180,11 @@ impl Server {
         // SAFETY: kill(2) on our own child's pid.
         unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
         let status = self.child.wait().expect("wait");
-        let mut err = String::new();
-        if let Some(mut e) = self.child.stderr.take() {
-            std::io::Read::read_to_string(&mut e, &mut err).unwrap();
-        }
+        let err = self
+            .log
+            .take()
+            .map(|h| h.join().expect("stderr reader"))
+            .unwrap_or_default();
         (status.code().unwrap_or(-1), err)
     }
 }
