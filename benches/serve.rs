@@ -84,8 +84,8 @@ impl Server {
 
     /// Peak and current resident set of the server process, in MiB.
     fn memory(&self) -> (f64, f64) {
-        let status =
-            std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap_or_default();
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .unwrap_or_default();
         let field = |name: &str| {
             status
                 .lines()
@@ -125,7 +125,11 @@ fn start(fx: &Fixture, bin: &str) -> Server {
         .args(["keys", "create", "--station", STATION, "--json"])
         .output()
         .expect("otpd keys create");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let key: serde_json::Value = serde_json::from_slice(&out.stdout).expect("key JSON");
     // One log line per request: to a file, so a full pipe never stalls the server.
     let log = std::fs::File::create(fx.dir.path().join("serve.log")).expect("log");
@@ -141,7 +145,10 @@ fn start(fx: &Fixture, bin: &str) -> Server {
         .strip_prefix("listening on ")
         .expect("listening on …")
         .to_string();
-    let service = next().strip_prefix("service ").expect("service …").to_string();
+    let service = next()
+        .strip_prefix("service ")
+        .expect("service …")
+        .to_string();
     Server {
         child,
         base,
@@ -346,7 +353,9 @@ fn main() {
          load average before {load_before}"
     );
     println!("database: {}", fx.db_path().display());
-    println!("bare argon2id verify (in-process, median of 20): {bare_ms:.2} ms → ideal {ideal:.1} checks/s\n");
+    println!(
+        "bare argon2id verify (in-process, median of 20): {bare_ms:.2} ms → ideal {ideal:.1} checks/s\n"
+    );
 
     // Closed loop: n clients, each checking its own numbers with the right code.
     println!("| clients | checks | seconds | checks/s | of cores ÷ hash time | 20429 retried |");
