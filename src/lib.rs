@@ -10,7 +10,7 @@
 //! [`remote`] client of `otpd serve`. The environment and the configuration file are read once, at start-up, into
 //! [`config`].
 
-// No unsafe code, except the allocator in `hugepages` (which allows it, and says why).
+// No unsafe code, except the huge-page advice in `hugepages` (which allows it, and says why).
 #![deny(unsafe_code)]
 
 pub mod app;

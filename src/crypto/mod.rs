@@ -8,7 +8,8 @@ use std::{
     path::{Path, PathBuf},
 };
 
-use argon2::{Algorithm, Argon2, Params, PasswordHasher, PasswordVerifier, Version};
+use argon2::password_hash::phc::{Output, ParamsString, PasswordHash, Salt};
+use argon2::{Algorithm, Argon2, Params, Version};
 use hmac::{Hmac, KeyInit, Mac};
 use secrecy::{ExposeSecret, SecretBox};
 use sha2::Sha256;
@@ -16,6 +17,10 @@ use zeroize::Zeroizing;
 
 use crate::domain::Code;
 use crate::secret_file;
+
+mod memory;
+
+pub use memory::{bound_concurrent_hashes, held as argon2_memory_held};
 
 // The tests below check file modes.
 #[cfg(test)]
@@ -307,34 +312,85 @@ impl<'s> CodeHasher<'s> {
         Ok(Self { params, secrets })
     }
 
-    fn argon2(&self) -> Result<Argon2<'_>, HashError> {
-        Argon2::new_with_secret(
-            self.secrets.pepper(),
-            Algorithm::Argon2id,
-            Version::V0x13,
-            self.params.clone(),
-        )
-        .map_err(|e| HashError(e.to_string()))
-    }
-
     /// A PHC string (`$argon2id$v=19$m=…`) with a fresh random salt.
     pub fn hash(&self, code: &Code) -> Result<String, HashError> {
-        let hash = self
-            .argon2()?
-            .hash_password(code.expose_digits().as_bytes())
-            .map_err(|e| HashError(e.to_string()))?;
-        Ok(hash.to_string())
+        let err = |e: &dyn std::fmt::Display| HashError(e.to_string());
+        let mut salt = [0u8; 16];
+        getrandom_fill(&mut salt);
+        let salt = Salt::new(&salt).map_err(|e| err(&e))?;
+        let mut out = [0u8; 32];
+        self.hash_into(
+            Algorithm::Argon2id,
+            Version::V0x13,
+            &self.params,
+            code,
+            &salt,
+            &mut out,
+        )?;
+        let phc = PasswordHash {
+            algorithm: Algorithm::Argon2id.ident(),
+            version: Some(Version::V0x13.into()),
+            params: ParamsString::try_from(&self.params).map_err(|e| err(&e))?,
+            salt: Some(salt),
+            hash: Some(Output::new(&out).map_err(|e| err(&e))?),
+        };
+        Ok(phc.to_string())
     }
 
-    /// Whether `code` matches `phc`, using the parameters stored in `phc`. A malformed hash
-    /// never matches.
+    /// Whether `code` matches `phc`, using the algorithm, version and parameters stored in
+    /// `phc`. A malformed hash never matches; the comparison takes constant time.
     pub fn verify(&self, code: &Code, phc: &str) -> bool {
-        match self.argon2() {
-            Ok(a) => a
-                .verify_password(code.expose_digits().as_bytes(), phc)
-                .is_ok(),
-            Err(_) => false,
+        let Ok(stored) = PasswordHash::new(phc) else {
+            return false;
+        };
+        let (Some(salt), Some(expected)) = (&stored.salt, &stored.hash) else {
+            return false;
+        };
+        let (Ok(algorithm), Ok(params)) = (
+            Algorithm::try_from(stored.algorithm.as_str()),
+            Params::try_from(&stored),
+        ) else {
+            return false;
+        };
+        let version = match stored.version.map(Version::try_from) {
+            None => Version::V0x13,
+            Some(Ok(v)) => v,
+            Some(Err(_)) => return false,
+        };
+        let mut out = vec![0u8; expected.len()];
+        if self
+            .hash_into(algorithm, version, &params, code, salt, &mut out)
+            .is_err()
+        {
+            return false;
         }
+        // `Output`'s equality is constant-time.
+        Output::new(&out).is_ok_and(|computed| &computed == expected)
+    }
+
+    /// argon2 over `code` with the pepper, in memory from the process's bounded pool.
+    fn hash_into(
+        &self,
+        algorithm: Algorithm,
+        version: Version,
+        params: &Params,
+        code: &Code,
+        salt: &[u8],
+        out: &mut [u8],
+    ) -> Result<(), HashError> {
+        let argon2 =
+            Argon2::new_with_secret(self.secrets.pepper(), algorithm, version, params.clone())
+                .map_err(|e| HashError(e.to_string()))?;
+        memory::with_blocks(params.block_count(), |blocks| {
+            argon2.hash_password_into_with_memory(
+                code.expose_digits().as_bytes(),
+                salt,
+                out,
+                blocks,
+            )
+        })
+        .ok_or_else(|| HashError("cannot allocate argon2's memory".into()))?
+        .map_err(|e| HashError(e.to_string()))
     }
 
     /// A well-formed hash that no code matches, at the current parameters: checking a code
@@ -379,6 +435,40 @@ mod tests {
             !h2.verify(&code, &phc),
             "a different pepper must not verify"
         );
+    }
+
+    #[test]
+    fn hashes_agree_with_argon2s_own_entry_points_both_ways() {
+        use argon2::{PasswordHasher, PasswordVerifier};
+        // Databases hold hashes written by argon2's `hash_password` before the reused memory;
+        // those must still verify, and new ones must verify with argon2's own code.
+        let s = secrets("a");
+        let code = Code::parse("482913").unwrap();
+        let params = HashParams {
+            memory_kib: 64,
+            iterations: 2,
+            parallelism: 2,
+        };
+        let h = CodeHasher::new(params, &s).unwrap();
+        let lib = Argon2::new_with_secret(
+            s.pepper(),
+            Algorithm::Argon2id,
+            Version::V0x13,
+            params.to_argon2().unwrap(),
+        )
+        .unwrap();
+        let old = lib.hash_password(b"482913").unwrap().to_string();
+        assert!(h.verify(&code, &old));
+        assert!(!h.verify(&Code::parse("482914").unwrap(), &old));
+        let new = h.hash(&code).unwrap();
+        assert!(new.starts_with("$argon2id$v=19$m=64,t=2,p=2$"), "{new}");
+        assert!(lib.verify_password(b"482913", new.as_str()).is_ok());
+        // Stored parameters win over the configured ones (an older, cheaper hash still checks),
+        // and a truncated or foreign hash never matches.
+        assert!(CodeHasher::new(CHEAP, &s).unwrap().verify(&code, &new));
+        assert!(!h.verify(&code, &new[..new.len() - 4]));
+        assert!(!h.verify(&code, &new.replace("argon2id", "argon2d")));
+        assert!(!h.verify(&code, "not a hash"));
     }
 
     #[test]
