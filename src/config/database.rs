@@ -33,7 +33,7 @@ pub struct Postgres {
     /// it, the system's trust store.
     pub root_cert: Option<PathBuf>,
     /// `[database] pool_size`: the most connections `otpd serve` opens; `None`: one per
-    /// worker. One-shot commands, the prompt and the kiosk use one connection.
+    /// pool thread. One-shot commands, the prompt and the kiosk use one connection.
     pub pool_size: Option<usize>,
 }
 

@@ -1,5 +1,6 @@
 //! `GET /metrics`: counters in Prometheus's text format — sends and checks by outcome, how long
-//! a check's use case took (argon2 dominates it), the queue depth and the requests in flight.
+//! a check's use case took (argon2 dominates it), the queue depth, the requests in flight, the
+//! argon2 memory held and the access-log lines dropped.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -46,9 +47,10 @@ impl Metrics {
     }
 
     /// The exposition text.
-    pub fn render(&self, queue_depth: usize) -> String {
+    pub fn render(&self, queue_depth: usize, log_dropped: u64) -> String {
         let mut out = String::new();
         let in_flight = self.in_flight.load(Ordering::Relaxed);
+        let (arrays, bytes) = crate::crypto::argon2_memory_held();
         let _ = writeln!(
             out,
             "# HELP otpd_requests_in_flight HTTP requests being answered.\n# TYPE otpd_requests_in_flight gauge\notpd_requests_in_flight {in_flight}"
@@ -56,6 +58,18 @@ impl Metrics {
         let _ = writeln!(
             out,
             "# HELP otpd_queue_depth Use cases waiting for a worker.\n# TYPE otpd_queue_depth gauge\notpd_queue_depth {queue_depth}"
+        );
+        let _ = writeln!(
+            out,
+            "# HELP otpd_log_lines_dropped_total Access-log lines dropped because stderr was not keeping up.\n# TYPE otpd_log_lines_dropped_total counter\notpd_log_lines_dropped_total {log_dropped}"
+        );
+        let _ = writeln!(
+            out,
+            "# HELP otpd_argon2_memory_arrays argon2 working-memory arrays held (at most the hashing workers).\n# TYPE otpd_argon2_memory_arrays gauge\notpd_argon2_memory_arrays {arrays}"
+        );
+        let _ = writeln!(
+            out,
+            "# HELP otpd_argon2_memory_bytes Bytes in the argon2 arrays held, hashing or idle.\n# TYPE otpd_argon2_memory_bytes gauge\notpd_argon2_memory_bytes {bytes}"
         );
         let Ok(c) = self.counts.lock() else {
             return out;

@@ -9,6 +9,7 @@ mod errors;
 mod exec;
 mod ext;
 pub mod keys;
+mod log;
 mod metrics;
 mod pool;
 mod routes;
@@ -59,13 +60,22 @@ pub fn run(mut config: Config, listen: Option<&str>, out: &mut dyn Write) -> Res
         0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
         n => n,
     };
-    let pool = pool::Pool::start(&config, workers, s.queue)?;
+    // argon2 runs on at most `workers` threads at once, in memory held for exactly that many
+    // (`crypto::memory`); the pool has twice the threads, so a use case waiting on the database
+    // (a commit's fsync) does not leave a core idle that another could be hashing on.
+    crate::crypto::bound_concurrent_hashes(workers);
+    let pool = pool::Pool::start(&config, workers * pool::THREADS_PER_WORKER, s.queue)?;
+    let log = Arc::new(
+        log::AccessLog::start(Box::new(std::io::stderr()))
+            .map_err(|e| Error::Io(format!("cannot start the access log's writer: {e}")))?,
+    );
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .map_err(|e| Error::Io(format!("cannot start the server's runtime: {e}")))?;
-    runtime.block_on(async move {
+    let server_log = log.clone();
+    let served = runtime.block_on(async move {
         let listener = TcpListener::bind(s.listen)
             .await
             .map_err(|e| Error::Io(format!("cannot listen on {}: {e}", s.listen)))?;
@@ -79,6 +89,7 @@ pub fn run(mut config: Config, listen: Option<&str>, out: &mut dyn Write) -> Res
         let shared = Arc::new(routes::Shared {
             pool,
             metrics: Arc::default(),
+            log: server_log,
             service_sid,
             scheme,
             fallback_host: local.to_string(),
@@ -86,9 +97,12 @@ pub fn run(mut config: Config, listen: Option<&str>, out: &mut dyn Write) -> Res
         });
         let router = routes::router(shared);
         accept(listener, router, tls, &s).await
-    })?;
-    eprintln!("otpd serve: stopped");
-    Ok(0)
+    });
+    log.finish(match &served {
+        Ok(()) => "otpd serve: stopped",
+        Err(_) => "otpd serve: stopped on an error",
+    });
+    served.map(|()| 0)
 }
 
 /// Accepts connections until SIGTERM/SIGINT, then stops accepting and lets the open ones

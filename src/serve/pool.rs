@@ -2,8 +2,9 @@
 //! neither may run on the async threads: each worker thread owns its own [`App`] (on SQLite
 //! its own connection; on PostgreSQL a handle on the store's shared pool, see
 //! `App::open_many`) and takes jobs from one bounded queue. When the queue is full a request is
-//! refused at once (20429), so memory stays bounded — workers × argon2's memory plus the queue —
-//! however many clients connect.
+//! refused at once (20429), so memory stays bounded — hashing workers × argon2's memory (held
+//! by `crypto::memory`, whatever the thread count) plus the queue — however many clients
+//! connect.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
@@ -15,6 +16,10 @@ use crate::config::Config;
 use crate::error::Error;
 
 type Job = Box<dyn FnOnce(&mut App) + Send>;
+
+/// Pool threads per hashing worker: while one waits on the database, another can hash (the
+/// hashes themselves are bounded by `crypto::bound_concurrent_hashes`).
+pub const THREADS_PER_WORKER: usize = 2;
 
 /// Why a job did not run.
 #[derive(Debug, PartialEq, Eq)]
@@ -33,9 +38,9 @@ pub struct Pool {
 }
 
 impl Pool {
-    /// Starts `workers` threads, each running its own application; fails if any cannot open.
-    pub fn start(config: &Config, workers: usize, queue: usize) -> Result<Pool, Error> {
-        let opened = App::open_many(config, workers.max(1))?;
+    /// Starts `threads` threads, each running its own application; fails if any cannot open.
+    pub fn start(config: &Config, threads: usize, queue: usize) -> Result<Pool, Error> {
+        let opened = App::open_many(config, threads.max(1))?;
         let (tx, rx) = sync_channel::<Job>(queue);
         let rx = Arc::new(Mutex::new(rx));
         let depth = Arc::new(AtomicUsize::new(0));

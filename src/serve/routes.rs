@@ -19,6 +19,7 @@ use zeroize::Zeroizing;
 
 use super::api::{self, Answer, Call, Creds, Form};
 use super::errors::ApiError;
+use super::log::AccessLog;
 use super::metrics::Metrics;
 use super::pool::{Pool, Refused};
 use super::shapes::Base;
@@ -32,6 +33,7 @@ pub const BODY_LIMIT: usize = 16 * 1024;
 pub struct Shared {
     pub pool: Pool,
     pub metrics: Arc<Metrics>,
+    pub log: Arc<AccessLog>,
     pub service_sid: String,
     /// `https` with TLS, else `http`.
     pub scheme: &'static str,
@@ -83,11 +85,11 @@ async fn log(State(s): St, req: Request, next: Next) -> Response {
         .get::<Station>()
         .map(|s| crate::sanitize::sanitize(&s.0))
         .unwrap_or_else(|| "-".into());
-    eprintln!(
+    s.log.line(format!(
         "{method} {route} {} {} ms station={station}",
         response.status().as_u16(),
         started.elapsed().as_millis()
-    );
+    ));
     response
 }
 
@@ -157,7 +159,7 @@ async fn healthz(State(s): St) -> Response {
 }
 
 async fn metrics(State(s): St) -> Response {
-    let text = s.metrics.render(s.pool.depth());
+    let text = s.metrics.render(s.pool.depth(), s.log.dropped());
     ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response()
 }
 

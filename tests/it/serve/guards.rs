@@ -1,5 +1,7 @@
-//! The guards in front of the work: a saturated pool answers 20429 at once, slow headers and
-//! connections over the cap are cut, SIGTERM lets the request in flight finish.
+//! The guards in front of the work: a saturated pool answers 20429 at once, argon2's memory is
+//! held for the hashing workers only, slow headers and connections over the cap are cut, a
+//! stderr nobody reads costs log lines rather than answers, SIGTERM lets the request in flight
+//! finish.
 //!
 //! SQLite only: these guards answer before any store work (queue, headers, connection cap,
 //! drain); the work behind them runs on both stores in `serve::flow`, `errors` and `roles`.
@@ -43,6 +45,45 @@ fn a_full_queue_answers_20429_with_retry_after() {
         replies.iter().all(|r| r.status == 200 || r.status == 429),
         "{replies:?}"
     );
+}
+
+#[test]
+fn argon2_memory_is_held_for_the_hashing_workers_only() {
+    // Two hashing workers (four pool threads), 64 MiB per hash, a dozen checks at once: without
+    // the bound every thread would hold its own array.
+    let env = Env::with_raw_config(
+        "[hashing]\nmemory_kib = 65536\niterations = 1\nparallelism = 1\n[policy]\nmax_attempts = 100\n[limits]\nmax_failures_per_number = 100\nfailures_before_unlock = 100\n[server]\nworkers = 2\nqueue = 64\n",
+    );
+    let k = key(&env, "desk-1", "station");
+    let server = Server::start(&env);
+    assert_eq!(server.create(&k, US_E164).status, 201);
+    let replies: Vec<super::Reply> = std::thread::scope(|s| {
+        let hs: Vec<_> = (0..12)
+            .map(|_| s.spawn(|| server.check(&k, US_E164, "000000")))
+            .collect();
+        hs.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert!(replies.iter().all(|r| r.status == 200), "{replies:?}");
+    let arrays = server.metric("otpd_argon2_memory_arrays");
+    assert!((1.0..=2.0).contains(&arrays), "{arrays} arrays held");
+    assert_eq!(
+        server.metric("otpd_argon2_memory_bytes"),
+        arrays * 65536.0 * 1024.0
+    );
+}
+
+#[test]
+fn an_unread_stderr_drops_log_lines_instead_of_stalling_answers() {
+    let env = Env::new();
+    let server = Server::start_unread(&env);
+    // Each request logs a line (~40 bytes): 6,000 overflow the pipe (4 KiB), the log writer's
+    // buffer (8 KiB) and its queue (4,096 lines). Every one is still answered.
+    let url = format!("{}/no/such/route", server.base);
+    for i in 0..6000 {
+        let r = server.get(&url, None);
+        assert_eq!(r.status, 404, "request {i}: {r:?}");
+    }
+    assert!(server.metric("otpd_log_lines_dropped_total") > 0.0);
 }
 
 #[test]

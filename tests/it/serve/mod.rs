@@ -25,9 +25,10 @@ pub struct Server {
     pub service: String,
     http: reqwest::blocking::Client,
     reaped: std::sync::atomic::AtomicBool,
-    /// Reads stderr as it comes: a pipe left unread fills (64 KiB, ~900 log lines) and then
-    /// blocks the server's logging, which stalled every request after that.
+    /// Reads stderr as it comes, so that `stop` can return the log.
     log: Option<std::thread::JoinHandle<String>>,
+    /// With [`Server::start_unread`]: stderr's pipe, held open and never read.
+    _unread: Option<std::process::ChildStderr>,
 }
 
 /// A key as `otpd keys create --json` printed it.
@@ -73,6 +74,16 @@ impl Server {
 
     /// [`Server::start`] with this client (e.g. one trusting a test certificate).
     pub fn start_with(env: &Env, http: reqwest::blocking::Client) -> Server {
+        Server::spawn(env, http, true)
+    }
+
+    /// [`Server::start`] with a stderr pipe that nobody reads: it fills (4 KiB) and stays full.
+    pub fn start_unread(env: &Env) -> Server {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        Server::spawn(env, reqwest::blocking::Client::new(), false)
+    }
+
+    fn spawn(env: &Env, http: reqwest::blocking::Client, read_log: bool) -> Server {
         let mut child = env
             .command()
             .args(["serve", "--listen", "127.0.0.1:0"])
@@ -89,13 +100,28 @@ impl Server {
         let second = lines.next().expect("a line").expect("utf-8");
         let service = second.strip_prefix("service ").unwrap().to_string();
         let mut err = child.stderr.take().unwrap();
-        let log = std::thread::spawn(move || {
-            let mut text = String::new();
-            let _ = std::io::Read::read_to_string(&mut err, &mut text);
-            text
-        });
+        let (log, unread) = if read_log {
+            let reader = std::thread::spawn(move || {
+                let mut text = String::new();
+                let _ = std::io::Read::read_to_string(&mut err, &mut text);
+                text
+            });
+            (Some(reader), None)
+        } else {
+            // The smallest pipe the kernel allows (a page), so a test fills it quickly.
+            // SAFETY: fcntl(2) on a pipe descriptor this process owns.
+            unsafe {
+                libc::fcntl(
+                    std::os::fd::AsRawFd::as_raw_fd(&err),
+                    libc::F_SETPIPE_SZ,
+                    4096,
+                )
+            };
+            (None, Some(err))
+        };
         Server {
-            log: Some(log),
+            log,
+            _unread: unread,
             child,
             base,
             service,
@@ -150,6 +176,15 @@ impl Server {
             Some(key),
             &[("To", to), ("Code", code)],
         )
+    }
+
+    /// The value of one unlabelled series in `GET /metrics`.
+    pub fn metric(&self, name: &str) -> f64 {
+        let m = self.get(&format!("{}/metrics", self.base), None);
+        let text = m.body.as_str().unwrap_or_default();
+        text.lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+            .unwrap_or_else(|| panic!("no {name} in {text}"))
     }
 
     pub fn pid(&self) -> u32 {
