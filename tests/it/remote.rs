@@ -348,6 +348,37 @@ fn the_kiosk_works_through_the_server() {
 }
 
 #[test]
+fn the_kiosk_in_a_terminal_works_through_the_server_and_ignores_control_keys() {
+    let served = Env::new();
+    let k = key(&served, "kiosk-lobby", "station");
+    let server = Server::start(&served);
+    let term = terminal_with(
+        &server,
+        &k,
+        "[kiosk]\nresult_seconds = 1\nidle_seconds = 60\n",
+    );
+    let mut p = prompt(&term, &["kiosk"]);
+    expect(&mut p, "Enter your mobile number");
+    // A visitor's stray keys: Ctrl-C, Ctrl-\ and Ctrl-D end nothing.
+    p.send_control('c').unwrap();
+    p.send_control('\\').unwrap();
+    p.send_control('d').unwrap();
+    type_line(&mut p, US);
+    expect(&mut p, "Sent a 6-digit code by SMS to +1 •••-•••-2671");
+    type_line(&mut p, &served.wrong_code(US_E164));
+    expect(&mut p, "That code is not right. 4 attempts left.");
+    type_line(&mut p, &served.last_code(US_E164));
+    expect(&mut p, "Verified +1 •••-•••-2671. ✔");
+    // Back at the start for the next visitor.
+    expect(&mut p, "Enter your mobile number");
+    holds_nothing(&term);
+    let stations = served.query_strings(
+        "SELECT DISTINCT station FROM audit_events WHERE event IN ('sent', 'approved')",
+    );
+    assert_eq!(stations, ["kiosk-lobby"]);
+}
+
+#[test]
 fn the_prompt_in_a_terminal_resumes_the_stations_pending_code_from_the_server() {
     let served = Env::new();
     // The terminal calls itself desk-1; the key says desk-9, and the key wins.
