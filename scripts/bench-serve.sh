@@ -4,7 +4,8 @@
 # 20429 share, peak RSS and lost accepted checks at 10x overload. Only 127.0.0.1.
 #
 # Environment: OTPD_BENCH_CHECKS (checks per client count, default 384), OTPD_BENCH_SECS
-# (length of each open-loop run, default 5), OTPD_BENCH_DIR (where the temp database lives).
+# (length of each open-loop run, default 5), OTPD_BENCH_DIR (where the temp database lives),
+# OTPD_BENCH_BIN (another otpd binary to serve, to compare builds).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//'), load $(cut -d' ' -f1-3 /proc/loadavg)"
