@@ -82,6 +82,22 @@ impl Server {
         self.post("/VerificationCheck", &[("To", &p.0), ("Code", &p.1)])
     }
 
+    /// CPU time the server process has used so far (user + system), in seconds.
+    fn cpu_seconds(&self) -> f64 {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id()))
+            .unwrap_or_default();
+        // Fields after the command name (which may hold spaces): utime and stime are the
+        // 12th and 13th.
+        let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+        let f: Vec<f64> = rest
+            .split_whitespace()
+            .map(|x| x.parse().unwrap_or(f64::NAN))
+            .collect();
+        // SAFETY: sysconf(3) has no preconditions.
+        let tick = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
+        (f.get(11).copied().unwrap_or(f64::NAN) + f.get(12).copied().unwrap_or(f64::NAN)) / tick
+    }
+
     /// Peak and current resident set of the server process, in MiB.
     fn memory(&self) -> (f64, f64) {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
@@ -302,6 +318,16 @@ fn open_loop(s: &Server, pool: &Mutex<Vec<Pending>>, rate: f64, secs: f64) -> Op
     o
 }
 
+/// CPU time this process (the clients) has used so far, in seconds.
+fn own_cpu_seconds() -> f64 {
+    // SAFETY: getrusage(2) fills the struct it is given.
+    let mut u: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: a valid pointer to a rusage struct.
+    unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut u) };
+    let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    secs(u.ru_utime) + secs(u.ru_stime)
+}
+
 /// Bare hashes per second with `threads` threads hashing at once, each `BARE_SAMPLES` times:
 /// what the cores can hash together (they share caches and memory bandwidth).
 fn parallel_bare(fx: &Fixture, threads: usize) -> f64 {
@@ -401,6 +427,7 @@ fn main() {
     );
     let mut best = 0.0f64;
     let mut before = first_bare;
+    let mut cpu_rows = Vec::new();
     for clients in [2usize, 8, 64] {
         let per = checks.div_ceil(clients);
         let numbers: Vec<String> = unused.by_ref().take(per * clients).collect();
@@ -408,6 +435,7 @@ fn main() {
         let pending = create(&s, &fx, &numbers, 8);
         let created_in = t.elapsed().as_secs_f64();
         let retries = AtomicUsize::new(0);
+        let (server_cpu, own_cpu) = (s.cpu_seconds(), own_cpu_seconds());
         let t = Instant::now();
         std::thread::scope(|sc| {
             for mine in pending.chunks(per) {
@@ -434,6 +462,12 @@ fn main() {
             }
         });
         let wall = t.elapsed().as_secs_f64();
+        let per_check = |cpu: f64| cpu * 1e3 / pending.len() as f64;
+        cpu_rows.push((
+            clients,
+            per_check(s.cpu_seconds() - server_cpu),
+            per_check(own_cpu_seconds() - own_cpu),
+        ));
         let after = bare_ms(&fx);
         let ideal = cores as f64 * 1e3 / ((before + after) / 2.0);
         let rate = pending.len() as f64 / wall;
@@ -449,6 +483,24 @@ fn main() {
         eprintln!(
             "({} verifications created through the API in {created_in:.1} s)",
             pending.len()
+        );
+    }
+
+    // Where the CPU went. A hash costs more CPU when every core hashes (shared caches and
+    // memory bus): cores ÷ the all-cores bare rate. The server's CPU per check beyond that is
+    // otpd's own work (HTTP, the two transactions, the audit row).
+    let contended = cores as f64 * 1e3 / parallel;
+    println!();
+    println!(
+        "| clients | server CPU per check | beyond a hash with every core hashing ({contended:.2} ms) | clients' CPU per check |"
+    );
+    println!(
+        "|--------:|---------------------:|----------------------------------------------:|-----------------------:|"
+    );
+    for (clients, server, own) in &cpu_rows {
+        println!(
+            "| {clients:>7} | {server:>17.2} ms | {:>42.2} ms | {own:>19.2} ms |",
+            server - contended
         );
     }
 
