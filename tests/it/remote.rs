@@ -318,16 +318,22 @@ fn the_piped_prompt_works_through_the_server_and_follows_the_number() {
     holds_nothing(&term);
 }
 
-#[test]
-fn the_kiosk_works_through_the_server() {
-    let served = Env::new();
-    let k = key(&served, "kiosk-lobby", "station");
-    let server = Server::start(&served);
+/// A server, and a kiosk terminal (station `kiosk-lobby`) that works through it.
+fn kiosk_through_a_server(served: &Env) -> (Server, Env) {
+    let k = key(served, "kiosk-lobby", "station");
+    let server = Server::start(served);
     let term = terminal_with(
         &server,
         &k,
         "[kiosk]\nresult_seconds = 1\nidle_seconds = 60\n",
     );
+    (server, term)
+}
+
+#[test]
+fn the_kiosk_works_through_the_server() {
+    let served = Env::new();
+    let (_server, term) = kiosk_through_a_server(&served);
     let mut child = spawn_piped(&term, &["kiosk"]);
     let rx = lines_of(&mut child);
     let mut stdin = child.stdin.take().unwrap();
@@ -350,13 +356,7 @@ fn the_kiosk_works_through_the_server() {
 #[test]
 fn the_kiosk_in_a_terminal_works_through_the_server_and_ignores_control_keys() {
     let served = Env::new();
-    let k = key(&served, "kiosk-lobby", "station");
-    let server = Server::start(&served);
-    let term = terminal_with(
-        &server,
-        &k,
-        "[kiosk]\nresult_seconds = 1\nidle_seconds = 60\n",
-    );
+    let (_server, term) = kiosk_through_a_server(&served);
     let mut p = prompt(&term, &["kiosk"]);
     expect(&mut p, "Enter your mobile number");
     // A visitor's stray keys: Ctrl-C, Ctrl-\ and Ctrl-D end nothing.

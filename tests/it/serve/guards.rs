@@ -20,21 +20,27 @@ fn connect(server: &Server) -> TcpStream {
     s
 }
 
+/// A server on `env` with one verification pending, and `n` wrong checks of it sent at once.
+fn wrong_checks_at_once(env: &Env, n: usize) -> (Server, Vec<super::Reply>) {
+    let k = key(env, "desk-1", "station");
+    let server = Server::start(env);
+    assert_eq!(server.create(&k, US_E164).status, 201);
+    let replies = std::thread::scope(|s| {
+        let hs: Vec<_> = (0..n)
+            .map(|_| s.spawn(|| server.check(&k, US_E164, "000000")))
+            .collect();
+        hs.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    (server, replies)
+}
+
 #[test]
 fn a_full_queue_answers_20429_with_retry_after() {
     // One worker, one queue slot, and argon2 slow enough that 24 checks pile up.
     let env = Env::with_raw_config(
         "[hashing]\nmemory_kib = 65536\niterations = 3\nparallelism = 1\n[policy]\nmax_attempts = 100\n[server]\nworkers = 1\nqueue = 1\n",
     );
-    let k = key(&env, "desk-1", "station");
-    let server = Server::start(&env);
-    assert_eq!(server.create(&k, US_E164).status, 201);
-    let replies: Vec<super::Reply> = std::thread::scope(|s| {
-        let hs: Vec<_> = (0..24)
-            .map(|_| s.spawn(|| server.check(&k, US_E164, "000000")))
-            .collect();
-        hs.into_iter().map(|h| h.join().unwrap()).collect()
-    });
+    let (_server, replies) = wrong_checks_at_once(&env, 24);
     let saturated: Vec<_> = replies.iter().filter(|r| r.status == 429).collect();
     assert!(!saturated.is_empty(), "{replies:?}");
     for r in saturated {
@@ -54,15 +60,7 @@ fn argon2_memory_is_held_for_the_hashing_workers_only() {
     let env = Env::with_raw_config(
         "[hashing]\nmemory_kib = 65536\niterations = 1\nparallelism = 1\n[policy]\nmax_attempts = 100\n[limits]\nmax_failures_per_number = 100\nfailures_before_unlock = 100\n[server]\nworkers = 2\nqueue = 64\n",
     );
-    let k = key(&env, "desk-1", "station");
-    let server = Server::start(&env);
-    assert_eq!(server.create(&k, US_E164).status, 201);
-    let replies: Vec<super::Reply> = std::thread::scope(|s| {
-        let hs: Vec<_> = (0..12)
-            .map(|_| s.spawn(|| server.check(&k, US_E164, "000000")))
-            .collect();
-        hs.into_iter().map(|h| h.join().unwrap()).collect()
-    });
+    let (server, replies) = wrong_checks_at_once(&env, 12);
     assert!(replies.iter().all(|r| r.status == 200), "{replies:?}");
     let arrays = server.metric("otpd_argon2_memory_arrays");
     assert!((1.0..=2.0).contains(&arrays), "{arrays} arrays held");
