@@ -84,8 +84,8 @@ impl Server {
 
     /// CPU time the server process has used so far (user + system), in seconds.
     fn cpu_seconds(&self) -> f64 {
-        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id()))
-            .unwrap_or_default();
+        let stat =
+            std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).unwrap_or_default();
         // Fields after the command name (which may hold spaces): utime and stime are the
         // 12th and 13th.
         let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
