@@ -123,15 +123,31 @@ impl App {
         self.unit_of_work(|app, now| app.run(request, now))
     }
 
-    /// Runs a parsed `audit` command (reads only: no head bookkeeping needed).
+    /// Runs a parsed `audit` command (reads only: no head bookkeeping needed), with times in
+    /// this machine's zone.
     pub fn audit(
         &mut self,
         args: &AuditArgs,
         json: bool,
         out: &mut dyn Write,
     ) -> Result<u8, Error> {
+        self.audit_in(args, json, audit::Zone::Local, out)
+    }
+
+    /// [`App::audit`] with times shown and read in `zone` (a terminal's, through a server).
+    pub fn audit_in(
+        &mut self,
+        args: &AuditArgs,
+        json: bool,
+        zone: audit::Zone,
+        out: &mut dyn Write,
+    ) -> Result<u8, Error> {
         let now = self.clock.now();
-        audit::execute(self.audit_cx(now)?, args, json, out)
+        let cx = AuditCx {
+            zone,
+            ..self.audit_cx(now)?
+        };
+        audit::execute(cx, args, json, out)
     }
 
     /// Runs `prune` as one unit of work (it appends an anchor event to the chain).
@@ -190,6 +206,7 @@ impl App {
             config: &self.config.audit,
             station: &self.config.station,
             now,
+            zone: audit::Zone::Local,
         })
     }
 

@@ -14,12 +14,14 @@ pub mod render;
 pub mod stats;
 pub mod verify;
 pub mod when;
+pub mod zone;
 
 use std::io::Write;
 
 use chrono::{DateTime, Utc};
 
 pub use args::{AuditArgs, AuditCommand, PruneArgs};
+pub use zone::Zone;
 
 use crate::config::AuditConfig;
 use crate::crypto::Secrets;
@@ -36,6 +38,8 @@ pub struct AuditCx<'a> {
     /// This station, recorded on the anchor event `prune` appends.
     pub station: &'a str,
     pub now: DateTime<Utc>,
+    /// The zone times are shown and read in (the terminal's, through a server).
+    pub zone: Zone,
 }
 
 /// Runs a parsed `audit` command.
@@ -73,8 +77,8 @@ pub fn execute(
             Ok(exit::OK)
         }
         Some(AuditCommand::Stats(s)) => {
-            let f = query::time_filter(&s.time, now)?;
-            let days = stats::stats(cx.store, &f)?;
+            let f = query::time_filter(&s.time, now, cx.zone)?;
+            let days = stats::stats(cx.store, &f, cx.zone)?;
             match json {
                 // One object per day; no days, no lines.
                 true if days.is_empty() => {}
@@ -84,7 +88,7 @@ pub fn execute(
             Ok(exit::OK)
         }
         Some(AuditCommand::Export(e)) => {
-            let f = query::time_filter(&e.time, now)?;
+            let f = query::time_filter(&e.time, now, cx.zone)?;
             let format = if json {
                 args::ExportFormat::Json
             } else {
@@ -97,13 +101,13 @@ pub fn execute(
 }
 
 fn list(cx: AuditCx<'_>, l: &args::ListArgs, json: bool, out: &mut dyn Write) -> Result<u8, Error> {
-    let page = query::list(cx.store, cx.secrets, l, cx.now)?;
+    let page = query::list(cx.store, cx.secrets, l, cx.now, cx.zone)?;
     let format = match (json, l.format) {
         (true, _) => args::ListFormat::Json,
         (false, f) => f.unwrap_or(args::ListFormat::Table),
     };
     match format {
-        args::ListFormat::Table => emit(out, &render::list_table(&page))?,
+        args::ListFormat::Table => emit(out, &render::list_table(&page, cx.zone))?,
         args::ListFormat::Json => render::list_records(&page, args::ExportFormat::Json, out)?,
         args::ListFormat::Csv => render::list_records(&page, args::ExportFormat::Csv, out)?,
     }
@@ -169,6 +173,7 @@ mod tests {
             config: &f.config,
             station: "desk-1",
             now: DateTime::from_timestamp(1_800_000_000, 0).unwrap(),
+            zone: Zone::Local,
         };
         let argv = std::iter::once("audit").chain(words.iter().copied());
         let mut out = Vec::new();

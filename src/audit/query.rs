@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 
 use super::args::{ListArgs, TimeArgs};
 use super::when;
+use super::zone::Zone;
 use crate::clock::to_ms;
 use crate::crypto::Secrets;
 use crate::domain::PhoneNumber;
@@ -23,11 +24,11 @@ pub struct Page {
 }
 
 /// The time bounds as a filter (everything else open).
-pub fn time_filter(t: &TimeArgs, now: DateTime<Utc>) -> Result<Filter, Error> {
+pub fn time_filter(t: &TimeArgs, now: DateTime<Utc>, zone: Zone) -> Result<Filter, Error> {
     let instant = |flag: &str, v: &Option<String>| -> Result<Option<i64>, Error> {
         v.as_deref()
             .map(|s| {
-                when::parse_instant(s, now)
+                when::parse_instant(s, now, zone)
                     .map(to_ms)
                     .map_err(|e| Error::Usage(format!("{flag}: {e}")))
             })
@@ -50,8 +51,13 @@ pub fn time_filter(t: &TimeArgs, now: DateTime<Utc>) -> Result<Filter, Error> {
 }
 
 /// Every listing option as a filter.
-pub fn filter(args: &ListArgs, secrets: &Secrets, now: DateTime<Utc>) -> Result<Filter, Error> {
-    let mut f = time_filter(&args.time, now)?;
+pub fn filter(
+    args: &ListArgs,
+    secrets: &Secrets,
+    now: DateTime<Utc>,
+    zone: Zone,
+) -> Result<Filter, Error> {
+    let mut f = time_filter(&args.time, now, zone)?;
     if let Some(words) = &args.phone {
         let phone = PhoneNumber::parse(&words.join(" "))
             .map_err(|e| Error::Usage(format!("--phone: {e}")))?;
@@ -69,8 +75,9 @@ pub fn list(
     secrets: &Secrets,
     args: &ListArgs,
     now: DateTime<Utc>,
+    zone: Zone,
 ) -> Result<Page, Error> {
-    let f = filter(args, secrets, now)?;
+    let f = filter(args, secrets, now, zone)?;
     let limit = i64::from(args.limit);
     let mut rows = store.snapshot(|tx| tx.audit_list(&f, limit + 1))?;
     let more = rows.len() as i64 > limit;

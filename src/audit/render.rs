@@ -13,6 +13,7 @@ use super::prune::{Outcome as PruneOutcome, Pruned};
 use super::query::Page;
 use super::stats::{self, Day, LOW_CONVERSION};
 use super::verify::{Broken, HeadStatus, Problem, Report};
+use super::zone::Zone;
 use crate::clock::from_ms;
 use crate::error::Error;
 use crate::sanitize::{sanitize, truncate};
@@ -31,7 +32,7 @@ fn table(header: &[&str]) -> Table {
 }
 
 /// The event listing as a table, newest first, with how to see the next page.
-pub fn list_table(page: &Page) -> String {
+pub fn list_table(page: &Page, zone: Zone) -> String {
     if page.rows.is_empty() {
         return "No audit events match.".into();
     }
@@ -41,8 +42,7 @@ pub fn list_table(page: &Page) -> String {
     for r in &page.rows {
         t.add_row(vec![
             r.id.to_string(),
-            from_ms(r.at)
-                .with_timezone(&Local)
+            zone.wall(from_ms(r.at))
                 .format("%Y-%m-%d %H:%M:%S")
                 .to_string(),
             sanitize(&r.station),

@@ -3,7 +3,9 @@
 //! is the classic sign of SMS pumping — and the SMS segments delivered, so the bill can be
 //! estimated (each `delivered` event of an SMS records its segments in its detail).
 
-use chrono::{DateTime, Local, NaiveDate, TimeDelta, Utc};
+use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
+
+use super::zone::Zone;
 use serde::Serialize;
 
 use crate::clock::from_ms;
@@ -88,7 +90,7 @@ impl Day {
 
 /// The days between the filter's bounds that have events (and the quiet days between them),
 /// oldest first.
-pub fn stats(store: &mut dyn Backend, f: &Filter) -> Result<Vec<Day>, Error> {
+pub fn stats(store: &mut dyn Backend, f: &Filter, zone: Zone) -> Result<Vec<Day>, Error> {
     let names: Vec<&'static str> = COUNTED.iter().map(|e| e.as_str()).collect();
     let mut rows = store.snapshot(|tx| {
         let mut rows: Vec<(i64, String, i64)> = tx
@@ -100,9 +102,11 @@ pub fn stats(store: &mut dyn Backend, f: &Filter) -> Result<Vec<Day>, Error> {
         Ok(rows)
     })?;
     rows.sort_by_key(|(bucket, _, _)| *bucket);
-    Ok(fold(rows.into_iter().map(|(b, e, n)| {
-        (from_ms(b.saturating_mul(BUCKET_MS)), e, n)
-    })))
+    Ok(fold(
+        rows.into_iter()
+            .map(|(b, e, n)| (from_ms(b.saturating_mul(BUCKET_MS)), e, n)),
+        zone,
+    ))
 }
 
 /// The SMS segments each `delivered` event in the filter's bounds records, by bucket, read page
@@ -137,11 +141,11 @@ fn segment_counts(tx: &mut dyn Tx, f: &Filter) -> crate::store::Result<Vec<(i64,
     }
 }
 
-/// Folds (bucket start, event, count) into local days, filling quiet days with zeros.
-fn fold(buckets: impl Iterator<Item = (DateTime<Utc>, String, i64)>) -> Vec<Day> {
+/// Folds (bucket start, event, count) into days in `zone`, filling quiet days with zeros.
+fn fold(buckets: impl Iterator<Item = (DateTime<Utc>, String, i64)>, zone: Zone) -> Vec<Day> {
     let mut days: Vec<Day> = Vec::new();
     for (start, event, n) in buckets {
-        let day = start.with_timezone(&Local).date_naive();
+        let day = zone.wall(start).date();
         if days.last().is_none_or(|d| d.day != day) {
             if let Some(last) = days.last().map(|d| d.day)
                 && (day - last).num_days() <= MAX_FILLED_DAYS
@@ -203,7 +207,7 @@ mod tests {
             (at("2026-11-03"), "rate_limited".to_string(), 7),
             (at("2026-11-03"), "delivery_failed".to_string(), 1),
         ];
-        let days = fold(rows.into_iter());
+        let days = fold(rows.into_iter(), Zone::Local);
         assert_eq!(days.len(), 3);
         assert_eq!(days[0].sends, 12);
         assert_eq!(days[0].approvals, 9);

@@ -1,7 +1,9 @@
 //! Turns what people type for a time — RFC 3339, a date, or an age like `2h` — into an instant,
 //! relative to the `now` read once at the edge (so tests can pin it).
 
-use chrono::{DateTime, Local, NaiveDate, NaiveDateTime, TimeDelta, TimeZone, Utc};
+use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeDelta, Utc};
+
+use super::zone::Zone;
 
 /// An age such as `30m`, `2h`, `7d`, `2w` or `45s`.
 pub fn parse_age(s: &str) -> Result<TimeDelta, String> {
@@ -29,15 +31,15 @@ pub fn parse_age(s: &str) -> Result<TimeDelta, String> {
         .ok_or_else(bad)
 }
 
-/// An instant: RFC 3339 (`2026-11-28T10:00:00Z`), a local date (`2026-11-28`, midnight), a
-/// local date and time (`2026-11-28 14:30`), or an age before `now` (`2h`, `7d`).
-pub fn parse_instant(s: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, String> {
+/// An instant: RFC 3339 (`2026-11-28T10:00:00Z`), a date in `zone` (`2026-11-28`, midnight),
+/// a date and time in `zone` (`2026-11-28 14:30`), or an age before `now` (`2h`, `7d`).
+pub fn parse_instant(s: &str, now: DateTime<Utc>, zone: Zone) -> Result<DateTime<Utc>, String> {
     let t = s.trim();
     if let Ok(d) = DateTime::parse_from_rfc3339(t) {
         return Ok(d.with_timezone(&Utc));
     }
     if let Ok(d) = NaiveDate::parse_from_str(t, "%Y-%m-%d") {
-        return local(d.and_hms_opt(0, 0, 0).unwrap_or_default(), t);
+        return local(zone, d.and_hms_opt(0, 0, 0).unwrap_or_default(), t);
     }
     for fmt in [
         "%Y-%m-%d %H:%M",
@@ -46,7 +48,7 @@ pub fn parse_instant(s: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, Strin
         "%Y-%m-%dT%H:%M:%S",
     ] {
         if let Ok(d) = NaiveDateTime::parse_from_str(t, fmt) {
-            return local(d, t);
+            return local(zone, d, t);
         }
     }
     if t == "now" {
@@ -61,17 +63,13 @@ pub fn parse_instant(s: &str, now: DateTime<Utc>) -> Result<DateTime<Utc>, Strin
     }
 }
 
-fn local(d: NaiveDateTime, shown: &str) -> Result<DateTime<Utc>, String> {
-    Local
-        .from_local_datetime(&d)
-        .earliest()
-        .map(|d| d.with_timezone(&Utc))
-        .ok_or_else(|| {
-            format!(
-                "\"{}\" does not exist in the local time zone",
-                crate::sanitize::sanitize(shown)
-            )
-        })
+fn local(zone: Zone, d: NaiveDateTime, shown: &str) -> Result<DateTime<Utc>, String> {
+    zone.instant(d).ok_or_else(|| {
+        format!(
+            "\"{}\" does not exist in the time zone (a clock change skips it)",
+            crate::sanitize::sanitize(shown)
+        )
+    })
 }
 
 #[cfg(test)]
@@ -105,9 +103,10 @@ mod tests {
             ("99999999999999999999d", None),
         ];
         for (input, want) in cases {
-            assert_eq!(parse_instant(input, now).ok(), want, "{input}");
+            assert_eq!(parse_instant(input, now, Zone::Local).ok(), want, "{input}");
         }
         // Dates are local midnight; compare against chrono's own conversion.
+        use chrono::{Local, TimeZone};
         let midnight = Local
             .from_local_datetime(
                 &NaiveDate::from_ymd_opt(2026, 11, 28)
@@ -118,7 +117,20 @@ mod tests {
             .earliest()
             .unwrap()
             .with_timezone(&Utc);
-        assert_eq!(parse_instant("2026-11-28", now).unwrap(), midnight);
+        assert_eq!(
+            parse_instant("2026-11-28", now, Zone::Local).unwrap(),
+            midnight
+        );
+        // In a named zone, that zone's midnight, whatever this machine's zone.
+        let paris = Zone::named("Europe/Paris").unwrap();
+        assert_eq!(
+            parse_instant("2026-11-28", now, paris).ok(),
+            Some(at("2026-11-27T23:00:00Z"))
+        );
+        assert_eq!(
+            parse_instant("2026-11-28 14:30", now, paris).ok(),
+            Some(at("2026-11-28T13:30:00Z"))
+        );
         assert!(parse_age("0d").is_ok());
         assert!(parse_age("3x").unwrap_err().contains("30m"));
     }

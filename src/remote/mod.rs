@@ -177,6 +177,7 @@ impl Executor for Client {
         let printed: Printed = self.post(&Wire::Audit {
             words: args.words(),
             json,
+            zone: crate::audit::Zone::this_machine(),
         })?;
         // The server's words reach this terminal as plain lines, never escape sequences.
         for line in printed.output.lines() {

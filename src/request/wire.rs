@@ -53,6 +53,10 @@ pub enum Wire {
     Audit {
         words: Vec<String>,
         json: bool,
+        /// The terminal's time zone (an IANA name), for the times shown and read; absent:
+        /// the server's.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        zone: Option<String>,
     },
     /// The key's station (a prompt or a kiosk asks once at start: it names the station, and a
     /// dead server or a revoked key stops it before a visitor arrives).
@@ -62,7 +66,11 @@ pub enum Wire {
 /// What a wire request asks for once read.
 pub enum Asked {
     Run(Request),
-    Audit { words: Vec<String>, json: bool },
+    Audit {
+        words: Vec<String>,
+        json: bool,
+        zone: Option<String>,
+    },
     Station,
 }
 
@@ -147,7 +155,7 @@ impl Wire {
             },
             Wire::ResumeSending => Request::ResumeSending,
             Wire::Unlock { phone: p } => Request::Unlock { phone: phone(p)? },
-            Wire::Audit { words, json } => return Ok(Asked::Audit { words, json }),
+            Wire::Audit { words, json, zone } => return Ok(Asked::Audit { words, json, zone }),
             Wire::Station => return Ok(Asked::Station),
         }))
     }

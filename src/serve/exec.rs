@@ -49,7 +49,7 @@ pub fn execute(app: &mut App, key: &ApiKey, call: &Call) -> Answer {
                 .map_err(|_| ApiError::internal())?;
             Ok((StatusCode::OK, value))
         }
-        Asked::Audit { words, json } => audit(app, key, &words, json),
+        Asked::Audit { words, json, zone } => audit(app, key, &words, json, zone.as_deref()),
         Asked::Station => Ok((
             StatusCode::OK,
             json!({"station": key.station, "role": key.role.as_str()}),
@@ -57,9 +57,9 @@ pub fn execute(app: &mut App, key: &ApiKey, call: &Call) -> Answer {
     }
 }
 
-fn audit(app: &mut App, key: &ApiKey, words: &[String], json: bool) -> Answer {
+fn audit(app: &mut App, key: &ApiKey, words: &[String], json: bool, zone: Option<&str>) -> Answer {
     let words: Vec<&str> = words.iter().map(String::as_str).collect();
-    let (status, out) = super::ext::run_audit(app, key, &words, json)?;
+    let (status, out) = super::ext::run_audit(app, key, &words, json, zone)?;
     Ok((
         StatusCode::OK,
         json!({"exit_status": status, "output": String::from_utf8_lossy(&out)}),

@@ -8,6 +8,7 @@ use clap::Parser;
 use super::api::{Answer, Call};
 use super::errors::ApiError;
 use crate::app::App;
+use crate::audit::Zone;
 use crate::domain::PhoneNumber;
 use crate::request::Request;
 use crate::store::{ApiKey, Role};
@@ -65,13 +66,15 @@ const MAX_LIST: u32 = 1000;
 const MAX_EXPORT_BYTES: usize = 32 << 20;
 
 /// `otpd audit WORDS` run for a key: what it printed and its exit status, within what one
-/// answer carries (`--limit` ≤ 1000, an export ≤ 32 MiB). Auditor and admin keys only; the
-/// one place `/otpd/v1/audit` and a remote terminal's `audit …` share.
+/// answer carries (`--limit` ≤ 1000, an export ≤ 32 MiB), with times shown and read in `zone`
+/// (an IANA name; `None`: the server's). Auditor and admin keys only; the one place
+/// `/otpd/v1/audit` and a remote terminal's `audit …` share.
 pub(super) fn run_audit(
     app: &mut App,
     key: &ApiKey,
     words: &[&str],
     json: bool,
+    zone: Option<&str>,
 ) -> Result<(u8, Vec<u8>), ApiError> {
     if key.role == Role::Station {
         return Err(ApiError::forbidden("read the audit log"));
@@ -100,8 +103,17 @@ pub(super) fn run_audit(
             "at most --limit {MAX_LIST} through a server; page on with --before"
         )));
     }
+    let zone = match zone {
+        None => Zone::Local,
+        Some(name) => Zone::named(name).ok_or_else(|| {
+            ApiError::invalid(format!(
+                "audit: \"{}\" is not a time zone this server knows: use an IANA name such as Europe/Paris or UTC",
+                crate::sanitize::sanitize(&crate::sanitize::truncate(name, 64))
+            ))
+        })?,
+    };
     let mut out = Capped::default();
-    let status = app.audit(&args, json, &mut out);
+    let status = app.audit_in(&args, json, zone, &mut out);
     if out.over {
         return Err(bad(&format!(
             "the export is over {} MiB through a server; narrow it with --since/--until, or run it on the server's machine",
@@ -135,15 +147,17 @@ impl std::io::Write for Capped {
 }
 
 /// `GET|POST /otpd/v1/audit` (`Args`: the words after `otpd audit`, e.g. `verify`, `stats`,
-/// `--event approved --limit 20`, `export --format csv`): the lines `otpd audit … --json` prints
-/// (an export: its text, in `output`), with its exit status. Auditor and admin keys only.
+/// `--event approved --limit 20`, `export --format csv`; optional `TimeZone`, an IANA name that
+/// `--since`/`--until` dates are read in): the lines `otpd audit … --json` prints (an export:
+/// its text, in `output`), with its exit status. Auditor and admin keys only.
 pub fn audit(app: &mut App, key: &ApiKey, call: &Call) -> Answer {
     let words: Vec<&str> = call
         .form
         .get("Args")
         .map(|a| a.split_whitespace().collect())
         .unwrap_or_default();
-    let (status, out) = run_audit(app, key, &words, true)?;
+    let zone = call.form.get("TimeZone").map(String::as_str);
+    let (status, out) = run_audit(app, key, &words, true, zone)?;
     let text = String::from_utf8_lossy(&out);
     if words.first() == Some(&"export") {
         return Ok((

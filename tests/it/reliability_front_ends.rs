@@ -726,7 +726,8 @@ mod props {
         ];
         runner(cases)
             .run(&time, |s| {
-                if let Err(e) = otpd::audit::when::parse_instant(&s, now) {
+                if let Err(e) = otpd::audit::when::parse_instant(&s, now, otpd::audit::Zone::Local)
+                {
                     prop_assert!(clean(&e), "{e:?}");
                 }
                 if let Err(e) = otpd::audit::when::parse_age(&s) {

@@ -157,6 +157,59 @@ fn the_audit_review_works_through_the_server_for_auditor_keys_only() {
     holds_nothing(&review);
 }
 
+#[test]
+fn the_audit_review_through_a_server_shows_and_reads_times_in_the_terminals_zone() {
+    // The server runs in UTC (the harness's TZ); the auditor's terminal is in Paris (UTC+1 in
+    // November). The send is audited at 10:00 UTC = 11:00 in Paris.
+    let mut served = Env::new();
+    let auditor = key(&served, "back-office", "auditor");
+    let server = Server::start(&served);
+    served.run(&["send", US]).ok();
+    let mut review = terminal(&server, &auditor);
+    review.set_env("TZ", "Europe/Paris");
+    let through = review.run(&["audit", "--event", "sent"]);
+    assert!(
+        through.stdout.contains("2026-11-28 11:00:00"),
+        "{through:?}"
+    );
+    // The same words as a local review on a machine in Paris.
+    served.set_env("TZ", "Europe/Paris");
+    let local = served.run(&["audit", "--event", "sent"]);
+    assert_eq!(through.stdout, local.stdout);
+    // Dates are read in Paris too: 10:30 there is 09:30 UTC, before the send.
+    for (since, listed) in [("2026-11-28 10:30", true), ("2026-11-28 11:30", false)] {
+        let r = review.run(&["audit", "--json", "--event", "sent", "--since", since]);
+        assert_eq!(r.code, 0, "{r:?}");
+        assert_eq!(
+            r.stdout.lines().count(),
+            usize::from(listed),
+            "{since}: {r:?}"
+        );
+    }
+    // Over HTTP the zone is the `TimeZone` field; a name that is not a zone is a 60200.
+    let url = format!("{}/otpd/v1/audit", server.base);
+    let since = |tz: Option<&'static str>| {
+        let mut form = vec![("Args", "--event sent --since 2026-11-28T18:30")];
+        form.extend(tz.map(|tz| ("TimeZone", tz)));
+        let r = server.post(&url, Some(&auditor), &form);
+        assert_eq!(r.status, 200, "{r:?}");
+        r.body["lines"].as_array().map(Vec::len)
+    };
+    // 18:30 in Tokyo is 09:30 UTC, before the send; 18:30 in the server's UTC is after it.
+    assert_eq!(since(Some("Asia/Tokyo")), Some(1));
+    assert_eq!(since(None), Some(0));
+    let form = [("Args", "--event sent"), ("TimeZone", "Mars/Olympus_Mons")];
+    let r = server.post(&url, Some(&auditor), &form);
+    assert_error(&r, 400, 60200);
+    assert!(
+        r.body["message"]
+            .as_str()
+            .unwrap()
+            .contains("is not a time zone this server knows"),
+        "{r:?}"
+    );
+}
+
 /// `audit verify` says how long it took: the one word that differs between two runs.
 fn untimed(stdout: &str) -> String {
     match stdout.split_once("verified in ") {
