@@ -47,6 +47,9 @@ struct TwilioError {
 #[derive(Deserialize)]
 struct Whoami {
     station: String,
+    /// The server's `policy.resend_cooldown` (absent from older servers).
+    #[serde(default)]
+    resend_cooldown_seconds: Option<i64>,
 }
 
 /// What `audit …` answers: what it printed, and its exit status.
@@ -95,12 +98,19 @@ impl Client {
     }
 
     /// [`Client::new`], then asks the server whose key this is, for the prompt and the kiosk:
-    /// their station is the key's (shown in the banner), and a server out of reach or a
-    /// revoked key stops them at start rather than in front of a visitor.
+    /// their station is the key's (shown in the banner), their resend cooldown the server's
+    /// (the kiosk offers "resend" once the server would allow it), and a server out of reach
+    /// or a revoked key stops them at start rather than in front of a visitor.
     pub fn connect(config: Config) -> Result<Client, Error> {
         let mut client = Client::new(config)?;
         let me: Whoami = client.post(&Wire::Station)?;
         client.config.station = me.station;
+        if let Some(s) = me
+            .resend_cooldown_seconds
+            .filter(|s| (0..=86_400).contains(s))
+        {
+            client.config.policy.resend_cooldown = chrono::TimeDelta::seconds(s);
+        }
         Ok(client)
     }
 

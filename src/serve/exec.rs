@@ -50,9 +50,14 @@ pub fn execute(app: &mut App, key: &ApiKey, call: &Call) -> Answer {
             Ok((StatusCode::OK, value))
         }
         Asked::Audit { words, json, zone } => audit(app, key, &words, json, zone.as_deref()),
+        // With the server's resend cooldown: a kiosk offers "resend" when the server allows it.
         Asked::Station => Ok((
             StatusCode::OK,
-            json!({"station": key.station, "role": key.role.as_str()}),
+            json!({
+                "station": key.station,
+                "role": key.role.as_str(),
+                "resend_cooldown_seconds": app.config().policy.resend_cooldown.num_seconds(),
+            }),
         )),
     }
 }

@@ -407,6 +407,26 @@ fn the_kiosk_works_through_the_server() {
 }
 
 #[test]
+fn the_kiosk_through_a_server_offers_resend_on_the_servers_cooldown() {
+    // The server lets a code be resent at once; the terminal's own config says 60 s (the
+    // default) and its clock stands still, so only the server's word can make the offer.
+    let served = Env::with_config("[policy]\nresend_cooldown_seconds = 0\n");
+    let (_server, term) = kiosk_through_a_server(&served);
+    let mut child = spawn_piped(&term, &["kiosk"]);
+    let rx = lines_of(&mut child);
+    let mut stdin = child.stdin.take().unwrap();
+    wait_for(&rx, "Enter your mobile number");
+    writeln!(stdin, "{US}").unwrap();
+    wait_for(&rx, "Sent a 6-digit code by SMS to +1 •••-•••-2671");
+    wait_for(&rx, "didn't get it? type resend");
+    writeln!(stdin, "resend").unwrap();
+    wait_for(&rx, "Sent a new 6-digit code");
+    drop(stdin);
+    assert!(child.wait().unwrap().success());
+    assert_eq!(served.outbox().len(), 2);
+}
+
+#[test]
 fn the_kiosk_in_a_terminal_works_through_the_server_and_ignores_control_keys() {
     let served = Env::new();
     let (_server, term) = kiosk_through_a_server(&served);
