@@ -383,16 +383,22 @@ fn kiosk_through_a_server(served: &Env) -> (Server, Env) {
     (server, term)
 }
 
-#[test]
-fn the_kiosk_works_through_the_server() {
-    let served = Env::new();
-    let (_server, term) = kiosk_through_a_server(&served);
-    let mut child = spawn_piped(&term, &["kiosk"]);
+/// A piped kiosk on `term`, where a visitor has typed the number and been sent a code.
+fn piped_kiosk_sent_a_code(term: &Env) -> (Child, Receiver<String>, std::process::ChildStdin) {
+    let mut child = spawn_piped(term, &["kiosk"]);
     let rx = lines_of(&mut child);
     let mut stdin = child.stdin.take().unwrap();
     wait_for(&rx, "Enter your mobile number");
     writeln!(stdin, "{US}").unwrap();
     wait_for(&rx, "Sent a 6-digit code by SMS to +1 •••-•••-2671");
+    (child, rx, stdin)
+}
+
+#[test]
+fn the_kiosk_works_through_the_server() {
+    let served = Env::new();
+    let (_server, term) = kiosk_through_a_server(&served);
+    let (mut child, rx, mut stdin) = piped_kiosk_sent_a_code(&term);
     writeln!(stdin, "{}", served.wrong_code(US_E164)).unwrap();
     wait_for(&rx, "That code is not right. 4 attempts left.");
     writeln!(stdin, "{}", served.last_code(US_E164)).unwrap();
@@ -412,12 +418,7 @@ fn the_kiosk_through_a_server_offers_resend_on_the_servers_cooldown() {
     // default) and its clock stands still, so only the server's word can make the offer.
     let served = Env::with_config("[policy]\nresend_cooldown_seconds = 0\n");
     let (_server, term) = kiosk_through_a_server(&served);
-    let mut child = spawn_piped(&term, &["kiosk"]);
-    let rx = lines_of(&mut child);
-    let mut stdin = child.stdin.take().unwrap();
-    wait_for(&rx, "Enter your mobile number");
-    writeln!(stdin, "{US}").unwrap();
-    wait_for(&rx, "Sent a 6-digit code by SMS to +1 •••-•••-2671");
+    let (mut child, rx, mut stdin) = piped_kiosk_sent_a_code(&term);
     wait_for(&rx, "didn't get it? type resend");
     writeln!(stdin, "resend").unwrap();
     wait_for(&rx, "Sent a new 6-digit code");
