@@ -15,10 +15,10 @@ const QUEUE: usize = 4096;
 /// How long a stopping server waits for the writer to empty its queue.
 const FLUSH_AT_EXIT: Duration = Duration::from_secs(2);
 
-/// What the writer is handed: a line, or the last line before it stops.
+/// What the writer is handed: a line, or the end (with a last line, or none).
 enum Msg {
     Line(String),
-    Last(String),
+    Last(Option<String>),
 }
 
 pub struct AccessLog {
@@ -58,12 +58,12 @@ impl AccessLog {
         self.dropped.load(Ordering::Relaxed)
     }
 
-    /// Writes `last` after the lines queued before it and waits for the writer to finish, for
-    /// at most [`FLUSH_AT_EXIT`] in all: a stderr that still blocks is left behind (the process
-    /// is exiting). Lines offered after this are dropped.
-    pub fn finish(&self, last: &str) {
+    /// Writes `last` (if any) after the lines queued before it and waits for the writer to
+    /// finish, for at most [`FLUSH_AT_EXIT`] in all: a stderr that still blocks is left behind
+    /// (the process is exiting). Lines offered after this are dropped.
+    pub fn finish(&self, last: Option<&str>) {
         let deadline = Instant::now() + FLUSH_AT_EXIT;
-        let mut msg = Msg::Last(last.to_string());
+        let mut msg = Msg::Last(last.map(str::to_string));
         loop {
             match self.tx.try_send(msg) {
                 Ok(()) => break,
@@ -88,10 +88,10 @@ fn write_all(sink: Box<dyn Write + Send>, rx: &Receiver<Msg>) {
         let mut next = Some(first);
         while let Some(msg) = next {
             let (line, last) = match msg {
-                Msg::Line(l) => (l, false),
+                Msg::Line(l) => (Some(l), false),
                 Msg::Last(l) => (l, true),
             };
-            if let Some(o) = &mut out
+            if let (Some(o), Some(line)) = (&mut out, line)
                 && writeln!(o, "{line}").is_err()
             {
                 out = None;
@@ -162,7 +162,7 @@ mod tests {
         *open.0.lock().unwrap() = true;
         open.1.notify_all();
         let dropped = log.dropped();
-        log.finish("stopped");
+        log.finish(Some("stopped"));
         log.line("after the end".into());
         let text = String::from_utf8(seen.lock().unwrap().clone()).unwrap();
         assert!(text.starts_with("line 0\n"), "{}", &text[..40]);

@@ -98,10 +98,8 @@ pub fn run(mut config: Config, listen: Option<&str>, out: &mut dyn Write) -> Res
         let router = routes::router(shared);
         accept(listener, router, tls, &s).await
     });
-    log.finish(match &served {
-        Ok(()) => "otpd serve: stopped",
-        Err(_) => "otpd serve: stopped on an error",
-    });
+    // On an error the error's own line follows (from `run`'s caller).
+    log.finish(served.is_ok().then_some("otpd serve: stopped"));
     served.map(|()| 0)
 }
 
