@@ -21,13 +21,11 @@ impl Zone {
     }
 
     /// The IANA name of this machine's zone, as a server needs it: `TZ` when it holds a name
-    /// (`Europe/Paris`, `:Europe/Paris`), else the system's setting. `None` when neither names
-    /// a zone (e.g. a POSIX rule such as `CET-1CEST`): the server then uses its own.
+    /// (`Europe/Paris`, `:Europe/Paris`, `/usr/share/zoneinfo/Europe/Paris`), else the
+    /// system's setting. `None` when neither names a zone (e.g. a POSIX rule such as
+    /// `CET-1CEST`): the server then uses its own.
     pub fn this_machine() -> Option<String> {
-        let from_env = std::env::var("TZ")
-            .ok()
-            .map(|t| t.trim_start_matches(':').to_string());
-        let name = match from_env {
+        let name = match std::env::var("TZ").ok().as_deref().map(tz_name) {
             Some(t) if !t.is_empty() => t,
             Some(_) => "UTC".to_string(),
             None => iana_time_zone::get_timezone().ok()?,
@@ -57,6 +55,14 @@ impl Zone {
                 .map(|d| d.with_timezone(&Utc)),
         }
     }
+}
+
+/// The zone name in a `TZ` value: without a leading `:` or a path up to `zoneinfo/`.
+fn tz_name(tz: &str) -> String {
+    let t = tz.trim_start_matches(':');
+    t.rsplit_once("zoneinfo/")
+        .map_or(t, |(_, name)| name)
+        .to_string()
 }
 
 #[cfg(test)]
@@ -91,5 +97,18 @@ mod tests {
         assert_eq!(paris.instant(skipped), None);
         assert_eq!(Zone::named("Mars/Olympus_Mons"), None);
         assert_eq!(Zone::named("CET-1CEST"), None);
+    }
+
+    #[test]
+    fn tz_values_name_their_zone() {
+        for (tz, name) in [
+            ("Europe/Paris", "Europe/Paris"),
+            (":Europe/Paris", "Europe/Paris"),
+            ("/usr/share/zoneinfo/Asia/Tokyo", "Asia/Tokyo"),
+            (":/usr/share/zoneinfo/UTC", "UTC"),
+            ("", ""),
+        ] {
+            assert_eq!(tz_name(tz), name, "{tz}");
+        }
     }
 }
