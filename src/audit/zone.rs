@@ -20,12 +20,13 @@ impl Zone {
         name.parse::<chrono_tz::Tz>().ok().map(Zone::Named)
     }
 
-    /// The IANA name of this machine's zone, as a server needs it: `TZ` when it holds a name
+    /// The IANA name of this machine's zone, as a server needs it: `tz` (the `TZ` variable,
+    /// read with the rest of the environment by `config`) when it holds a name
     /// (`Europe/Paris`, `:Europe/Paris`, `/usr/share/zoneinfo/Europe/Paris`), else the
     /// system's setting. `None` when neither names a zone (e.g. a POSIX rule such as
     /// `CET-1CEST`): the server then uses its own.
-    pub fn this_machine() -> Option<String> {
-        let name = match std::env::var("TZ").ok().as_deref().map(tz_name) {
+    pub fn this_machine(tz: Option<&str>) -> Option<String> {
+        let name = match tz.map(tz_name) {
             Some(t) if !t.is_empty() => t,
             Some(_) => "UTC".to_string(),
             None => iana_time_zone::get_timezone().ok()?,
@@ -44,15 +45,14 @@ impl Zone {
     /// The instant a wall-clock time in this zone names (the earlier of two in a repeated
     /// hour); `None` for a time skipped by a clock change.
     pub fn instant(self, wall: NaiveDateTime) -> Option<DateTime<Utc>> {
+        fn earliest<T: TimeZone>(tz: &T, wall: &NaiveDateTime) -> Option<DateTime<Utc>> {
+            tz.from_local_datetime(wall)
+                .earliest()
+                .map(|d| d.with_timezone(&Utc))
+        }
         match self {
-            Zone::Local => Local
-                .from_local_datetime(&wall)
-                .earliest()
-                .map(|d| d.with_timezone(&Utc)),
-            Zone::Named(tz) => tz
-                .from_local_datetime(&wall)
-                .earliest()
-                .map(|d| d.with_timezone(&Utc)),
+            Zone::Local => earliest(&Local, &wall),
+            Zone::Named(tz) => earliest(&tz, &wall),
         }
     }
 }
@@ -110,5 +110,11 @@ mod tests {
         ] {
             assert_eq!(tz_name(tz), name, "{tz}");
         }
+        assert_eq!(
+            Zone::this_machine(Some(":Asia/Tokyo")).as_deref(),
+            Some("Asia/Tokyo")
+        );
+        assert_eq!(Zone::this_machine(Some("")).as_deref(), Some("UTC"));
+        assert_eq!(Zone::this_machine(Some("CET-1CEST")), None);
     }
 }

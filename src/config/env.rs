@@ -31,6 +31,8 @@ pub struct Env {
     pub api_secret: Option<SecretString>,
     /// `NO_COLOR` is set and not empty (<https://no-color.org>).
     pub no_color: bool,
+    /// `TZ` as set (possibly empty): a remote terminal names its zone to the server with it.
+    pub tz: Option<String>,
     /// `OTPD_FAKE_NOW`, an RFC 3339 instant the clock is pinned to. Read in debug builds only,
     /// so a release binary can never be told what time it is.
     pub fake_now: Option<String>,
@@ -64,6 +66,7 @@ impl Env {
                 .filter(|v| !v.is_empty())
                 .map(SecretString::from),
             no_color: std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()),
+            tz: std::env::var("TZ").ok(),
             fake_now: debug_only(|| std::env::var("OTPD_FAKE_NOW").ok()),
             debug_panic: debug_only(|| std::env::var_os("OTPD_DEBUG_PANIC")),
         }

@@ -37,6 +37,9 @@ pub struct RemoteConfig {
     /// `[remote] ca_file`: the PEM certificates (a private CA, or the server's self-signed
     /// certificate) that alone are trusted for an `https://` server; `None`: the system's roots.
     pub ca_pem: Option<Vec<u8>>,
+    /// This terminal's `TZ` (see `audit::Zone::this_machine`): the audit review through the
+    /// server is shown in this terminal's zone.
+    pub tz: Option<String>,
 }
 
 /// `url`: `--server`/`OTPD_SERVER` (already in `flag`), else `[remote] url`. `None` when neither
@@ -94,6 +97,7 @@ pub(super) fn remote(
         api_secret,
         connect_timeout: ms("remote.connect_timeout_ms", raw.connect_timeout_ms, 3_000)?,
         request_timeout: ms("remote.request_timeout_ms", raw.request_timeout_ms, 30_000)?,
+        tz: env.tz.clone(),
     }))
 }
 

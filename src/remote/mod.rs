@@ -187,7 +187,7 @@ impl Executor for Client {
         let printed: Printed = self.post(&Wire::Audit {
             words: args.words(),
             json,
-            zone: crate::audit::Zone::this_machine(),
+            zone: crate::audit::Zone::this_machine(self.remote.tz.as_deref()),
         })?;
         // The server's words reach this terminal as plain lines, never escape sequences.
         for line in printed.output.lines() {
