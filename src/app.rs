@@ -16,7 +16,7 @@ use crate::config::{Config, Database, Provider, SecretSource};
 use crate::crypto::{CodeHasher, Secrets};
 use crate::delivery::twilio::TwilioDelivery;
 use crate::delivery::{ConsoleDelivery, Delivery, OutboxDelivery};
-use crate::domain::Outcome;
+use crate::domain::{Caller, Outcome};
 use crate::error::Error;
 use crate::service::{Ctx, Service, Wording};
 use crate::store::any::AnyStore;
@@ -25,7 +25,7 @@ use crate::store::copy::Copied;
 mod executor;
 mod server;
 pub use executor::Executor;
-pub use server::{Approval, CreatedKey};
+pub use server::CreatedKey;
 
 /// The typed requests moved to their own module; kept here for callers of `app::Request`.
 pub use crate::request::Request;
@@ -40,8 +40,6 @@ pub struct App {
     rng: Box<dyn CryptoRng>,
     /// Things to tell the operator that did not stop the command (shown by the front end).
     warnings: Vec<String>,
-    /// The verification the last `verify` settled against (for `otpd serve`'s answer).
-    settled: Option<i64>,
 }
 
 impl App {
@@ -86,7 +84,6 @@ impl App {
             clock,
             rng,
             warnings: Vec::new(),
-            settled: None,
         })
     }
 
@@ -117,10 +114,104 @@ impl App {
         std::mem::take(&mut self.warnings)
     }
 
-    /// Runs one request with the injected RNG and the current time, as one unit of work
-    /// ([`App::unit_of_work`]).
+    /// The caller this process's own terminals act as: a local operator at `station`.
+    pub fn local_caller(&self) -> Caller {
+        Caller::local(self.config.station.clone())
+    }
+
+    /// Runs one request as this process's local operator ([`App::execute_as`]).
     pub fn execute(&mut self, request: &Request) -> Result<Outcome, Error> {
-        self.unit_of_work(|app, now| app.run(request, now))
+        let caller = self.local_caller();
+        self.execute_as(&caller, request)
+    }
+
+    /// Runs one request for `caller` with the injected RNG and the current time, as one unit
+    /// of work ([`App::unit_of_work`]); the use case decides what this caller may do.
+    pub fn execute_as(&mut self, caller: &Caller, request: &Request) -> Result<Outcome, Error> {
+        Ok(self.run(caller, request)?.0)
+    }
+
+    /// [`App::execute_as`], also naming the verification a `verify` was settled against
+    /// (`None` when none was: nothing pending, a locked number), so an answer can name the
+    /// verification the use case actually checked even if a create landed meanwhile.
+    pub fn run(
+        &mut self,
+        caller: &Caller,
+        request: &Request,
+    ) -> Result<(Outcome, Option<i64>), Error> {
+        let channel = self.config.delivery.channel;
+        self.with_service(caller, |service, rng, clock, now| {
+            let outcome = match request {
+                Request::Send {
+                    phone,
+                    channel: asked,
+                    locale,
+                    app_hash,
+                } => service.send(
+                    now,
+                    rng,
+                    phone,
+                    asked.unwrap_or(channel),
+                    Wording {
+                        locale: *locale,
+                        app_hash: app_hash.as_ref(),
+                    },
+                ),
+                Request::Resend { phone, locale } => service.resend(
+                    now,
+                    rng,
+                    phone.as_ref(),
+                    Wording {
+                        locale: *locale,
+                        app_hash: None,
+                    },
+                ),
+                Request::Verify { code, phone } => {
+                    return service.verify_settling(clock, phone.as_ref().into(), code);
+                }
+                Request::Status { phone } => service.status(now, phone.as_ref()),
+                Request::Cancel { phone } => service.cancel(now, phone.as_ref()),
+                Request::Limits { phone } => service.limits(now, phone.as_ref()),
+                Request::ResumeSending => service.resume(now),
+                Request::Unlock { phone } => service.unlock(now, phone),
+            }?;
+            Ok((outcome, None))
+        })
+    }
+
+    /// Runs `work` on a [`Service`] for `caller`, as one unit of work, with the injected RNG
+    /// and clock and the time the unit started.
+    pub(crate) fn with_service<T>(
+        &mut self,
+        caller: &Caller,
+        work: impl FnOnce(
+            &mut Service<'_>,
+            &mut dyn CryptoRng,
+            &dyn Clock,
+            DateTime<Utc>,
+        ) -> crate::service::Result<T>,
+    ) -> Result<T, Error> {
+        self.unit_of_work(|app, now| {
+            let hasher = CodeHasher::new(app.config.hashing, &app.secrets)?;
+            let mut service = Service::new(
+                app.store.backend(),
+                Ctx {
+                    secrets: &app.secrets,
+                    hasher: &hasher,
+                    delivery: app.delivery.as_ref(),
+                    policy: &app.config.policy,
+                    limits: &app.config.limits,
+                    caller,
+                    composer: &app.config.message,
+                },
+            );
+            Ok(work(
+                &mut service,
+                app.rng.as_mut(),
+                app.clock.as_ref(),
+                now,
+            )?)
+        })
     }
 
     /// Runs a parsed `audit` command (reads only: no head bookkeeping needed), with times in
@@ -208,61 +299,6 @@ impl App {
             now,
             zone: audit::Zone::Local,
         })
-    }
-
-    fn run(&mut self, request: &Request, now: DateTime<Utc>) -> Result<Outcome, Error> {
-        let rng = self.rng.as_mut();
-        let hasher = CodeHasher::new(self.config.hashing, &self.secrets)?;
-        let mut service = Service::new(
-            self.store.backend(),
-            Ctx {
-                secrets: &self.secrets,
-                hasher: &hasher,
-                delivery: self.delivery.as_ref(),
-                policy: &self.config.policy,
-                limits: &self.config.limits,
-                station: &self.config.station,
-                composer: &self.config.message,
-            },
-        );
-        let outcome = match request {
-            Request::Send {
-                phone,
-                channel,
-                locale,
-                app_hash,
-            } => service.send(
-                now,
-                rng,
-                phone,
-                channel.unwrap_or(self.config.delivery.channel),
-                Wording {
-                    locale: *locale,
-                    app_hash: app_hash.as_ref(),
-                },
-            ),
-            Request::Resend { phone, locale } => service.resend(
-                now,
-                rng,
-                phone.as_ref(),
-                Wording {
-                    locale: *locale,
-                    app_hash: None,
-                },
-            ),
-            Request::Verify { code, phone } => service
-                .verify_settling(self.clock.as_ref(), phone.as_ref(), code)
-                .map(|(outcome, settled)| {
-                    self.settled = settled;
-                    outcome
-                }),
-            Request::Status { phone } => service.status(now, phone.as_ref()),
-            Request::Cancel { phone } => service.cancel(now, phone.as_ref()),
-            Request::Limits { phone } => service.limits(now, phone.as_ref()),
-            Request::ResumeSending => service.resume(now),
-            Request::Unlock { phone } => service.unlock(now, phone),
-        }?;
-        Ok(outcome)
     }
 }
 

@@ -49,8 +49,12 @@ pub enum RemoteError {
     },
     /// The API key is unknown, revoked, or its secret is wrong (exit 2: fix the key).
     Unauthorized { url: String },
-    /// The key's role may not do this (exit 2). The server's sentence.
-    Forbidden(String),
+    /// The key's role may not do this (exit 2). The server's sentence, and — for a request a
+    /// use case refused — the privilege it lacks (the terminal renders that as an outcome).
+    Forbidden {
+        message: String,
+        privilege: Option<crate::domain::Privilege>,
+    },
     /// The server found the request itself wrong (400, e.g. audit words a server does not
     /// take): exit 2, the server's sentence.
     Rejected(String),
@@ -132,7 +136,7 @@ impl Error {
             | Error::KioskShowsCodes
             | Error::Remote(
                 RemoteError::Unauthorized { .. }
-                | RemoteError::Forbidden(_)
+                | RemoteError::Forbidden { .. }
                 | RemoteError::Rejected(_),
             ) => exit::USAGE,
             Error::Store(_) | Error::Remote(_) => exit::STORAGE,
@@ -155,7 +159,7 @@ impl Error {
             | Error::TwilioUnchecked
             | Error::KioskShowsCodes => "usage_error",
             Error::Store(_) => "storage_error",
-            Error::Remote(RemoteError::Unauthorized { .. } | RemoteError::Forbidden(_)) => {
+            Error::Remote(RemoteError::Unauthorized { .. } | RemoteError::Forbidden { .. }) => {
                 "config_error"
             }
             Error::Remote(RemoteError::Rejected(_)) => "usage_error",

@@ -30,6 +30,8 @@ pub struct Fixture {
     pub phc: String,
     /// The abuse limits verify consults (the number's lock-out state).
     pub limits: otpd::domain::Limits,
+    /// The local operator every benchmark acts as.
+    pub caller: otpd::domain::Caller,
 }
 
 impl Fixture {
@@ -52,6 +54,7 @@ impl Fixture {
             phc,
             // The default limits, except that thousands of wrong codes for one number (as the
             // benches make) never lock it out: a lock-out refuses without a hash.
+            caller: otpd::domain::Caller::local(STATION),
             limits: otpd::domain::Limits {
                 max_failures_per_number: u32::MAX,
                 failures_before_unlock: u32::MAX,
@@ -73,7 +76,7 @@ impl Fixture {
             hasher,
             delivery,
             policy,
-            station: STATION,
+            caller: &self.caller,
             composer: composer(),
         }
     }

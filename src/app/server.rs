@@ -1,13 +1,15 @@
 //! What `otpd serve` asks of the application beyond the typed requests: API keys, the `VE…` SID
-//! of each verification, the service SID, running a request as a key's station, and an admin
-//! key's manual approval. A child of `app` so it reaches the store without widening `App`.
+//! of each verification, the service SID, and the use cases that name a verification by its
+//! SID (check, cancel, read, an admin's manual approval) — each run for the key's caller, whose
+//! station and role the use case judges. A child of `app` so it reaches the store without
+//! widening `App`.
 
 use secrecy::SecretString;
 
 use super::App;
-use crate::domain::{Challenge, Outcome, PhoneNumber, State};
+use crate::domain::{Caller, Challenge, Code, Outcome, PhoneNumber};
 use crate::error::Error;
-use crate::request::Request;
+use crate::service::Which;
 use crate::store::audit::{Event, NewEvent};
 use crate::store::{ApiKey, Backend, NewApiKey, Role, Tx};
 
@@ -17,14 +19,6 @@ pub struct CreatedKey {
     pub secret: SecretString,
     pub station: String,
     pub role: Role,
-}
-
-/// What a manual approval did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Approval {
-    Approved,
-    /// The verification was not pending (or its code was replaced meanwhile).
-    NotPending,
 }
 
 impl App {
@@ -136,36 +130,52 @@ impl App {
         Ok(same.then_some(key))
     }
 
-    /// Runs `request` as `station` (a station key acts as its station, whatever this
-    /// process's own station is).
-    pub fn execute_as(&mut self, station: &str, request: &Request) -> Result<Outcome, Error> {
-        let own = std::mem::replace(&mut self.config.station, station.to_string());
-        let result = self.execute(request);
-        self.config.station = own;
-        result
-    }
-
-    /// `verify CODE PHONE` as `station`, with the id of the verification the attempt was settled
-    /// against (`None` when none was: nothing pending, a locked number), so the answer names
-    /// the verification the use case actually checked even if a create landed meanwhile.
-    pub fn verify_as(
+    /// `verify CODE` for the verification `sid` names, as `caller` may see it (another
+    /// station's is, to a station key, an unknown SID: the same decoy hash and audit row), with
+    /// the id of the verification the attempt was settled against.
+    pub fn verify_sid(
         &mut self,
-        station: &str,
-        request: &Request,
+        caller: &Caller,
+        sid: &str,
+        code: &Code,
     ) -> Result<(Outcome, Option<i64>), Error> {
-        self.settled = None;
-        let outcome = self.execute_as(station, request)?;
-        Ok((outcome, self.settled.take()))
+        self.with_service(caller, |service, _, clock, _| {
+            service.verify_settling(clock, Which::Sid(sid), code)
+        })
     }
 
-    /// The verification a `VE…` SID stands for.
-    pub fn challenge_by_sid(&mut self, sid: &str) -> Result<Option<Challenge>, Error> {
-        Ok(self.backend().snapshot(|tx| tx.challenge_by_sid(sid))?)
+    /// `cancel` for the verification `sid` names, as `caller` may see it.
+    pub fn cancel_sid(&mut self, caller: &Caller, sid: &str) -> Result<Outcome, Error> {
+        self.with_service(caller, |service, _, _, now| {
+            service.cancel(now, Which::Sid(sid))
+        })
     }
 
-    /// The newest verification for a number.
-    pub fn latest_challenge(&mut self, phone: &PhoneNumber) -> Result<Option<Challenge>, Error> {
-        Ok(self.backend().snapshot(|tx| tx.latest_challenge(phone))?)
+    /// An admin approves the verification `sid` names without its code (audited).
+    pub fn approve_sid(&mut self, caller: &Caller, sid: &str) -> Result<Outcome, Error> {
+        self.with_service(caller, |service, _, _, now| service.approve(now, sid))
+    }
+
+    /// The verification `sid` names, as `caller` may see it; `Err` is the refusal to answer.
+    pub fn verification(
+        &mut self,
+        caller: &Caller,
+        sid: &str,
+    ) -> Result<std::result::Result<Option<Challenge>, Outcome>, Error> {
+        self.with_service(caller, |service, _, _, _| service.verification(sid))
+    }
+
+    /// The newest verification `caller`'s station started for a number (the one a create
+    /// just started or renewed).
+    pub fn own_latest(
+        &mut self,
+        caller: &Caller,
+        phone: &PhoneNumber,
+    ) -> Result<Option<Challenge>, Error> {
+        let station = caller.station.as_str();
+        Ok(self
+            .backend()
+            .snapshot(|tx| tx.latest_challenge(phone, station))?)
     }
 
     /// The `VE…` SID of a verification, given a random one on first use.
@@ -180,36 +190,6 @@ impl App {
         Ok(self
             .backend()
             .transaction(|tx| tx.assign_verification_sid(challenge_id, &fresh))?)
-    }
-
-    /// An admin key approves a pending verification without its code, audited as a manual
-    /// approval that names the key.
-    pub fn approve_manually(&mut self, ch: &Challenge, key_sid: &str) -> Result<Approval, Error> {
-        let detail = format!("manual approval by key {key_sid}");
-        Ok(self.unit_of_work(|app, now| {
-            let (secrets, station) = (&app.secrets, ch.station.clone());
-            let phone_key = secrets.phone_key(ch.phone.e164());
-            let store: &mut dyn Backend = app.store.backend();
-            store.transaction(|tx| {
-                let live = tx.challenge(ch.id)?.filter(|c| {
-                    c.state == State::Pending && c.generation == ch.generation && !c.is_expired(now)
-                });
-                if live.is_none() || !tx.consume(ch.id, ch.generation, now)? {
-                    return Ok(Approval::NotPending);
-                }
-                tx.record_success(&phone_key, ch.id)?;
-                let e = NewEvent {
-                    at: now,
-                    station: &station,
-                    event: Event::ManuallyApproved,
-                    phone: Some(&ch.phone),
-                    challenge_id: Some(ch.id),
-                    detail: detail.clone(),
-                };
-                tx.append_event(secrets, &e)?;
-                Ok(Approval::Approved)
-            })
-        })?)
     }
 
     fn backend(&mut self) -> &mut dyn Backend {

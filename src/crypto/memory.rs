@@ -42,6 +42,15 @@ static POOL: Pool = Pool {
     returned: Condvar::new(),
 };
 
+/// argon2 hashes this process has started (real and decoy alike): `/metrics` shows it, so a
+/// test can count that every kind of refused check costs the same number of hashes.
+static HASHES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// argon2 hashes this process has started.
+pub fn hashes() -> u64 {
+    HASHES.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 fn lock() -> MutexGuard<'static, State> {
     // A panic while the lock is held cannot leave `State` inconsistent (each update is one
     // field), so a poisoned lock is used as it is.
@@ -89,6 +98,7 @@ impl Drop for Lease {
 /// Runs `f` with at least `blocks` blocks of argon2 memory, waiting while the bound is reached.
 /// `None` when the memory cannot be allocated.
 pub(super) fn with_blocks<R>(blocks: usize, f: impl FnOnce(&mut [Block]) -> R) -> Option<R> {
+    HASHES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let mut s = lock();
     while s.limit != 0 && s.out >= s.limit {
         s = POOL.returned.wait(s).unwrap_or_else(|p| p.into_inner());

@@ -20,7 +20,7 @@ use crate::secret_file;
 
 mod memory;
 
-pub use memory::{bound_concurrent_hashes, held as argon2_memory_held};
+pub use memory::{bound_concurrent_hashes, hashes as argon2_hashes, held as argon2_memory_held};
 
 // The tests below check file modes.
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! The pure core: phone numbers, codes, policy and the decisions about one verification.
 //! Nothing here reads the clock, touches the disk or prints; `now` and randomness are parameters.
 
+pub mod caller;
 pub mod challenge;
 pub mod channel;
 pub mod code;
@@ -13,6 +14,7 @@ mod plan;
 pub mod policy;
 pub mod region;
 
+pub use caller::{Caller, Privilege, Role};
 pub use challenge::{Challenge, Gate, State};
 pub use channel::Channel;
 pub use code::{Code, CodeError};

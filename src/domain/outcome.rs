@@ -243,6 +243,11 @@ pub enum Outcome {
     Cancelled {
         phone: PhoneNumber,
     },
+    /// The caller may not do this (a station key asking for an operator's control, an
+    /// auditor key running a verification); nothing was done.
+    Forbidden {
+        privilege: super::Privilege,
+    },
 }
 
 /// Exit statuses, documented in the README.
@@ -280,6 +285,7 @@ impl Outcome {
             Outcome::PhoneRequired { .. } => "phone_required",
             Outcome::Status { .. } => "status",
             Outcome::Cancelled { .. } => "cancelled",
+            Outcome::Forbidden { .. } => "forbidden",
         }
     }
 
@@ -300,7 +306,8 @@ impl Outcome {
             | Outcome::Expired { .. }
             | Outcome::Locked { .. }
             | Outcome::AlreadyUsed { .. }
-            | Outcome::NoPending { .. } => exit::REFUSED,
+            | Outcome::NoPending { .. }
+            | Outcome::Forbidden { .. } => exit::REFUSED,
             Outcome::InvalidPhone { .. }
             | Outcome::InvalidInput { .. }
             | Outcome::PhoneRequired { .. } => exit::USAGE,

@@ -41,6 +41,9 @@ pub struct Client {
 struct TwilioError {
     code: u32,
     message: String,
+    /// With 403 from `/otpd/v1/execute`: the privilege the use case found missing.
+    #[serde(default)]
+    privilege: Option<crate::domain::Privilege>,
 }
 
 /// Whom the key acts as.
@@ -148,7 +151,10 @@ impl Client {
         let err: Option<TwilioError> = serde_json::from_str(&text).ok();
         Err(Error::Remote(match (status, err) {
             (401, _) => RemoteError::Unauthorized { url: url.clone() },
-            (403, Some(e)) => RemoteError::Forbidden(e.message),
+            (403, Some(e)) => RemoteError::Forbidden {
+                message: e.message,
+                privilege: e.privilege,
+            },
             (400, Some(e)) => RemoteError::Rejected(e.message),
             (_, Some(e)) => RemoteError::Server {
                 status,
@@ -180,7 +186,14 @@ fn unreachable(url: &str, e: &reqwest::Error) -> Error {
 
 impl Executor for Client {
     fn execute(&mut self, request: &Request) -> Result<Outcome, Error> {
-        self.post(&Wire::of(request))
+        match self.post(&Wire::of(request)) {
+            // The server's use case refused this key: an outcome, rendered as a local one is.
+            Err(Error::Remote(RemoteError::Forbidden {
+                privilege: Some(privilege),
+                ..
+            })) => Ok(Outcome::Forbidden { privilege }),
+            answer => answer,
+        }
     }
 
     fn audit(&mut self, args: &AuditArgs, json: bool, out: &mut dyn Write) -> Result<u8, Error> {

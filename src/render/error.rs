@@ -54,7 +54,9 @@ fn remote(f: &mut fmt::Formatter<'_>, e: &RemoteError) -> fmt::Result {
             f,
             "the otpd server at {url} refused this terminal's API key (unknown, revoked or wrong secret): check OTPD_API_KEY and OTPD_API_SECRET, or ask for a new key (otpd keys create)"
         ),
-        RemoteError::Forbidden(message) => write!(f, "the otpd server refused: {message}"),
+        RemoteError::Forbidden { message, .. } => {
+            write!(f, "the otpd server refused: {message}")
+        }
         RemoteError::Rejected(message) => {
             write!(f, "the otpd server refused the request: {message}")
         }

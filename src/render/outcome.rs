@@ -3,9 +3,9 @@
 
 use super::limits::{limits_text, resumed_text};
 use super::{duration, local_time};
-use crate::domain::Outcome;
 use crate::domain::limits::Limit;
 use crate::domain::outcome::PendingView;
+use crate::domain::{Outcome, Privilege};
 use crate::sanitize::sanitize;
 
 pub(super) fn attempts(n: u32) -> String {
@@ -152,6 +152,22 @@ pub fn text(o: &Outcome) -> String {
             .collect::<Vec<_>>()
             .join("\n"),
         Outcome::Cancelled { phone } => format!("Cancelled the pending code for {phone}."),
+        Outcome::Forbidden { privilege: p } => format!(
+            "This key may not {}; nothing was done. Ask an operator with an admin key.",
+            privilege(*p)
+        ),
+    }
+}
+
+/// What a privilege lets a caller do, as the end of "This key may not …".
+pub fn privilege(p: Privilege) -> &'static str {
+    match p {
+        Privilege::RunVerifications => "send or check codes",
+        Privilege::ResumeSending => "resume sending (otpd limits resume)",
+        Privilege::Unlock => "unlock a number (otpd unlock)",
+        Privilege::ReadLimits => "read a number's limits or the locked numbers",
+        Privilege::ReadAudit => "read the audit log",
+        Privilege::ActOnAnyStation => "approve a verification without its code",
     }
 }
 

@@ -1,6 +1,7 @@
-//! The endpoints' work, run on a pool worker with its own [`App`]: authenticate the key, check
-//! its role and station, parse the form's fields into typed values, run the use case as the
-//! key's station, and answer with Twilio's resource shapes or error codes.
+//! The endpoints' work, run on a pool worker with its own [`App`]: authenticate the key, parse
+//! the form's fields into typed values, run the use case for the key's [`Caller`] (which decides
+//! what that station and role may see and do), and answer with Twilio's resource shapes or error
+//! codes. No rule about stations or roles lives here.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -13,10 +14,10 @@ use zeroize::Zeroizing;
 use super::errors::ApiError;
 use super::metrics::Metrics;
 use super::shapes::{self, Base};
-use crate::app::{App, Approval};
-use crate::domain::{Challenge, Channel, Outcome, PhoneNumber};
+use crate::app::App;
+use crate::domain::{Caller, Challenge, Channel, Outcome, PhoneNumber};
 use crate::request::Request;
-use crate::store::{ApiKey, Role};
+use crate::store::ApiKey;
 
 /// HTTP Basic credentials as sent: a key SID and its secret.
 pub struct Creds {
@@ -56,19 +57,6 @@ pub fn is_sid(s: &str, prefix: &str) -> bool {
     s.len() == 34 && s.starts_with(prefix) && s[2..].bytes().all(|b| b.is_ascii_hexdigit())
 }
 
-/// Station and admin keys run verifications; auditor keys only read the audit log.
-fn verifier(key: &ApiKey) -> Result<(), ApiError> {
-    match key.role {
-        Role::Station | Role::Admin => Ok(()),
-        Role::Auditor => Err(ApiError::forbidden("run verifications")),
-    }
-}
-
-/// A station key sees only its own station's verifications (others are "not found").
-fn visible(key: &ApiKey, ch: &Challenge) -> bool {
-    key.role == Role::Admin || ch.station == key.station
-}
-
 fn core<T>(r: Result<T, crate::error::Error>) -> Result<T, ApiError> {
     r.map_err(|e| ApiError::from_error(&e))
 }
@@ -88,10 +76,16 @@ fn phone(text: &str, name: &str) -> Result<PhoneNumber, ApiError> {
     })
 }
 
-/// `POST /v2/Services/{ServiceSid}/Verifications`: send a code (or a new one, if this number
-/// has one pending: a resend).
+/// An outcome that is not the answer asked for, as Twilio's error (a refusal the use case
+/// decided, "not found" for nothing pending).
+fn refused(o: &Outcome) -> ApiError {
+    ApiError::from_outcome(o).unwrap_or_else(ApiError::internal)
+}
+
+/// `POST /v2/Services/{ServiceSid}/Verifications`: send a code (or a new one, if this station
+/// has one pending for this number: a resend).
 pub fn create(app: &mut App, key: &ApiKey, call: &Call) -> Answer {
-    verifier(key)?;
+    let caller = key.caller();
     let to = phone(field(&call.form, "To")?, "To")?;
     let channel = match field(&call.form, "Channel")? {
         "sms" => Channel::Sms,
@@ -122,12 +116,12 @@ pub fn create(app: &mut App, key: &ApiKey, call: &Call) -> Answer {
         locale,
         app_hash,
     };
-    let outcome = core(app.execute_as(&key.station, &request))?;
+    let outcome = core(app.execute_as(&caller, &request))?;
     call.metrics.send(outcome.name());
     if let Some(e) = ApiError::from_outcome(&outcome) {
         return Err(e);
     }
-    let ch = core(app.latest_challenge(&to))?.ok_or_else(ApiError::internal)?;
+    let ch = core(app.own_latest(&caller, &to))?.ok_or_else(ApiError::internal)?;
     let sid = core(app.verification_sid(ch.id))?;
     let now = app.now();
     Ok((
@@ -136,66 +130,49 @@ pub fn create(app: &mut App, key: &ApiKey, call: &Call) -> Answer {
     ))
 }
 
-/// The verification a `VerificationSid` (or a path `{Sid}`) names, as this key may see it.
-fn by_sid(app: &mut App, key: &ApiKey, sid: &str) -> Result<Challenge, ApiError> {
+/// The verification a path `{Sid}` names, as this caller may see it.
+fn by_sid(app: &mut App, caller: &Caller, sid: &str) -> Result<Challenge, ApiError> {
     let not_found = || ApiError::not_found(&format!("/Verifications/{sid}"));
     if !is_sid(sid, "VE") {
         return Err(not_found());
     }
-    match core(app.challenge_by_sid(sid))? {
-        Some(ch) if visible(key, &ch) => Ok(ch),
-        _ => Err(not_found()),
+    match core(app.verification(caller, sid))? {
+        Ok(Some(ch)) => Ok(ch),
+        Ok(None) => Err(not_found()),
+        Err(o) => Err(refused(&o)),
     }
 }
 
 /// `POST /v2/Services/{ServiceSid}/VerificationCheck`: `Code` with `To` or `VerificationSid`.
+/// Whatever the caller may not see — an unknown number or SID, another station's — is checked
+/// against a decoy hash and answered "not found", so neither the answer nor its timing differ.
 pub fn check(app: &mut App, key: &ApiKey, call: &Call) -> Answer {
-    verifier(key)?;
+    let caller = key.caller();
     let code = crate::domain::Code::parse(field(&call.form, "Code")?)
         .map_err(|_| ApiError::invalid("Code must be the digits that were sent"))?;
-    // With `To` and nothing stored, the use case still hashes (against a decoy) and answers
-    // "nothing pending", so timing does not tell an unknown number from a wrong code.
-    let by_sid_asked = call.form.contains_key("VerificationSid");
-    let (phone, target) = match (call.form.get("VerificationSid"), call.form.get("To")) {
-        (Some(sid), _) => {
-            let ch = by_sid(app, key, sid)?;
-            let latest = core(app.latest_challenge(&ch.phone))?;
-            if latest.as_ref().map(|l| l.id) != Some(ch.id) {
-                return Err(ApiError::not_found("VerificationCheck"));
-            }
-            (ch.phone.clone(), Some(ch))
-        }
+    let started = Instant::now();
+    let (outcome, settled) = match (call.form.get("VerificationSid"), call.form.get("To")) {
+        (Some(sid), _) => core(app.verify_sid(&caller, sid, &code))?,
         (None, Some(to)) => {
-            let to = phone(to, "To")?;
-            match core(app.latest_challenge(&to))? {
-                Some(ch) if !visible(key, &ch) => {
-                    return Err(ApiError::not_found("VerificationCheck"));
-                }
-                found => (to, found),
-            }
+            let request = Request::Verify {
+                code,
+                phone: Some(phone(to, "To")?),
+            };
+            core(app.run(&caller, &request))?
         }
         (None, None) => return Err(ApiError::invalid("To or VerificationSid is required")),
     };
-    let started = Instant::now();
-    let request = Request::Verify {
-        code,
-        phone: Some(phone),
-    };
-    let (outcome, settled) = core(app.verify_as(&key.station, &request))?;
     call.metrics.check(outcome.name(), started.elapsed());
     let approved = match &outcome {
         Outcome::Approved { .. } => true,
         Outcome::Invalid { .. } => false,
-        o => return Err(ApiError::from_outcome(o).unwrap_or_else(ApiError::internal)),
+        o => return Err(refused(o)),
     };
-    // The verification the use case settled, not the one read before it ran: a create for the
-    // same number may have landed in between. By SID, that newer one is not the one asked for.
+    // The verification the use case settled, not one read before it ran: a create for the
+    // same number may have landed in between.
     let id = settled.ok_or_else(ApiError::internal)?;
-    if target.as_ref().is_some_and(|t| by_sid_asked && t.id != id) {
-        return Err(ApiError::not_found("VerificationCheck"));
-    }
     let sid = core(app.verification_sid(id))?;
-    let now_row = core(app.challenge_by_sid(&sid))?.ok_or_else(ApiError::internal)?;
+    let now_row = by_sid(app, &caller, &sid)?;
     Ok((
         StatusCode::OK,
         shapes::check(&call.base, &sid, &now_row, approved),
@@ -204,8 +181,7 @@ pub fn check(app: &mut App, key: &ApiKey, call: &Call) -> Answer {
 
 /// `GET /v2/Services/{ServiceSid}/Verifications/{Sid}`.
 pub fn fetch(app: &mut App, key: &ApiKey, sid: &str, call: &Call) -> Answer {
-    verifier(key)?;
-    let ch = by_sid(app, key, sid)?;
+    let ch = by_sid(app, &key.caller(), sid)?;
     let now = app.now();
     Ok((
         StatusCode::OK,
@@ -216,39 +192,23 @@ pub fn fetch(app: &mut App, key: &ApiKey, sid: &str, call: &Call) -> Answer {
 /// `POST /v2/Services/{ServiceSid}/Verifications/{Sid}`: `Status=canceled`, or (admin keys
 /// only, audited as a manual approval) `Status=approved`.
 pub fn update(app: &mut App, key: &ApiKey, sid: &str, call: &Call) -> Answer {
-    verifier(key)?;
+    let caller = key.caller();
     let status = field(&call.form, "Status")?;
-    let ch = by_sid(app, key, sid)?;
-    let now = app.now();
-    let pending = shapes::status(&ch, now) == "pending";
-    let latest = core(app.latest_challenge(&ch.phone))?.map(|l| l.id) == Some(ch.id);
     let gone = || ApiError::not_found(&format!("/Verifications/{sid}"));
-    match status {
-        "canceled" => {
-            if !pending || !latest {
-                return Err(gone());
-            }
-            let request = Request::Cancel {
-                phone: Some(ch.phone.clone()),
-            };
-            match core(app.execute_as(&key.station, &request))? {
-                Outcome::Cancelled { .. } => {}
-                _ => return Err(gone()),
-            }
-        }
-        "approved" => {
-            if key.role != Role::Admin {
-                return Err(ApiError::forbidden(
-                    "approve a verification without its code",
-                ));
-            }
-            if !pending || core(app.approve_manually(&ch, &key.sid))? != Approval::Approved {
-                return Err(gone());
-            }
-        }
-        _ => return Err(ApiError::invalid("Status must be canceled or approved")),
+    if !is_sid(sid, "VE") {
+        return Err(gone());
     }
-    let ch = by_sid(app, key, sid)?;
+    let outcome = match status {
+        "canceled" => core(app.cancel_sid(&caller, sid))?,
+        "approved" => core(app.approve_sid(&caller, sid))?,
+        _ => return Err(ApiError::invalid("Status must be canceled or approved")),
+    };
+    match outcome {
+        Outcome::Cancelled { .. } | Outcome::Approved { .. } => {}
+        Outcome::NoPending { .. } => return Err(gone()),
+        o => return Err(refused(&o)),
+    }
+    let ch = by_sid(app, &caller, sid)?;
     let now = app.now();
     Ok((
         StatusCode::OK,

@@ -44,6 +44,16 @@ impl ApiError {
         )
     }
 
+    /// Twilio's error object for this error.
+    pub fn body(&self) -> serde_json::Value {
+        serde_json::json!({
+            "code": self.code,
+            "message": self.message,
+            "more_info": format!("https://www.twilio.com/docs/errors/{}", self.code),
+            "status": self.status.as_u16(),
+        })
+    }
+
     /// 20403: the key's role may not do this.
     pub fn forbidden(what: &str) -> ApiError {
         ApiError::new(
@@ -183,6 +193,9 @@ impl ApiError {
                 ApiError::not_found("VerificationCheck")
             }
             Outcome::PhoneRequired { .. } => ApiError::invalid("To or VerificationSid is required"),
+            Outcome::Forbidden { privilege } => {
+                ApiError::forbidden(crate::render::outcome::privilege(*privilege))
+            }
             Outcome::DeliveryFailed { .. } => ApiError::new(
                 StatusCode::BAD_GATEWAY,
                 60008,
@@ -195,12 +208,7 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = serde_json::json!({
-            "code": self.code,
-            "message": self.message,
-            "more_info": format!("https://www.twilio.com/docs/errors/{}", self.code),
-            "status": self.status.as_u16(),
-        });
+        let body = self.body();
         let mut r = (self.status, axum::Json(body)).into_response();
         if let Some(s) = self.retry_after
             && let Ok(v) = HeaderValue::from_str(&s.to_string())

@@ -2,8 +2,8 @@
 //! `Request` field) run as the key's station — the request names no station — and answered
 //! with the [`Outcome`](crate::domain::Outcome)'s JSON, numbers in full so the terminal can go
 //! on with them (it masks them when it renders; the code is never in an answer). `audit …`
-//! answers what it printed and its exit status; `station`, the key's station. Roles as for the other endpoints: station and
-//! admin keys run requests, auditor and admin keys read the audit log.
+//! answers what it printed and its exit status; `station`, the key's station. The use cases
+//! decide what the key's caller may do; a refusal is 403 / 20403, as on every endpoint.
 
 use std::time::Instant;
 
@@ -15,7 +15,7 @@ use super::errors::ApiError;
 use crate::app::App;
 use crate::domain::phone::serialize_full;
 use crate::request::wire::{Asked, Wire};
-use crate::store::{ApiKey, Role};
+use crate::store::ApiKey;
 
 pub fn execute(app: &mut App, key: &ApiKey, call: &Call) -> Answer {
     let text = call
@@ -29,13 +29,18 @@ pub fn execute(app: &mut App, key: &ApiKey, call: &Call) -> Answer {
         .map_err(|field| ApiError::invalid(format!("Request's {field} is not valid")))?;
     match asked {
         Asked::Run(request) => {
-            if key.role == Role::Auditor {
-                return Err(ApiError::forbidden("run verifications"));
-            }
             let started = Instant::now();
             let outcome = app
-                .execute_as(&key.station, &request)
+                .execute_as(&key.caller(), &request)
                 .map_err(|e| ApiError::from_error(&e))?;
+            // 403 / 20403 with Twilio's error object, naming the privilege so the terminal
+            // renders the refusal as the outcome it is.
+            if let crate::domain::Outcome::Forbidden { privilege } = outcome {
+                let e = ApiError::from_outcome(&outcome).unwrap_or_else(ApiError::internal);
+                let mut body = e.body();
+                body["privilege"] = json!(privilege);
+                return Ok((e.status, body));
+            }
             match &request {
                 crate::request::Request::Send { .. } | crate::request::Request::Resend { .. } => {
                     call.metrics.send(outcome.name())

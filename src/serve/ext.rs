@@ -11,14 +11,7 @@ use crate::app::App;
 use crate::audit::Zone;
 use crate::domain::PhoneNumber;
 use crate::request::Request;
-use crate::store::{ApiKey, Role};
-
-fn operator(key: &ApiKey) -> Result<(), ApiError> {
-    match key.role {
-        Role::Station | Role::Admin => Ok(()),
-        Role::Auditor => Err(ApiError::forbidden("use the operator's commands")),
-    }
-}
+use crate::store::ApiKey;
 
 fn phone(call: &Call) -> Result<Option<PhoneNumber>, ApiError> {
     match call.form.get("Phone").filter(|p| !p.trim().is_empty()) {
@@ -31,8 +24,11 @@ fn phone(call: &Call) -> Result<Option<PhoneNumber>, ApiError> {
 
 fn run(app: &mut App, key: &ApiKey, request: &Request) -> Answer {
     let outcome = app
-        .execute_as(&key.station, request)
+        .execute_as(&key.caller(), request)
         .map_err(|e| ApiError::from_error(&e))?;
+    if let crate::domain::Outcome::Forbidden { .. } = outcome {
+        return Err(ApiError::from_outcome(&outcome).unwrap_or_else(ApiError::internal));
+    }
     let json =
         serde_json::from_str(&crate::render::json(&outcome)).map_err(|_| ApiError::internal())?;
     Ok((StatusCode::OK, json))
@@ -40,20 +36,17 @@ fn run(app: &mut App, key: &ApiKey, request: &Request) -> Answer {
 
 /// `GET /otpd/v1/status`: the key's station's pending verifications.
 pub fn status(app: &mut App, key: &ApiKey, _call: &Call) -> Answer {
-    operator(key)?;
     run(app, key, &Request::Status { phone: None })
 }
 
 /// `GET|POST /otpd/v1/limits` (`Phone` optional): the counters and what would be refused.
 pub fn limits(app: &mut App, key: &ApiKey, call: &Call) -> Answer {
-    operator(key)?;
     let phone = phone(call)?;
     run(app, key, &Request::Limits { phone })
 }
 
 /// `POST /otpd/v1/unlock` with `Phone`: lifts a number's lock-out.
 pub fn unlock(app: &mut App, key: &ApiKey, call: &Call) -> Answer {
-    operator(key)?;
     let phone = phone(call)?.ok_or_else(|| ApiError::invalid("Phone is required"))?;
     run(app, key, &Request::Unlock { phone })
 }
@@ -76,8 +69,9 @@ pub(super) fn run_audit(
     json: bool,
     zone: Option<&str>,
 ) -> Result<(u8, Vec<u8>), ApiError> {
-    if key.role == Role::Station {
-        return Err(ApiError::forbidden("read the audit log"));
+    if let Err(p) = key.caller().require(crate::domain::Privilege::ReadAudit) {
+        let refused = crate::domain::Outcome::Forbidden { privilege: p };
+        return Err(ApiError::from_outcome(&refused).unwrap_or_else(ApiError::internal));
     }
     let bad = |why: &str| ApiError::invalid(format!("audit: {why}"));
     if words.len() > 64 {

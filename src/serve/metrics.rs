@@ -71,6 +71,11 @@ impl Metrics {
             out,
             "# HELP otpd_argon2_memory_bytes Bytes in the argon2 arrays held, hashing or idle.\n# TYPE otpd_argon2_memory_bytes gauge\notpd_argon2_memory_bytes {bytes}"
         );
+        let _ = writeln!(
+            out,
+            "# HELP otpd_argon2_hashes_total argon2 hashes started (real and decoy).\n# TYPE otpd_argon2_hashes_total counter\notpd_argon2_hashes_total {}",
+            crate::crypto::argon2_hashes()
+        );
         let Ok(c) = self.counts.lock() else {
             return out;
         };

@@ -13,6 +13,7 @@ mod log;
 mod metrics;
 mod pool;
 mod routes;
+pub use routes::{ROUTES, Route};
 mod shapes;
 mod tls;
 

@@ -13,7 +13,7 @@ use axum::extract::{MatchedPath, Path, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{MethodRouter, get, post};
 use base64::Engine;
 use zeroize::Zeroizing;
 
@@ -47,22 +47,64 @@ type St = State<Arc<Shared>>;
 #[derive(Clone)]
 struct Station(String);
 
+/// One route: its method, its path template and its handler.
+pub struct Route {
+    pub method: &'static str,
+    pub path: &'static str,
+    handler: fn() -> MethodRouter<Arc<Shared>>,
+}
+
+const fn route(
+    method: &'static str,
+    path: &'static str,
+    handler: fn() -> MethodRouter<Arc<Shared>>,
+) -> Route {
+    Route {
+        method,
+        path,
+        handler,
+    }
+}
+
+/// Every route the server answers. The router is built from this table, and the
+/// authorisation matrix test (tests/it/serve/matrix.rs) reads it, so no route can be added
+/// without its answers for every role and station being stated.
+pub const ROUTES: &[Route] = &[
+    route("POST", "/v2/Services/{ServiceSid}/Verifications", || {
+        post(create)
+    }),
+    route(
+        "POST",
+        "/v2/Services/{ServiceSid}/VerificationCheck",
+        || post(check),
+    ),
+    route(
+        "GET",
+        "/v2/Services/{ServiceSid}/Verifications/{Sid}",
+        || get(fetch),
+    ),
+    route(
+        "POST",
+        "/v2/Services/{ServiceSid}/Verifications/{Sid}",
+        || post(update),
+    ),
+    route("GET", "/otpd/v1/status", || get(ext_status)),
+    route("GET", "/otpd/v1/limits", || get(ext_limits)),
+    route("POST", "/otpd/v1/limits", || post(ext_limits)),
+    route("POST", "/otpd/v1/unlock", || post(ext_unlock)),
+    route("GET", "/otpd/v1/audit", || get(ext_audit)),
+    route("POST", "/otpd/v1/audit", || post(ext_audit)),
+    route("POST", "/otpd/v1/execute", || post(ext_execute)),
+    route("GET", "/healthz", || get(healthz)),
+    route("GET", "/metrics", || get(metrics)),
+];
+
 pub fn router(shared: Arc<Shared>) -> Router {
-    let svc = "/v2/Services/{ServiceSid}";
-    Router::new()
-        .route(&format!("{svc}/Verifications"), post(create))
-        .route(&format!("{svc}/VerificationCheck"), post(check))
-        .route(
-            &format!("{svc}/Verifications/{{Sid}}"),
-            get(fetch).post(update),
-        )
-        .route("/otpd/v1/status", get(ext_status))
-        .route("/otpd/v1/limits", get(ext_limits).post(ext_limits))
-        .route("/otpd/v1/unlock", post(ext_unlock))
-        .route("/otpd/v1/audit", get(ext_audit).post(ext_audit))
-        .route("/otpd/v1/execute", post(ext_execute))
-        .route("/healthz", get(healthz))
-        .route("/metrics", get(metrics))
+    ROUTES
+        .iter()
+        .fold(Router::new(), |r, each| {
+            r.route(each.path, (each.handler)())
+        })
         .fallback(|| async { ApiError::not_found("at this path").into_response() })
         .method_not_allowed_fallback(|| async { ApiError::method_not_allowed().into_response() })
         .layer(middleware::from_fn_with_state(shared.clone(), log))

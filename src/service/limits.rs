@@ -6,15 +6,18 @@ use chrono::{DateTime, Utc};
 
 use super::refusal::{operator_action, wait_seconds};
 use super::{Ctx, Result, Service};
-use crate::domain::limits::{LimitRefusal, Pause, Usage};
+use crate::domain::limits::{LimitRefusal, Pause, Scope, Usage};
 use crate::domain::outcome::{Counter, LimitsView, LockedView, NumberView, PauseView, RefusalView};
-use crate::domain::{Outcome, PhoneNumber};
+use crate::domain::{Outcome, PhoneNumber, Privilege};
 use crate::store::audit::Event;
 use crate::store::{Counting, LedgerKeys, LockedNumber};
 
 impl Service<'_> {
     /// `limits resume`: an operator lifts every pause, and the guard's windows restart.
     pub fn resume(&mut self, now: DateTime<Utc>) -> Result<Outcome> {
+        if let Some(refused) = self.refuse_unless(Privilege::ResumeSending) {
+            return Ok(refused);
+        }
         let cx = self.cx;
         let lifted = self.store.transaction(|tx| {
             let lifted = tx.resume_all(now)?;
@@ -37,18 +40,37 @@ impl Service<'_> {
         })
     }
 
-    /// `limits [PHONE]`: the counters, and every limit that would refuse a send now.
+    /// `limits [PHONE]`: the counters, and every limit that would refuse a send now. A station
+    /// key sees its own station's counters and the pauses that hold its sends; a number's
+    /// counters, the locked numbers and other stations' pauses are an operator's.
     pub fn limits(&mut self, now: DateTime<Utc>, phone: Option<&PhoneNumber>) -> Result<Outcome> {
+        let needs = match phone {
+            Some(_) => Privilege::ReadLimits,
+            None => Privilege::RunVerifications,
+        };
+        if let Some(refused) = self.refuse_unless(needs) {
+            return Ok(refused);
+        }
         let cx = self.cx;
+        let operator = cx.caller.may(Privilege::ReadLimits);
         let l = cx.limits;
         let (usage, locked, pauses) = self.store.snapshot(|tx| {
             let usage = match phone {
                 Some(p) => {
                     let keys = LedgerKeys::new(cx.secrets, l, p);
-                    tx.usage(l, &keys, cx.station, now, Counting::Exact)?
+                    tx.usage(l, &keys, cx.station(), now, Counting::Exact)?
                 }
-                None => tx.station_usage(l, cx.station, now, Counting::Exact)?,
+                None => tx.station_usage(l, cx.station(), now, Counting::Exact)?,
             };
+            if !operator {
+                let mine = |p: &Pause| match p.scope {
+                    Scope::Global => true,
+                    Scope::Station => p.name == cx.station(),
+                    Scope::Prefix => false,
+                };
+                let pauses = tx.pauses()?.into_iter().filter(mine).collect();
+                return Ok((usage, Vec::new(), pauses));
+            }
             Ok((usage, tx.locked_numbers(now)?, tx.pauses()?))
         })?;
         Ok(Outcome::Limits {

@@ -9,6 +9,7 @@
 //! behind every other. Verify therefore counts the attempt in one short transaction, hashes,
 //! then consumes in a second; the conditional updates make the second step safe.
 
+mod by_sid;
 mod cancel;
 mod limits;
 mod refusal;
@@ -21,7 +22,7 @@ use chrono::{DateTime, Utc};
 
 use crate::crypto::{CodeHasher, HashError, Secrets};
 use crate::delivery::Delivery;
-use crate::domain::{Challenge, Limits, Outcome, PhoneNumber, Policy, State};
+use crate::domain::{Caller, Challenge, Limits, Outcome, PhoneNumber, Policy, Privilege, State};
 use crate::store::audit::{Event, NewEvent};
 use crate::store::{Backend, StoreError, Tx};
 
@@ -54,9 +55,38 @@ pub struct Ctx<'a> {
     pub delivery: &'a dyn Delivery,
     pub policy: &'a Policy,
     pub limits: &'a Limits,
-    pub station: &'a str,
+    /// Who is asking: the station it acts as, and what it may see and do.
+    pub caller: &'a Caller,
     /// The checked `[message]` settings every message is composed with.
     pub composer: &'a crate::message::Composer,
+}
+
+/// Which verification a command names.
+#[derive(Debug, Clone, Copy)]
+pub enum Which<'a> {
+    /// This station's only pending one (else its only recently approved one).
+    Current,
+    /// This station's newest for the number.
+    Phone(&'a PhoneNumber),
+    /// One verification by its `VE…` SID: the caller's own station's, or any station's for an
+    /// admin; only while it is its number's newest at its station.
+    Sid(&'a str),
+}
+
+impl<'a> From<Option<&'a PhoneNumber>> for Which<'a> {
+    fn from(phone: Option<&'a PhoneNumber>) -> Self {
+        phone.map_or(Which::Current, Which::Phone)
+    }
+}
+
+impl<'a> Which<'a> {
+    /// The number the command named, for its answer and audit row.
+    fn phone(self) -> Option<&'a PhoneNumber> {
+        match self {
+            Which::Phone(p) => Some(p),
+            _ => None,
+        }
+    }
 }
 
 /// Which verification a command is about.
@@ -72,8 +102,19 @@ impl<'a> Service<'a> {
         Service { store, cx }
     }
 
+    /// `Some(refusal)` unless the caller may do `p`: every use case asks first, so no
+    /// front-end has a rule of its own.
+    fn refuse_unless(&self, p: Privilege) -> Option<Outcome> {
+        self.cx
+            .caller
+            .require(p)
+            .err()
+            .map(|privilege| Outcome::Forbidden { privilege })
+    }
+
     /// Audits that there was nothing to act on, and says so.
-    fn no_pending(&mut self, now: DateTime<Utc>, phone: Option<&PhoneNumber>) -> Result<Outcome> {
+    fn no_pending(&mut self, now: DateTime<Utc>, which: Which<'_>) -> Result<Outcome> {
+        let phone = which.phone();
         let cx = self.cx;
         self.store
             .transaction(|tx| cx.record(tx, now, Event::NoPending, phone, None, ""))?;
@@ -84,6 +125,11 @@ impl<'a> Service<'a> {
 }
 
 impl Ctx<'_> {
+    /// The station the caller acts as.
+    pub fn station(&self) -> &str {
+        &self.caller.station
+    }
+
     /// Records `event` in the audit chain inside `tx`, so it commits (or rolls back) with the
     /// change it describes. `detail` is data for the log, never a code or a secret.
     fn record(
@@ -97,7 +143,7 @@ impl Ctx<'_> {
     ) -> std::result::Result<(), StoreError> {
         let e = NewEvent {
             at: now,
-            station: self.station,
+            station: self.station(),
             event,
             phone,
             challenge_id,
@@ -106,21 +152,33 @@ impl Ctx<'_> {
         tx.append_event(self.secrets, &e).map(|_| ())
     }
 
-    /// The verification a command means: the named number's newest, or — with no number —
-    /// this station's only pending one (else its only recently approved one).
+    /// The verification a command means, as this caller may see it: this station's newest for
+    /// the named number; a SID's, if the caller reaches its station and it is still its
+    /// number's newest there; or — with neither — this station's only pending one (else its
+    /// only recently approved one). Anything else is, to this caller, nothing at all.
     fn resolve(
         &self,
         tx: &mut dyn Tx,
-        phone: Option<&PhoneNumber>,
+        which: Which<'_>,
         now: DateTime<Utc>,
     ) -> std::result::Result<Target, StoreError> {
-        if let Some(p) = phone {
-            return Ok(match tx.latest_challenge(p)? {
-                Some(ch) => Target::One(Box::new(ch)),
-                None => Target::None,
-            });
+        let one = |ch: Option<Challenge>| match ch {
+            Some(ch) => Target::One(Box::new(ch)),
+            None => Target::None,
+        };
+        match which {
+            Which::Phone(p) => return Ok(one(tx.latest_challenge(p, self.station())?)),
+            Which::Sid(sid) => {
+                let ch = match tx.challenge_by_sid(sid)? {
+                    Some(ch) if self.caller.reaches(&ch.station) => ch,
+                    _ => return Ok(Target::None),
+                };
+                let newest = tx.latest_challenge(&ch.phone, &ch.station)?;
+                return Ok(one(newest.filter(|n| n.id == ch.id)));
+            }
+            Which::Current => {}
         }
-        let recent = tx.recent_challenges(self.station, now)?;
+        let recent = tx.recent_challenges(self.station(), now)?;
         let (pending, approved): (Vec<_>, Vec<_>) = recent
             .into_iter()
             .partition(|ch| ch.state == State::Pending);

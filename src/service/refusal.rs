@@ -123,7 +123,7 @@ impl Ctx<'_> {
         if let Some(limit) = self.limits.number_type_refusal(phone) {
             return Ok(Some(refusal(Event::NumberTypeBlocked, limit)));
         }
-        let usage = tx.usage(self.limits, &keys, self.station, now, Counting::Decide)?;
+        let usage = tx.usage(self.limits, &keys, self.station(), now, Counting::Decide)?;
         if let Some(limit) = self.limits.decide(&usage, now) {
             return Ok(Some(refusal(Event::RateLimited, limit)));
         }
@@ -154,14 +154,14 @@ impl Ctx<'_> {
         r: &Refusal,
     ) -> std::result::Result<(), StoreError> {
         let keys = LedgerKeys::new(self.secrets, self.limits, phone);
-        let usage = tx.usage(self.limits, &keys, self.station, now, Counting::Decide)?;
+        let usage = tx.usage(self.limits, &keys, self.station(), now, Counting::Decide)?;
         let trip = match self.limits.conversion_trip(&usage) {
             Some(t) if usage.pauses.is_empty() && Some(t.scope) == r.limit.scope => t,
             _ => return Ok(()),
         };
         let (key, name) = match trip.scope {
             Scope::Global => ("", ""),
-            Scope::Station => (self.station, self.station),
+            Scope::Station => (self.station(), self.station()),
             Scope::Prefix => (keys.prefix.as_str(), keys.prefix_masked.as_str()),
         };
         let pause = NewPause {
@@ -191,7 +191,7 @@ impl Ctx<'_> {
         if r.limit.trips_pause {
             self.trip_pause(tx, now, phone, r)?;
         }
-        let detail = r.detail(self.station);
+        let detail = r.detail(self.station());
         self.record(tx, now, r.event, Some(phone), challenge_id, detail)
     }
 }

@@ -6,9 +6,9 @@ use chrono::{DateTime, Utc};
 use rand::CryptoRng;
 
 use super::refusal::Refusal;
-use super::{Ctx, Result, Service, Target};
+use super::{Ctx, Result, Service, Target, Which};
 use crate::delivery::{DeliveryError, Message, Receipt};
-use crate::domain::{Challenge, Channel, Code, Outcome, PhoneNumber, State};
+use crate::domain::{Challenge, Channel, Code, Outcome, PhoneNumber, Privilege, State};
 use crate::message::{AppHash, Locale, Segments};
 use crate::store::audit::Event;
 use crate::store::{LedgerKeys, NewChallenge, NewSend, Reissue, StoreError, Tx};
@@ -77,24 +77,31 @@ impl Service<'_> {
         channel: Channel,
         wording: Wording<'_>,
     ) -> Result<Outcome> {
+        if let Some(refused) = self.refuse_unless(Privilege::RunVerifications) {
+            return Ok(refused);
+        }
         self.issue(now, rng, phone, channel, wording, Mode::Send)
     }
 
-    /// `resend [PHONE]`: a new code for the pending verification; the old code stops working
+    /// `resend [PHONE]`: a new code for this station's pending verification; the old code stops working
     /// at once and the attempts already spent stay spent.
-    pub fn resend<R: CryptoRng + ?Sized>(
+    pub fn resend<'p, R: CryptoRng + ?Sized>(
         &mut self,
         now: DateTime<Utc>,
         rng: &mut R,
-        phone: Option<&PhoneNumber>,
+        which: impl Into<Which<'p>>,
         wording: Wording<'_>,
     ) -> Result<Outcome> {
+        if let Some(refused) = self.refuse_unless(Privilege::RunVerifications) {
+            return Ok(refused);
+        }
+        let which = which.into();
         let cx = self.cx;
-        let target = self.store.snapshot(|tx| cx.resolve(tx, phone, now))?;
+        let target = self.store.snapshot(|tx| cx.resolve(tx, which, now))?;
         let ch = match target {
             Target::One(ch) if ch.state == State::Pending => ch,
             Target::Many(n) => return Ok(Outcome::PhoneRequired { pending: n }),
-            Target::One(_) | Target::None => return self.no_pending(now, phone),
+            Target::One(_) | Target::None => return self.no_pending(now, which),
         };
         // Unless asked otherwise, the new message speaks the language of the one it replaces,
         // whichever terminal sent that one.
@@ -159,7 +166,9 @@ impl Service<'_> {
     ) -> Result<Precheck> {
         let cx = self.cx;
         Ok(self.store.snapshot(|tx| {
-            let live = tx.latest_challenge(phone)?.filter(|c| c.is_live(now));
+            let live = tx
+                .latest_challenge(phone, cx.station())?
+                .filter(|c| c.is_live(now));
             if mode == Mode::Resend && live.is_none() {
                 return Ok(Precheck::NotLive);
             }
@@ -186,7 +195,7 @@ impl Service<'_> {
             code: &code,
             expires_at: ready.expires_at,
             valid_for_seconds: (ready.expires_at - now).num_seconds(),
-            station: cx.station,
+            station: cx.station(),
             challenge_id: ready.id,
             composer: cx.composer,
             locale: wording.locale,
@@ -210,7 +219,9 @@ impl Service<'_> {
     /// "nothing pending".
     fn resend_not_live(&mut self, now: DateTime<Utc>, phone: &PhoneNumber) -> Result<Outcome> {
         let cx = self.cx;
-        let latest = self.store.snapshot(|tx| tx.latest_challenge(phone))?;
+        let latest = self
+            .store
+            .snapshot(|tx| tx.latest_challenge(phone, cx.station()))?;
         match latest {
             Some(ch) if ch.state == State::Pending && !ch.is_expired(now) && ch.is_locked() => {
                 self.store.transaction(|tx| {
@@ -221,7 +232,7 @@ impl Service<'_> {
                     phone: phone.clone(),
                 })
             }
-            _ => self.no_pending(now, Some(phone)),
+            _ => self.no_pending(now, Which::Phone(phone)),
         }
     }
 }
@@ -237,7 +248,9 @@ impl Ctx<'_> {
         mode: Mode,
         fresh: &Fresh<'_>,
     ) -> StoreResult<Issued> {
-        let live = tx.latest_challenge(phone)?.filter(|c| c.is_live(now));
+        let live = tx
+            .latest_challenge(phone, self.station())?
+            .filter(|c| c.is_live(now));
         if let Some(r) = self.send_refusal(tx, now, phone, live.as_ref())? {
             self.record_refusal(tx, now, phone, live.as_ref().map(|c| c.id), &r)?;
             return Ok(Issued::Refused(r));
@@ -290,7 +303,7 @@ impl Ctx<'_> {
     ) -> StoreResult<Ready> {
         let id = tx.insert_challenge(&NewChallenge {
             phone,
-            station: self.station,
+            station: self.station(),
             channel: fresh.channel,
             code_hash: fresh.code_hash,
             code_length: fresh.code_length,
@@ -323,7 +336,7 @@ impl Ctx<'_> {
         let send = NewSend {
             keys: &keys,
             phone,
-            station: self.station,
+            station: self.station(),
             challenge_id,
             at: now,
         };

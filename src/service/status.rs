@@ -1,4 +1,4 @@
-//! `status [PHONE]`: the pending verifications of this station, or of one number, with what
+//! `status [PHONE]`: the pending verifications of this station, or its one for a number, with what
 //! the provider reports about each delivery now.
 
 use chrono::{DateTime, Utc};
@@ -6,21 +6,24 @@ use chrono::{DateTime, Utc};
 use super::{Ctx, Result, Service};
 use crate::domain::challenge::ceil_seconds;
 use crate::domain::outcome::PendingView;
-use crate::domain::{Challenge, Outcome, PhoneNumber, State};
+use crate::domain::{Challenge, Outcome, PhoneNumber, Privilege, State};
 
 impl Service<'_> {
-    /// `status [PHONE]`: the pending verifications of this station, or of one number.
+    /// `status [PHONE]`: the pending verifications of this station, or its one for a number.
     pub fn status(&mut self, now: DateTime<Utc>, phone: Option<&PhoneNumber>) -> Result<Outcome> {
+        if let Some(refused) = self.refuse_unless(Privilege::RunVerifications) {
+            return Ok(refused);
+        }
         let cx = self.cx;
         let pending: Vec<Challenge> = self.store.snapshot(|tx| {
             Ok(match phone {
                 Some(p) => tx
-                    .latest_challenge(p)?
+                    .latest_challenge(p, cx.station())?
                     .into_iter()
                     .filter(|c| c.state == State::Pending && !c.is_expired(now))
                     .collect(),
                 None => tx
-                    .recent_challenges(cx.station, now)?
+                    .recent_challenges(cx.station(), now)?
                     .into_iter()
                     .filter(|c| c.state == State::Pending)
                     .collect(),

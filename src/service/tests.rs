@@ -69,6 +69,7 @@ impl Fixture {
             parallelism: 1,
         };
         let hasher = CodeHasher::new(params, &self.secrets).unwrap();
+        let caller = crate::domain::Caller::local("desk-1");
         let mut s = Service::new(
             &mut self.store,
             Ctx {
@@ -77,7 +78,7 @@ impl Fixture {
                 delivery: &self.delivery,
                 policy: &self.policy,
                 limits: &self.limits,
-                station: "desk-1",
+                caller: &caller,
                 composer: &self.composer,
             },
         );
@@ -314,7 +315,7 @@ fn wrong_guesses_admitted_together_never_overshoot_the_number_lock() {
     let clock = FixedClock(t0());
     // Six guesses all pass admission before any is hashed (as six terminals could).
     let steps: Vec<Step> = (0..6)
-        .map(|_| f.run(|s| s.admit(&clock, Some(&us()))).unwrap())
+        .map(|_| f.run(|s| s.admit(&clock, Some(&us()).into())).unwrap())
         .collect();
     let admitted = steps.iter().filter(|s| matches!(s, Step::Check(_))).count();
     assert_eq!(admitted, 3, "only the lock's worth of guesses reach a hash");
@@ -322,7 +323,7 @@ fn wrong_guesses_admitted_together_never_overshoot_the_number_lock() {
     let outcomes: Vec<Outcome> = steps
         .into_iter()
         .map(|st| {
-            f.run(|s| s.finish(&clock, Some(&us()), &wrong, st))
+            f.run(|s| s.finish(&clock, Some(&us()).into(), &wrong, st))
                 .unwrap()
         })
         .collect();
@@ -423,7 +424,7 @@ fn a_crash_after_admission_leaves_the_failure_counted() {
     let mut f = Fixture::new(lock_at_3());
     codes(&mut f);
     let clock = FixedClock(t0());
-    let step = f.run(|s| s.admit(&clock, Some(&us()))).unwrap();
+    let step = f.run(|s| s.admit(&clock, Some(&us()).into())).unwrap();
     assert!(matches!(step, Step::Check(_)));
     drop(step); // the process dies before hashing
     let attempts: i64 = f
@@ -443,13 +444,13 @@ fn an_approval_takes_back_its_provisional_failure_and_the_lock_it_imposed() {
     for _ in 0..2 {
         f.run(|s| s.verify(&clock, Some(&us()), &wrong)).unwrap();
     }
-    let held = f.run(|s| s.admit(&clock, Some(&us()))).unwrap();
+    let held = f.run(|s| s.admit(&clock, Some(&us()).into())).unwrap();
     assert_eq!(number_row(&f), (3, true, false));
     // While it is being hashed, a parallel guess sees the provisional lock.
     let o = f.run(|s| s.verify(&clock, Some(&us()), &wrong)).unwrap();
     assert!(matches!(o, Outcome::NumberLocked { .. }), "{o:?}");
     let o = f
-        .run(|s| s.finish(&clock, Some(&us()), &right, held))
+        .run(|s| s.finish(&clock, Some(&us()).into(), &right, held))
         .unwrap();
     assert!(matches!(o, Outcome::Approved { .. }), "{o:?}");
     assert_eq!(number_row(&f), (0, false, false));
@@ -463,10 +464,10 @@ fn an_approval_takes_back_its_provisional_failure_and_the_lock_it_imposed() {
     });
     let (right, wrong) = codes(&mut f);
     f.run(|s| s.verify(&clock, Some(&us()), &wrong)).unwrap();
-    let held = f.run(|s| s.admit(&clock, Some(&us()))).unwrap();
+    let held = f.run(|s| s.admit(&clock, Some(&us()).into())).unwrap();
     assert_eq!(number_row(&f), (2, false, true));
     let o = f
-        .run(|s| s.finish(&clock, Some(&us()), &right, held))
+        .run(|s| s.finish(&clock, Some(&us()).into(), &right, held))
         .unwrap();
     assert!(matches!(o, Outcome::Approved { .. }), "{o:?}");
     assert_eq!(number_row(&f), (0, false, false));
@@ -478,15 +479,15 @@ fn a_right_code_that_lost_the_race_takes_back_its_failure() {
     let (right, wrong) = codes(&mut f);
     let clock = FixedClock(t0());
     f.run(|s| s.verify(&clock, Some(&us()), &wrong)).unwrap();
-    let first = f.run(|s| s.admit(&clock, Some(&us()))).unwrap();
-    let second = f.run(|s| s.admit(&clock, Some(&us()))).unwrap();
+    let first = f.run(|s| s.admit(&clock, Some(&us()).into())).unwrap();
+    let second = f.run(|s| s.admit(&clock, Some(&us()).into())).unwrap();
     assert_eq!(number_row(&f), (3, true, false));
     let o = f
-        .run(|s| s.finish(&clock, Some(&us()), &right, first))
+        .run(|s| s.finish(&clock, Some(&us()).into(), &right, first))
         .unwrap();
     assert!(matches!(o, Outcome::Approved { .. }), "{o:?}");
     let o = f
-        .run(|s| s.finish(&clock, Some(&us()), &right, second))
+        .run(|s| s.finish(&clock, Some(&us()).into(), &right, second))
         .unwrap();
     assert!(matches!(o, Outcome::AlreadyUsed { .. }), "{o:?}");
     assert_eq!(number_row(&f), (0, false, false));

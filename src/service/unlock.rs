@@ -3,12 +3,15 @@
 use chrono::{DateTime, Utc};
 
 use super::{Result, Service};
-use crate::domain::{Outcome, PhoneNumber};
+use crate::domain::{Outcome, PhoneNumber, Privilege};
 use crate::store::audit::Event;
 
 impl Service<'_> {
     /// `unlock PHONE`: an operator lifts a number's lock-out and clears its failure count.
     pub fn unlock(&mut self, now: DateTime<Utc>, phone: &PhoneNumber) -> Result<Outcome> {
+        if let Some(refused) = self.refuse_unless(Privilege::Unlock) {
+            return Ok(refused);
+        }
         let cx = self.cx;
         let was_locked = self.store.transaction(|tx| {
             let key = cx.secrets.phone_key(phone.e164());

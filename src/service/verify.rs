@@ -13,11 +13,11 @@
 use chrono::{DateTime, Utc};
 
 use super::refusal::{operator_action, wait_seconds};
-use super::{Ctx, Result, Service, Target};
+use super::{Ctx, Result, Service, Target, Which};
 use crate::clock::Clock;
 use crate::domain::challenge::ceil_seconds;
 use crate::domain::limits::{FailureEffect, Limit, NumberState, Wait};
-use crate::domain::{Challenge, Code, Gate, Outcome, PhoneNumber, State};
+use crate::domain::{Challenge, Code, Gate, Outcome, PhoneNumber, Privilege, State};
 use crate::store::audit::Event;
 use crate::store::{StoreError, Tx};
 
@@ -52,13 +52,13 @@ type Verdict = (Event, Outcome, String);
 
 impl Service<'_> {
     /// `verify CODE [PHONE]`. `clock` is read inside each transaction, once it holds the lock.
-    pub fn verify(
+    pub fn verify<'p>(
         &mut self,
         clock: &dyn Clock,
-        phone: Option<&PhoneNumber>,
+        which: impl Into<Which<'p>>,
         code: &Code,
     ) -> Result<Outcome> {
-        Ok(self.verify_settling(clock, phone, code)?.0)
+        Ok(self.verify_settling(clock, which.into(), code)?.0)
     }
 
     /// [`Service::verify`], also naming the verification the attempt was settled against (the
@@ -66,30 +66,33 @@ impl Service<'_> {
     pub fn verify_settling(
         &mut self,
         clock: &dyn Clock,
-        phone: Option<&PhoneNumber>,
+        which: Which<'_>,
         code: &Code,
     ) -> Result<(Outcome, Option<i64>)> {
-        let step = self.admit(clock, phone)?;
+        if let Some(refused) = self.refuse_unless(Privilege::RunVerifications) {
+            return Ok((refused, None));
+        }
+        let step = self.admit(clock, which)?;
         let settled = match &step {
             Step::Check(c) => Some(c.ch.id),
             _ => None,
         };
-        Ok((self.finish(clock, phone, code, step)?, settled))
+        Ok((self.finish(clock, which, code, step)?, settled))
     }
 
     /// Phase 1, in its own transaction.
-    pub(super) fn admit(&mut self, clock: &dyn Clock, phone: Option<&PhoneNumber>) -> Result<Step> {
+    pub(super) fn admit(&mut self, clock: &dyn Clock, which: Which<'_>) -> Result<Step> {
         let cx = self.cx;
         Ok(self
             .store
-            .transaction(|tx| cx.admit(tx, clock.now(), phone))?)
+            .transaction(|tx| cx.admit(tx, clock.now(), which))?)
     }
 
     /// Phases 2 and 3: hash outside any lock, then settle.
     pub(super) fn finish(
         &mut self,
         clock: &dyn Clock,
-        phone: Option<&PhoneNumber>,
+        which: Which<'_>,
         code: &Code,
         step: Step,
     ) -> Result<Outcome> {
@@ -100,7 +103,7 @@ impl Service<'_> {
             Step::Decoy => {
                 let decoy = cx.hasher.decoy();
                 let _ = cx.hasher.verify(code, &decoy);
-                return self.no_pending(clock.now(), phone);
+                return self.no_pending(clock.now(), which);
             }
             Step::Check(c) => {
                 let ok = cx.hasher.verify(code, &c.ch.code_hash);
@@ -116,22 +119,26 @@ impl Service<'_> {
 impl Ctx<'_> {
     /// Phase 1: find the verification, refuse a locked number, apply the gate and count the
     /// attempt (and, provisionally, a failure).
-    fn admit(
-        &self,
-        tx: &mut dyn Tx,
-        now: DateTime<Utc>,
-        phone: Option<&PhoneNumber>,
-    ) -> StoreResult<Step> {
-        let ch = match self.resolve(tx, phone, now)? {
+    fn admit(&self, tx: &mut dyn Tx, now: DateTime<Utc>, which: Which<'_>) -> StoreResult<Step> {
+        let ch = match self.resolve(tx, which, now)? {
             Target::One(ch) => ch,
             Target::Many(n) => return Ok(Step::Done(Outcome::PhoneRequired { pending: n })),
-            Target::None => return Ok(Step::Decoy),
+            Target::None => return self.decoy(tx, now),
         };
         let number = tx.number_state(&self.secrets.phone_key(ch.phone.e164()))?;
         if let Some(o) = self.number_locked(tx, now, &ch, &number)? {
             return Ok(Step::Done(o));
         }
         self.gate(tx, now, *ch, number)
+    }
+
+    /// Nothing this caller may check. A real check writes before its hash (the attempt) and
+    /// after it (the result); so does a decoy: the time of the last check against nothing,
+    /// now, and its audit row after the hash. An unknown number, another station's, a wrong
+    /// and an expired code thus make the same two durable commits, and timing tells nothing.
+    fn decoy(&self, tx: &mut dyn Tx, now: DateTime<Utc>) -> StoreResult<Step> {
+        tx.set_server_setting("last_decoy_check", &now.to_rfc3339())?;
+        Ok(Step::Decoy)
     }
 
     /// A number locked by wrong codes across codes is refused without a hash (audited).
@@ -212,7 +219,7 @@ impl Ctx<'_> {
                 check(ch, Gate::Expired, None)
             }
             Gate::AlreadyApproved => check(ch, Gate::AlreadyApproved, None),
-            Gate::Closed => Ok(Step::Decoy),
+            Gate::Closed => self.decoy(tx, now),
         }
     }
 

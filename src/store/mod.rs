@@ -147,8 +147,10 @@ pub trait Tx: AuditTx + CopyTx {
     // Verifications.
     /// One verification by id.
     fn challenge(&mut self, id: i64) -> Result<Option<Challenge>>;
-    /// The newest verification for a number, from any station.
-    fn latest_challenge(&mut self, phone: &PhoneNumber) -> Result<Option<Challenge>>;
+    /// The newest verification `station` started for a number (each station's verifications
+    /// of one number are apart: another station's is, to it, nothing at all).
+    fn latest_challenge(&mut self, phone: &PhoneNumber, station: &str)
+    -> Result<Option<Challenge>>;
     /// This station's verifications whose code has not expired and which are pending or were
     /// approved, newest first, one per number: the candidates when a command names no phone.
     fn recent_challenges(&mut self, station: &str, now: DateTime<Utc>) -> Result<Vec<Challenge>>;
@@ -236,6 +238,8 @@ pub trait Tx: AuditTx + CopyTx {
     fn server_setting(&mut self, name: &str) -> Result<Option<String>>;
     /// Stores a setting unless it is set; returns the value it has now.
     fn init_server_setting(&mut self, name: &str, value: &str) -> Result<String>;
+    /// Stores `value` under `name`, replacing any value there.
+    fn set_server_setting(&mut self, name: &str, value: &str) -> Result<()>;
 
     // Audit.
     /// Appends one event to the MAC chain, in this transaction (so the chain cannot fork and
@@ -246,33 +250,8 @@ pub trait Tx: AuditTx + CopyTx {
     fn commit(self: Box<Self>) -> Result<()>;
 }
 
-/// What an API key may do (`otpd keys create --role`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    /// Acts as its station: sends and checks, its own station's verifications only.
-    Station,
-    /// Reads the audit log, nothing else.
-    Auditor,
-    /// Everything, including manual approval.
-    Admin,
-}
-
-impl Role {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Station => "station",
-            Role::Auditor => "auditor",
-            Role::Admin => "admin",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Role> {
-        [Role::Station, Role::Auditor, Role::Admin]
-            .into_iter()
-            .find(|r| r.as_str() == s)
-    }
-}
+/// What an API key may do: a domain type, named here for the key rows' callers.
+pub use crate::domain::caller::Role;
 
 /// A stored API key. `secret_hash` is a keyed hash, never the secret.
 #[derive(Debug, Clone)]
@@ -283,6 +262,13 @@ pub struct ApiKey {
     pub role: Role,
     pub created_at: DateTime<Utc>,
     pub revoked_at: Option<DateTime<Utc>>,
+}
+
+impl ApiKey {
+    /// The caller this key authenticates: its station, SID and role.
+    pub fn caller(&self) -> crate::domain::Caller {
+        crate::domain::Caller::key(&self.station, &self.sid, self.role)
+    }
 }
 
 /// A key to store.

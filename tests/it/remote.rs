@@ -84,9 +84,30 @@ on_both_stores! {
     ]);
     assert_eq!((r.code, &r.stdout), (l.code, &l.stdout), "{r:?}");
     assert_eq!(r.outcome(), "approved");
-    same(&local, &term, &["--json", "limits", US]);
     same(&local, &term, &["limits"]);
-    same(&local, &term, &["--json", "unlock", US]);
+    // A number's counters and its lock are an operator's: a station key is refused by the
+    // server's use case, and the terminal says so as an outcome (exit 1), nothing done.
+    assert_eq!(local.run(&["--json", "limits", US]).outcome(), "limits");
+    for (args, privilege) in [
+        (["--json", "limits", US], "read_limits"),
+        (["--json", "unlock", US], "unlock"),
+        (["--json", "limits", "resume"], "resume_sending"),
+    ] {
+        let r = term.run(&args);
+        assert_eq!(r.code, 1, "{args:?} {r:?}");
+        let j = r.json();
+        assert_eq!(
+            (j["outcome"].as_str(), j["privilege"].as_str()),
+            (Some("forbidden"), Some(privilege)),
+            "{args:?} {r:?}"
+        );
+    }
+    let text = term.run(&["unlock", US]);
+    assert_eq!(
+        text.stdout.trim(),
+        "This key may not unlock a number (otpd unlock); nothing was done. Ask an operator with an admin key.",
+        "{text:?}"
+    );
     let cancelled = same(&local, &term, &["cancel", US2]);
     assert!(cancelled.contains("Cancelled"), "{cancelled}");
     same(&local, &term, &["--json", "status"]);

@@ -65,7 +65,7 @@ fn a_right_code_replaced_by_a_resend_while_it_was_hashed_is_refused_as_replaced(
     let mut f = Fixture::new(lock_at_3());
     let (right, _) = codes(&mut f);
     let clock = FixedClock(t0());
-    let held = f.run(|s| s.admit(&clock, Some(&us()))).unwrap();
+    let held = f.run(|s| s.admit(&clock, Some(&us()).into())).unwrap();
     let o = f
         .run(|s| {
             s.resend(
@@ -78,7 +78,7 @@ fn a_right_code_replaced_by_a_resend_while_it_was_hashed_is_refused_as_replaced(
         .unwrap();
     assert!(matches!(o, Outcome::Sent { .. }), "{o:?}");
     let o = f
-        .run(|s| s.finish(&clock, Some(&us()), &right, held))
+        .run(|s| s.finish(&clock, Some(&us()).into(), &right, held))
         .unwrap();
     assert!(matches!(o, Outcome::Invalid { .. }), "{o:?}");
     assert_eq!(details(&f, "invalid"), ["code replaced by a resend"]);

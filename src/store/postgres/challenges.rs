@@ -54,11 +54,18 @@ pub fn get(c: &mut Conn<'_>, id: i64) -> PgResult<Option<Challenge>> {
     Ok(challenges(&rows)?.pop())
 }
 
-/// The newest verification for a number, from any station.
-pub fn latest_for_phone(c: &mut Conn<'_>, phone: &PhoneNumber) -> PgResult<Option<Challenge>> {
+/// The newest verification `station` started for a number.
+pub fn latest_for_phone(
+    c: &mut Conn<'_>,
+    phone: &PhoneNumber,
+    station: &str,
+) -> PgResult<Option<Challenge>> {
     let rows = c.query(
-        &format!("SELECT {COLUMNS} FROM challenges WHERE phone = $1 ORDER BY id DESC LIMIT 1"),
-        &[&phone.e164()],
+        &format!(
+            "SELECT {COLUMNS} FROM challenges WHERE phone = $1 AND station = $2
+             ORDER BY id DESC LIMIT 1"
+        ),
+        &[&phone.e164(), &station],
     )?;
     Ok(challenges(&rows)?.pop())
 }

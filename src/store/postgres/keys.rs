@@ -111,6 +111,16 @@ pub fn setting(c: &mut Conn<'_>, name: &str) -> PgResult<Option<String>> {
     }
 }
 
+/// Stores `value` under `name`, replacing any value there.
+pub fn set_setting(c: &mut Conn<'_>, name: &str, value: &str) -> PgResult<()> {
+    c.execute(
+        "INSERT INTO server_settings (name, value) VALUES ($1, $2)
+         ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+        &[&name, &value],
+    )?;
+    Ok(())
+}
+
 /// Stores `value` under `name` unless a value is there; returns the stored one.
 pub fn init_setting(c: &mut Conn<'_>, name: &str, value: &str) -> PgResult<String> {
     c.execute(

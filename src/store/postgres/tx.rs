@@ -75,13 +75,23 @@ impl Tx for PgTx<'_> {
     fn init_server_setting(&mut self, name: &str, value: &str) -> Result<String> {
         ok(self.path, keys::init_setting(&mut self.tx, name, value))
     }
+    fn set_server_setting(&mut self, name: &str, value: &str) -> Result<()> {
+        ok(self.path, keys::set_setting(&mut self.tx, name, value))
+    }
 
     fn challenge(&mut self, id: i64) -> Result<Option<Challenge>> {
         ok(self.path, challenges::get(&mut self.tx, id))
     }
 
-    fn latest_challenge(&mut self, phone: &PhoneNumber) -> Result<Option<Challenge>> {
-        ok(self.path, challenges::latest_for_phone(&mut self.tx, phone))
+    fn latest_challenge(
+        &mut self,
+        phone: &PhoneNumber,
+        station: &str,
+    ) -> Result<Option<Challenge>> {
+        ok(
+            self.path,
+            challenges::latest_for_phone(&mut self.tx, phone, station),
+        )
     }
 
     fn recent_challenges(&mut self, station: &str, now: DateTime<Utc>) -> Result<Vec<Challenge>> {

@@ -55,14 +55,18 @@ pub fn get(c: &Connection, id: i64) -> rusqlite::Result<Option<Challenge>> {
     .optional()
 }
 
-/// The newest verification for a number, from any station.
+/// The newest verification `station` started for a number.
 pub fn latest_for_phone(
     c: &Connection,
     phone: &PhoneNumber,
+    station: &str,
 ) -> rusqlite::Result<Option<Challenge>> {
     c.query_row(
-        &format!("SELECT {COLUMNS} FROM challenges WHERE phone = ?1 ORDER BY id DESC LIMIT 1"),
-        [phone.e164()],
+        &format!(
+            "SELECT {COLUMNS} FROM challenges WHERE phone = ?1 AND station = ?2
+             ORDER BY id DESC LIMIT 1"
+        ),
+        [phone.e164(), station],
         from_row,
     )
     .optional()

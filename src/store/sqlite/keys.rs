@@ -109,6 +109,16 @@ pub fn setting(c: &Connection, name: &str) -> rusqlite::Result<Option<String>> {
     .optional()
 }
 
+pub fn set_setting(c: &Connection, name: &str, value: &str) -> rusqlite::Result<()> {
+    c.execute(
+        "INSERT INTO server_settings (name, value) VALUES (?1, ?2)
+         ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+        params![name, value],
+    )?;
+    Ok(())
+}
+
+/// Stores `value` under `name` unless a value is there; returns the stored one.
 pub fn init_setting(c: &Connection, name: &str, value: &str) -> rusqlite::Result<String> {
     c.execute(
         "INSERT OR IGNORE INTO server_settings (name, value) VALUES (?1, ?2)",

@@ -45,8 +45,12 @@ impl Tx for SqliteTx<'_> {
         self.ok(challenges::get(&self.tx, id))
     }
 
-    fn latest_challenge(&mut self, phone: &PhoneNumber) -> Result<Option<Challenge>> {
-        self.ok(challenges::latest_for_phone(&self.tx, phone))
+    fn latest_challenge(
+        &mut self,
+        phone: &PhoneNumber,
+        station: &str,
+    ) -> Result<Option<Challenge>> {
+        self.ok(challenges::latest_for_phone(&self.tx, phone, station))
     }
 
     fn recent_challenges(&mut self, station: &str, now: DateTime<Utc>) -> Result<Vec<Challenge>> {
@@ -189,6 +193,10 @@ impl Tx for SqliteTx<'_> {
 
     fn init_server_setting(&mut self, name: &str, value: &str) -> Result<String> {
         self.ok(keys::init_setting(&self.tx, name, value))
+    }
+
+    fn set_server_setting(&mut self, name: &str, value: &str) -> Result<()> {
+        self.ok(keys::set_setting(&self.tx, name, value))
     }
 
     fn append_event(&mut self, secrets: &Secrets, event: &NewEvent<'_>) -> Result<i64> {
