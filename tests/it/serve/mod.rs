@@ -6,6 +6,7 @@ mod errors;
 mod flow;
 mod guards;
 mod hostile;
+mod matrix;
 mod reconnect;
 mod roles;
 mod tls;
