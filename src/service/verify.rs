@@ -123,7 +123,7 @@ impl Ctx<'_> {
         let ch = match self.resolve(tx, which, now)? {
             Target::One(ch) => ch,
             Target::Many(n) => return Ok(Step::Done(Outcome::PhoneRequired { pending: n })),
-            Target::None => return self.decoy(tx, now),
+            Target::None => return self.decoy(tx),
         };
         let number = tx.number_state(&self.secrets.phone_key(ch.phone.e164()))?;
         if let Some(o) = self.number_locked(tx, now, &ch, &number)? {
@@ -133,11 +133,11 @@ impl Ctx<'_> {
     }
 
     /// Nothing this caller may check. A real check writes before its hash (the attempt) and
-    /// after it (the result); so does a decoy: the time of the last check against nothing,
-    /// now, and its audit row after the hash. An unknown number, another station's, a wrong
-    /// and an expired code thus make the same two durable commits, and timing tells nothing.
-    fn decoy(&self, tx: &mut dyn Tx, now: DateTime<Utc>) -> StoreResult<Step> {
-        tx.set_server_setting("last_decoy_check", &now.to_rfc3339())?;
+    /// after it (the result); so does a decoy: a count of checks against nothing, and its
+    /// audit row after the hash. An unknown number, another station's, a wrong and an expired
+    /// code thus make the same two durable commits, and timing tells nothing.
+    fn decoy(&self, tx: &mut dyn Tx) -> StoreResult<Step> {
+        tx.bump_counter("decoy_checks")?;
         Ok(Step::Decoy)
     }
 
@@ -219,7 +219,7 @@ impl Ctx<'_> {
                 check(ch, Gate::Expired, None)
             }
             Gate::AlreadyApproved => check(ch, Gate::AlreadyApproved, None),
-            Gate::Closed => self.decoy(tx, now),
+            Gate::Closed => self.decoy(tx),
         }
     }
 

@@ -63,6 +63,28 @@ fn right_wrong_and_expired_codes_make_the_same_number_of_durable_commits() {
 }
 
 #[test]
+fn an_unknown_number_and_another_stations_make_the_commits_a_wrong_code_makes() {
+    let mut env = Env::new();
+    env.run(&["send", US]).ok();
+    let wrong = env.wrong_code(US_E164);
+    let wrong_run = verify_commits(&env, &wrong, US);
+    // desk-2 is verifying UK; to desk-1 that is nothing at all, as UK2 (never sent) is.
+    env.station("desk-2");
+    env.run(&["send", UK]).ok();
+    let theirs = env.last_code(UK_E164);
+    env.station("desk-1");
+    let other_run = verify_commits(&env, &theirs, UK);
+    let unknown_run = verify_commits(&env, "123456", US2);
+    assert_eq!(wrong_run, ("invalid".to_string(), 2));
+    assert_eq!(other_run, ("no_pending".to_string(), 2));
+    assert_eq!(unknown_run, ("no_pending".to_string(), 2));
+    // ... and desk-2's verification is untouched: its own code still works there.
+    env.station("desk-2");
+    let r = env.run(&["verify", "--json", &theirs, "--phone", UK]);
+    assert_eq!(r.outcome(), "approved", "{r:?}");
+}
+
+#[test]
 fn an_expired_code_counts_its_attempt() {
     let mut env = Env::new();
     env.run(&["send", US]).ok();

@@ -111,12 +111,12 @@ pub fn setting(c: &mut Conn<'_>, name: &str) -> PgResult<Option<String>> {
     }
 }
 
-/// Stores `value` under `name`, replacing any value there.
-pub fn set_setting(c: &mut Conn<'_>, name: &str, value: &str) -> PgResult<()> {
+/// Adds one to the counter stored under `name` (from 1).
+pub fn bump_counter(c: &mut Conn<'_>, name: &str) -> PgResult<()> {
     c.execute(
-        "INSERT INTO server_settings (name, value) VALUES ($1, $2)
-         ON CONFLICT (name) DO UPDATE SET value = excluded.value",
-        &[&name, &value],
+        "INSERT INTO server_settings (name, value) VALUES ($1, '1')
+         ON CONFLICT (name) DO UPDATE SET value = (server_settings.value::bigint + 1)::text",
+        &[&name],
     )?;
     Ok(())
 }

@@ -75,8 +75,8 @@ impl Tx for PgTx<'_> {
     fn init_server_setting(&mut self, name: &str, value: &str) -> Result<String> {
         ok(self.path, keys::init_setting(&mut self.tx, name, value))
     }
-    fn set_server_setting(&mut self, name: &str, value: &str) -> Result<()> {
-        ok(self.path, keys::set_setting(&mut self.tx, name, value))
+    fn bump_counter(&mut self, name: &str) -> Result<()> {
+        ok(self.path, keys::bump_counter(&mut self.tx, name))
     }
 
     fn challenge(&mut self, id: i64) -> Result<Option<Challenge>> {

@@ -109,11 +109,12 @@ pub fn setting(c: &Connection, name: &str) -> rusqlite::Result<Option<String>> {
     .optional()
 }
 
-pub fn set_setting(c: &Connection, name: &str, value: &str) -> rusqlite::Result<()> {
+/// Adds one to the counter stored under `name` (from 1).
+pub fn bump_counter(c: &Connection, name: &str) -> rusqlite::Result<()> {
     c.execute(
-        "INSERT INTO server_settings (name, value) VALUES (?1, ?2)
-         ON CONFLICT (name) DO UPDATE SET value = excluded.value",
-        params![name, value],
+        "INSERT INTO server_settings (name, value) VALUES (?1, '1')
+         ON CONFLICT (name) DO UPDATE SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT)",
+        [name],
     )?;
     Ok(())
 }

@@ -195,8 +195,8 @@ impl Tx for SqliteTx<'_> {
         self.ok(keys::init_setting(&self.tx, name, value))
     }
 
-    fn set_server_setting(&mut self, name: &str, value: &str) -> Result<()> {
-        self.ok(keys::set_setting(&self.tx, name, value))
+    fn bump_counter(&mut self, name: &str) -> Result<()> {
+        self.ok(keys::bump_counter(&self.tx, name))
     }
 
     fn append_event(&mut self, secrets: &Secrets, event: &NewEvent<'_>) -> Result<i64> {
