@@ -6,6 +6,7 @@ mod errors;
 mod flow;
 mod guards;
 mod hostile;
+mod key_seals;
 mod reconnect;
 mod roles;
 mod tls;
