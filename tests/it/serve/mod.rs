@@ -7,6 +7,7 @@ mod flow;
 mod guards;
 mod hostile;
 mod key_seals;
+mod master_secret;
 mod reconnect;
 mod roles;
 mod tls;
