@@ -54,7 +54,7 @@ on_both_stores! {
         assert_eq!(v.code, 1, "{v:?}");
         assert_eq!(
             v.stdout.trim_end(),
-            "Audit log NOT intact: row 1 was changed: its contents no longer match its MAC. (0 rows before it verified.)",
+            "Audit log NOT intact: row 1 was changed: its contents no longer match its MAC. (0 rows before it verified.) The first row failing can also mean that the master secret (OTPD_SECRET or its key file) is not the one that wrote the log.",
             "{v:?}"
         );
 
