@@ -89,17 +89,16 @@ pub fn revoke(
     .map(|n| n == 1)
 }
 
+/// The first `key_revoked` event for `sid`.
+const REVOKED_AT: &str = "SELECT at FROM audit_events WHERE event = 'key_revoked' AND detail = ?1
+     ORDER BY id LIMIT 1";
+
 /// The first `key_revoked` event for `sid` (the partial index `audit_key_revoked`, migration
 /// 0007: the literal `event = 'key_revoked'` is what lets SQLite use it).
 pub fn revoked_at(c: &Connection, sid: &str) -> rusqlite::Result<Option<DateTime<Utc>>> {
-    c.query_row(
-        "SELECT at FROM audit_events WHERE event = 'key_revoked' AND detail = ?1
-         ORDER BY id LIMIT 1",
-        [sid],
-        |r| r.get::<_, i64>(0),
-    )
-    .optional()
-    .map(|at| at.map(from_ms))
+    c.query_row(REVOKED_AT, [sid], |r| r.get::<_, i64>(0))
+        .optional()
+        .map(|at| at.map(from_ms))
 }
 
 pub fn verification_sid(c: &Connection, challenge_id: i64) -> rusqlite::Result<Option<String>> {
@@ -155,4 +154,28 @@ pub fn init_setting(c: &Connection, name: &str, value: &str) -> rusqlite::Result
         [name],
         |r| r.get(0),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_keys_revocation_is_one_probe_of_its_partial_index() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = crate::store::Store::open(&dir.path().join("otpd.db")).unwrap();
+        let plan: Vec<String> = store
+            .connection()
+            .prepare(&format!("EXPLAIN QUERY PLAN {REVOKED_AT}"))
+            .unwrap()
+            .query_map(["SK"], |r| r.get(3))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert_eq!(
+            plan,
+            ["SEARCH audit_events USING INDEX audit_key_revoked (detail=?)"],
+            "not a scan of the whole log"
+        );
+    }
 }
