@@ -23,9 +23,10 @@ use crate::store::any::AnyStore;
 use crate::store::copy::Copied;
 
 mod executor;
+mod keys;
 mod server;
 pub use executor::Executor;
-pub use server::CreatedKey;
+pub use keys::CreatedKey;
 
 /// The typed requests moved to their own module; kept here for callers of `app::Request`.
 pub use crate::request::Request;
@@ -51,15 +52,19 @@ impl App {
         clock: Box<dyn Clock>,
         rng: Box<dyn CryptoRng>,
     ) -> Result<App, Error> {
-        let store = AnyStore::open(&config.database)?;
-        App::assemble(config, store, clock, rng)
+        // The secrets first: a migration that adds the API key seals seals the keys already
+        // there (schema 7), which only a process holding the master secret can do.
+        let secrets = load_secrets(&config.secret)?;
+        let store = AnyStore::open_sealing(&config.database, Some(&secrets))?;
+        App::assemble(config, store, secrets, clock, rng)
     }
 
     /// `n` applications for a server's worker threads, their stores open (sharing one pool on
     /// PostgreSQL); each is finished on the thread that runs it ([`Opened::for_process`]), as
     /// delivery, clock and RNG stay on one thread.
     pub fn open_many(config: &Config, n: usize) -> Result<Vec<Opened>, Error> {
-        Ok(AnyStore::open_many(&config.database, n)?
+        let secrets = load_secrets(&config.secret)?;
+        Ok(AnyStore::open_many(&config.database, n, Some(&secrets))?
             .into_iter()
             .map(|store| Opened {
                 config: config.clone(),
@@ -71,10 +76,10 @@ impl App {
     fn assemble(
         config: Config,
         store: AnyStore,
+        secrets: Secrets,
         clock: Box<dyn Clock>,
         rng: Box<dyn CryptoRng>,
     ) -> Result<App, Error> {
-        let secrets = load_secrets(&config.secret)?;
         let delivery = build_delivery(&config)?;
         Ok(App {
             config,
@@ -312,7 +317,8 @@ impl Opened {
     /// [`App::for_process`] on this store.
     pub fn for_process(self) -> Result<App, Error> {
         let (clock, rng) = process_clock_and_rng(&self.config);
-        App::assemble(self.config, self.store, clock, rng)
+        let secrets = load_secrets(&self.config.secret)?;
+        App::assemble(self.config, self.store, secrets, clock, rng)
     }
 }
 

@@ -139,8 +139,12 @@ pub fn verify_text(r: &Report) -> String {
     if let Some(b) = &r.broken {
         // The head file is named when it is what found the break.
         let against_head = matches!(b.problem, Problem::Truncated { .. } | Problem::HeadMismatch);
+        // Nothing verifies under another master secret: the first thing checked (the first
+        // row, or the retention anchor before it) fails.
+        let first_changed =
+            r.rows == 0 && matches!(b.problem, Problem::Changed | Problem::AnchorChanged);
         return format!(
-            "{} ({} row{} before it verified.){}",
+            "{} ({} row{} before it verified.){}{}",
             not_intact(b),
             r.rows,
             if r.rows == 1 { "" } else { "s" },
@@ -148,6 +152,11 @@ pub fn verify_text(r: &Report) -> String {
                 head_file_text(r)
             } else {
                 String::new()
+            },
+            if first_changed {
+                " The first row failing can also mean that the master secret (OTPD_SECRET or its key file) is not the one that wrote the log."
+            } else {
+                ""
             }
         );
     }

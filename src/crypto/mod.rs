@@ -1,5 +1,6 @@
 //! Every use of a secret in one place: the master secret kept outside the database, the pepper
-//! derived from it for argon2id, and the audit key for the chain MACs and phone-number keys.
+//! derived from it for argon2id, the audit key for the chain MACs, phone-number keys and API key
+//! hashes, and the key-row key that seals each API key's row.
 
 use std::{
     fs,
@@ -53,10 +54,11 @@ pub enum SecretError {
     },
 }
 
-/// The two keys derived from the master secret. `Debug` shows neither.
+/// The keys derived from the master secret. `Debug` shows none of them.
 pub struct Secrets {
     pepper: SecretBox<[u8; 32]>,
     audit: SecretBox<[u8; 32]>,
+    key_rows: SecretBox<[u8; 32]>,
 }
 
 impl std::fmt::Debug for Secrets {
@@ -76,6 +78,7 @@ impl Secrets {
         Self {
             pepper: derive(b"otpd/v1/argon2-pepper"),
             audit: derive(b"otpd/v1/audit-key"),
+            key_rows: derive(b"otpd/v1/api-key-row"),
         }
     }
 
@@ -126,6 +129,24 @@ impl Secrets {
     pub fn api_key_hash(&self, sid: &str, secret: &str) -> String {
         let key = hmac(self.audit.expose_secret(), &[b"otpd/v1/api-key"]);
         hex::encode(hmac(&key, &[sid.as_bytes(), b":", secret.as_bytes()]))
+    }
+
+    /// The seal of an API key's row (`api_keys.mac`): HMAC-SHA256 over the row's canonical bytes
+    /// under the key-row key, so a row whose role, station, secret hash or dates were edited in
+    /// the database no longer matches (see `store::key_seal`).
+    pub fn key_row_seal(&self, canonical: &[u8]) -> String {
+        hex::encode(hmac(self.key_rows.expose_secret(), &[canonical]))
+    }
+
+    /// Whether `seal` (hex, as stored) is the seal of `canonical`, compared in constant time.
+    pub fn key_row_seal_matches(&self, canonical: &[u8], seal: &str) -> bool {
+        let Ok(given) = hex::decode(seal) else {
+            return false;
+        };
+        let mut mac = <HmacSha256 as KeyInit>::new_from_slice(self.key_rows.expose_secret())
+            .expect("HMAC takes any key length");
+        mac.update(canonical);
+        mac.verify_slice(&given).is_ok()
     }
 }
 
@@ -508,6 +529,25 @@ mod tests {
         );
         assert_eq!(format!("{s:?}"), "Secrets([redacted])");
         assert_eq!(format!("{:?}", s.audit_key()), "AuditKey([redacted])");
+    }
+
+    /// HMAC(master of `secrets("a")`, "otpd/v1/api-key-row"), and its seal of "abc" (Python's
+    /// `hmac`): fails if the key-row key is the audit key or the pepper, or its label changes
+    /// (which would leave every stored key row "tampered").
+    const KEY_ROW_KEY_A: &str = "52d8d33f48ffecaf52dca98c5ce9ce38df8877d71c3032151ad5c8545e68db6c";
+    const KEY_ROW_SEAL_A_ABC: &str =
+        "3c4e7ea1635a3658b7a39b3e4c338e032c90e2780078ce4d15d34ced1aaee29f";
+
+    #[test]
+    fn the_key_row_key_is_derived_apart_and_seals_check_in_constant_time() {
+        let s = secrets("a");
+        assert_eq!(hex::encode(s.key_rows.expose_secret()), KEY_ROW_KEY_A);
+        assert_eq!(s.key_row_seal(b"abc"), KEY_ROW_SEAL_A_ABC);
+        assert!(s.key_row_seal_matches(b"abc", KEY_ROW_SEAL_A_ABC));
+        assert!(!s.key_row_seal_matches(b"abd", KEY_ROW_SEAL_A_ABC));
+        assert!(!s.key_row_seal_matches(b"abc", &KEY_ROW_SEAL_A_ABC[..62]));
+        assert!(!s.key_row_seal_matches(b"abc", "not hex"));
+        assert!(!secrets("b").key_row_seal_matches(b"abc", KEY_ROW_SEAL_A_ABC));
     }
 
     #[test]

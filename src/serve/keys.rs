@@ -92,6 +92,7 @@ fn list(config: Config, json: bool) -> Result<(u8, String), Error> {
                     "role": k.role,
                     "created_at": k.created_at,
                     "revoked_at": k.revoked_at,
+                    "tampered": k.tampered,
                 })
             })
             .collect();
@@ -106,9 +107,12 @@ fn list(config: Config, json: bool) -> Result<(u8, String), Error> {
     let lines: Vec<String> = keys
         .iter()
         .map(|k| {
-            let state = match k.revoked_at {
-                Some(t) => format!("revoked {}", t.format("%Y-%m-%d %H:%M")),
-                None => "live".into(),
+            let state = match (k.tampered, k.revoked_at) {
+                (true, _) => {
+                    "tampered (its row does not match its seal; it authenticates nothing)".into()
+                }
+                (false, Some(t)) => format!("revoked {}", t.format("%Y-%m-%d %H:%M")),
+                (false, None) => "live".into(),
             };
             format!(
                 "{}  {:<8} {}  created {}  {state}",

@@ -230,13 +230,22 @@ impl Shared {
         };
         let ran = self
             .pool
-            .run(move |app| match api::authorize(app, call.creds.as_ref()) {
-                Ok(key) => (op(app, &key, &call), Some(key.station)),
-                Err(e) => (Err(e), None),
+            .run(move |app| {
+                let (answer, station) = match api::authorize(app, call.creds.as_ref()) {
+                    Ok(key) => (op(app, &key, &call), Some(key.station)),
+                    Err(e) => (Err(e), None),
+                };
+                (answer, station, app.take_warnings())
             })
             .await;
         let (answer, station) = match ran {
-            Ok(r) => r,
+            Ok((answer, station, warnings)) => {
+                // E.g. a key whose row fails its seal: one line each, naming no secret.
+                for w in warnings {
+                    self.log.line(crate::render::error::warning(&w));
+                }
+                (answer, station)
+            }
             Err(Refused::Saturated) => (Err(ApiError::saturated()), None),
             Err(Refused::Lost) => (Err(ApiError::internal()), None),
         };

@@ -7,6 +7,7 @@ use super::postgres::PgStore;
 use super::sqlite::SqliteStore;
 use super::{Backend, Result, StoreError};
 use crate::config::Database;
+use crate::crypto::Secrets;
 
 /// An open store of either kind.
 #[derive(Debug)]
@@ -18,9 +19,17 @@ pub enum AnyStore {
 impl AnyStore {
     /// Opens (and migrates) the configured database.
     pub fn open(db: &Database) -> Result<AnyStore> {
+        AnyStore::open_sealing(db, None)
+    }
+
+    /// [`AnyStore::open`]; when the migrations add the API key seals (schema 7), the keys
+    /// already stored are sealed with `seal` (without it they stay unsealed and are refused).
+    pub fn open_sealing(db: &Database, seal: Option<&Secrets>) -> Result<AnyStore> {
         Ok(match db {
-            Database::Sqlite(path) => AnyStore::Sqlite(SqliteStore::open(path)?),
-            Database::Postgres(pg) => AnyStore::Postgres(Box::new(PgStore::open(pg)?)),
+            Database::Sqlite(path) => AnyStore::Sqlite(SqliteStore::open_sealing(path, seal)?),
+            Database::Postgres(pg) => {
+                AnyStore::Postgres(Box::new(PgStore::open_sealing(pg, seal)?))
+            }
         })
     }
 
@@ -28,12 +37,12 @@ impl AnyStore {
     /// serialises writers itself); on PostgreSQL handles on one bounded pool
     /// (`[database] pool_size`, else one connection per worker) that replaces lost
     /// connections. The first connection opens (and migrates) now.
-    pub fn open_many(db: &Database, n: usize) -> Result<Vec<AnyStore>> {
+    pub fn open_many(db: &Database, n: usize, seal: Option<&Secrets>) -> Result<Vec<AnyStore>> {
         match db {
             Database::Sqlite(path) => (0..n.max(1))
-                .map(|_| SqliteStore::open(path).map(AnyStore::Sqlite))
+                .map(|_| SqliteStore::open_sealing(path, seal).map(AnyStore::Sqlite))
                 .collect(),
-            Database::Postgres(pg) => Ok(PgStore::open_pooled(pg, n)?
+            Database::Postgres(pg) => Ok(PgStore::open_pooled(pg, n, seal)?
                 .into_iter()
                 .map(|s| AnyStore::Postgres(Box::new(s)))
                 .collect()),

@@ -119,6 +119,7 @@ impl Table {
                 "role",
                 "created_at",
                 "revoked_at",
+                "mac",
             ],
             Table::VerificationSids => &["sid", "challenge_id"],
             Table::ServerSettings => &["name", "value"],

@@ -16,6 +16,7 @@ pub mod audit;
 pub mod audit_batch;
 pub mod audit_query;
 pub mod copy;
+pub mod key_seal;
 pub mod postgres;
 pub mod retention;
 pub mod sqlite;
@@ -226,8 +227,12 @@ pub trait Tx: AuditTx + CopyTx {
     fn api_key(&mut self, sid: &str) -> Result<Option<ApiKey>>;
     /// Every key, oldest first.
     fn api_keys(&mut self) -> Result<Vec<ApiKey>>;
-    /// Revokes a key; `true` if it existed and was not yet revoked.
-    fn revoke_api_key(&mut self, sid: &str, now: DateTime<Utc>) -> Result<bool>;
+    /// Marks a key's row revoked at `now`, with its new seal (`None`: keep the stored one, for
+    /// a row whose seal already fails); `true` if the row existed and was not yet marked.
+    fn revoke_api_key(&mut self, sid: &str, now: DateTime<Utc>, mac: Option<&str>) -> Result<bool>;
+    /// When the audit log first recorded `key_revoked` for `sid` (indexed: one lookup). The
+    /// chain, not the key's row, is what says a key was revoked.
+    fn key_revoked_at(&mut self, sid: &str) -> Result<Option<DateTime<Utc>>>;
     /// The verification SID of a challenge, if one was given.
     fn verification_sid(&mut self, challenge_id: i64) -> Result<Option<String>>;
     /// Gives a challenge `sid` unless it already has one; returns the SID it has now.
@@ -254,7 +259,8 @@ pub trait Tx: AuditTx + CopyTx {
 /// What an API key may do: a domain type, named here for the key rows' callers.
 pub use crate::domain::caller::Role;
 
-/// A stored API key. `secret_hash` is a keyed hash, never the secret.
+/// A stored API key. `secret_hash` is a keyed hash, never the secret; `mac` seals the row
+/// ([`key_seal`]).
 #[derive(Debug, Clone)]
 pub struct ApiKey {
     pub sid: String,
@@ -263,6 +269,10 @@ pub struct ApiKey {
     pub role: Role,
     pub created_at: DateTime<Utc>,
     pub revoked_at: Option<DateTime<Utc>>,
+    /// The row's seal as stored (`None`: the row has none).
+    pub mac: Option<String>,
+    /// Set by the application when the seal does not match the row (the store reads `false`).
+    pub tampered: bool,
 }
 
 impl ApiKey {
@@ -272,13 +282,14 @@ impl ApiKey {
     }
 }
 
-/// A key to store.
+/// A key to store, with its row's seal.
 pub struct NewApiKey<'a> {
     pub sid: &'a str,
     pub secret_hash: &'a str,
     pub station: &'a str,
     pub role: Role,
     pub now: DateTime<Utc>,
+    pub mac: &'a str,
 }
 
 /// Fields of a new verification.

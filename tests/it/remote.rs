@@ -172,9 +172,11 @@ fn the_audit_review_works_through_the_server_for_auditor_keys_only() {
     let r = at_desk.run(&["audit"]);
     assert_eq!(r.code, 2, "{r:?}");
     assert!(r.stderr.contains("may not read the audit log"), "{r:?}");
+    // The server's use case refuses the auditor's send: an outcome, exit 1, nothing sent.
     let r = review.run(&["--json", "send", US2]);
-    assert_eq!(r.code, 2, "{r:?}");
-    assert_eq!(r.json()["error"], "config_error", "{r:?}");
+    assert_eq!(r.code, 1, "{r:?}");
+    assert_eq!(r.json()["outcome"], "forbidden", "{r:?}");
+    assert_eq!(r.json()["privilege"], "run_verifications", "{r:?}");
     holds_nothing(&review);
 }
 

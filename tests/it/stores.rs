@@ -165,9 +165,8 @@ on_both_stores! {
                 env.query_i64("SELECT version FROM otpd_schema")
             }
         };
-        // Both stores are at the same schema: each verification's language (migration 6)
-        // included.
-        assert_eq!(version, 6);
+        // Both stores are at the same schema: the API key seals (migration 7) included.
+        assert_eq!(version, 7);
         // Migration 2's seed row exists once: a second run of it would have failed or doubled it.
         assert_eq!(env.query_i64("SELECT count(*) FROM limit_pause"), 1);
     }

@@ -1,4 +1,4 @@
-//! PostgreSQL's SQL for what `otpd serve` stores (migration 0005), statement for statement
+//! PostgreSQL's SQL for what `otpd serve` stores (migrations 0005, 0007), statement for statement
 //! SQLite's ([`crate::store::sqlite::keys`]): API keys, the random `VE…` SID of each
 //! verification, and the server's settings. The server half of [`crate::store::Tx`].
 
@@ -7,9 +7,10 @@ use postgres::Row;
 
 use super::conn::{Conn, DbError, PgResult};
 use crate::clock::{from_ms, to_ms};
+use crate::crypto::Secrets;
 use crate::store::{ApiKey, NewApiKey, Role};
 
-const COLUMNS: &str = "sid, secret_hash, station, role, created_at, revoked_at";
+const COLUMNS: &str = "sid, secret_hash, station, role, created_at, revoked_at, mac";
 
 fn from_row(r: &Row) -> PgResult<ApiKey> {
     let role: String = r.try_get(3)?;
@@ -20,21 +21,41 @@ fn from_row(r: &Row) -> PgResult<ApiKey> {
         role: Role::parse(&role).ok_or_else(|| DbError::Bad("stored role is not valid".into()))?,
         created_at: from_ms(r.try_get(4)?),
         revoked_at: r.try_get::<_, Option<i64>>(5)?.map(from_ms),
+        mac: r.try_get(6)?,
+        tampered: false,
     })
 }
 
 pub fn insert(c: &mut Conn<'_>, k: &NewApiKey<'_>) -> PgResult<()> {
     c.execute(
-        "INSERT INTO api_keys (sid, secret_hash, station, role, created_at)
-         VALUES ($1, $2, $3, $4, $5)",
+        "INSERT INTO api_keys (sid, secret_hash, station, role, created_at, mac)
+         VALUES ($1, $2, $3, $4, $5, $6)",
         &[
             &k.sid,
             &k.secret_hash,
             &k.station,
             &k.role.as_str(),
             &to_ms(k.now),
+            &k.mac,
         ],
     )?;
+    Ok(())
+}
+
+/// Seals every key row without a seal (the migration to schema 7, run by a process holding the
+/// master secret): the keys made before seals keep working.
+pub fn seal_unsealed(c: &mut impl postgres::GenericClient, secrets: &Secrets) -> PgResult<()> {
+    let rows = c.query(
+        &format!("SELECT {COLUMNS} FROM api_keys WHERE mac IS NULL"),
+        &[],
+    )?;
+    for row in &rows {
+        let key = from_row(row)?;
+        c.execute(
+            "UPDATE api_keys SET mac = $2 WHERE sid = $1",
+            &[&key.sid, &key.seal(secrets)],
+        )?;
+    }
     Ok(())
 }
 
@@ -59,12 +80,30 @@ pub fn all(c: &mut Conn<'_>) -> PgResult<Vec<ApiKey>> {
     .collect()
 }
 
-pub fn revoke(c: &mut Conn<'_>, sid: &str, now: DateTime<Utc>) -> PgResult<bool> {
+pub fn revoke(
+    c: &mut Conn<'_>,
+    sid: &str,
+    now: DateTime<Utc>,
+    mac: Option<&str>,
+) -> PgResult<bool> {
     let n = c.execute(
-        "UPDATE api_keys SET revoked_at = $2 WHERE sid = $1 AND revoked_at IS NULL",
-        &[&sid, &to_ms(now)],
+        "UPDATE api_keys SET revoked_at = $2, mac = coalesce($3, mac)
+         WHERE sid = $1 AND revoked_at IS NULL",
+        &[&sid, &to_ms(now), &mac],
     )?;
     Ok(n == 1)
+}
+
+/// The first `key_revoked` event for `sid` (the partial index `audit_key_revoked`, 0007).
+pub fn revoked_at(c: &mut Conn<'_>, sid: &str) -> PgResult<Option<DateTime<Utc>>> {
+    match c.query_opt(
+        "SELECT at FROM audit_events WHERE event = 'key_revoked' AND detail = $1
+         ORDER BY id LIMIT 1",
+        &[&sid],
+    )? {
+        Some(r) => Ok(Some(from_ms(r.try_get(0)?))),
+        None => Ok(None),
+    }
 }
 
 pub fn verification_sid(c: &mut Conn<'_>, challenge_id: i64) -> PgResult<Option<String>> {

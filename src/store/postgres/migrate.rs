@@ -6,6 +6,7 @@
 use postgres::Client;
 use postgres::error::SqlState;
 
+use crate::crypto::Secrets;
 use crate::store::StoreError;
 
 /// The numbered migrations, embedded. Append only: a shipped file is never edited. The numbers
@@ -35,7 +36,14 @@ pub(super) const MIGRATIONS: &[(i64, &str)] = &[
         6,
         include_str!("../../../migrations/postgres/0006_challenge_locale.sql"),
     ),
+    (
+        7,
+        include_str!("../../../migrations/postgres/0007_api_key_seals.sql"),
+    ),
 ];
+
+/// The migration that adds the API key seals (the keys stored before it are sealed then).
+const SEALS: i64 = 7;
 
 /// The advisory lock key every otpd migrating a database takes ("otpd" in ASCII).
 const LOCK_KEY: i64 = 0x6f74_7064;
@@ -54,7 +62,11 @@ fn version(c: &mut impl postgres::GenericClient) -> Result<Option<i64>, postgres
 }
 
 /// Applies the pending migrations; refuses a newer schema.
-pub(super) fn migrate(client: &mut Client, path: &std::path::Path) -> Result<(), StoreError> {
+pub(super) fn migrate(
+    client: &mut Client,
+    path: &std::path::Path,
+    seal: Option<&Secrets>,
+) -> Result<(), StoreError> {
     let err = |e: postgres::Error| StoreError::from_postgres(path, &e);
     let supported = supported();
     let too_new = |found| StoreError::TooNew {
@@ -89,6 +101,9 @@ pub(super) fn migrate(client: &mut Client, path: &std::path::Path) -> Result<(),
     }
     for &(number, sql) in MIGRATIONS.iter().filter(|m| m.0 > current) {
         tx.batch_execute(sql).map_err(err)?;
+        if let (SEALS, Some(secrets)) = (number, seal) {
+            super::keys::seal_unsealed(&mut tx, secrets).map_err(|e| e.into_store(path))?;
+        }
         tx.execute("UPDATE otpd_schema SET version = $1", &[&number])
             .map_err(err)?;
     }

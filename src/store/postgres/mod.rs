@@ -32,6 +32,7 @@ use self::conn::{Conn, DbError, Lease, Session};
 use self::pool::Pool;
 use self::tx::PgTx;
 use crate::config::Postgres;
+use crate::crypto::Secrets;
 use crate::store::{Backend, StoreError, Tx};
 
 /// An open otpd PostgreSQL database.
@@ -69,9 +70,15 @@ fn connect(pg: &Postgres, path: &Path) -> Result<Client, StoreError> {
 impl PgStore {
     /// Connects to the configured server and applies pending migrations.
     pub fn open(pg: &Postgres) -> Result<Self, StoreError> {
+        PgStore::open_sealing(pg, None)
+    }
+
+    /// [`PgStore::open`], sealing the API keys already stored with `seal` when the migrations
+    /// add the seals (schema 7); without it those keys stay unsealed (refused).
+    pub fn open_sealing(pg: &Postgres, seal: Option<&Secrets>) -> Result<Self, StoreError> {
         let path = PathBuf::from(&pg.shown);
         let mut client = connect(pg, &path)?;
-        migrate::migrate(&mut client, &path)?;
+        migrate::migrate(&mut client, &path, seal)?;
         Ok(PgStore {
             source: Source::Own(Box::new(Session::new(client))),
             path,
@@ -81,8 +88,12 @@ impl PgStore {
     /// `handles` stores sharing one pool of at most `pg.pool_size` connections (else one per
     /// handle), for the server's workers: the first connection is opened (and migrates) now,
     /// the others when a transaction needs them.
-    pub fn open_pooled(pg: &Postgres, handles: usize) -> Result<Vec<Self>, StoreError> {
-        let PgStore { source, path } = PgStore::open(pg)?;
+    pub fn open_pooled(
+        pg: &Postgres,
+        handles: usize,
+        seal: Option<&Secrets>,
+    ) -> Result<Vec<Self>, StoreError> {
+        let PgStore { source, path } = PgStore::open_sealing(pg, seal)?;
         let Source::Own(first) = source else {
             unreachable!("open gives its own connection")
         };

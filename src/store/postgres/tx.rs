@@ -48,8 +48,11 @@ impl Tx for PgTx<'_> {
     fn api_keys(&mut self) -> Result<Vec<ApiKey>> {
         ok(self.path, keys::all(&mut self.tx))
     }
-    fn revoke_api_key(&mut self, sid: &str, now: DateTime<Utc>) -> Result<bool> {
-        ok(self.path, keys::revoke(&mut self.tx, sid, now))
+    fn revoke_api_key(&mut self, sid: &str, now: DateTime<Utc>, mac: Option<&str>) -> Result<bool> {
+        ok(self.path, keys::revoke(&mut self.tx, sid, now, mac))
+    }
+    fn key_revoked_at(&mut self, sid: &str) -> Result<Option<DateTime<Utc>>> {
+        ok(self.path, keys::revoked_at(&mut self.tx, sid))
     }
     fn verification_sid(&mut self, challenge_id: i64) -> Result<Option<String>> {
         ok(

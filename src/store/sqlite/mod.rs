@@ -22,6 +22,7 @@ use rusqlite::{Connection, ErrorCode, OpenFlags, Transaction, TransactionBehavio
 
 use self::files::create_private;
 use self::tx::SqliteTx;
+use crate::crypto::Secrets;
 use crate::store::{BUSY_TIMEOUT_MS, Backend, StoreError, Tx};
 
 /// The numbered migrations, embedded so the binary carries its schema. Append only: a shipped
@@ -48,7 +49,14 @@ const MIGRATIONS: &[(i64, &str)] = &[
         6,
         include_str!("../../../migrations/sqlite/0006_challenge_locale.sql"),
     ),
+    (
+        7,
+        include_str!("../../../migrations/sqlite/0007_api_key_seals.sql"),
+    ),
 ];
+
+/// The migration that adds the API key seals (the keys stored before it are sealed then).
+const SEALS: i64 = 7;
 
 /// An open otpd SQLite database.
 pub struct SqliteStore {
@@ -66,6 +74,12 @@ impl SqliteStore {
     /// Opens (creating if needed) the database at `path`, sets the connection pragmas and
     /// applies pending migrations.
     pub fn open(path: &Path) -> Result<Self, StoreError> {
+        SqliteStore::open_sealing(path, None)
+    }
+
+    /// [`SqliteStore::open`], sealing the API keys already stored with `seal` when the
+    /// migrations add the seals (schema 7); without it those keys stay unsealed (refused).
+    pub fn open_sealing(path: &Path, seal: Option<&Secrets>) -> Result<Self, StoreError> {
         create_private(path)?;
         let flags = OpenFlags::SQLITE_OPEN_READ_WRITE
             | OpenFlags::SQLITE_OPEN_CREATE
@@ -77,7 +91,7 @@ impl SqliteStore {
             path: path.to_path_buf(),
         };
         store.configure()?;
-        store.migrate()?;
+        store.migrate(seal)?;
         Ok(store)
     }
 
@@ -145,7 +159,7 @@ impl SqliteStore {
     /// Applies the embedded migrations above the database's `user_version`, each in its own
     /// IMMEDIATE transaction (so two processes opening a new database at once do not race), and
     /// refuses a database whose version is newer than this binary knows.
-    fn migrate(&mut self) -> Result<(), StoreError> {
+    fn migrate(&mut self, seal: Option<&Secrets>) -> Result<(), StoreError> {
         let supported = MIGRATIONS.last().map_or(0, |m| m.0);
         let path = self.path.clone();
         // The common case — already up to date — needs no write lock, so many terminals can
@@ -167,6 +181,9 @@ impl SqliteStore {
                 }
                 if current < version {
                     tx.execute_batch(sql)?;
+                    if let (SEALS, Some(secrets)) = (version, seal) {
+                        keys::seal_unsealed(tx, secrets)?;
+                    }
                     tx.execute_batch(&format!("PRAGMA user_version = {version}"))?;
                 }
                 Ok(Ok(()))

@@ -167,8 +167,12 @@ impl Tx for SqliteTx<'_> {
         self.ok(keys::all(&self.tx))
     }
 
-    fn revoke_api_key(&mut self, sid: &str, now: DateTime<Utc>) -> Result<bool> {
-        self.ok(keys::revoke(&self.tx, sid, now))
+    fn revoke_api_key(&mut self, sid: &str, now: DateTime<Utc>, mac: Option<&str>) -> Result<bool> {
+        self.ok(keys::revoke(&self.tx, sid, now, mac))
+    }
+
+    fn key_revoked_at(&mut self, sid: &str) -> Result<Option<DateTime<Utc>>> {
+        self.ok(keys::revoked_at(&self.tx, sid))
     }
 
     fn verification_sid(&mut self, challenge_id: i64) -> Result<Option<String>> {

@@ -6,6 +6,8 @@ mod errors;
 mod flow;
 mod guards;
 mod hostile;
+mod key_seals;
+mod master_secret;
 mod matrix;
 mod reconnect;
 mod roles;
