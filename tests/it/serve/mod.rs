@@ -2,10 +2,12 @@
 //! stdout, and the tests talk to it with a blocking HTTP client and Basic credentials, checking
 //! every body against Twilio's OpenAPI schemas (tests/fixtures/twilio/verify-v2.openapi.json).
 
+mod deadlines;
 mod errors;
 mod flow;
 mod guards;
 mod hostile;
+mod params;
 mod reconnect;
 mod roles;
 mod tls;
