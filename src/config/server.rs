@@ -176,3 +176,49 @@ fn proxy(text: &str) -> Result<IpNet, ConfigError> {
                     .into(),
         })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(toml_text: &str) -> Result<ServerConfig, String> {
+        let raw: RawServer = toml::from_str(toml_text).map_err(|e| e.to_string())?;
+        server(raw, &Env::default()).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn connection_guards_have_defaults_and_name_the_key_when_wrong() {
+        let s = parse("").unwrap();
+        assert_eq!(
+            (
+                s.write_timeout_seconds,
+                s.idle_timeout_seconds,
+                s.max_connections_per_client
+            ),
+            (10, 10, 256)
+        );
+        assert!(s.trusted_proxies.is_empty());
+        assert_eq!(
+            parse("max_connections = 2")
+                .unwrap()
+                .max_connections_per_client,
+            1
+        );
+        let s = parse("trusted_proxies = [\"127.0.0.1\", \"10.0.0.0/8\", \"::1\"]").unwrap();
+        assert_eq!(s.trusted_proxies.len(), 3);
+        assert!(s.trusted_proxies[1].contains(&"10.1.2.3".parse::<std::net::IpAddr>().unwrap()));
+
+        let e = parse("trusted_proxies = [\"proxy.local\"]").unwrap_err();
+        assert!(
+            e.contains("server.trusted_proxies") && e.contains("CIDR"),
+            "{e}"
+        );
+        let e = parse("max_connections = 10\nmax_connections_per_client = 11").unwrap_err();
+        assert!(e.contains("server.max_connections_per_client"), "{e}");
+        assert!(e.contains("1..=10"), "{e}");
+        let e = parse("write_timeout_seconds = 0").unwrap_err();
+        assert!(e.contains("server.write_timeout_seconds"), "{e}");
+        let e = parse("idle_timeout_seconds = 0").unwrap_err();
+        assert!(e.contains("server.idle_timeout_seconds"), "{e}");
+    }
+}
