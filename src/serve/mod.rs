@@ -1,8 +1,9 @@
 //! `otpd serve`: a Twilio Verify–compatible HTTP API (issue 14), a front-end like the prompt
 //! and the kiosk. Parse (form fields, Basic credentials) → the core on a bounded worker pool →
 //! Twilio's JSON shapes. This file starts it: the `[server]` checks, the pool, and the accept
-//! loop with its guards (a connection cap, a header-read timeout against slowloris, a drain on
-//! SIGTERM). [`keys`] is `otpd keys`.
+//! loop with its guards (a connection cap in all and per address, a header-read timeout
+//! against slowloris, write and idle deadlines, each request on its own task so a client
+//! leaving does not cancel it, a drain on SIGTERM). [`keys`] is `otpd keys`.
 
 mod api;
 mod client;
