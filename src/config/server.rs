@@ -5,6 +5,7 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use ipnet::IpNet;
 use serde::Deserialize;
 
 use super::{ConfigError, Env, ranged};
@@ -21,6 +22,10 @@ pub(super) struct RawServer {
     queue: Option<i64>,
     max_connections: Option<i64>,
     header_timeout_seconds: Option<i64>,
+    write_timeout_seconds: Option<i64>,
+    idle_timeout_seconds: Option<i64>,
+    max_connections_per_client: Option<i64>,
+    trusted_proxies: Option<Vec<String>>,
 }
 
 /// The validated `[server]` table.
@@ -42,6 +47,15 @@ pub struct ServerConfig {
     pub max_connections: usize,
     /// How long a client may take to send its request headers (slowloris).
     pub header_timeout_seconds: u64,
+    /// How long an answer may wait for the client to read it before the connection is closed
+    /// (a client that pipelines requests and never reads).
+    pub write_timeout_seconds: u64,
+    /// How long a kept-alive connection may wait for its next request.
+    pub idle_timeout_seconds: u64,
+    /// Open connections from one TCP peer address (trusted proxies: only `max_connections`).
+    pub max_connections_per_client: usize,
+    /// Reverse proxies whose `X-Forwarded-For` names the client (addresses or CIDR blocks).
+    pub trusted_proxies: Vec<IpNet>,
 }
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
@@ -103,6 +117,35 @@ pub(super) fn server(raw: RawServer, env: &Env) -> Result<ServerConfig, ConfigEr
         1..=300,
         " seconds",
     )?;
+    let write_timeout = ranged(
+        "server.write_timeout_seconds",
+        raw.write_timeout_seconds,
+        10,
+        1..=300,
+        " seconds",
+    )?;
+    let idle_timeout = ranged(
+        "server.idle_timeout_seconds",
+        raw.idle_timeout_seconds,
+        10,
+        1..=3600,
+        " seconds",
+    )?;
+    // A quarter of the cap by default: one address cannot take every slot, yet a few kiosks
+    // behind one NAT address still fit.
+    let per_client = ranged(
+        "server.max_connections_per_client",
+        raw.max_connections_per_client,
+        (max_connections / 4).max(1),
+        1..=max_connections,
+        " connections (at most server.max_connections)",
+    )?;
+    let trusted_proxies = raw
+        .trusted_proxies
+        .unwrap_or_default()
+        .iter()
+        .map(|p| proxy(p))
+        .collect::<Result<Vec<_>, _>>()?;
     Ok(ServerConfig {
         listen,
         service_sid: raw.service_sid,
@@ -113,5 +156,69 @@ pub(super) fn server(raw: RawServer, env: &Env) -> Result<ServerConfig, ConfigEr
         queue: queue as usize,
         max_connections: max_connections as usize,
         header_timeout_seconds: header_timeout as u64,
+        write_timeout_seconds: write_timeout as u64,
+        idle_timeout_seconds: idle_timeout as u64,
+        max_connections_per_client: per_client as usize,
+        trusted_proxies,
     })
+}
+
+/// One `server.trusted_proxies` entry: an address (a block of one) or a CIDR block.
+fn proxy(text: &str) -> Result<IpNet, ConfigError> {
+    let t = text.trim();
+    t.parse::<IpNet>()
+        .or_else(|_| t.parse::<std::net::IpAddr>().map(IpNet::from))
+        .map_err(|_| ConfigError::Value {
+            key: "server.trusted_proxies",
+            value: format!("\"{}\"", crate::sanitize::sanitize(text)),
+            expected:
+                "use IP addresses or CIDR blocks, e.g. [\"127.0.0.1\", \"10.0.0.0/8\", \"::1\"]"
+                    .into(),
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(toml_text: &str) -> Result<ServerConfig, String> {
+        let raw: RawServer = toml::from_str(toml_text).map_err(|e| e.to_string())?;
+        server(raw, &Env::default()).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn connection_guards_have_defaults_and_name_the_key_when_wrong() {
+        let s = parse("").unwrap();
+        assert_eq!(
+            (
+                s.write_timeout_seconds,
+                s.idle_timeout_seconds,
+                s.max_connections_per_client
+            ),
+            (10, 10, 256)
+        );
+        assert!(s.trusted_proxies.is_empty());
+        assert_eq!(
+            parse("max_connections = 2")
+                .unwrap()
+                .max_connections_per_client,
+            1
+        );
+        let s = parse("trusted_proxies = [\"127.0.0.1\", \"10.0.0.0/8\", \"::1\"]").unwrap();
+        assert_eq!(s.trusted_proxies.len(), 3);
+        assert!(s.trusted_proxies[1].contains(&"10.1.2.3".parse::<std::net::IpAddr>().unwrap()));
+
+        let e = parse("trusted_proxies = [\"proxy.local\"]").unwrap_err();
+        assert!(
+            e.contains("server.trusted_proxies") && e.contains("CIDR"),
+            "{e}"
+        );
+        let e = parse("max_connections = 10\nmax_connections_per_client = 11").unwrap_err();
+        assert!(e.contains("server.max_connections_per_client"), "{e}");
+        assert!(e.contains("1..=10"), "{e}");
+        let e = parse("write_timeout_seconds = 0").unwrap_err();
+        assert!(e.contains("server.write_timeout_seconds"), "{e}");
+        let e = parse("idle_timeout_seconds = 0").unwrap_err();
+        assert!(e.contains("server.idle_timeout_seconds"), "{e}");
+    }
 }

@@ -97,7 +97,7 @@ pub fn config_summary(c: &Config) -> String {
     ));
     let s = &c.server;
     summary.push_str(&format!(
-        "\nserver           listen {}; {}; {} workers (0: one per core), queue {}, {} connections, headers within {} s",
+        "\nserver           listen {}; {}; {} workers (0: one per core), queue {}, {} connections ({} per address), headers within {} s, answers read within {} s, idle {} s; client address from X-Forwarded-For: {}",
         s.listen,
         match (&s.tls_cert, s.allow_plain_http) {
             (Some(_), _) => "TLS",
@@ -107,7 +107,22 @@ pub fn config_summary(c: &Config) -> String {
         s.workers,
         s.queue,
         s.max_connections,
+        s.max_connections_per_client,
         s.header_timeout_seconds,
+        s.write_timeout_seconds,
+        s.idle_timeout_seconds,
+        if s.trusted_proxies.is_empty() {
+            "never (no trusted proxies)".to_string()
+        } else {
+            format!(
+                "only from {}",
+                s.trusted_proxies
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        },
     ));
     if let Some(sid) = &s.service_sid {
         summary.push_str(&format!(

@@ -1,16 +1,20 @@
 //! `otpd serve`: a Twilio Verify–compatible HTTP API (issue 14), a front-end like the prompt
 //! and the kiosk. Parse (form fields, Basic credentials) → the core on a bounded worker pool →
 //! Twilio's JSON shapes. This file starts it: the `[server]` checks, the pool, and the accept
-//! loop with its guards (a connection cap, a header-read timeout against slowloris, a drain on
-//! SIGTERM). [`keys`] is `otpd keys`.
+//! loop with its guards (a connection cap in all and per address, a header-read timeout
+//! against slowloris, write and idle deadlines, each request on its own task so a client
+//! leaving does not cancel it, a drain on SIGTERM). [`keys`] is `otpd keys`.
 
 mod api;
+mod client;
+mod conn;
 mod errors;
 mod exec;
 mod ext;
 pub mod keys;
 mod log;
 mod metrics;
+mod params;
 mod pool;
 mod routes;
 pub use routes::{ROUTES, Route};
@@ -18,15 +22,18 @@ mod shapes;
 mod tls;
 
 use std::io::Write;
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::response::IntoResponse;
+use hyper::body::Incoming;
+use hyper::service::Service;
 use hyper_util::rt::{TokioIo, TokioTimer};
-use hyper_util::server::graceful::{GracefulShutdown, Watcher};
 use hyper_util::service::TowerToHyperService;
 use tokio::net::TcpListener;
 use tokio::signal::unix::{SignalKind, signal};
-use tokio::sync::Semaphore;
+use tokio::sync::{Semaphore, watch};
 use tokio_rustls::TlsAcceptor;
 
 use crate::app::App;
@@ -87,9 +94,11 @@ pub fn run(mut config: Config, listen: Option<&str>, out: &mut dyn Write) -> Res
         writeln!(out, "listening on {scheme}://{local}").map_err(Error::Output)?;
         writeln!(out, "service {service_sid}").map_err(Error::Output)?;
         out.flush().map_err(Error::Output)?;
+        let metrics: Arc<metrics::Metrics> = Arc::default();
         let shared = Arc::new(routes::Shared {
             pool,
-            metrics: Arc::default(),
+            metrics: metrics.clone(),
+            trusted_proxies: s.trusted_proxies.clone(),
             log: server_log,
             service_sid,
             scheme,
@@ -97,7 +106,7 @@ pub fn run(mut config: Config, listen: Option<&str>, out: &mut dyn Write) -> Res
             body_timeout: Duration::from_secs(s.header_timeout_seconds),
         });
         let router = routes::router(shared);
-        accept(listener, router, tls, &s).await
+        accept(listener, router, tls, &s, metrics).await
     });
     // On an error the error's own line follows (from `run`'s caller).
     log.finish(served.is_ok().then_some("otpd serve: stopped"));
@@ -105,25 +114,31 @@ pub fn run(mut config: Config, listen: Option<&str>, out: &mut dyn Write) -> Res
 }
 
 /// Accepts connections until SIGTERM/SIGINT, then stops accepting and lets the open ones
-/// finish (at most [`DRAIN`]).
+/// finish (at most [`DRAIN`]), and the requests still running for clients that went away.
 async fn accept(
     listener: TcpListener,
     router: axum::Router,
     tls: Option<TlsAcceptor>,
     s: &crate::config::server::ServerConfig,
+    metrics: Arc<metrics::Metrics>,
 ) -> Result<(), Error> {
     let signals = |kind| signal(kind).map_err(|e| Error::Io(format!("cannot watch signals: {e}")));
     let (mut term, mut int) = (
         signals(SignalKind::terminate())?,
         signals(SignalKind::interrupt())?,
     );
-    let graceful = GracefulShutdown::new();
+    let (stop, stopping) = watch::channel(false);
     let slots = Arc::new(Semaphore::new(s.max_connections));
-    let header_timeout = Duration::from_secs(s.header_timeout_seconds);
+    let per_client = conn::PerClient::new(s.max_connections_per_client);
+    let limits = Limits {
+        header: Duration::from_secs(s.header_timeout_seconds),
+        write: Duration::from_secs(s.write_timeout_seconds),
+        idle: Duration::from_secs(s.idle_timeout_seconds),
+    };
     loop {
-        let stream = tokio::select! {
+        let (stream, peer) = tokio::select! {
             r = listener.accept() => match r {
-                Ok((stream, _)) => stream,
+                Ok(accepted) => accepted,
                 // Out of descriptors and the like: wait a moment rather than spin.
                 Err(_) => {
                     tokio::time::sleep(Duration::from_millis(50)).await;
@@ -137,36 +152,115 @@ async fn accept(
         let Ok(slot) = slots.clone().try_acquire_owned() else {
             continue;
         };
-        let (router, watcher, tls) = (router.clone(), graceful.watcher(), tls.clone());
+        // One address over its own cap likewise (a trusted proxy carries many clients: only
+        // the whole cap applies to it).
+        let peer = peer.ip().to_canonical();
+        let ticket = if client::trusted(&s.trusted_proxies, peer) {
+            None
+        } else {
+            match per_client.take(peer) {
+                Some(t) => Some(t),
+                None => continue,
+            }
+        };
+        let (router, stopping, tls) = (router.clone(), stopping.clone(), tls.clone());
         tokio::spawn(async move {
+            let stream = conn::WriteDeadline::new(stream, limits.write);
             match tls {
-                None => serve(stream, router, watcher, header_timeout).await,
+                None => serve(stream, peer, router, stopping, limits).await,
                 // The handshake is held to the same deadline as the headers.
                 Some(tls) => {
                     if let Ok(Ok(stream)) =
-                        tokio::time::timeout(header_timeout, tls.accept(stream)).await
+                        tokio::time::timeout(limits.header, tls.accept(stream)).await
                     {
-                        serve(stream, router, watcher, header_timeout).await;
+                        serve(stream, peer, router, stopping, limits).await;
                     }
                 }
             }
-            drop(slot);
+            drop((slot, ticket));
         });
     }
     drop(listener);
-    let _ = tokio::time::timeout(DRAIN, graceful.shutdown()).await;
+    let _ = stop.send(true);
+    let deadline = tokio::time::Instant::now() + DRAIN;
+    let all = u32::try_from(s.max_connections).unwrap_or(u32::MAX);
+    let _ = tokio::time::timeout_at(deadline, slots.acquire_many(all)).await;
+    // A request whose client went away runs on to its end (and its log line) without a
+    // connection: wait for those too.
+    while metrics.in_flight.load(std::sync::atomic::Ordering::SeqCst) > 0
+        && tokio::time::Instant::now() < deadline
+    {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
     Ok(())
 }
 
-/// One connection, plain or TLS: HTTP/1.1 with the header-read timeout, watched for the drain.
-async fn serve<I>(stream: I, router: axum::Router, watcher: Watcher, header_timeout: Duration)
-where
+/// A connection's deadlines.
+#[derive(Clone, Copy)]
+struct Limits {
+    header: Duration,
+    write: Duration,
+    idle: Duration,
+}
+
+/// One connection, plain or TLS: HTTP/1.1 with the header-read timeout, each request marked
+/// with the peer's address, closed once idle for `limits.idle` or when the server stops (after
+/// the answer in progress).
+async fn serve<I>(
+    stream: I,
+    peer: IpAddr,
+    router: axum::Router,
+    mut stopping: watch::Receiver<bool>,
+    limits: Limits,
+) where
     I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new())
-        .header_read_timeout(header_timeout)
+        .header_read_timeout(limits.header)
         .max_buf_size(64 * 1024);
-    let conn = http.serve_connection(TokioIo::new(stream), TowerToHyperService::new(router));
-    let _ = watcher.watch(conn).await;
+    let activity = conn::Activity::new();
+    let inner = TowerToHyperService::new(router);
+    let marked = activity.clone();
+    let service = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
+        let left = conn::Left::default();
+        req.extensions_mut().insert(client::Peer(peer));
+        req.extensions_mut().insert(left.clone());
+        let busy = marked.begin();
+        // Its own task: if the client goes away, hyper drops this future but the request runs
+        // to its end (an SMS may be out already), leaves its log line and leaves the gauge.
+        let answer = tokio::spawn(inner.call(req));
+        let watch = left.watch();
+        async move {
+            let r = answer.await;
+            watch.answered();
+            drop(busy);
+            r.unwrap_or_else(|_| Ok(errors::ApiError::internal().into_response()))
+        }
+    });
+    let conn = http.serve_connection(TokioIo::new(stream), service);
+    tokio::pin!(conn);
+    let mut closing = false;
+    loop {
+        // Idle: closes when its time is up; busy: looks again a full period later.
+        let wake = activity
+            .idle_until(limits.idle)
+            .unwrap_or_else(|| tokio::time::Instant::now() + limits.idle);
+        tokio::select! {
+            _ = conn.as_mut() => break,
+            _ = stopping.changed(), if !closing => {
+                conn.as_mut().graceful_shutdown();
+                closing = true;
+            }
+            _ = tokio::time::sleep_until(wake), if !closing => {
+                if activity
+                    .idle_until(limits.idle)
+                    .is_some_and(|t| t <= tokio::time::Instant::now())
+                {
+                    conn.as_mut().graceful_shutdown();
+                    closing = true;
+                }
+            }
+        }
+    }
 }

@@ -1,7 +1,7 @@
 //! The HTTP surface: routes, the shared state, reading a bounded form body and Basic
 //! credentials, handing the work to the pool, and the one log line per request (method, the
 //! route's template — never the raw path or query, which could carry a number — status, time,
-//! station).
+//! station, client address, and `client-gone` when the client left before its answer).
 
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
@@ -18,12 +18,14 @@ use base64::Engine;
 use zeroize::Zeroizing;
 
 use super::api::{self, Answer, Call, Creds, Form};
+use super::client::{self, Peer};
+use super::conn::Left;
 use super::errors::ApiError;
 use super::log::AccessLog;
 use super::metrics::Metrics;
 use super::pool::{Pool, Refused};
 use super::shapes::Base;
-use super::{exec, ext};
+use super::{exec, ext, params};
 use crate::app::App;
 use crate::store::ApiKey;
 
@@ -39,6 +41,8 @@ pub struct Shared {
     pub scheme: &'static str,
     pub fallback_host: String,
     pub body_timeout: Duration,
+    /// `[server] trusted_proxies`: peers whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 type St = State<Arc<Shared>>;
@@ -119,28 +123,58 @@ async fn log(State(s): St, req: Request, next: Next) -> Response {
         .get::<MatchedPath>()
         .map(|m| m.as_str().to_string())
         .unwrap_or_else(|| "(no route)".into());
-    s.metrics.in_flight.fetch_add(1, Ordering::Relaxed);
+    let client = req
+        .extensions()
+        .get::<Peer>()
+        .map(|p| client::resolve(p.0, req.headers(), &s.trusted_proxies));
+    // Set by the accept loop if the client leaves before its answer is ready (the request
+    // runs on to its end on its own task: the work is done, so it is logged).
+    let left = req.extensions().get::<Left>().cloned();
+    // The gauge counts the requests being answered, not the read of it.
+    let in_flight = (route != "/metrics").then(|| InFlight::new(s.metrics.clone()));
     let response = next.run(req).await;
-    s.metrics.in_flight.fetch_sub(1, Ordering::Relaxed);
+    drop(in_flight);
     let station = response
         .extensions()
         .get::<Station>()
         .map(|s| crate::sanitize::sanitize(&s.0))
         .unwrap_or_else(|| "-".into());
+    let client = client.map_or_else(|| "-".to_string(), |c| c.to_string());
+    let away = if left.is_some_and(|l| l.is_set()) {
+        " client-gone"
+    } else {
+        ""
+    };
     s.log.line(format!(
-        "{method} {route} {} {} ms station={station}",
+        "{method} {route} {} {} ms station={station} client={client}{away}",
         response.status().as_u16(),
         started.elapsed().as_millis()
     ));
     response
 }
 
+/// One request in the in-flight gauge, for as long as it lives (a panic included).
+struct InFlight(Arc<Metrics>);
+
+impl InFlight {
+    fn new(metrics: Arc<Metrics>) -> InFlight {
+        metrics.in_flight.fetch_add(1, Ordering::SeqCst);
+        InFlight(metrics)
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
 async fn create(State(s): St, Path(service): Path<String>, h: HeaderMap, b: Body) -> Response {
-    s.call(&service, &h, b, api::create).await
+    s.call(&service, &h, b, params::CREATE, api::create).await
 }
 
 async fn check(State(s): St, Path(service): Path<String>, h: HeaderMap, b: Body) -> Response {
-    s.call(&service, &h, b, api::check).await
+    s.call(&service, &h, b, params::CHECK, api::check).await
 }
 
 async fn fetch(
@@ -148,9 +182,13 @@ async fn fetch(
     Path((service, sid)): Path<(String, String)>,
     h: HeaderMap,
 ) -> Response {
-    s.call(&service, &h, Body::empty(), move |app, key, call| {
-        api::fetch(app, key, &sid, call)
-    })
+    s.call(
+        &service,
+        &h,
+        Body::empty(),
+        params::NONE,
+        move |app, key, call| api::fetch(app, key, &sid, call),
+    )
     .await
 }
 
@@ -160,7 +198,7 @@ async fn update(
     h: HeaderMap,
     b: Body,
 ) -> Response {
-    s.call(&service, &h, b, move |app, key, call| {
+    s.call(&service, &h, b, params::UPDATE, move |app, key, call| {
         api::update(app, key, &sid, call)
     })
     .await
@@ -168,27 +206,29 @@ async fn update(
 
 async fn ext_status(State(s): St, h: HeaderMap) -> Response {
     let service = s.service_sid.clone();
-    s.call(&service, &h, Body::empty(), ext::status).await
+    s.call(&service, &h, Body::empty(), params::NONE, ext::status)
+        .await
 }
 
 async fn ext_limits(State(s): St, h: HeaderMap, b: Body) -> Response {
     let service = s.service_sid.clone();
-    s.call(&service, &h, b, ext::limits).await
+    s.call(&service, &h, b, params::PHONE, ext::limits).await
 }
 
 async fn ext_unlock(State(s): St, h: HeaderMap, b: Body) -> Response {
     let service = s.service_sid.clone();
-    s.call(&service, &h, b, ext::unlock).await
+    s.call(&service, &h, b, params::PHONE, ext::unlock).await
 }
 
 async fn ext_audit(State(s): St, h: HeaderMap, b: Body) -> Response {
     let service = s.service_sid.clone();
-    s.call(&service, &h, b, ext::audit).await
+    s.call(&service, &h, b, params::AUDIT, ext::audit).await
 }
 
 async fn ext_execute(State(s): St, h: HeaderMap, b: Body) -> Response {
     let service = s.service_sid.clone();
-    s.call(&service, &h, b, exec::execute).await
+    s.call(&service, &h, b, params::EXECUTE, exec::execute)
+        .await
 }
 
 async fn healthz(State(s): St) -> Response {
@@ -207,8 +247,16 @@ async fn metrics(State(s): St) -> Response {
 
 impl Shared {
     /// Checks the service SID, reads the form and the credentials, then runs `op` on a worker
-    /// after authenticating there.
-    async fn call<F>(&self, service: &str, headers: &HeaderMap, body: Body, op: F) -> Response
+    /// after authenticating there — unless the form has a parameter not in `allowed` (the
+    /// route's list in [`params`]): then 60200 naming it, once the credentials are known good.
+    async fn call<F>(
+        &self,
+        service: &str,
+        headers: &HeaderMap,
+        body: Body,
+        allowed: &'static [&'static str],
+        op: F,
+    ) -> Response
     where
         F: FnOnce(&mut App, &ApiKey, &Call) -> Answer + Send + 'static,
     {
@@ -219,6 +267,7 @@ impl Shared {
             Ok(f) => f,
             Err(e) => return e.into_response(),
         };
+        let unsupported = params::unsupported(allowed, &form);
         let call = Call {
             creds: creds(headers),
             base: Base {
@@ -232,7 +281,10 @@ impl Shared {
             .pool
             .run(move |app| {
                 let (answer, station) = match api::authorize(app, call.creds.as_ref()) {
-                    Ok(key) => (op(app, &key, &call), Some(key.station)),
+                    Ok(key) => match unsupported {
+                        Some(e) => (Err(e), Some(key.station)),
+                        None => (op(app, &key, &call), Some(key.station)),
+                    },
                     Err(e) => (Err(e), None),
                 };
                 (answer, station, app.take_warnings())

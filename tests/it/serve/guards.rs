@@ -127,7 +127,7 @@ fn sigterm_finishes_the_request_in_flight_then_exits_0() {
         loop {
             let m = server.get(&format!("{}/metrics", server.base), None);
             let text = m.body.as_str().unwrap_or_default().to_string();
-            if text.contains("otpd_requests_in_flight 2") || Instant::now() > deadline {
+            if text.contains("otpd_requests_in_flight 1") || Instant::now() > deadline {
                 break;
             }
         }

@@ -2,6 +2,7 @@
 //! stdout, and the tests talk to it with a blocking HTTP client and Basic credentials, checking
 //! every body against Twilio's OpenAPI schemas (tests/fixtures/twilio/verify-v2.openapi.json).
 
+mod deadlines;
 mod errors;
 mod flow;
 mod guards;
@@ -9,6 +10,7 @@ mod hostile;
 mod key_seals;
 mod master_secret;
 mod matrix;
+mod params;
 mod reconnect;
 mod roles;
 mod tls;
