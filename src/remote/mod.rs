@@ -78,6 +78,11 @@ impl Client {
             })?;
             builder = builder.tls_certs_only(certs);
         }
+        if remote.url.starts_with("http://") {
+            // The key's secret would cross in clear to a proxy named by the environment
+            // (`http_proxy`, `ALL_PROXY`): plain http goes straight to the server named.
+            builder = builder.no_proxy();
+        }
         let http = builder
             .user_agent(concat!("otpd/", env!("CARGO_PKG_VERSION")))
             .connect_timeout(remote.connect_timeout)

@@ -18,6 +18,7 @@ mod region;
 mod reliability_core;
 mod reliability_front_ends;
 mod remote;
+mod remote_http;
 mod repl;
 mod secrets;
 mod serve;
