@@ -7,6 +7,7 @@ mod commits;
 mod core;
 #[path = "../support/fake_twilio.rs"]
 mod fake_twilio;
+mod files;
 mod fuzz;
 mod harness;
 mod layout;
