@@ -8,7 +8,7 @@ use clap::{CommandFactory, FromArgMatches, Parser};
 
 use super::{Asked, Operator, Reading};
 use crate::audit::AuditArgs;
-use crate::domain::{Code, PhoneNumber};
+use crate::domain::{Code, CodeError, PhoneNumber};
 use crate::request::{InputError, LineProblem, MAX_LINE, Request};
 
 /// The prompt's commands, in the order `help` lists them (also the completion candidates).
@@ -104,6 +104,18 @@ pub fn parse_line_in(line: &str, r: Reading) -> Line {
         words[0] = lowered;
         *command
     } else if let Some(command) = natural(line, first, r) {
+        // Bare digits neither a code of this installation's length nor a number: say so,
+        // rather than spend an attempt on a mistyped number.
+        let digits = Code::digits_in(line);
+        if command == "verify" && r.code_length > 0 && digits != r.code_length {
+            return Line::Invalid(
+                CodeError::Neither {
+                    expected: r.code_length,
+                    got: digits,
+                }
+                .into(),
+            );
+        }
         // `--`: what follows is the number or the code, even a word that starts with `-`.
         words.splice(0..0, [command.to_string(), "--".to_string()]);
         command
@@ -128,7 +140,7 @@ fn natural(line: &str, first: &str, r: Reading) -> Option<&'static str> {
         _ if first.starts_with('+') => "send",
         _ if is_national(line, r) => "send",
         // A code may start with 00 too: digits that make a code are a code.
-        _ if Code::looks_like(line) && Code::parse(line).is_ok() => "verify",
+        _ if Code::looks_like(line) && Code::parse_len(line, r.code_length).is_ok() => "verify",
         _ if first.starts_with("00") => "send",
         _ if Code::looks_like(line) => "verify",
         _ => return None,

@@ -151,8 +151,9 @@ fn by_sid(app: &mut App, key: &ApiKey, sid: &str) -> Result<Challenge, ApiError>
 /// `POST /v2/Services/{ServiceSid}/VerificationCheck`: `Code` with `To` or `VerificationSid`.
 pub fn check(app: &mut App, key: &ApiKey, call: &Call) -> Answer {
     verifier(key)?;
-    let code = crate::domain::Code::parse(field(&call.form, "Code")?)
-        .map_err(|_| ApiError::invalid("Code must be the digits that were sent"))?;
+    let code =
+        crate::domain::Code::parse_len(field(&call.form, "Code")?, app.config().policy.code_length)
+            .map_err(|_| ApiError::invalid("Code must be the digits that were sent"))?;
     // With `To` and nothing stored, the use case still hashes (against a decoy) and answers
     // "nothing pending", so timing does not tell an unknown number from a wrong code.
     let by_sid_asked = call.form.contains_key("VerificationSid");

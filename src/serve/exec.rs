@@ -33,9 +33,22 @@ pub fn execute(app: &mut App, key: &ApiKey, call: &Call) -> Answer {
                 return Err(ApiError::forbidden("run verifications"));
             }
             let started = Instant::now();
-            let outcome = app
-                .execute_as(&key.station, &request)
-                .map_err(|e| ApiError::from_error(&e))?;
+            // A remote terminal does not know this server's code length: digits that cannot
+            // match are its input error, as they are at a local terminal (no attempt spent).
+            let wrong_length = match &request {
+                crate::request::Request::Verify { code, .. } => crate::domain::Code::parse_len(
+                    code.expose_digits(),
+                    app.config().policy.code_length,
+                )
+                .err(),
+                _ => None,
+            };
+            let outcome = match wrong_length {
+                Some(e) => crate::request::InputError::from(e).outcome(),
+                None => app
+                    .execute_as(&key.station, &request)
+                    .map_err(|e| ApiError::from_error(&e))?,
+            };
             match &request {
                 crate::request::Request::Send { .. } | crate::request::Request::Resend { .. } => {
                     call.metrics.send(outcome.name())

@@ -3,6 +3,7 @@
 
 mod audit;
 mod audit_tamper;
+mod code_length;
 mod commits;
 mod core;
 #[path = "../support/fake_twilio.rs"]
