@@ -42,6 +42,9 @@ pub struct RemoteConfig {
     /// machine is accepted (a TLS-terminating proxy carries the traffic on); otherwise plain
     /// http is refused except to a loopback host.
     pub allow_plain_http: bool,
+    /// The server's code length, once the server has said it (`Client::connect`); `None`:
+    /// unknown, the server checks a code's length itself.
+    pub code_length: Option<usize>,
     /// This terminal's `TZ` (see `audit::Zone::this_machine`): the audit review through the
     /// server is shown in this terminal's zone.
     pub tz: Option<String>,
@@ -114,6 +117,7 @@ pub(super) fn remote(
         connect_timeout: ms("remote.connect_timeout_ms", raw.connect_timeout_ms, 3_000)?,
         request_timeout: ms("remote.request_timeout_ms", raw.request_timeout_ms, 30_000)?,
         allow_plain_http,
+        code_length: None,
         tz: env.tz.clone(),
     }))
 }

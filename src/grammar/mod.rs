@@ -41,12 +41,13 @@ pub struct Reading {
 
 impl Reading {
     /// How this installation reads words: `[phone] default_region`, `[policy] code_length`.
-    /// A remote terminal does not know its server's code length (the server checks it).
+    /// A remote terminal reads codes against its server's length when the server has said it,
+    /// else against none (the server checks it).
     pub fn of(config: &crate::config::Config) -> Reading {
         Reading {
             region: config.phone.default_region,
-            code_length: match config.remote {
-                Some(_) => 0,
+            code_length: match &config.remote {
+                Some(remote) => remote.code_length.unwrap_or(0),
                 None => config.policy.code_length,
             },
         }

@@ -315,7 +315,8 @@ impl Kiosk<'_> {
             match o {
                 Some(Outcome::Approved { .. }) => return self.show_result().map(Some),
                 Some(Outcome::Invalid { attempts_left, .. }) if attempts_left > 0 => {}
-                None => {}
+                // A server that refused the code's length (it spent nothing): ask again.
+                Some(Outcome::InvalidInput { .. }) | None => {}
                 Some(_) => return Ok(None),
             }
         }

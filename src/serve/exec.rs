@@ -70,6 +70,7 @@ pub fn execute(app: &mut App, key: &ApiKey, call: &Call) -> Answer {
                 "station": key.station,
                 "role": key.role.as_str(),
                 "resend_cooldown_seconds": app.config().policy.resend_cooldown.num_seconds(),
+                "code_length": app.config().policy.code_length,
             }),
         )),
     }

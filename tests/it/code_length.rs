@@ -109,3 +109,22 @@ fn the_server_refuses_a_code_of_the_wrong_length_from_the_api_and_from_terminals
     let (status, log) = server.stop();
     assert_eq!(status, 0, "{log}");
 }
+
+#[test]
+fn a_kiosk_through_a_server_reads_codes_against_the_servers_length() {
+    // The server's codes have 8 digits; the terminal's own config says nothing (6).
+    let mut served = Env::with_config("[policy]\ncode_length = 8\n");
+    served.station("kiosk-lobby");
+    let k = key(&served, "kiosk-lobby", "station");
+    let server = Server::start(&served);
+    let mut term = Env::with_config("[kiosk]\nidle_seconds = 60\n");
+    term.set_env("OTPD_SERVER", &server.base);
+    term.set_env("OTPD_API_KEY", &k.sid);
+    term.set_env("OTPD_API_SECRET", &k.secret);
+    let r = term.run_stdin(&["kiosk"], format!("{US}\n123456\n").as_bytes());
+    assert!(r.stdout.contains("Sent a 8-digit code"), "{r:?}");
+    assert!(r.stdout.contains("Our codes have 8 digits."), "{r:?}");
+    assert_eq!(served.query_i64("SELECT attempts FROM challenges"), 0);
+    let (status, log) = server.stop();
+    assert_eq!(status, 0, "{log}");
+}
