@@ -93,6 +93,8 @@ fn the_opt_out_lets_plain_http_through_to_a_proxy_in_front() {
     let in_file = terminal(&url, &k, "[remote]\nallow_plain_http = true");
     let r = in_file.run(&["--json", "status"]);
     assert_eq!(r.code, 0, "{r:?}");
+    let shown = in_file.run(&["config"]);
+    assert!(shown.stdout.contains("plain http allowed"), "{shown:?}");
     let mut by_env = terminal(&url, &k, "");
     by_env.set_env("OTPD_ALLOW_PLAIN_HTTP", "1");
     assert_eq!(by_env.run(&["--json", "status"]).code, 0);
