@@ -421,6 +421,18 @@ mod tests {
             ),
             ("+44 7911 123456", us(6), "send +447911123456"),
             ("415 555 2671", Reading::default(), "verify 4155552671"),
+            // Bare digits neither a code of this length nor a number: said so, not a verify.
+            (
+                "415 555 267",
+                us(6),
+                "bad: 9 digits are neither a code (codes here have 6 digits) nor a phone number (type one with + and its country code).",
+            ),
+            (
+                "verify 12345678",
+                us(6),
+                "bad: That is not a code: codes here have 6 digits; that was 8.",
+            ),
+            ("0044 7911 123456", us(6), "send +447911123456"),
         ];
         for (line, r, want) in cases {
             assert_eq!(read(line, r), want, "{line:?} {r:?}");
