@@ -1,5 +1,6 @@
 //! One typed line, as the prompt reads it: the input checks, the natural forms (a bare phone
-//! number means `send`, bare digits mean `verify`), case-insensitive command words, and then
+//! number means `send`, bare digits of the code's length mean `verify`, other bare digits are
+//! refused as neither), case-insensitive command words, and then
 //! the same clap definition as the command line ([`super::Operator`]); the prompt's own words
 //! (`help`, `quit`) are taken first. The kiosk reads its visitors' answers through here too.
 
