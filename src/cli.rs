@@ -256,7 +256,7 @@ fn code_from_stdin(
         Hidden::Refused(problem) => return Ok(Some(Err(problem.into()))),
         Hidden::Interrupted => return Ok(None),
     };
-    let code = grammar::code(&line);
+    let code = grammar::code(&line, reading.code_length);
     Ok(Some(
         code.map(|code| Asked::Run(Request::Verify { code, phone })),
     ))

@@ -1,5 +1,5 @@
 //! Opening the files that hold secrets or live codes (the master key, Twilio's secret files,
-//! the outbox, the prompt's history) without a race: never through a symbolic link, and judged
+//! the outbox, the prompt's history, the audit head file) without a race: never through a symbolic link, and judged
 //! on the open descriptor — a regular file owned by the user running otpd, private to them.
 
 use std::fs::{DirBuilder, File};
@@ -72,6 +72,23 @@ pub fn open_append(path: &Path) -> Result<File, SecretFileError> {
         Loose::Repair,
         Kinds::RegularOrFifo,
     )
+}
+
+/// Like [`open_append`] for a regular file only (the audit head file: a named pipe there
+/// would hold up every write of the use cases).
+pub fn open_append_regular(path: &Path) -> Result<File, SecretFileError> {
+    open(
+        path,
+        OFlags::WRONLY | OFlags::APPEND | OFlags::CREATE,
+        Loose::Repair,
+        Kinds::RegularOnly,
+    )
+}
+
+/// Whether `path` itself is a symbolic link (dangling or not): for files otpd hands to another
+/// library to create (SQLite), which would follow it.
+pub fn is_symlink(path: &Path) -> bool {
+    std::fs::symlink_metadata(path).is_ok_and(|m| m.file_type().is_symlink())
 }
 
 /// Like [`open_append`], for reading and rewriting a regular file in place (not appending).

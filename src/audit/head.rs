@@ -10,7 +10,6 @@
 //! multiple of N writes the head it then sees (itself or later, never earlier).
 
 use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -63,8 +62,8 @@ pub fn checkpoint(
 
 /// Appends one `ID:MAC TIME` line (one `write`, so concurrent appends do not interleave).
 pub fn append(path: &Path, head: &Head, now: DateTime<Utc>) -> std::io::Result<()> {
-    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)?;
+    if let Some(dir) = path.parent() {
+        crate::secret_file::create_private_dirs(dir)?;
     }
     let line = format!(
         "{}:{} {}\n",
@@ -72,11 +71,11 @@ pub fn append(path: &Path, head: &Head, now: DateTime<Utc>) -> std::io::Result<(
         head.mac,
         now.to_rfc3339_opts(SecondsFormat::Secs, true)
     );
-    let mut f = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .mode(0o600)
-        .open(path)?;
+    // Owner-only whatever the umask (looser bits are repaired), never through a link.
+    let mut f = crate::secret_file::open_append_regular(path).map_err(|e| match e {
+        crate::secret_file::SecretFileError::Io(e) => e,
+        other => std::io::Error::other(other.to_string()),
+    })?;
     f.write_all(line.as_bytes())?;
     f.sync_data()
 }

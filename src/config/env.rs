@@ -29,6 +29,9 @@ pub struct Env {
     pub api_key: Option<String>,
     /// `OTPD_API_SECRET`: that key's secret (beats `[remote] api_secret_file`).
     pub api_secret: Option<SecretString>,
+    /// `OTPD_ALLOW_PLAIN_HTTP`: a remote terminal may send its key to a non-loopback `http://`
+    /// server (beats `[remote] allow_plain_http`). Empty counts as unset.
+    pub allow_plain_http: Option<String>,
     /// `NO_COLOR` is set and not empty (<https://no-color.org>).
     pub no_color: bool,
     /// `TZ` as set (possibly empty): a remote terminal names its zone to the server with it.
@@ -65,6 +68,9 @@ impl Env {
                 .ok()
                 .filter(|v| !v.is_empty())
                 .map(SecretString::from),
+            allow_plain_http: std::env::var("OTPD_ALLOW_PLAIN_HTTP")
+                .ok()
+                .filter(|v| !v.trim().is_empty()),
             no_color: std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty()),
             tz: std::env::var("TZ").ok(),
             fake_now: debug_only(|| std::env::var("OTPD_FAKE_NOW").ok()),

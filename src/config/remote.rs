@@ -21,6 +21,7 @@ pub(super) struct RawRemote {
     connect_timeout_ms: Option<i64>,
     request_timeout_ms: Option<i64>,
     ca_file: Option<PathBuf>,
+    allow_plain_http: Option<bool>,
 }
 
 /// The validated `[remote]` table: present exactly when a server URL was given.
@@ -37,6 +38,13 @@ pub struct RemoteConfig {
     /// `[remote] ca_file`: the PEM certificates (a private CA, or the server's self-signed
     /// certificate) that alone are trusted for an `https://` server; `None`: the system's roots.
     pub ca_pem: Option<Vec<u8>>,
+    /// `[remote] allow_plain_http` / `OTPD_ALLOW_PLAIN_HTTP`: an `http://` URL to another
+    /// machine is accepted (a TLS-terminating proxy carries the traffic on); otherwise plain
+    /// http is refused except to a loopback host.
+    pub allow_plain_http: bool,
+    /// The server's code length, once the server has said it (`Client::connect`); `None`:
+    /// unknown, the server checks a code's length itself.
+    pub code_length: Option<usize>,
     /// This terminal's `TZ` (see `audit::Zone::this_machine`): the audit review through the
     /// server is shown in this terminal's zone.
     pub tz: Option<String>,
@@ -56,6 +64,17 @@ pub(super) fn remote(
         (None, None) => return Ok(None),
     };
     let url = base_url(key, &url)?;
+    let allow_plain_http = match &env.allow_plain_http {
+        Some(v) => flag_value("OTPD_ALLOW_PLAIN_HTTP", v)?,
+        None => raw.allow_plain_http.unwrap_or(false),
+    };
+    if !allow_plain_http && url.starts_with("http://") && !is_loopback(&url) {
+        return Err(ConfigError::Value {
+            key,
+            value: format!("\"{}\"", crate::sanitize::sanitize(&url)),
+            expected: "use https://: plain http would carry the API key's secret in clear, so it is accepted only to 127.0.0.1, ::1 or localhost (or with remote.allow_plain_http = true / OTPD_ALLOW_PLAIN_HTTP=1 when a TLS-terminating proxy on this machine carries it on)".into(),
+        });
+    }
     let api_key = match (&env.api_key, raw.api_key) {
         (Some(k), _) => ("OTPD_API_KEY", k.clone()),
         (None, Some(k)) => ("remote.api_key", k),
@@ -97,6 +116,8 @@ pub(super) fn remote(
         api_secret,
         connect_timeout: ms("remote.connect_timeout_ms", raw.connect_timeout_ms, 3_000)?,
         request_timeout: ms("remote.request_timeout_ms", raw.request_timeout_ms, 30_000)?,
+        allow_plain_http,
+        code_length: None,
         tz: env.tz.clone(),
     }))
 }
@@ -147,6 +168,32 @@ fn base_url(key: &'static str, value: &str) -> Result<String, ConfigError> {
     }
 }
 
+/// Whether a checked base URL names this machine: 127.0.0.0/8, ::1 or `localhost`.
+fn is_loopback(url: &str) -> bool {
+    let Ok(url) = reqwest::Url::parse(url) else {
+        return false;
+    };
+    let host = url.host_str().unwrap_or_default();
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .trim_matches(['[', ']'])
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// `1`/`true` or `0`/`false`, naming `key` otherwise.
+fn flag_value(key: &'static str, value: &str) -> Result<bool, ConfigError> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" => Ok(true),
+        "0" | "false" | "no" => Ok(false),
+        _ => Err(ConfigError::Value {
+            key,
+            value: format!("\"{}\"", crate::sanitize::sanitize(value)),
+            expected: "use 1 or 0 (true or false)".into(),
+        }),
+    }
+}
+
 /// `SK` followed by 32 hex digits.
 fn is_key_sid(s: &str) -> bool {
     s.len() == 34 && s.starts_with("SK") && s[2..].bytes().all(|b| b.is_ascii_hexdigit())
@@ -171,6 +218,22 @@ mod tests {
             "http://x?q=1",
         ] {
             assert!(base_url("k", bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn loopback_hosts_are_this_machine_only() {
+        for (url, want) in [
+            ("http://127.0.0.1:8080", true),
+            ("http://127.9.9.9", true),
+            ("http://[::1]:8080", true),
+            ("http://LOCALHOST:1", true),
+            ("http://0.0.0.0:8080", false),
+            ("http://10.0.0.5", false),
+            ("http://localhost.example", false),
+            ("http://[::ffff:10.0.0.1]", false),
+        ] {
+            assert_eq!(is_loopback(url), want, "{url}");
         }
     }
 

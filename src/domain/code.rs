@@ -23,6 +23,14 @@ pub enum CodeError {
     NotDigits,
     #[error("a code is {MIN_LEN} to {MAX_LEN} digits; that was {0}")]
     Length(usize),
+    /// Digits that cannot be the code sent: codes here have another length.
+    #[error("codes here have {expected} digits; that was {got}")]
+    WrongLength { expected: usize, got: usize },
+    /// Bare digits at the prompt that are neither a code of this length nor a phone number.
+    #[error(
+        "{got} digits are neither a code (codes here have {expected} digits) nor a phone number (type one with + and its country code)"
+    )]
+    Neither { expected: usize, got: usize },
 }
 
 impl Code {
@@ -59,6 +67,27 @@ impl Code {
         }
     }
 
+    /// [`Code::parse`], for an installation whose codes have `expected` digits (0: unknown, any
+    /// length otpd accepts): digits of another length cannot match, and are refused as input
+    /// rather than spending an attempt.
+    pub fn parse_len(input: &str, expected: usize) -> Result<Code, CodeError> {
+        match Code::parse(input) {
+            Err(CodeError::Length(got)) if expected > 0 => {
+                Err(CodeError::WrongLength { expected, got })
+            }
+            Ok(code) if expected > 0 && code.len() != expected => Err(CodeError::WrongLength {
+                expected,
+                got: code.len(),
+            }),
+            other => other,
+        }
+    }
+
+    /// How many ASCII digits `input` holds.
+    pub fn digits_in(input: &str) -> usize {
+        input.chars().filter(char::is_ascii_digit).count()
+    }
+
     /// Whether `input` looks like a code (digits with optional spaces or dashes) — the test the
     /// prompt uses to treat a bare line as `verify`.
     pub fn looks_like(input: &str) -> bool {
@@ -93,6 +122,24 @@ impl fmt::Debug for Code {
 mod tests {
     use super::*;
     use rand::SeedableRng;
+
+    #[test]
+    fn a_known_length_refuses_every_other_length() {
+        assert_eq!(
+            Code::parse_len("123 456", 6).unwrap().expose_digits(),
+            "123456"
+        );
+        for (input, got) in [("12345678", 8), ("12345", 5), ("123456789012", 12)] {
+            assert_eq!(
+                Code::parse_len(input, 6),
+                Err(CodeError::WrongLength { expected: 6, got }),
+                "{input}"
+            );
+        }
+        assert!(Code::parse_len("12345678", 0).is_ok());
+        assert_eq!(Code::parse_len("12a", 6), Err(CodeError::NotDigits));
+        assert_eq!(Code::parse_len("", 6), Err(CodeError::Empty));
+    }
 
     #[test]
     fn parse_cases() {

@@ -1,5 +1,6 @@
 //! One typed line, as the prompt reads it: the input checks, the natural forms (a bare phone
-//! number means `send`, bare digits mean `verify`), case-insensitive command words, and then
+//! number means `send`, bare digits of the code's length mean `verify`, other bare digits are
+//! refused as neither), case-insensitive command words, and then
 //! the same clap definition as the command line ([`super::Operator`]); the prompt's own words
 //! (`help`, `quit`) are taken first. The kiosk reads its visitors' answers through here too.
 
@@ -8,7 +9,7 @@ use clap::{CommandFactory, FromArgMatches, Parser};
 
 use super::{Asked, Operator, Reading};
 use crate::audit::AuditArgs;
-use crate::domain::{Code, PhoneNumber};
+use crate::domain::{Code, CodeError, PhoneNumber};
 use crate::request::{InputError, LineProblem, MAX_LINE, Request};
 
 /// The prompt's commands, in the order `help` lists them (also the completion candidates).
@@ -104,6 +105,18 @@ pub fn parse_line_in(line: &str, r: Reading) -> Line {
         words[0] = lowered;
         *command
     } else if let Some(command) = natural(line, first, r) {
+        // Bare digits neither a code of this installation's length nor a number: say so,
+        // rather than spend an attempt on a mistyped number.
+        let digits = Code::digits_in(line);
+        if command == "verify" && r.code_length > 0 && digits != r.code_length {
+            return Line::Invalid(
+                CodeError::Neither {
+                    expected: r.code_length,
+                    got: digits,
+                }
+                .into(),
+            );
+        }
         // `--`: what follows is the number or the code, even a word that starts with `-`.
         words.splice(0..0, [command.to_string(), "--".to_string()]);
         command
@@ -128,7 +141,7 @@ fn natural(line: &str, first: &str, r: Reading) -> Option<&'static str> {
         _ if first.starts_with('+') => "send",
         _ if is_national(line, r) => "send",
         // A code may start with 00 too: digits that make a code are a code.
-        _ if Code::looks_like(line) && Code::parse(line).is_ok() => "verify",
+        _ if Code::looks_like(line) && Code::parse_len(line, r.code_length).is_ok() => "verify",
         _ if first.starts_with("00") => "send",
         _ if Code::looks_like(line) => "verify",
         _ => return None,
@@ -409,6 +422,18 @@ mod tests {
             ),
             ("+44 7911 123456", us(6), "send +447911123456"),
             ("415 555 2671", Reading::default(), "verify 4155552671"),
+            // Bare digits neither a code of this length nor a number: said so, not a verify.
+            (
+                "415 555 267",
+                us(6),
+                "bad: 9 digits are neither a code (codes here have 6 digits) nor a phone number (type one with + and its country code).",
+            ),
+            (
+                "verify 12345678",
+                us(6),
+                "bad: That is not a code: codes here have 6 digits; that was 8.",
+            ),
+            ("0044 7911 123456", us(6), "send +447911123456"),
         ];
         for (line, r, want) in cases {
             assert_eq!(read(line, r), want, "{line:?} {r:?}");

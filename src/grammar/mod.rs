@@ -41,10 +41,15 @@ pub struct Reading {
 
 impl Reading {
     /// How this installation reads words: `[phone] default_region`, `[policy] code_length`.
+    /// A remote terminal reads codes against its server's length when the server has said it,
+    /// else against none (the server checks it).
     pub fn of(config: &crate::config::Config) -> Reading {
         Reading {
             region: config.phone.default_region,
-            code_length: config.policy.code_length,
+            code_length: match &config.remote {
+                Some(remote) => remote.code_length.unwrap_or(0),
+                None => config.policy.code_length,
+            },
         }
     }
 }
@@ -243,7 +248,7 @@ fn verify(words: &[String], flag: Option<&[String]>, r: Reading) -> Result<Reque
             .or_else(|| r.region.and(national_split(words, r.code_length)))
             .unwrap_or(words.len()),
     };
-    let code = code(&words[..split].join(" "))?;
+    let code = code(&words[..split].join(" "), r.code_length)?;
     let phone = optional_phone(flag.unwrap_or(&words[split..]), r.region)?;
     Ok(Request::Verify { code, phone })
 }
@@ -278,9 +283,11 @@ pub fn phone(text: &str, region: Option<Region>) -> Result<PhoneNumber, InputErr
     Ok(PhoneNumber::parse_in(text, region)?)
 }
 
-/// A code as people type it (`482913`, `482 913`, `482-913`).
-pub fn code(text: &str) -> Result<Code, InputError> {
-    Ok(Code::parse(text)?)
+/// A code as people type it (`482913`, `482 913`, `482-913`), of `code_length` digits (0:
+/// unknown here, any length otpd accepts): digits that cannot match are an input error, so
+/// they spend no attempt.
+pub fn code(text: &str, code_length: usize) -> Result<Code, InputError> {
+    Ok(Code::parse_len(text, code_length)?)
 }
 
 /// A built-in locale's tag (`es`, `pt-BR`).

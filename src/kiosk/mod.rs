@@ -16,12 +16,12 @@ use std::time::{Duration, Instant};
 
 use crate::app::Executor;
 use crate::config::KioskConfig;
-use crate::domain::{Channel, Code, Outcome, PhoneNumber};
+use crate::domain::{Channel, Code, CodeError, Outcome, PhoneNumber};
 use crate::error::Error;
 use crate::grammar::{self, Line, check_line};
 use crate::message::{KioskTexts, Locale, language_menu, pick_language};
 use crate::render::{self, kiosk as wording};
-use crate::request::{LineProblem, Request};
+use crate::request::{InputError, LineProblem, Request};
 use crate::terminal::input::Input;
 use crate::terminal::signals;
 use crate::terminal::timed::{Got, TerminalMode, TimedLines};
@@ -67,17 +67,26 @@ enum CodeAnswer {
     Resend,
     Code(Code),
     NotACode,
+    /// Digits that cannot be the code: codes here have this many.
+    WrongLength(usize),
 }
 
 /// The code step's answer through the grammar: the digits (or `verify DIGITS`) for this
 /// visitor's number, or `resend` (or its word in the visitor's language); naming another
 /// number, or any other command, is not allowed.
-fn code_answer(text: &str, texts: &KioskTexts) -> CodeAnswer {
+fn code_answer(text: &str, texts: &KioskTexts, code_length: usize) -> CodeAnswer {
     if texts.is_resend(text) {
         return CodeAnswer::Resend;
     }
-    match grammar::parse_line(text) {
+    let reading = grammar::Reading {
+        region: None,
+        code_length,
+    };
+    match grammar::parse_line_in(text, reading) {
         Line::Empty => CodeAnswer::Nothing,
+        Line::Invalid(InputError::Code(
+            CodeError::WrongLength { expected, .. } | CodeError::Neither { expected, .. },
+        )) => CodeAnswer::WrongLength(expected),
         Line::Run(Request::Resend { phone: None, .. }) => CodeAnswer::Resend,
         Line::Run(Request::Verify { code, phone: None }) => CodeAnswer::Code(code),
         _ => CodeAnswer::NotACode,
@@ -274,8 +283,13 @@ impl Kiosk<'_> {
                 }
                 Answer::Text(t) => t,
             };
-            let code = match code_answer(&text, self.texts()) {
+            let code_length = grammar::Reading::of(self.app.config()).code_length;
+            let code = match code_answer(&text, self.texts(), code_length) {
                 CodeAnswer::Nothing => continue,
+                CodeAnswer::WrongLength(digits) => {
+                    self.line(&self.texts().wrong_length(digits))?;
+                    continue;
+                }
                 CodeAnswer::NotACode => {
                     self.line(self.texts().not_a_code())?;
                     continue;
@@ -301,7 +315,8 @@ impl Kiosk<'_> {
             match o {
                 Some(Outcome::Approved { .. }) => return self.show_result().map(Some),
                 Some(Outcome::Invalid { attempts_left, .. }) if attempts_left > 0 => {}
-                None => {}
+                // A server that refused the code's length (it spent nothing): ask again.
+                Some(Outcome::InvalidInput { .. }) | None => {}
                 Some(_) => return Ok(None),
             }
         }

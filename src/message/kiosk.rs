@@ -47,6 +47,7 @@ pub struct KioskTexts {
     ask_code_or_resend: String,
     resend: String,
     not_a_code: String,
+    wrong_length: String,
     done: String,
     start_over: String,
     ask_staff: String,
@@ -151,6 +152,11 @@ impl KioskTexts {
 
     pub fn not_a_code(&self) -> &str {
         &self.not_a_code
+    }
+
+    /// Digits of a length the code cannot have (`{digits}`: the codes' length).
+    pub fn wrong_length(&self, digits: usize) -> String {
+        fill(&self.wrong_length, &[("digits", &digits.to_string())])
     }
 
     pub fn done(&self, seconds: u64) -> String {

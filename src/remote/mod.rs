@@ -53,6 +53,9 @@ struct Whoami {
     /// The server's `policy.resend_cooldown` (absent from older servers).
     #[serde(default)]
     resend_cooldown_seconds: Option<i64>,
+    /// The server's `policy.code_length` (absent from older servers).
+    #[serde(default)]
+    code_length: Option<usize>,
 }
 
 /// What `audit …` answers: what it printed, and its exit status.
@@ -81,6 +84,11 @@ impl Client {
             })?;
             builder = builder.tls_certs_only(certs);
         }
+        if remote.url.starts_with("http://") {
+            // The key's secret would cross in clear to a proxy named by the environment
+            // (`http_proxy`, `ALL_PROXY`): plain http goes straight to the server named.
+            builder = builder.no_proxy();
+        }
         let http = builder
             .user_agent(concat!("otpd/", env!("CARGO_PKG_VERSION")))
             .connect_timeout(remote.connect_timeout)
@@ -102,7 +110,8 @@ impl Client {
 
     /// [`Client::new`], then asks the server whose key this is, for the prompt and the kiosk:
     /// their station is the key's (shown in the banner), their resend cooldown the server's
-    /// (the kiosk offers "resend" once the server would allow it), and a server out of reach
+    /// (the kiosk offers "resend" once the server would allow it), its code length the
+    /// server's (a code of another length is refused at the terminal), and a server out of reach
     /// or a revoked key stops them at start rather than in front of a visitor.
     pub fn connect(config: Config) -> Result<Client, Error> {
         let mut client = Client::new(config)?;
@@ -113,6 +122,12 @@ impl Client {
             .filter(|s| (0..=86_400).contains(s))
         {
             client.config.policy.resend_cooldown = chrono::TimeDelta::seconds(s);
+        }
+        // So the prompt and the kiosk refuse a code of the wrong length as a local one does.
+        if let Some(remote) = client.config.remote.as_mut() {
+            remote.code_length = me.code_length.filter(|n| {
+                (crate::domain::code::MIN_LEN..=crate::domain::code::MAX_LEN).contains(n)
+            });
         }
         Ok(client)
     }

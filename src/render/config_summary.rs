@@ -142,6 +142,11 @@ pub fn config_summary(c: &Config) -> String {
                 "the system's certificate authorities"
             },
         ));
+        if r.allow_plain_http && r.url.starts_with("http://") {
+            summary.push_str(
+                "; plain http allowed beyond this machine (remote.allow_plain_http: a TLS-terminating proxy must be in front)",
+            );
+        }
     }
     if let Some(t) = &c.twilio {
         let or_none = |v: &Option<String>| v.clone().unwrap_or_else(|| "(none)".into());

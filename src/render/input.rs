@@ -4,6 +4,7 @@
 use std::fmt;
 
 use super::capitalised;
+use crate::domain::CodeError;
 use crate::request::{InputError, LineProblem, MAX_LINE};
 
 /// What `otpd verify` without a code asks on a terminal (the code is typed without echo).
@@ -14,6 +15,9 @@ impl fmt::Display for InputError {
         match self {
             // Bare: the outcome's sentence wraps it ("That is not a phone number otpd can use: …").
             InputError::Phone(e) => write!(f, "{e}"),
+            InputError::Code(e @ CodeError::Neither { .. }) => {
+                write!(f, "{}.", capitalised(&e.to_string()))
+            }
             InputError::Code(e) => write!(f, "That is not a code: {e}."),
             InputError::Channel(e) => write!(f, "{}.", capitalised(&e.to_string())),
             InputError::Locale(e) => write!(f, "{}.", capitalised(&e.to_string())),

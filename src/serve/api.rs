@@ -148,8 +148,9 @@ fn by_sid(app: &mut App, caller: &Caller, sid: &str) -> Result<Challenge, ApiErr
 /// against a decoy hash and answered "not found", so neither the answer nor its timing differ.
 pub fn check(app: &mut App, key: &ApiKey, call: &Call) -> Answer {
     let caller = key.caller();
-    let code = crate::domain::Code::parse(field(&call.form, "Code")?)
-        .map_err(|_| ApiError::invalid("Code must be the digits that were sent"))?;
+    let code =
+        crate::domain::Code::parse_len(field(&call.form, "Code")?, app.config().policy.code_length)
+            .map_err(|_| ApiError::invalid("Code must be the digits that were sent"))?;
     let started = Instant::now();
     let (outcome, settled) = match (call.form.get("VerificationSid"), call.form.get("To")) {
         (Some(sid), _) => core(app.verify_sid(&caller, sid, &code))?,

@@ -30,9 +30,22 @@ pub fn execute(app: &mut App, key: &ApiKey, call: &Call) -> Answer {
     match asked {
         Asked::Run(request) => {
             let started = Instant::now();
-            let outcome = app
-                .execute_as(&key.caller(), &request)
-                .map_err(|e| ApiError::from_error(&e))?;
+            // A remote terminal does not know this server's code length: digits that cannot
+            // match are its input error, as they are at a local terminal (no attempt spent).
+            let wrong_length = match &request {
+                crate::request::Request::Verify { code, .. } => crate::domain::Code::parse_len(
+                    code.expose_digits(),
+                    app.config().policy.code_length,
+                )
+                .err(),
+                _ => None,
+            };
+            let outcome = match wrong_length {
+                Some(e) => crate::request::InputError::from(e).outcome(),
+                None => app
+                    .execute_as(&key.caller(), &request)
+                    .map_err(|e| ApiError::from_error(&e))?,
+            };
             // 403 / 20403 with Twilio's error object, naming the privilege so the terminal
             // renders the refusal as the outcome it is.
             if let crate::domain::Outcome::Forbidden { privilege } = outcome {
@@ -62,6 +75,7 @@ pub fn execute(app: &mut App, key: &ApiKey, call: &Call) -> Answer {
                 "station": key.station,
                 "role": key.role.as_str(),
                 "resend_cooldown_seconds": app.config().policy.resend_cooldown.num_seconds(),
+                "code_length": app.config().policy.code_length,
             }),
         )),
     }

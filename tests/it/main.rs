@@ -3,10 +3,12 @@
 
 mod audit;
 mod audit_tamper;
+mod code_length;
 mod commits;
 mod core;
 #[path = "../support/fake_twilio.rs"]
 mod fake_twilio;
+mod files;
 mod fuzz;
 mod harness;
 mod layout;
@@ -18,6 +20,7 @@ mod region;
 mod reliability_core;
 mod reliability_front_ends;
 mod remote;
+mod remote_http;
 mod repl;
 mod secrets;
 mod serve;

@@ -98,6 +98,23 @@ fn sms_posts_the_spec_form_with_basic_auth_and_records_the_sid() {
 }
 
 #[test]
+fn plain_http_to_a_local_twilio_never_goes_through_a_proxy_from_the_environment() {
+    let fake = FakeTwilio::start();
+    fake.reply(created(SM, "queued", US_E164));
+    let proxy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    proxy.set_nonblocking(true).unwrap();
+    let mut env = env_for(&fake, "");
+    let proxy_url = format!("http://{}", proxy.local_addr().unwrap());
+    for var in ["http_proxy", "HTTP_PROXY", "all_proxy", "ALL_PROXY"] {
+        env.set_env(var, &proxy_url);
+    }
+    let r = env.run(&["--json", "send", US]);
+    assert_eq!(r.outcome(), "sent", "{r:?}");
+    assert_eq!(fake.requests().len(), 1);
+    assert!(proxy.accept().is_err(), "the credentials went to the proxy");
+}
+
+#[test]
 fn the_validity_period_is_the_codes_remaining_lifetime() {
     let fake = FakeTwilio::start();
     fake.reply(created(SM, "queued", US_E164));

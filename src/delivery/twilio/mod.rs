@@ -115,7 +115,13 @@ impl TwilioDelivery {
     fn build_client(cfg: &TwilioConfig) -> Result<Client, String> {
         // Errs only if a provider is already installed, which is then used.
         let _ = rustls::crypto::ring::default_provider().install_default();
-        Client::builder()
+        let mut builder = Client::builder();
+        if cfg.api_base.starts_with("http://") {
+            // Plain http (a local fake Twilio only): the credentials go straight there, never
+            // in clear to a proxy named by the environment (`http_proxy`, `ALL_PROXY`).
+            builder = builder.no_proxy();
+        }
+        builder
             .user_agent(USER_AGENT)
             .connect_timeout(cfg.timeout.min(Duration::from_secs(10)))
             .timeout(cfg.timeout)

@@ -58,12 +58,20 @@ fn no_space_left(path: &Path) -> bool {
 /// Creates a missing database folder (mode 0700) and file (mode 0600) before SQLite does, so
 /// the phone numbers in it — and the WAL and shared-memory files, which SQLite gives the
 /// database file's mode — are readable by their owner only. Existing files are left as they are.
+/// A symbolic link at the path is refused: SQLite would follow it, and create the file at its
+/// target with its own mode (0644) where `create_new` here had refused to.
 pub(super) fn create_private(path: &Path) -> Result<(), StoreError> {
     use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
     let fail = |what: String, e: std::io::Error| StoreError::Open {
         path: path.to_path_buf(),
         detail: format!("{what}: {e}"),
     };
+    if crate::secret_file::is_symlink(path) {
+        return Err(StoreError::Open {
+            path: path.to_path_buf(),
+            detail: "it is a symbolic link, which otpd does not follow for its database: name the file itself".into(),
+        });
+    }
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
         && !dir.exists()
     {
