@@ -6,6 +6,7 @@ mod errors;
 mod flow;
 mod guards;
 mod hostile;
+mod locks;
 mod reconnect;
 mod roles;
 mod tls;
