@@ -120,7 +120,8 @@ fn healthz_answers_while_another_process_holds_the_sqlite_write_lock() {
     let health = format!("{}/healthz", server.base);
     assert_eq!(server.get(&health, None).status, 200);
 
-    let db = env.db();
+    // Another process's long write: it holds SQLite's write lock until it commits.
+    let db = rusqlite::Connection::open(env.db_path()).unwrap();
     db.execute_batch("BEGIN IMMEDIATE").unwrap();
     let h = server.get(&health, None);
     assert_eq!((h.status, &h.body), (200, &"ok\n".into()), "{h:?}");
