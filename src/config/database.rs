@@ -239,7 +239,7 @@ pub fn postgres(
             .any(|h| matches!(h, postgres::config::Host::Tcp(name) if name.contains('@')));
     if stray_at {
         return Err(bad_text(
-            "the host holds an @; write an @ inside the password as %40".into(),
+            "an @ in the host or database name (write an @ inside the password as %40)".into(),
         ));
     }
     let shown = shown_url(&connect, tls);
