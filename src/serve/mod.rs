@@ -65,9 +65,10 @@ pub fn run(mut config: Config, listen: Option<&str>, out: &mut dyn Write) -> Res
     // (a commit's fsync) does not leave a core idle that another could be hashing on.
     crate::crypto::bound_concurrent_hashes(workers);
     let pool = pool::Pool::start(&config, workers * pool::THREADS_PER_WORKER, s.queue)?;
-    let health = Arc::new(tokio::sync::Mutex::new(crate::store::health::Probe::new(
-        &config.database,
-    )));
+    // Connected now, so the first `/healthz` does not open a database behind a long write.
+    let mut probe = crate::store::health::Probe::new(&config.database);
+    let _ = probe.check();
+    let health = Arc::new(tokio::sync::Mutex::new(probe));
     let log = Arc::new(
         log::AccessLog::start(Box::new(std::io::stderr()))
             .map_err(|e| Error::Io(format!("cannot start the access log's writer: {e}")))?,

@@ -43,9 +43,18 @@ impl Probe {
         Probe { db, store: None }
     }
 
-    /// Reads from the database; any failure drops the connection, so the next check opens a
-    /// new one (a restarted server is found again).
+    /// Reads from the database; any failure drops the connection. A connection kept from an
+    /// earlier check that fails (the server restarted since) is replaced and the read tried
+    /// once more at once, so a restarted server is not reported down.
     pub fn check(&mut self) -> Result<(), StoreError> {
+        let kept = self.store.is_some();
+        match self.read() {
+            Err(StoreError::Connection { .. }) if kept => self.read(),
+            r => r,
+        }
+    }
+
+    fn read(&mut self) -> Result<(), StoreError> {
         let store = match &mut self.store {
             Some(s) => s,
             None => self.store.insert(AnyStore::open(&self.db)?),
