@@ -2,7 +2,10 @@
 //! PostgreSQL. The URL is checked here, at start-up, with `sslmode`/`sslrootcert` read by otpd
 //! (the client library knows no `verify-full`) and the password taken from `PGPASSWORD` or
 //! `[database] password_file`, never from a URL given on the command line. What `otpd config`
-//! and error messages show is the URL with any password removed.
+//! and error messages show is a URL rebuilt from the parsed settings (user, hosts, ports,
+//! database, sslmode), never the text as typed, which may hide a password in many spellings.
+//! Here too: the session timeouts every connection gets, and whether a password may be sent
+//! to a server whose certificate is not verified.
 
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
@@ -24,7 +27,7 @@ pub enum Database {
 /// library's `Config` redacts it).
 #[derive(Debug, Clone)]
 pub struct Postgres {
-    /// The URL as configured, any password replaced by `[redacted]`.
+    /// The URL as shown: rebuilt from the parsed settings, never with a password.
     pub shown: String,
     /// Host, port, user, database, password and options, ready to connect (TLS is `tls`).
     pub connect: postgres::Config,
@@ -35,6 +38,99 @@ pub struct Postgres {
     /// `[database] pool_size`: the most connections `otpd serve` opens; `None`: one per
     /// pool thread. One-shot commands, the prompt and the kiosk use one connection.
     pub pool_size: Option<usize>,
+    /// Set on every connection, so a lock held elsewhere cannot hang otpd.
+    pub timeouts: Timeouts,
+    /// `[database] allow_unverified_password`: send the password to a remote server without
+    /// `verify-full` (see [`Postgres::unverified_password_host`]).
+    pub allow_unverified_password: bool,
+}
+
+/// `[database] lock_timeout_ms`, `statement_timeout_ms`, `idle_in_transaction_timeout_ms`:
+/// PostgreSQL's `lock_timeout`, `statement_timeout` and `idle_in_transaction_session_timeout`
+/// for otpd's sessions, in milliseconds (0: off, as PostgreSQL reads it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Timeouts {
+    pub lock_ms: u64,
+    pub statement_ms: u64,
+    pub idle_in_transaction_ms: u64,
+}
+
+impl Default for Timeouts {
+    /// A writer waits at most 5 s for a lock (then "busy": the server answers 20429 with
+    /// `Retry-After`), a statement runs at most 15 s, a transaction left idle is ended after
+    /// 15 s. otpd's own transactions take milliseconds.
+    fn default() -> Self {
+        Timeouts {
+            lock_ms: 5_000,
+            statement_ms: 15_000,
+            idle_in_transaction_ms: 15_000,
+        }
+    }
+}
+
+impl Timeouts {
+    /// The `options` startup parameter that sets them (sent with the connection request, so no
+    /// round trip is added).
+    fn options(&self) -> String {
+        format!(
+            "-c lock_timeout={} -c statement_timeout={} -c idle_in_transaction_session_timeout={}",
+            self.lock_ms, self.statement_ms, self.idle_in_transaction_ms
+        )
+    }
+}
+
+impl Postgres {
+    /// The settings to connect with: the URL's, plus otpd's session timeouts (after any
+    /// `options` the URL gave, so otpd's win).
+    pub fn session_config(&self) -> postgres::Config {
+        let mut c = self.connect.clone();
+        let ours = self.timeouts.options();
+        let options = match c.get_options() {
+            Some(theirs) if !theirs.is_empty() => format!("{theirs} {ours}"),
+            _ => ours,
+        };
+        c.options(&options);
+        c
+    }
+
+    /// The host a password would be sent to without a verified certificate, when otpd must
+    /// refuse to connect: a password is set, some host is neither a Unix socket nor loopback,
+    /// `sslmode` is not `verify-full`, and `allow_unverified_password` is off.
+    ///
+    /// Why refuse rather than restrict the method: tokio-postgres answers whatever the server
+    /// asks — cleartext, MD5 or SCRAM — and offers no way to refuse the first two except
+    /// `channel_binding=require`, which needs TLS and fails plain SCRAM as well. Without a
+    /// verified certificate, an impostor (or the network, without TLS) can ask for the
+    /// password in clear. So the check is made here, before any connection.
+    pub fn unverified_password_host(&self) -> Option<String> {
+        if self.allow_unverified_password
+            || self.tls == TlsMode::VerifyFull
+            || self.connect.get_password().is_none()
+        {
+            return None;
+        }
+        let remote = self.connect.get_hosts().iter().find_map(|h| match h {
+            postgres::config::Host::Tcp(name) if !is_loopback(name) => Some(name.clone()),
+            _ => None,
+        });
+        remote.or_else(|| {
+            self.connect
+                .get_hostaddrs()
+                .iter()
+                .find(|a| !a.is_loopback())
+                .map(|a| a.to_string())
+        })
+    }
+}
+
+/// `localhost` or a loopback address (127.0.0.0/8, ::1).
+fn is_loopback(host: &str) -> bool {
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|a| a.is_loopback())
 }
 
 /// `sslmode`, as libpq spells it.
@@ -115,18 +211,43 @@ pub fn postgres(
     env_password: Option<&SecretString>,
     password_file: Option<&Path>,
 ) -> Result<Postgres, ConfigError> {
-    let bad = |expected: String| ConfigError::Value {
+    // Until the URL is parsed, nothing of it is repeated: a password may sit anywhere in it.
+    let bad_text = |expected: String| ConfigError::Value {
         key: "database",
-        value: redact(url),
+        value: NOT_REPEATED.into(),
         expected,
     };
-    let (rest, tls, root_cert) = split_tls(url).map_err(bad)?;
+    let (rest, tls, root_cert) = split_tls(url).map_err(bad_text)?;
     let mut connect = postgres::Config::from_str(&rest).map_err(|e| {
-        bad(format!(
-            "{e}; use postgres://USER@HOST:PORT/DB?sslmode=disable|prefer|require|verify-full \
+        // The client's reason names an option, never its value ("unknown option `x`",
+        // "invalid value for option `port`").
+        let why = match std::error::Error::source(&e) {
+            Some(cause) => format!("{e}: {cause}"),
+            None => e.to_string(),
+        };
+        bad_text(format!(
+            "{why}; use postgres://USER@HOST:PORT/DB?sslmode=disable|prefer|require|verify-full \
              (a socket folder as %2Fpath or ?host=/path)"
         ))
     })?;
+    // The client takes the password up to the first `@`: a host or database name holding
+    // one is the rest of a password, and must not be shown as a host or a name.
+    let stray_at = connect.get_dbname().is_some_and(|d| d.contains('@'))
+        || connect
+            .get_hosts()
+            .iter()
+            .any(|h| matches!(h, postgres::config::Host::Tcp(name) if name.contains('@')));
+    if stray_at {
+        return Err(bad_text(
+            "an @ in the host or database name (write an @ inside the password as %40)".into(),
+        ));
+    }
+    let shown = shown_url(&connect, tls);
+    let bad = |expected: String| ConfigError::Value {
+        key: "database",
+        value: shown.clone(),
+        expected,
+    };
     if connect.get_password().is_some() && origin == Origin::CommandLine {
         return Err(bad(
             "a password on the command line is visible to other users; leave it out of the URL \
@@ -156,13 +277,76 @@ pub fn postgres(
     if connect.get_connect_timeout().is_none() {
         connect.connect_timeout(std::time::Duration::from_secs(10));
     }
+    // A peer that vanished (a failover, a cut cable) is noticed in about a minute rather
+    // than the kernel's two hours; values the URL gave are kept.
+    connect.keepalives(true);
+    if connect.get_keepalives_idle() == std::time::Duration::from_secs(2 * 60 * 60) {
+        connect.keepalives_idle(std::time::Duration::from_secs(30));
+    }
+    if connect.get_keepalives_interval().is_none() {
+        connect.keepalives_interval(std::time::Duration::from_secs(10));
+    }
+    if connect.get_keepalives_retries().is_none() {
+        connect.keepalives_retries(3);
+    }
     Ok(Postgres {
-        shown: redact(url),
+        shown,
         connect,
         tls,
         root_cert,
         pool_size: None,
+        timeouts: Timeouts::default(),
+        allow_unverified_password: false,
     })
+}
+
+/// What an unparsable URL is shown as.
+const NOT_REPEATED: &str = "(the postgres:// URL, not repeated: it may hold a password)";
+
+/// Characters kept as they are in a shown URL's parts; the rest is percent-encoded.
+const PART: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+/// The URL as otpd shows it: rebuilt from the parsed settings (user, hosts and ports, database,
+/// sslmode), so no spelling of a password in the typed text can reach the output.
+fn shown_url(c: &postgres::Config, tls: TlsMode) -> String {
+    use percent_encoding::{percent_encode, utf8_percent_encode};
+    use std::os::unix::ffi::OsStrExt;
+    let ports = c.get_ports();
+    let hosts: Vec<String> = c
+        .get_hosts()
+        .iter()
+        .enumerate()
+        .map(|(i, h)| {
+            let host = match h {
+                postgres::config::Host::Tcp(name) if name.contains(':') => format!("[{name}]"),
+                postgres::config::Host::Tcp(name) => utf8_percent_encode(name, PART).to_string(),
+                postgres::config::Host::Unix(path) => {
+                    percent_encode(path.as_os_str().as_bytes(), PART).to_string()
+                }
+            };
+            let port = ports.get(i).or(ports.first()).copied().unwrap_or(5432);
+            format!("{host}:{port}")
+        })
+        .collect();
+    let user = c
+        .get_user()
+        .map(|u| format!("{}@", utf8_percent_encode(u, PART)))
+        .unwrap_or_default();
+    let db = utf8_percent_encode(c.get_dbname().unwrap_or(""), PART);
+    let mode = match tls {
+        TlsMode::Disable => "disable",
+        TlsMode::Prefer => "prefer",
+        TlsMode::Require => "require",
+        TlsMode::VerifyFull => "verify-full",
+    };
+    crate::sanitize::sanitize(&format!(
+        "postgres://{user}{}/{db}?sslmode={mode}",
+        hosts.join(",")
+    ))
 }
 
 /// Takes `sslmode` and `sslrootcert` out of the query string; the rest is the client's.
@@ -222,32 +406,6 @@ fn percent_decode(s: &str) -> String {
         }
     }
     String::from_utf8_lossy(&out).into_owned()
-}
-
-/// The URL with the password of its `user:password@` part replaced, and sanitised for a
-/// terminal.
-pub fn redact(url: &str) -> String {
-    let shown = match url.split_once("://") {
-        Some((scheme, rest)) => {
-            let end = rest.find(['/', '?']).unwrap_or(rest.len());
-            match rest[..end].rfind('@') {
-                Some(at) => match rest[..at].split_once(':') {
-                    Some((user, _)) => format!("{scheme}://{user}:[redacted]{}", &rest[at..]),
-                    None => url.to_string(),
-                },
-                None => url.to_string(),
-            }
-        }
-        None => url.to_string(),
-    };
-    let shown = match shown.split_once("password=") {
-        Some((head, tail)) => {
-            let end = tail.find('&').unwrap_or(tail.len());
-            format!("{head}password=[redacted]{}", &tail[end..])
-        }
-        None => shown,
-    };
-    crate::sanitize::sanitize(&shown)
 }
 
 /// The first line of a private password file (0600, owned by the user running otpd).
@@ -315,13 +473,9 @@ mod tests {
         )
         .unwrap();
         assert_eq!(p.connect.get_password(), Some(&b"from-env"[..]));
-        assert_eq!(p.shown, "postgres://otpd:[redacted]@h/otpd");
+        assert_eq!(p.shown, "postgres://otpd@h:5432/otpd?sslmode=prefer");
         assert!(!format!("{p:?}").contains("in-file"));
         assert!(!format!("{p:?}").contains("from-env"));
-        assert_eq!(
-            redact("postgres://u@h/d?password=x&sslmode=require"),
-            "postgres://u@h/d?password=[redacted]&sslmode=require"
-        );
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("pw");
         std::fs::write(&file, "s3cret\n").unwrap();
@@ -334,5 +488,95 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("chmod 600"), "{e}");
+    }
+
+    #[test]
+    fn the_shown_url_is_rebuilt_from_the_settings_whatever_the_password_holds() {
+        let file = |u: &str| postgres(u, Origin::File, None, None);
+        for (url, secret) in [
+            (
+                "postgres://otpd:se/cr?et@db:6543/otpd?sslmode=require",
+                "se/cr?et",
+            ),
+            ("postgres://otpd:pa%2Fss%40wd@db/otpd", "pa%2Fss%40wd"),
+            (
+                "postgres://otpd@db/otpd?password=hunter2&sslmode=require",
+                "hunter2",
+            ),
+            ("postgres://otpd@db/otpd?%70assword=hunter2", "hunter2"),
+        ] {
+            let p = file(url).unwrap();
+            assert!(p.connect.get_password().is_some(), "{url}");
+            assert!(!p.shown.contains(secret), "{url}: {}", p.shown);
+            assert!(p.shown.starts_with("postgres://otpd@db:"), "{}", p.shown);
+        }
+        assert_eq!(
+            file("postgres://otpd@%2Ftmp%2Fpg:5433/otpd").unwrap().shown,
+            "postgres://otpd@%2Ftmp%2Fpg:5433/otpd?sslmode=prefer"
+        );
+        // An `@` left unencoded in a password: never shown as a host or database name.
+        for url in [
+            "postgres://otpd:a@b@db/otpd",
+            "postgres://otpd:a@b/c@db/otpd",
+            "postgres://otpd:a@b:x/otpd",
+        ] {
+            let e = file(url).unwrap_err().to_string();
+            assert!(
+                !e.contains("b@") && !e.contains(":a") && !e.contains("c@"),
+                "{e}"
+            );
+            assert!(e.contains("not repeated"), "{e}");
+        }
+    }
+
+    #[test]
+    fn a_password_goes_to_a_remote_server_only_over_verified_tls_or_when_allowed() {
+        let with = |url: &str, allow: bool| {
+            let env = SecretString::from("pw");
+            let mut p = postgres(url, Origin::CommandLine, Some(&env), None).unwrap();
+            p.allow_unverified_password = allow;
+            p.unverified_password_host()
+        };
+        let remote = "postgres://otpd@db.example.invalid/otpd";
+        for mode in ["disable", "prefer", "require"] {
+            let url = format!("{remote}?sslmode={mode}");
+            assert_eq!(with(&url, false).as_deref(), Some("db.example.invalid"));
+            assert_eq!(with(&url, true), None);
+        }
+        assert_eq!(with(&format!("{remote}?sslmode=verify-full"), false), None);
+        for local in [
+            "postgres://otpd@localhost/otpd",
+            "postgres://otpd@127.0.0.1/otpd",
+            "postgres://otpd@[::1]/otpd",
+            "postgres://otpd@%2Frun%2Fpg/otpd",
+        ] {
+            assert_eq!(with(local, false), None, "{local}");
+        }
+        assert_eq!(
+            with("postgres://otpd@localhost/otpd?hostaddr=10.0.0.5", false).as_deref(),
+            Some("10.0.0.5")
+        );
+        let no_password = postgres(remote, Origin::CommandLine, None, None).unwrap();
+        assert_eq!(no_password.unverified_password_host(), None);
+    }
+
+    #[test]
+    fn every_connection_carries_the_session_timeouts() {
+        let mut p = postgres(
+            "postgres://otpd@h/otpd?options=-c%20search_path%3Dotpd",
+            Origin::CommandLine,
+            None,
+            None,
+        )
+        .unwrap();
+        p.timeouts.lock_ms = 250;
+        assert_eq!(
+            p.session_config().get_options(),
+            Some(
+                "-c search_path=otpd -c lock_timeout=250 -c statement_timeout=15000 \
+                 -c idle_in_transaction_session_timeout=15000"
+            )
+        );
+        assert!(p.connect.get_keepalives());
     }
 }

@@ -333,14 +333,17 @@ fn database(
     relative: &dyn Fn(PathBuf) -> PathBuf,
     dirs: &Dirs,
 ) -> Result<Database, ConfigError> {
-    let (file_value, password_file, pool_size) = match raw {
+    let (file_value, password_file, table) = match raw {
         None => (None, None, None),
         Some(raw::RawDatabase::Value(v)) => (Some(v), None, None),
-        Some(raw::RawDatabase::Table(t)) => (t.url, t.password_file.map(relative), t.pool_size),
+        Some(raw::RawDatabase::Table(mut t)) => {
+            let password_file = t.password_file.take().map(relative);
+            (t.url.take(), password_file, Some(t))
+        }
     };
     // Checked whichever store is chosen; SQLite has no pool (each server worker keeps its own
-    // connection), so there it changes nothing.
-    let pool_size = match pool_size {
+    // connection) and no session settings, so there they change nothing.
+    let pool_size = match table.as_ref().and_then(|t| t.pool_size) {
         Some(n) => Some(ranged(
             "database.pool_size",
             Some(n),
@@ -350,6 +353,36 @@ fn database(
         )? as usize),
         None => None,
     };
+    let defaults = database::Timeouts::default();
+    let ms = |key, value: Option<i64>, default: u64| -> Result<u64, ConfigError> {
+        Ok(ranged(
+            key,
+            value,
+            default as i64,
+            0..=3_600_000,
+            " milliseconds (0 turns it off)",
+        )?
+        .unsigned_abs())
+    };
+    let t = table.as_ref();
+    let timeouts = database::Timeouts {
+        lock_ms: ms(
+            "database.lock_timeout_ms",
+            t.and_then(|t| t.lock_timeout_ms),
+            defaults.lock_ms,
+        )?,
+        statement_ms: ms(
+            "database.statement_timeout_ms",
+            t.and_then(|t| t.statement_timeout_ms),
+            defaults.statement_ms,
+        )?,
+        idle_in_transaction_ms: ms(
+            "database.idle_in_transaction_timeout_ms",
+            t.and_then(|t| t.idle_in_transaction_timeout_ms),
+            defaults.idle_in_transaction_ms,
+        )?,
+    };
+    let allow_unverified_password = t.and_then(|t| t.allow_unverified_password).unwrap_or(false);
     let (value, origin) = match (&o.database, file_value) {
         (Some(v), _) => (v.clone(), database::Origin::CommandLine),
         (None, Some(v)) => (v, database::Origin::File),
@@ -369,6 +402,8 @@ fn database(
         password_file.as_deref(),
     )?;
     pg.pool_size = pool_size;
+    pg.timeouts = timeouts;
+    pg.allow_unverified_password = allow_unverified_password;
     Ok(Database::Postgres(Box::new(pg)))
 }
 

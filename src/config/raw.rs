@@ -41,8 +41,8 @@ pub(super) struct RawConfig {
     pub(super) remote: super::remote::RawRemote,
 }
 
-/// `database = "PATH-or-URL"`, or a `[database]` table with `url`, `password_file` and
-/// `pool_size`.
+/// `database = "PATH-or-URL"`, or a `[database]` table with `url`, `password_file`,
+/// `pool_size`, the session timeouts and `allow_unverified_password`.
 #[derive(Debug, Deserialize)]
 #[serde(untagged)]
 pub(super) enum RawDatabase {
@@ -56,6 +56,10 @@ pub(super) struct RawDatabaseTable {
     pub(super) url: Option<PathBuf>,
     pub(super) password_file: Option<PathBuf>,
     pub(super) pool_size: Option<i64>,
+    pub(super) lock_timeout_ms: Option<i64>,
+    pub(super) statement_timeout_ms: Option<i64>,
+    pub(super) idle_in_transaction_timeout_ms: Option<i64>,
+    pub(super) allow_unverified_password: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]

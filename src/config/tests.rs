@@ -306,3 +306,38 @@ fn database_pool_size_is_checked_and_reaches_postgres_only() {
     let c = load_toml("[database]\nurl = \"otpd.db\"\npool_size = 3\n").unwrap();
     assert!(matches!(c.database, Database::Sqlite(_)));
 }
+
+#[test]
+fn database_session_timeouts_and_the_password_opt_out_are_checked_and_reach_postgres() {
+    let url = "[database]\nurl = \"postgres://otpd@h/otpd\"\n";
+    let e = load_toml(&format!("{url}lock_timeout_ms = -1\n"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("database.lock_timeout_ms = -1") && e.contains("0..=3600000"),
+        "{e}"
+    );
+    let c = load_toml(&format!(
+        "{url}lock_timeout_ms = 250\nstatement_timeout_ms = 0\n\
+         idle_in_transaction_timeout_ms = 900\nallow_unverified_password = true\n"
+    ))
+    .unwrap();
+    let Database::Postgres(pg) = &c.database else {
+        panic!("{:?}", c.database)
+    };
+    assert_eq!(
+        pg.timeouts,
+        crate::config::database::Timeouts {
+            lock_ms: 250,
+            statement_ms: 0,
+            idle_in_transaction_ms: 900,
+        }
+    );
+    assert!(pg.allow_unverified_password);
+    let c = load_toml(url).unwrap();
+    let Database::Postgres(pg) = &c.database else {
+        panic!("{:?}", c.database)
+    };
+    assert_eq!(pg.timeouts, crate::config::database::Timeouts::default());
+    assert!(!pg.allow_unverified_password);
+}

@@ -73,6 +73,10 @@ pub fn run(mut config: Config, listen: Option<&str>, out: &mut dyn Write) -> Res
     // (a commit's fsync) does not leave a core idle that another could be hashing on.
     crate::crypto::bound_concurrent_hashes(workers);
     let pool = pool::Pool::start(&config, workers * pool::THREADS_PER_WORKER, s.queue)?;
+    // Connected now, so the first `/healthz` does not open a database behind a long write.
+    let mut probe = crate::store::health::Probe::new(&config.database);
+    let _ = probe.check();
+    let health = Arc::new(tokio::sync::Mutex::new(probe));
     let log = Arc::new(
         log::AccessLog::start(Box::new(std::io::stderr()))
             .map_err(|e| Error::Io(format!("cannot start the access log's writer: {e}")))?,
@@ -83,6 +87,9 @@ pub fn run(mut config: Config, listen: Option<&str>, out: &mut dyn Write) -> Res
         .build()
         .map_err(|e| Error::Io(format!("cannot start the server's runtime: {e}")))?;
     let server_log = log.clone();
+    // The probe's connection is a blocking client: it must be dropped outside the runtime
+    // (its own runtime cannot stop inside another), so this handle outlives `runtime`.
+    let probe = health.clone();
     let served = runtime.block_on(async move {
         let listener = TcpListener::bind(s.listen)
             .await
@@ -104,11 +111,14 @@ pub fn run(mut config: Config, listen: Option<&str>, out: &mut dyn Write) -> Res
             scheme,
             fallback_host: local.to_string(),
             body_timeout: Duration::from_secs(s.header_timeout_seconds),
+            health: probe,
         });
         let router = routes::router(shared);
         accept(listener, router, tls, &s, metrics).await
     });
     // On an error the error's own line follows (from `run`'s caller).
+    drop(runtime);
+    drop(health);
     log.finish(served.is_ok().then_some("otpd serve: stopped"));
     served.map(|()| 0)
 }

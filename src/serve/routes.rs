@@ -28,6 +28,7 @@ use super::shapes::Base;
 use super::{exec, ext, params};
 use crate::app::App;
 use crate::store::ApiKey;
+use crate::store::health::Probe;
 
 /// The largest request body accepted.
 pub const BODY_LIMIT: usize = 16 * 1024;
@@ -43,7 +44,13 @@ pub struct Shared {
     pub body_timeout: Duration,
     /// `[server] trusted_proxies`: peers whose `X-Forwarded-For` names the client.
     pub trusted_proxies: Vec<ipnet::IpNet>,
+    /// `/healthz`'s own connection: checked off the workers, one check at a time.
+    pub health: Arc<tokio::sync::Mutex<Probe>>,
 }
+
+/// The longest a `/healthz` answer waits for the probe (PostgreSQL's probe gives up on a lock
+/// after 1 s, on a statement after 2 s, on connecting after 2 s).
+const HEALTH_TIMEOUT: Duration = Duration::from_secs(5);
 
 type St = State<Arc<Shared>>;
 
@@ -231,12 +238,22 @@ async fn ext_execute(State(s): St, h: HeaderMap, b: Body) -> Response {
         .await
 }
 
+/// A read on the probe's own connection, on a blocking thread of its own: it never queues
+/// behind the workers nor waits for the writers' lock. While a check is stuck (a dead server
+/// not yet noticed), later ones wait for it at most [`HEALTH_TIMEOUT`] — one thread at most.
 async fn healthz(State(s): St) -> Response {
-    match s.pool.run(|app| app.service_sid().is_ok()).await {
+    let probe = s.health.clone();
+    let checked = tokio::time::timeout(HEALTH_TIMEOUT, async move {
+        let mut probe = probe.lock_owned().await;
+        tokio::task::spawn_blocking(move || probe.check().is_ok())
+            .await
+            .unwrap_or(false)
+    })
+    .await;
+    match checked {
         Ok(true) => (StatusCode::OK, "ok\n").into_response(),
         Ok(false) => (StatusCode::SERVICE_UNAVAILABLE, "storage unreachable\n").into_response(),
-        Err(Refused::Saturated) => ApiError::saturated().into_response(),
-        Err(Refused::Lost) => ApiError::internal().into_response(),
+        Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "storage not answering\n").into_response(),
     }
 }
 

@@ -16,6 +16,7 @@ pub mod audit;
 pub mod audit_batch;
 pub mod audit_query;
 pub mod copy;
+pub mod health;
 pub mod key_seal;
 pub mod postgres;
 pub mod retention;
@@ -57,8 +58,9 @@ pub enum StoreError {
     ReadOnly { path: PathBuf },
     #[error("the disk holding {path} is full; nothing was changed")]
     Full { path: PathBuf },
-    #[error("the database {path} stayed busy for {BUSY_TIMEOUT_MS} ms; try again")]
-    Busy { path: PathBuf },
+    /// A lock or a free connection did not come in time; `why` says which wait ran out.
+    #[error("the database {path} is busy: {why}; try again")]
+    Busy { path: PathBuf, why: String },
     #[error("cannot open the database {path}: {detail}")]
     Open { path: PathBuf, detail: String },
     #[error("database error on {path}: {detail}")]

@@ -16,6 +16,7 @@ mod limits;
 mod message;
 #[path = "../support/postgres.rs"]
 mod pg_server;
+mod postgres_guards;
 mod region;
 mod reliability_core;
 mod reliability_front_ends;

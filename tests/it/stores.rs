@@ -255,7 +255,7 @@ fn postgres_passwords_stay_off_the_command_line_and_out_of_output() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(
-        shown.contains("postgres://otpd:[redacted]@db.example/otpd?sslmode=require"),
+        shown.contains("postgres://otpd@db.example:5432/otpd?sslmode=require"),
         "{shown}"
     );
     assert!(

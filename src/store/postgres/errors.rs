@@ -41,9 +41,16 @@ impl StoreError {
             c if *c == SqlState::DISK_FULL || *c == SqlState::OUT_OF_MEMORY => {
                 StoreError::Full { path }
             }
-            c if *c == SqlState::LOCK_NOT_AVAILABLE || *c == SqlState::QUERY_CANCELED => {
-                StoreError::Busy { path }
-            }
+            // `lock_timeout` and `statement_timeout` ran out (or an operator cancelled the
+            // statement): nothing was changed, and the same request may well pass shortly.
+            c if *c == SqlState::LOCK_NOT_AVAILABLE => StoreError::Busy {
+                path,
+                why: "another session held a lock otpd needs past database.lock_timeout_ms".into(),
+            },
+            c if *c == SqlState::QUERY_CANCELED => StoreError::Busy {
+                path,
+                why: "a statement ran past database.statement_timeout_ms or was cancelled".into(),
+            },
             c if *c == SqlState::DATA_CORRUPTED
                 || *c == SqlState::INDEX_CORRUPTED
                 || *c == SqlState::UNDEFINED_TABLE

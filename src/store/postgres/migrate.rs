@@ -81,6 +81,10 @@ pub(super) fn migrate(
         _ => {}
     }
     let mut tx = client.transaction().map_err(err)?;
+    // Rare and run once per schema: another host's migration may hold the advisory lock for
+    // longer than a use case waits, and a migration may rewrite a large table; still bounded.
+    tx.batch_execute("SET LOCAL lock_timeout = '60s'; SET LOCAL statement_timeout = 0")
+        .map_err(err)?;
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&LOCK_KEY])
         .map_err(err)?;
     tx.batch_execute("CREATE TABLE IF NOT EXISTS otpd_schema (version BIGINT NOT NULL)")

@@ -56,8 +56,21 @@ impl std::fmt::Debug for PgStore {
     }
 }
 
-/// Opens one connection (TLS as configured).
+/// Opens one connection (TLS as configured), with the session timeouts. A password is never
+/// sent to a remote server whose certificate is not verified, unless the configuration allows
+/// it: that refusal comes before any connection is attempted.
 fn connect(pg: &Postgres, path: &Path) -> Result<Client, StoreError> {
+    if let Some(host) = pg.unverified_password_host() {
+        return Err(StoreError::Open {
+            path: path.to_path_buf(),
+            detail: format!(
+                "refusing to send the password to {} without verified TLS (cleartext or MD5 \
+                 authentication would expose it); use sslmode=verify-full, or set [database] \
+                 allow_unverified_password = true",
+                crate::sanitize::sanitize(&host)
+            ),
+        });
+    }
     tls::connect(pg).map_err(|e| match e {
         tls::ConnectError::Tls(detail) => StoreError::Open {
             path: path.to_path_buf(),

@@ -81,6 +81,7 @@ impl Pool {
             if left.is_zero() {
                 return Err(StoreError::Busy {
                     path: self.path.clone(),
+                    why: format!("no connection of the pool was free within {BUSY_TIMEOUT_MS} ms"),
                 });
             }
             state = self

@@ -25,22 +25,22 @@ pub(super) enum ConnectError {
 /// One connection to the configured server.
 pub(super) fn connect(pg: &Postgres) -> Result<Client, ConnectError> {
     // As libpq: TLS is never used over a Unix socket, whatever the sslmode.
-    let local = pg
-        .connect
+    let config = pg.session_config();
+    let local = config
         .get_hosts()
         .iter()
         .all(|h| matches!(h, postgres::config::Host::Unix(_)));
     let r = match pg.tls {
         _ if local => {
-            let mut plain = pg.connect.clone();
+            let mut plain = config;
             plain.ssl_mode(postgres::config::SslMode::Disable);
             plain.connect(NoTls)
         }
-        TlsMode::Disable => pg.connect.connect(NoTls),
-        TlsMode::Prefer | TlsMode::Require => pg.connect.connect(MakeRustlsConnect::new(
+        TlsMode::Disable => config.connect(NoTls),
+        TlsMode::Prefer | TlsMode::Require => config.connect(MakeRustlsConnect::new(
             unverified().map_err(ConnectError::Tls)?,
         )),
-        TlsMode::VerifyFull => pg.connect.connect(MakeRustlsConnect::new(
+        TlsMode::VerifyFull => config.connect(MakeRustlsConnect::new(
             verified(pg.root_cert.as_deref()).map_err(ConnectError::Tls)?,
         )),
     };

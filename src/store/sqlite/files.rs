@@ -6,7 +6,7 @@ use std::path::Path;
 
 use rusqlite::ErrorCode;
 
-use crate::store::StoreError;
+use crate::store::{BUSY_TIMEOUT_MS, StoreError};
 
 impl StoreError {
     pub(crate) fn from_sqlite(path: &Path, e: &rusqlite::Error) -> Self {
@@ -25,7 +25,10 @@ impl StoreError {
             Some(ErrorCode::CannotOpen | ErrorCode::PermissionDenied) if read_only(&path) => {
                 StoreError::ReadOnly { path }
             }
-            Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => StoreError::Busy { path },
+            Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => StoreError::Busy {
+                path,
+                why: format!("another terminal's transaction held it for {BUSY_TIMEOUT_MS} ms"),
+            },
             Some(ErrorCode::CannotOpen | ErrorCode::PermissionDenied) => {
                 StoreError::Open { path, detail }
             }

@@ -8,6 +8,7 @@ mod flow;
 mod guards;
 mod hostile;
 mod key_seals;
+mod locks;
 mod master_secret;
 mod matrix;
 mod params;
