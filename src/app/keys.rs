@@ -142,13 +142,6 @@ fn append(
     event: Event,
     detail: String,
 ) -> Result<(), crate::store::StoreError> {
-    let e = NewEvent {
-        at: now,
-        station,
-        event,
-        phone: None,
-        challenge_id: None,
-        detail,
-    };
+    let e = NewEvent::about_nothing(now, station, event, detail);
     tx.append_event(secrets, &e).map(|_| ())
 }

@@ -60,14 +60,7 @@ pub fn prune(
         return Err(Error::Usage("--older-than must not be negative".into()));
     }
     let cutoff = now - older_than;
-    let event = |event, detail: String| NewEvent {
-        at: now,
-        station,
-        event,
-        phone: None,
-        challenge_id: None,
-        detail,
-    };
+    let event = |event, detail: String| NewEvent::about_nothing(now, station, event, detail);
     let done = store.transaction(|tx| {
         let mut anchor = None;
         if let Some(days) = retention_days {

@@ -164,6 +164,25 @@ pub struct NewEvent<'a> {
     pub detail: String,
 }
 
+impl<'a> NewEvent<'a> {
+    /// An event about no number and no verification (keys, pauses, retention).
+    pub fn about_nothing(
+        at: DateTime<Utc>,
+        station: &'a str,
+        event: Event,
+        detail: String,
+    ) -> NewEvent<'a> {
+        NewEvent {
+            at,
+            station,
+            event,
+            phone: None,
+            challenge_id: None,
+            detail,
+        }
+    }
+}
+
 /// A stored row, as the chain covers it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AuditRow {
@@ -223,17 +242,20 @@ pub fn canonical(row: &AuditRow) -> Vec<u8> {
     out
 }
 
-/// [`canonical`] into a reused buffer (cleared first).
-pub fn canonical_into(out: &mut Vec<u8>, row: &RowRef<'_>) {
-    fn field(out: &mut Vec<u8>, v: Option<&[u8]>) {
-        match v {
-            None => out.extend_from_slice(&u32::MAX.to_be_bytes()),
-            Some(b) => {
-                out.extend_from_slice(&(b.len() as u32).to_be_bytes());
-                out.extend_from_slice(b);
-            }
+/// One field of a MAC's input: its length (big-endian u32; `u32::MAX` for none) then its bytes,
+/// so no two rows' fields can run into each other. The audit chain and the key-row seals use it.
+pub(crate) fn field(out: &mut Vec<u8>, v: Option<&[u8]>) {
+    match v {
+        None => out.extend_from_slice(&u32::MAX.to_be_bytes()),
+        Some(b) => {
+            out.extend_from_slice(&(b.len() as u32).to_be_bytes());
+            out.extend_from_slice(b);
         }
     }
+}
+
+/// [`canonical`] into a reused buffer (cleared first).
+pub fn canonical_into(out: &mut Vec<u8>, row: &RowRef<'_>) {
     out.clear();
     out.extend_from_slice(b"otpd-audit-v1");
     field(out, Some(&row.id.to_be_bytes()));

@@ -18,15 +18,7 @@ fn canonical(
     created_at: DateTime<Utc>,
     revoked_at: Option<DateTime<Utc>>,
 ) -> Vec<u8> {
-    fn field(out: &mut Vec<u8>, v: Option<&[u8]>) {
-        match v {
-            None => out.extend_from_slice(&u32::MAX.to_be_bytes()),
-            Some(b) => {
-                out.extend_from_slice(&(b.len() as u32).to_be_bytes());
-                out.extend_from_slice(b);
-            }
-        }
-    }
+    use super::audit::field;
     let mut out = Vec::with_capacity(160 + station.len());
     out.extend_from_slice(b"otpd-api-key-v1");
     field(&mut out, Some(sid.as_bytes()));

@@ -471,3 +471,13 @@ impl Run {
             .collect()
     }
 }
+
+/// Polls `condition` (a state of the database server, not the passing of time) for up to
+/// 20 seconds.
+pub fn eventually(what: &str, mut condition: impl FnMut() -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !condition() {
+        assert!(std::time::Instant::now() < deadline, "never: {what}");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}

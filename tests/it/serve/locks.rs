@@ -4,21 +4,10 @@
 //! connection, not behind the stuck workers; once the lock goes, creates succeed again. On
 //! SQLite, `/healthz` answers while another process holds the write lock.
 
-use std::time::{Duration, Instant};
 
 use super::{Server, assert_error, key};
-use crate::harness::{Env, Store, UK_E164, US_E164, US2_E164};
+use crate::harness::{Env, Store, UK_E164, US_E164, US2_E164, eventually};
 use crate::pg_server;
-
-/// Polls `condition` (a state of the database server, not the passing of time) for up to
-/// 20 seconds.
-fn eventually(what: &str, mut condition: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !condition() {
-        assert!(Instant::now() < deadline, "never: {what}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
 
 #[test]
 fn a_table_lock_held_elsewhere_is_20429_with_retry_after_and_healthz_stays_200() {

@@ -5,10 +5,9 @@
 //! A stopped server fails requests (and `/healthz`) until it is back. PostgreSQL only: a
 //! SQLite file has no connection to lose.
 
-use std::time::{Duration, Instant};
 
 use super::{Server, assert_error, key};
-use crate::harness::{Env, Store, UK_E164, US_E164};
+use crate::harness::{Env, Store, UK_E164, US_E164, eventually};
 use crate::pg_server;
 
 /// The server's connections to this installation's database.
@@ -28,16 +27,6 @@ fn terminate_otpd_backends(env: &Env) -> i64 {
          SELECT count(*) FROM otpd WHERE pg_terminate_backend(pid, 10000)",
         env.pg_database()
     ))
-}
-
-/// Polls `condition` (a state of the database server, not the passing of time) for up to
-/// 20 seconds.
-fn eventually(what: &str, mut condition: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !condition() {
-        assert!(Instant::now() < deadline, "never: {what}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
 }
 
 #[test]
