@@ -4,7 +4,6 @@
 //! connection, not behind the stuck workers; once the lock goes, creates succeed again. On
 //! SQLite, `/healthz` answers while another process holds the write lock.
 
-
 use super::{Server, assert_error, key};
 use crate::harness::{Env, Store, UK_E164, US_E164, US2_E164, eventually};
 use crate::pg_server;

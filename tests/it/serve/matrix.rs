@@ -394,16 +394,24 @@ fn every_route_and_request_for_every_role_and_station() {
 fn another_stations_check_costs_what_a_wrong_code_costs() {
     let world = World::new();
     let sid = world.pending();
+    // Status, hashes, and the audit rows the check appended (event, station, detail).
     let check = |who: Who, to: &str| {
         let before = world.hashes();
+        let rows = world.env.audit_events().len();
         let r = world.server.check(world.key(who), to, "000000");
-        (r.status, world.hashes() - before)
+        let audited = world.env.query_strings(&format!(
+            "SELECT event || ' ' || station || ' ' || detail FROM audit_events WHERE id > {rows} ORDER BY id"
+        ));
+        (r.status, world.hashes() - before, audited)
     };
     // A wrong code for the owner's own verification: one hash, answered (pending).
-    assert_eq!(check(Who::Owner, P), (200, 1.0));
-    // Another station's number and an unknown one: one (decoy) hash each, "not found".
-    assert_eq!(check(Who::Other, P), (404, 1.0));
-    assert_eq!(check(Who::Other, UNKNOWN), (404, 1.0));
+    let own = check(Who::Owner, P);
+    assert_eq!((own.0, own.1), (200, 1.0), "{own:?}");
+    // Another station's number and an unknown one: one (decoy) hash each, "not found", and
+    // the same one audit row.
+    let nothing = vec!["no_pending desk-2 ".to_string()];
+    assert_eq!(check(Who::Other, P), (404, 1.0, nothing.clone()));
+    assert_eq!(check(Who::Other, UNKNOWN), (404, 1.0, nothing));
     // The owner's verification is still there, and still answers the owner.
     let r = world.server.get(
         &world.server.url(&format!("/Verifications/{sid}")),

@@ -5,7 +5,6 @@
 //! A stopped server fails requests (and `/healthz`) until it is back. PostgreSQL only: a
 //! SQLite file has no connection to lose.
 
-
 use super::{Server, assert_error, key};
 use crate::harness::{Env, Store, UK_E164, US_E164, eventually};
 use crate::pg_server;
