@@ -18,6 +18,8 @@ use crate::render;
 use crate::request::{InputError, Request};
 use crate::terminal::hidden::{self, Hidden};
 
+pub mod setup;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "otpd",
@@ -85,6 +87,17 @@ pub enum Command {
     Operator(Operator),
     /// Show the effective configuration (secrets redacted)
     Config,
+    /// Write a commented configuration file and create the master secret (never over an
+    /// existing file), then say where everything lives
+    Init,
+    /// Print a shell completion script (e.g. otpd completions bash > ~/.local/share/bash-completion/completions/otpd)
+    Completions {
+        /// The shell to complete for
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print otpd's manual page in roff (otpd man > otpd.1; man ./otpd.1)
+    Man,
     /// Delete finished verifications older than an age (audit rows are kept)
     Prune(crate::audit::PruneArgs),
     /// Whole-store operations: copy everything into an empty store

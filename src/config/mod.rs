@@ -29,6 +29,10 @@ pub mod twilio;
 pub use database::{Database, Postgres, TlsMode};
 pub use env::{Env, TwilioEnv};
 pub use phone::PhoneConfig;
+
+/// The commented configuration file `otpd init` writes: every key at its default, commented
+/// out, so the file changes nothing until a line is uncommented.
+pub const TEMPLATE: &str = include_str!("template.toml");
 use raw::RawConfig;
 use twilio::TwilioConfig;
 
@@ -227,6 +231,28 @@ impl Config {
                 }
             }
         };
+        Config::resolve(file, raw, o, env, dirs)
+    }
+
+    /// The configuration `otpd init` would give: [`TEMPLATE`] as if already written at `file`
+    /// (so every path it prints is the one the next command will use).
+    pub fn as_initialised(
+        file: &Path,
+        o: &Overrides,
+        env: &Env,
+        dirs: &Dirs,
+    ) -> Result<Config, ConfigError> {
+        let raw = raw::parse(file, TEMPLATE)?;
+        Config::resolve(Some(file.to_path_buf()), raw, o, env, dirs)
+    }
+
+    fn resolve(
+        file: Option<PathBuf>,
+        raw: RawConfig,
+        o: &Overrides,
+        env: &Env,
+        dirs: &Dirs,
+    ) -> Result<Config, ConfigError> {
         let base = file
             .as_deref()
             .and_then(Path::parent)

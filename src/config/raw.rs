@@ -130,9 +130,14 @@ pub(super) fn read_file(path: &Path) -> Result<RawConfig, ConfigError> {
         path: path.to_path_buf(),
         detail: e.to_string(),
     })?;
-    toml::from_str(&text).map_err(|e| ConfigError::Parse {
+    parse(path, &text)
+}
+
+/// `text` as the file at `path` (named in a parse error).
+pub(super) fn parse(path: &Path, text: &str) -> Result<RawConfig, ConfigError> {
+    toml::from_str(text).map_err(|e| ConfigError::Parse {
         path: path.to_path_buf(),
-        detail: crate::sanitize::sanitize(e.message()) + &span_hint(&text, e.span()),
+        detail: crate::sanitize::sanitize(e.message()) + &span_hint(text, e.span()),
     })
 }
 

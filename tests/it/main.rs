@@ -25,6 +25,7 @@ mod remote_http;
 mod repl;
 mod secrets;
 mod serve;
+mod setup;
 mod stdin_code;
 mod store_copy;
 mod stores;
