@@ -87,16 +87,17 @@ pub enum Command {
     Operator(Operator),
     /// Show the effective configuration (secrets redacted)
     Config,
-    /// Write a commented configuration file and create the master secret (never over an
-    /// existing file), then say where everything lives
+    /// Write a commented config file and the master secret (never over existing files)
+    ///
+    /// Then say where everything lives: config, secret, database, history, audit head file.
     Init,
-    /// Print a shell completion script (e.g. otpd completions bash > ~/.local/share/bash-completion/completions/otpd)
+    /// Print a shell completion script (bash, zsh, fish…)
     Completions {
         /// The shell to complete for
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
-    /// Print otpd's manual page in roff (otpd man > otpd.1; man ./otpd.1)
+    /// Print the manual page, in roff (otpd man > otpd.1)
     Man,
     /// Delete finished verifications older than an age (audit rows are kept)
     Prune(crate::audit::PruneArgs),

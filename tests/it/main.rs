@@ -17,6 +17,7 @@ mod message;
 #[path = "../support/postgres.rs"]
 mod pg_server;
 mod postgres_guards;
+mod quickstart;
 mod region;
 mod reliability_core;
 mod reliability_front_ends;
