@@ -126,11 +126,15 @@ pub(super) struct RawDelivery {
 }
 
 pub(super) fn read_file(path: &Path) -> Result<RawConfig, ConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Read {
+    parse(path, &read_text(path)?)
+}
+
+/// The file's text.
+pub(super) fn read_text(path: &Path) -> Result<String, ConfigError> {
+    std::fs::read_to_string(path).map_err(|e| ConfigError::Read {
         path: path.to_path_buf(),
         detail: e.to_string(),
-    })?;
-    parse(path, &text)
+    })
 }
 
 /// `text` as the file at `path` (named in a parse error).

@@ -155,3 +155,81 @@ fn the_man_page_is_roff_and_covers_every_command() {
     // Nothing was created: neither needs a configuration.
     assert!(std::fs::read_dir(dir.path()).unwrap().next().is_none());
 }
+
+#[test]
+fn config_says_where_it_looked_and_where_each_setting_came_from() {
+    let dir = tempfile::tempdir().unwrap();
+    let shown = fresh(dir.path(), &["config"]);
+    shown.ok();
+    let platform = dir.path().join(".config/otpd/config.toml");
+    assert!(
+        shown
+            .stdout
+            .contains(&format!("{} (looked there", platform.display())),
+        "{shown:?}"
+    );
+    assert!(shown.stdout.contains("not found"), "{shown:?}");
+    assert!(shown.stdout.contains("problems         none"), "{shown:?}");
+
+    let mut env = crate::harness::Env::with_config("[policy]\nttl_seconds = 120\n");
+    env.set_env("OTPD_REGION", "US");
+    let shown = env.run(&["config", "--station", "desk-9"]);
+    shown.ok();
+    let line = |label: &str| -> String {
+        shown
+            .stdout
+            .lines()
+            .find(|l| l.starts_with(label))
+            .unwrap_or_else(|| panic!("no {label} line: {shown:?}"))
+            .to_string()
+    };
+    assert!(line("config file").contains("(found; named by OTPD_CONFIG)"));
+    assert!(
+        line("station").ends_with("[--station]"),
+        "{}",
+        line("station")
+    );
+    assert!(line("database").ends_with("[OTPD_DB]"));
+    assert!(line("delivery").ends_with("[OTPD_DELIVERY; OTPD_OUTBOX]"));
+    assert!(line("policy").ends_with("[file: policy.ttl_seconds]"));
+    assert!(line("phone").ends_with("[OTPD_REGION]"));
+    assert!(line("limits").ends_with("[default]"));
+    // workers = 0 is shown as the number of threads it means here.
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    assert!(
+        line("server").contains(&format!("{cores} workers (workers = 0: one per core)")),
+        "{}",
+        line("server")
+    );
+}
+
+#[test]
+fn config_on_a_half_configured_install_shows_everything_and_every_problem() {
+    let mut env = crate::harness::Env::with_config(
+        "[policy]\nttl_seconds = 900\n[delivery]\nprovider = \"twilio\"\n[twilio]\naccount_sid = \"AC0123456789abcdef0123456789abcdef\"\nfrom = \"+14155550100\"\n",
+    );
+    env.set_env("OTPD_DELIVERY", "twilio");
+    let shown = env.run(&["config"]);
+    assert_eq!(shown.code, 2, "{shown:?}");
+    for label in [
+        "station", "database", "delivery", "limits", "audit", "server",
+    ] {
+        assert!(
+            shown.stdout.lines().any(|l| l.starts_with(label)),
+            "{label} missing: {shown:?}"
+        );
+    }
+    assert!(shown.stdout.contains("problems         2"), "{shown:?}");
+    let errors: Vec<&str> = shown.stderr.lines().collect();
+    assert_eq!(errors.len(), 2, "{shown:?}");
+    assert!(errors[0].contains("policy.ttl_seconds = 900"), "{shown:?}");
+    assert!(errors[1].contains("TWILIO_AUTH_TOKEN"), "{shown:?}");
+    // Every other command still stops at the first problem, as before.
+    let send = env.run(&["send", crate::harness::US]);
+    assert_eq!(send.code, 2);
+    assert!(send.stderr.contains("policy.ttl_seconds"), "{send:?}");
+    // A script asking for JSON gets its one object, naming the first problem.
+    let json = env.run(&["--json", "config"]);
+    assert_eq!(json.code, 2);
+    assert_eq!(json.json()["error"], "config_error", "{json:?}");
+}
