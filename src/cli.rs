@@ -333,7 +333,8 @@ pub fn config(global: &Global, env: &Env, out: &mut dyn Write) -> Result<u8, Err
     if global.json && !problems.is_empty() {
         return Err(problems.swap_remove(0).into());
     }
-    let report = render::config_summary::config_report(&config, &origins, problems.len());
+    let bad: Vec<&str> = problems.iter().filter_map(|p| p.key()).collect();
+    let report = render::config_summary::config_report(&config, &origins, problems.len(), &bad);
     writeln!(out, "{report}").map_err(Error::Output)?;
     if !problems.is_empty() {
         for p in problems {

@@ -177,6 +177,16 @@ pub enum ConfigError {
 }
 
 /// The platform folders otpd uses when nothing else is configured.
+impl ConfigError {
+    /// The setting the problem is about, when it names one (`policy.ttl_seconds`).
+    pub fn key(&self) -> Option<&'static str> {
+        match self {
+            ConfigError::Value { key, .. } | ConfigError::SecretFile { key, .. } => Some(key),
+            _ => None,
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Dirs {
     pub config: PathBuf,

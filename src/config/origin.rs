@@ -105,11 +105,7 @@ impl Origins {
     /// Where the settings under `prefixes` (a key, or a section ending in `.`) came from:
     /// each variable or flag, the file's keys, and whether the rest are defaults.
     pub fn of(&self, prefixes: &[&str]) -> String {
-        let under = |key: &str| {
-            prefixes
-                .iter()
-                .any(|p| key == p.trim_end_matches('.') || (p.ends_with('.') && key.starts_with(p)))
-        };
+        let under = |key: &str| covers(prefixes, key);
         let mut parts: Vec<String> = self
             .given
             .iter()
@@ -130,4 +126,11 @@ impl Origins {
             false => parts.join("; "),
         }
     }
+}
+
+/// Whether `key` is one of `prefixes` (a key, or a section ending in `.`).
+pub fn covers(prefixes: &[&str], key: &str) -> bool {
+    prefixes
+        .iter()
+        .any(|p| key == p.trim_end_matches('.') || (p.ends_with('.') && key.starts_with(p)))
 }

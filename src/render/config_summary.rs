@@ -233,8 +233,9 @@ fn settings_of(label: &str) -> &'static [&'static str] {
 
 /// `otpd config`: where it looked for the file, every setting with where it came from
 /// (`[default]`, `[file: key, …]`, `[OTPD_DB]`, `[--db]`), and how many problems it found
-/// (each printed on stderr as an error).
-pub fn config_report(c: &Config, origins: &Origins, problems: usize) -> String {
+/// (each printed on stderr as an error); a line whose settings include a `bad` key says that
+/// it shows defaults.
+pub fn config_report(c: &Config, origins: &Origins, problems: usize, bad: &[&str]) -> String {
     let l = &origins.lookup;
     let path = sanitize(&l.path.display().to_string());
     let first = match (l.found, l.named) {
@@ -252,7 +253,15 @@ pub fn config_report(c: &Config, origins: &Origins, problems: usize) -> String {
         if settings.is_empty() {
             lines.push(line.to_string());
         } else {
-            lines.push(format!("{line} [{}]", origins.of(settings)));
+            let unusable = bad
+                .iter()
+                .any(|k| crate::config::origin::covers(settings, k));
+            let note = if unusable {
+                " (a value here is not usable: these are the defaults; see the problems)"
+            } else {
+                ""
+            };
+            lines.push(format!("{line} [{}]{note}", origins.of(settings)));
         }
     }
     lines.push(match problems {

@@ -220,6 +220,15 @@ fn config_on_a_half_configured_install_shows_everything_and_every_problem() {
         );
     }
     assert!(shown.stdout.contains("problems         2"), "{shown:?}");
+    let policy = shown
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("policy"))
+        .unwrap();
+    assert!(
+        policy.contains("not usable: these are the defaults"),
+        "{policy}"
+    );
     let errors: Vec<&str> = shown.stderr.lines().collect();
     assert_eq!(errors.len(), 2, "{shown:?}");
     assert!(errors[0].contains("policy.ttl_seconds = 900"), "{shown:?}");
