@@ -81,6 +81,10 @@ impl App {
         rng: Box<dyn CryptoRng>,
     ) -> Result<App, Error> {
         let delivery = build_delivery(&config)?;
+        let mut config = config;
+        if delivery.shows_codes_locally() {
+            config.limits = config.limits.sending_nothing();
+        }
         Ok(App {
             config,
             store,

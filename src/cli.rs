@@ -18,6 +18,8 @@ use crate::render;
 use crate::request::{InputError, Request};
 use crate::terminal::hidden::{self, Hidden};
 
+pub mod setup;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "otpd",
@@ -63,6 +65,51 @@ pub struct Global {
     /// Print exactly one JSON object per command on stdout
     #[arg(long, global = true)]
     pub json: bool,
+    /// The settings the flags above (or the variables clap reads for them) set, each with
+    /// the flag or variable: for `otpd config`.
+    #[arg(skip)]
+    pub given: Vec<(&'static str, String)>,
+}
+
+/// Each global option that sets a setting: (clap id, setting, flag, variable).
+const GIVEN: [(&str, &str, &str, Option<&str>); 7] = [
+    ("config", "config", "--config", Some("OTPD_CONFIG")),
+    ("db", "database", "--db", Some("OTPD_DB")),
+    ("station", "station", "--station", Some("OTPD_STATION")),
+    (
+        "delivery",
+        "delivery.provider",
+        "--delivery",
+        Some("OTPD_DELIVERY"),
+    ),
+    ("outbox", "delivery.outbox", "--outbox", Some("OTPD_OUTBOX")),
+    ("region", "phone.default_region", "--region", None),
+    ("server", "remote.url", "--server", Some("OTPD_SERVER")),
+];
+
+/// Which global options were given, and how, as the deepest subcommand's matches know them
+/// (clap copies global values down).
+fn given(matches: &clap::ArgMatches) -> Vec<(&'static str, String)> {
+    let mut m = matches;
+    while let Some((_, sub)) = m.subcommand() {
+        m = sub;
+    }
+    GIVEN
+        .iter()
+        .filter_map(|(id, setting, flag, var)| {
+            let how = match m
+                .try_get_raw(id)
+                .ok()
+                .flatten()
+                .and_then(|_| m.value_source(id))?
+            {
+                clap::parser::ValueSource::CommandLine => flag.to_string(),
+                clap::parser::ValueSource::EnvVariable => (*var)?.to_string(),
+                _ => return None,
+            };
+            Some((*setting, how))
+        })
+        .collect()
 }
 
 impl Global {
@@ -85,6 +132,18 @@ pub enum Command {
     Operator(Operator),
     /// Show the effective configuration (secrets redacted)
     Config,
+    /// Write a commented config file and the master secret (never over existing files)
+    ///
+    /// Then say where everything lives: config, secret, database, history, audit head file.
+    Init,
+    /// Print a shell completion script (bash, zsh, fish…)
+    Completions {
+        /// The shell to complete for
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page, in roff (otpd man > otpd.1)
+    Man,
     /// Delete finished verifications older than an age (audit rows are kept)
     Prune(crate::audit::PruneArgs),
     /// Whole-store operations: copy everything into an empty store
@@ -150,6 +209,7 @@ pub fn parse(args: &[OsString]) -> Result<Cli, u8> {
         .and_then(|m| Ok((Cli::from_arg_matches(&m)?, m)));
     match parsed {
         Ok((mut cli, matches)) => {
+            cli.global.given = given(&matches);
             if let Some(Command::Operator(Operator::Audit(a))) = &mut cli.command {
                 crate::audit::args::drop_station_from_env(a, &matches);
             }
@@ -262,9 +322,29 @@ fn code_from_stdin(
     ))
 }
 
-/// `otpd config`.
-pub fn config(config: &Config, out: &mut dyn Write) -> Result<u8, Error> {
-    writeln!(out, "{}", render::config_summary(config)).map_err(Error::Output)?;
+/// `otpd config`: every setting, where it came from, and every problem (exit 2 if any),
+/// even on an install too half-configured for any other command to start.
+pub fn config(global: &Global, env: &Env, out: &mut dyn Write) -> Result<u8, Error> {
+    let dirs = Dirs::platform()?;
+    let (config, problems, origins) =
+        Config::load_all(&global.overrides(), env, &dirs, global.given.clone());
+    // A script asked for one JSON object: the first problem, as every other command gives.
+    let mut problems = problems;
+    if global.json && !problems.is_empty() {
+        return Err(problems.swap_remove(0).into());
+    }
+    let bad: Vec<&str> = problems.iter().filter_map(|p| p.key()).collect();
+    let report = render::config_summary::config_report(&config, &origins, problems.len(), &bad);
+    writeln!(out, "{report}").map_err(Error::Output)?;
+    if !problems.is_empty() {
+        for p in problems {
+            eprintln!("{}", render::error_text(&p.into()));
+        }
+        return Ok(crate::domain::outcome::exit::USAGE);
+    }
+    for w in config.warnings() {
+        eprintln!("{}", render::error::warning(&w));
+    }
     // A remote terminal has no database to look in.
     if config.remote.is_some() {
         return Ok(0);

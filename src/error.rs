@@ -36,6 +36,26 @@ pub enum Error {
     Io(String),
     /// A remote terminal's server could not be reached or refused the work.
     Remote(RemoteError),
+    /// `otpd init` found something in its way, or could not write.
+    Init(InitError),
+}
+
+/// Why `otpd init` wrote nothing (or stopped). Worded in `render::error`.
+#[derive(Debug)]
+pub enum InitError {
+    /// These files already exist; nothing was written.
+    Exists(Vec<std::path::PathBuf>),
+    /// The configuration file could not be written.
+    Write {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
+}
+
+impl From<InitError> for Error {
+    fn from(e: InitError) -> Self {
+        Error::Init(e)
+    }
 }
 
 /// What went wrong between a remote terminal and `otpd serve`. Worded in `render::error`.
@@ -91,7 +111,9 @@ impl std::error::Error for Error {
             Error::Args(e) | Error::PromptArgs(_, e) => Some(e),
             Error::Output(e) | Error::Input(e) | Error::Signals(_, e) => Some(e),
             Error::Terminal(e) => Some(e),
-            Error::TwilioUnchecked
+            Error::Init(InitError::Write { source, .. }) => Some(source),
+            Error::Init(InitError::Exists(_))
+            | Error::TwilioUnchecked
             | Error::KioskShowsCodes
             | Error::Usage(_)
             | Error::Io(_)
@@ -134,12 +156,15 @@ impl Error {
             | Error::PromptArgs(..)
             | Error::TwilioUnchecked
             | Error::KioskShowsCodes
+            | Error::Init(InitError::Exists(_))
             | Error::Remote(
                 RemoteError::Unauthorized { .. }
                 | RemoteError::Forbidden { .. }
                 | RemoteError::Rejected(_),
             ) => exit::USAGE,
-            Error::Store(_) | Error::Remote(_) => exit::STORAGE,
+            Error::Store(_) | Error::Remote(_) | Error::Init(InitError::Write { .. }) => {
+                exit::STORAGE
+            }
             Error::Hash(_)
             | Error::Io(_)
             | Error::Output(_)
@@ -157,7 +182,9 @@ impl Error {
             | Error::Args(_)
             | Error::PromptArgs(..)
             | Error::TwilioUnchecked
-            | Error::KioskShowsCodes => "usage_error",
+            | Error::KioskShowsCodes
+            | Error::Init(InitError::Exists(_)) => "usage_error",
+            Error::Init(InitError::Write { .. }) => "storage_error",
             Error::Store(_) => "storage_error",
             Error::Remote(RemoteError::Unauthorized { .. } | RemoteError::Forbidden { .. }) => {
                 "config_error"

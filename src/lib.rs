@@ -111,6 +111,15 @@ fn session_executor(config: Config) -> Result<Box<dyn Executor>, Error> {
 /// Picks the front-end: the prompt without a command.
 fn dispatch(cli: Cli, env: &Env, out: &mut dyn Write) -> Result<u8, Error> {
     let json = cli.global.json;
+    // Set-up commands run before (and without) a configuration.
+    match &cli.command {
+        Some(Command::Init) => return cli::setup::init(&cli.global, env, out),
+        Some(Command::Completions { shell }) => return cli::setup::completions(*shell, out),
+        Some(Command::Man) => return cli::setup::man(out),
+        // Shows every problem, so it cannot stop at the first one load_config meets.
+        Some(Command::Config) => return cli::config(&cli.global, env, out),
+        _ => {}
+    }
     let (config, dirs) = cli::load_config(&cli.global, env)?;
     let command = cli.command.unwrap_or(Command::Repl);
     if let (Some(r), Command::Serve { .. } | Command::Keys { .. }) = (&config.remote, &command) {
@@ -121,7 +130,9 @@ fn dispatch(cli: Cli, env: &Env, out: &mut dyn Write) -> Result<u8, Error> {
     }
     match command {
         Command::Operator(op) => cli::operator(&op, config, executor, json, out),
-        Command::Config => cli::config(&config, out),
+        Command::Config | Command::Init | Command::Completions { .. } | Command::Man => {
+            unreachable!("run above, before the configuration is loaded")
+        }
         Command::Prune(args) => cli::prune(&args, config, json, out),
         Command::Store(args) => cli::store(&args, config, json, out),
         Command::Repl => prompt::run(session_executor(config)?, &dirs.state, json, out),

@@ -19,6 +19,7 @@ pub mod database;
 pub mod env;
 mod limits;
 mod message;
+pub mod origin;
 mod phone;
 mod raw;
 pub mod remote;
@@ -28,7 +29,12 @@ pub mod twilio;
 
 pub use database::{Database, Postgres, TlsMode};
 pub use env::{Env, TwilioEnv};
+pub use origin::{Lookup, Origins};
 pub use phone::PhoneConfig;
+
+/// The commented configuration file `otpd init` writes: every key at its default, commented
+/// out, so the file changes nothing until a line is uncommented.
+pub const TEMPLATE: &str = include_str!("template.toml");
 use raw::RawConfig;
 use twilio::TwilioConfig;
 
@@ -171,6 +177,16 @@ pub enum ConfigError {
 }
 
 /// The platform folders otpd uses when nothing else is configured.
+impl ConfigError {
+    /// The setting the problem is about, when it names one (`policy.ttl_seconds`).
+    pub fn key(&self) -> Option<&'static str> {
+        match self {
+            ConfigError::Value { key, .. } | ConfigError::SecretFile { key, .. } => Some(key),
+            _ => None,
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Dirs {
     pub config: PathBuf,
@@ -227,6 +243,81 @@ impl Config {
                 }
             }
         };
+        Config::resolve(file, raw, o, env, dirs)
+    }
+
+    /// For `otpd config`: like [`Config::load`], but every problem is collected (a section
+    /// with one keeps its defaults, an unreadable file counts as empty) and where each setting
+    /// came from is kept; `given` are the settings a flag or clap's variable set.
+    pub fn load_all(
+        o: &Overrides,
+        env: &Env,
+        dirs: &Dirs,
+        given: Vec<(&'static str, String)>,
+    ) -> (Config, Vec<ConfigError>, Origins) {
+        let (path, named) = match &o.config {
+            Some(p) => (p.clone(), true),
+            None => (dirs.config.join("config.toml"), false),
+        };
+        let mut problems = Vec::new();
+        let text = (named || path.exists())
+            .then(|| raw::read_text(&path).map_err(|e| problems.push(e)).ok())
+            .flatten();
+        let raw = match text.as_deref().map(|t| raw::parse(&path, t)) {
+            Some(Ok(raw)) => raw,
+            Some(Err(e)) => {
+                problems.push(e);
+                RawConfig::default()
+            }
+            None => RawConfig::default(),
+        };
+        let found = text.is_some();
+        let file = found.then(|| path.clone());
+        let (config, more) = Config::resolve_all(file, raw, o, env, dirs);
+        problems.extend(more);
+        let lookup = Lookup { path, named, found };
+        let origins = Origins::new(lookup, text.as_deref(), given, env);
+        (config, problems, origins)
+    }
+
+    /// The configuration `otpd init` would give: [`TEMPLATE`] as if already written at `file`
+    /// (so every path it prints is the one the next command will use).
+    pub fn as_initialised(
+        file: &Path,
+        o: &Overrides,
+        env: &Env,
+        dirs: &Dirs,
+    ) -> Result<Config, ConfigError> {
+        let raw = raw::parse(file, TEMPLATE)?;
+        Config::resolve(Some(file.to_path_buf()), raw, o, env, dirs)
+    }
+
+    fn resolve(
+        file: Option<PathBuf>,
+        raw: RawConfig,
+        o: &Overrides,
+        env: &Env,
+        dirs: &Dirs,
+    ) -> Result<Config, ConfigError> {
+        let (config, problems) = Config::resolve_all(file, raw, o, env, dirs);
+        match problems.into_iter().next() {
+            Some(first) => Err(first),
+            None => Ok(config),
+        }
+    }
+
+    /// Every setting resolved, and every problem found on the way (in the fixed order of
+    /// [`Config::load`]); a section with a problem keeps its defaults, so `otpd config` can
+    /// show the rest of a half-configured install.
+    fn resolve_all(
+        file: Option<PathBuf>,
+        raw: RawConfig,
+        o: &Overrides,
+        env: &Env,
+        dirs: &Dirs,
+    ) -> (Config, Vec<ConfigError>) {
+        let mut problems = Vec::new();
+        let mut note = |e: ConfigError| problems.push(e);
         let base = file
             .as_deref()
             .and_then(Path::parent)
@@ -234,26 +325,73 @@ impl Config {
             .unwrap_or_default();
         let relative = |p: PathBuf| if p.is_relative() { base.join(p) } else { p };
 
-        let policy = sections::policy(&raw.policy)?;
-        let hashing = sections::hashing(&raw.hashing)?;
+        let policy = sections::policy(&raw.policy).unwrap_or_else(|e| {
+            note(e);
+            Policy::default()
+        });
+        let hashing = sections::hashing(&raw.hashing)
+            .or_else(|e| {
+                note(e);
+                sections::hashing(&Default::default())
+            })
+            .expect("the default hashing parameters are valid");
         let limits = limits::limits(
             &raw.limits,
             policy.resend_cooldown,
             raw.delivery.fixed_line_channel,
-        )?;
-        let audit = sections::audit(&raw.audit, &relative, dirs)?;
-        let mut kiosk = sections::kiosk(&raw.kiosk, raw.delivery.channel.unwrap_or_default())?;
-        let composer = message::composer(&raw.message)?;
-        kiosk.locales = message::kiosk_locales(raw.kiosk.locales.as_deref(), composer.locale())?;
-        let phone = phone::phone(&raw.phone, o.region.as_deref(), env.region.as_deref())?;
-        let server = server::server(raw.server, env)?;
-        let remote = remote::remote(raw.remote, o.server.as_deref(), env, &relative)?;
+        )
+        .unwrap_or_else(|e| {
+            note(e);
+            Limits::default()
+        });
+        let audit = sections::audit(&raw.audit, &relative, dirs)
+            .or_else(|e| {
+                note(e);
+                sections::audit(&Default::default(), &relative, dirs)
+            })
+            .expect("the default [audit] is valid");
+        let channel = raw.delivery.channel.unwrap_or_default();
+        let mut kiosk = sections::kiosk(&raw.kiosk, channel)
+            .or_else(|e| {
+                note(e);
+                sections::kiosk(&Default::default(), channel)
+            })
+            .expect("the default [kiosk] is valid");
+        let composer = message::composer(&raw.message)
+            .or_else(|e| {
+                note(e);
+                message::composer(&Default::default())
+            })
+            .expect("the default [message] is valid");
+        match message::kiosk_locales(raw.kiosk.locales.as_deref(), composer.locale()) {
+            Ok(l) => kiosk.locales = l,
+            Err(e) => note(e),
+        }
+        let phone = phone::phone(&raw.phone, o.region.as_deref(), env.region.as_deref())
+            .unwrap_or_else(|e| {
+                note(e);
+                PhoneConfig::default()
+            });
+        let server = server::server(raw.server, env)
+            .or_else(|e| {
+                note(e);
+                server::server(Default::default(), &Env::default())
+            })
+            .expect("the default [server] is valid");
+        let remote = remote::remote(raw.remote, o.server.as_deref(), env, &relative)
+            .unwrap_or_else(|e| {
+                note(e);
+                None
+            });
         let station = o
             .station
             .clone()
             .or(raw.station)
             .unwrap_or_else(default_station);
-        let station = validate_station(station)?;
+        let station = validate_station(station).unwrap_or_else(|e| {
+            note(e);
+            default_station()
+        });
         let delivery = DeliveryConfig {
             provider: o
                 .provider
@@ -264,15 +402,14 @@ impl Config {
                 .clone()
                 .or_else(|| raw.delivery.outbox.map(&relative))
                 .unwrap_or_else(|| dirs.data.join("outbox.jsonl")),
-            channel: raw.delivery.channel.unwrap_or_default(),
+            channel,
         };
         let twilio = match delivery.provider {
-            Provider::Twilio => Some(TwilioConfig::load(
-                raw.twilio,
-                &env.twilio,
-                &relative,
-                delivery.channel,
-            )?),
+            Provider::Twilio => {
+                TwilioConfig::load(raw.twilio, &env.twilio, &relative, delivery.channel)
+                    .map_err(&mut note)
+                    .ok()
+            }
             Provider::Console | Provider::Outbox => None,
         };
         let secret = match &env.secret {
@@ -284,11 +421,15 @@ impl Config {
                     .unwrap_or_else(|| dirs.config.join("secret.key")),
             ),
         };
+        let database = database(o, raw.database, env, &relative, dirs).unwrap_or_else(|e| {
+            note(e);
+            Database::Sqlite(dirs.data.join("otpd.db"))
+        });
 
-        Ok(Config {
+        let config = Config {
             file,
             station,
-            database: database(o, raw.database, env, &relative, dirs)?,
+            database,
             secret,
             policy,
             hashing,
@@ -303,7 +444,8 @@ impl Config {
             remote,
             no_color: env.no_color,
             fake_now: env.fake_now.as_deref().and_then(instant),
-        })
+        };
+        (config, problems)
     }
 
     /// Things worth saying at start-up that do not stop otpd.

@@ -126,13 +126,22 @@ pub(super) struct RawDelivery {
 }
 
 pub(super) fn read_file(path: &Path) -> Result<RawConfig, ConfigError> {
-    let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Read {
+    parse(path, &read_text(path)?)
+}
+
+/// The file's text.
+pub(super) fn read_text(path: &Path) -> Result<String, ConfigError> {
+    std::fs::read_to_string(path).map_err(|e| ConfigError::Read {
         path: path.to_path_buf(),
         detail: e.to_string(),
-    })?;
-    toml::from_str(&text).map_err(|e| ConfigError::Parse {
+    })
+}
+
+/// `text` as the file at `path` (named in a parse error).
+pub(super) fn parse(path: &Path, text: &str) -> Result<RawConfig, ConfigError> {
+    toml::from_str(text).map_err(|e| ConfigError::Parse {
         path: path.to_path_buf(),
-        detail: crate::sanitize::sanitize(e.message()) + &span_hint(&text, e.span()),
+        detail: crate::sanitize::sanitize(e.message()) + &span_hint(text, e.span()),
     })
 }
 

@@ -28,6 +28,17 @@ pub(super) struct RawServer {
     trusted_proxies: Option<Vec<String>>,
 }
 
+impl ServerConfig {
+    /// The worker threads `otpd serve` runs: `workers`, or with 0 one per core of this
+    /// machine (as many as the operating system lets this process use).
+    pub fn worker_count(&self) -> usize {
+        match self.workers {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            n => n,
+        }
+    }
+}
+
 /// The validated `[server]` table.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServerConfig {

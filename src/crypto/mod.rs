@@ -222,6 +222,12 @@ fn read_key_file(path: &Path, file: fs::File) -> Result<Zeroizing<Vec<u8>>, Secr
     Ok(trimmed)
 }
 
+/// `otpd init`: writes a new master secret at `path` (private directories, mode 0600);
+/// `false` when a file is already there, which is never touched.
+pub fn create_master_secret(path: &Path) -> Result<bool, SecretError> {
+    Ok(create_key_file(path)?.is_some())
+}
+
 /// Writes a new random key at `path`; `None` if a file appeared there first.
 fn create_key_file(path: &Path) -> Result<Option<Zeroizing<Vec<u8>>>, SecretError> {
     let io = |source| SecretError::Io {

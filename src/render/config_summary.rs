@@ -1,8 +1,9 @@
 //! `otpd config`: the effective configuration in a few aligned lines, secrets redacted (only
 //! where each comes from is shown, never its value).
 
-use crate::config::{AuditConfig, Config, SecretSource};
+use crate::config::{AuditConfig, Config, Origins, SecretSource};
 use crate::domain::Limits;
+use crate::sanitize::sanitize;
 
 fn limits_summary(l: &Limits) -> String {
     let countries = if l.allowed_countries.is_empty() {
@@ -97,14 +98,17 @@ pub fn config_summary(c: &Config) -> String {
     ));
     let s = &c.server;
     summary.push_str(&format!(
-        "\nserver           listen {}; {}; {} workers (0: one per core), queue {}, {} connections ({} per address), headers within {} s, answers read within {} s, idle {} s; client address from X-Forwarded-For: {}",
+        "\nserver           listen {}; {}; {}, queue {}, {} connections ({} per address), headers within {} s, answers read within {} s, idle {} s; client address from X-Forwarded-For: {}",
         s.listen,
         match (&s.tls_cert, s.allow_plain_http) {
             (Some(_), _) => "TLS",
             (None, true) => "plain HTTP allowed (a TLS proxy in front)",
             (None, false) => "plain HTTP on loopback only",
         },
-        s.workers,
+        match s.workers {
+            0 => format!("{} workers (workers = 0: one per core)", s.worker_count()),
+            n => format!("{n} workers"),
+        },
         s.queue,
         s.max_connections,
         s.max_connections_per_client,
@@ -172,7 +176,7 @@ fn core_summary(c: &Config) -> String {
         .map(|p| p.display().to_string())
         .unwrap_or_else(|| "(none: defaults)".into());
     format!(
-        "config file      {file}\nstation          {}\ndatabase         {}\nsecret           {} (contents never shown)\ndelivery         {} (channel {}; outbox {})\npolicy           {}-digit codes, valid {} s, {} attempts, resend cooldown {} s\nlimits           {}\nhashing          argon2id m={} KiB t={} p={}\naudit            {}",
+        "config file      {file}\nstation          {}\ndatabase         {}\nsecret           {} (contents never shown)\ndelivery         {} (channel {}; outbox {})\npolicy           {}-digit codes, valid {} s, {} attempts, resend cooldown {} s\nlimits           {}\nhashing          argon2id m={} KiB t={} p={}\naudit            {}\nkiosk            idle {} s, result shown {} s, channels {}",
         c.station,
         c.database,
         match &c.secret {
@@ -191,5 +195,80 @@ fn core_summary(c: &Config) -> String {
         c.hashing.iterations,
         c.hashing.parallelism,
         audit_summary(&c.audit),
+        c.kiosk.idle_seconds,
+        c.kiosk.result_seconds,
+        c.kiosk
+            .channels
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join(", "),
     )
+}
+
+/// The settings each summary line shows, by its label (a key, or a section ending in `.`).
+fn settings_of(label: &str) -> &'static [&'static str] {
+    match label {
+        "station" => &["station"],
+        "database" => &["database"],
+        "secret" => &["secret", "secret_file"],
+        "delivery" => &["delivery."],
+        "policy" => &["policy."],
+        "limits" => &["limits."],
+        "hashing" => &["hashing."],
+        "audit" => &["audit."],
+        "kiosk" => &[
+            "kiosk.idle_seconds",
+            "kiosk.result_seconds",
+            "kiosk.channels",
+        ],
+        "phone" => &["phone."],
+        "message" => &["message.", "kiosk.locales"],
+        "server" => &["server."],
+        "remote" => &["remote."],
+        "twilio account" => &["twilio."],
+        _ => &[],
+    }
+}
+
+/// `otpd config`: where it looked for the file, every setting with where it came from
+/// (`[default]`, `[file: key, …]`, `[OTPD_DB]`, `[--db]`), and how many problems it found
+/// (each printed on stderr as an error); a line whose settings include a `bad` key says that
+/// it shows defaults.
+pub fn config_report(c: &Config, origins: &Origins, problems: usize, bad: &[&str]) -> String {
+    let l = &origins.lookup;
+    let path = sanitize(&l.path.display().to_string());
+    let first = match (l.found, l.named) {
+        (true, true) => format!("{path} (found; named by {})", origins.of(&["config"])),
+        (true, false) => format!("{path} (found at the platform path)"),
+        (false, true) => format!("{path} (NOT FOUND; named by {})", origins.of(&["config"])),
+        (false, false) => format!(
+            "{path} (looked there, the platform path: not found, so every setting is its default, a variable's or a flag's; --config or OTPD_CONFIG name another file)"
+        ),
+    };
+    let mut lines = vec![format!("config file      {first}")];
+    for line in config_summary(c).lines().skip(1) {
+        let label = line.split("  ").next().unwrap_or_default().trim();
+        let settings = settings_of(label);
+        if settings.is_empty() {
+            lines.push(line.to_string());
+        } else {
+            let unusable = bad
+                .iter()
+                .any(|k| crate::config::origin::covers(settings, k));
+            let note = if unusable {
+                " (a value here is not usable: these are the defaults; see the problems)"
+            } else {
+                ""
+            };
+            lines.push(format!("{line} [{}]{note}", origins.of(settings)));
+        }
+    }
+    lines.push(match problems {
+        0 => "problems         none".to_string(),
+        n => format!(
+            "problems         {n}, each on its line on stderr: every other command stops at the first until it is fixed"
+        ),
+    });
+    lines.join("\n")
 }

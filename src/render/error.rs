@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use crate::error::{Error, RemoteError, Signal};
+use crate::error::{Error, InitError, RemoteError, Signal};
 use crate::sanitize::sanitize;
 
 impl fmt::Display for Error {
@@ -32,6 +32,25 @@ impl fmt::Display for Error {
                 write!(f, "cannot ignore keyboard signals: {e}")
             }
             Error::Remote(e) => remote(f, e),
+            Error::Init(e) => init(f, e),
+        }
+    }
+}
+
+fn init(f: &mut fmt::Formatter<'_>, e: &InitError) -> fmt::Result {
+    let shown = |p: &std::path::Path| sanitize(&p.display().to_string());
+    match e {
+        InitError::Exists(paths) => {
+            let list: Vec<String> = paths.iter().map(|p| shown(p)).collect();
+            write!(
+                f,
+                "otpd init writes nothing over existing files, and {} already {}: nothing was written. Keep what is there (otpd config shows it), or move it away first (never a master secret that a database still needs)",
+                list.join(" and "),
+                if list.len() == 1 { "exists" } else { "exist" }
+            )
+        }
+        InitError::Write { path, source } => {
+            write!(f, "cannot write {}: {source}", shown(path))
         }
     }
 }

@@ -94,11 +94,17 @@ pub fn limits_text(v: &LimitsView) -> String {
             p.converted, p.verifications
         ));
     }
-    lines.push(format!(
-        "{conversion}; the guard needs {} sends and pauses a station, a prefix or (when the collapse is spread across them) every station below {:.0}%.",
-        v.min_sends_for_conversion,
-        v.min_conversion * 100.0
-    ));
+    lines.push(if v.min_conversion <= 0.0 {
+        format!(
+            "{conversion}; the conversion guard is off (limits.min_conversion = 0, or console delivery, which sends nothing)."
+        )
+    } else {
+        format!(
+            "{conversion}; the guard needs {} sends and pauses a station, a prefix or (when the collapse is spread across them) every station below {:.0}%.",
+            v.min_sends_for_conversion,
+            v.min_conversion * 100.0
+        )
+    });
     if let Some(n) = &v.number {
         lines.push(format!(
             "{}{}: {} sends in the last hour, {} in 24 hours, {} to its prefix in the last hour; send streak {} (cooldown {}); {} wrong codes in a row.",

@@ -9,7 +9,7 @@
 //! - [`error`]: operational errors, clap's messages, warnings ([`error_text`]);
 //! - [`input`]: why a line, a phone, a code or a channel was refused;
 //! - [`prompt`] and [`kiosk`]: what only the prompt, or only the kiosk, says;
-//! - [`config_summary`]: `otpd config`; [`store`]: `otpd store copy`.
+//! - [`config_summary`]: `otpd config`; [`store`]: `otpd store copy`; [`setup`]: `otpd init`.
 
 pub mod config_summary;
 pub mod error;
@@ -20,6 +20,7 @@ pub mod limits;
 pub mod outcome;
 pub mod prompt;
 pub mod refusal;
+pub mod setup;
 pub mod store;
 
 pub use config_summary::config_summary;

@@ -64,10 +64,7 @@ pub fn run(mut config: Config, listen: Option<&str>, out: &mut dyn Write) -> Res
     }
     // Opens (and migrates) the database once before the workers do, and fixes the SID.
     let service_sid = App::for_process(config.clone())?.service_sid()?;
-    let workers = match s.workers {
-        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
-        n => n,
-    };
+    let workers = s.worker_count();
     // argon2 runs on at most `workers` threads at once, in memory held for exactly that many
     // (`crypto::memory`); the pool has twice the threads, so a use case waiting on the database
     // (a commit's fsync) does not leave a core idle that another could be hashing on.

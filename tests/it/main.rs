@@ -17,6 +17,7 @@ mod message;
 #[path = "../support/postgres.rs"]
 mod pg_server;
 mod postgres_guards;
+mod quickstart;
 mod region;
 mod reliability_core;
 mod reliability_front_ends;
@@ -25,6 +26,7 @@ mod remote_http;
 mod repl;
 mod secrets;
 mod serve;
+mod setup;
 mod stdin_code;
 mod store_copy;
 mod stores;

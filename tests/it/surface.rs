@@ -3,8 +3,8 @@
 //! piped stdin in text and JSON lines, and the kiosk's screens. Each test is one transcript
 //! (command, stdout, stderr, exit status) compared with the whole expected text.
 //!
-//! Masked, and only these: the temp directory (`$DIR`) and the codes typed in (`<CODE>`,
-//! `<WRONG>`), which are random. The clock is fixed by `OTPD_FAKE_NOW`, so every time is exact.
+//! Masked, and only these: the temp directory (`$DIR`), the codes typed in (`<CODE>`,
+//! `<WRONG>`), which are random, and this machine's core count (`<CORES>` workers). The clock is fixed by `OTPD_FAKE_NOW`, so every time is exact.
 //! JSON lines are compared with their keys sorted: the values and the line count are the
 //! contract, the key order of one encoder is not.
 
@@ -94,8 +94,14 @@ impl Transcript {
     /// Output as it appeared, with the temp directory masked and ESC written as `␛`.
     fn out(&mut self, env: &Env, text: &str) {
         let dir = env.dir.path().display().to_string();
-        self.text
-            .push_str(&text.replace(&dir, "$DIR").replace('\x1b', "␛"));
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let workers = format!(" {cores} workers (workers = 0");
+        self.text.push_str(
+            &text
+                .replace(&dir, "$DIR")
+                .replace(&workers, " <CORES> workers (workers = 0")
+                .replace('\x1b', "␛"),
+        );
     }
 
     fn end(&mut self, env: &Env, stderr: &str, code: i32) {

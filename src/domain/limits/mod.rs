@@ -66,6 +66,18 @@ impl Default for Limits {
     }
 }
 
+impl Limits {
+    /// These limits for a delivery that sends nothing (console, which shows the code on this
+    /// screen): the conversion guard does not judge. Its pause protects a bill there is none
+    /// of, and a newcomer trying otpd out completes few of the codes it shows, so the guard
+    /// would pause their own station, for good, after `min_sends_for_conversion` tries. The
+    /// caps still count (they only ever ask to wait), and a pause already set still holds.
+    pub fn sending_nothing(mut self) -> Self {
+        self.min_conversion = 0.0;
+        self
+    }
+}
+
 pub const HOUR: TimeDelta = TimeDelta::hours(1);
 pub const DAY: TimeDelta = TimeDelta::days(1);
 

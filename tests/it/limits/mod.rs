@@ -528,3 +528,43 @@ fn bad_limits_configuration_names_the_key() {
     assert!(r.stderr.contains("limits.allowed_countries"), "{r:?}");
     assert!(env.outbox().is_empty());
 }
+
+/// Trying otpd out on console delivery (nothing is sent): the README's examples, again and
+/// again, never completing a code. The caps ask the newcomer to wait; nothing pauses their
+/// station until an operator resumes it. `outbox`, which hands codes on, is still judged.
+#[test]
+fn console_delivery_never_pauses_a_station_that_tries_the_examples_many_times() {
+    let numbers = [US, US2, UK, GB, "+1 415 555 2672"];
+    let tries = |env: &mut Env| -> Vec<Value> {
+        (0..30)
+            .map(|i| {
+                env.advance(40);
+                send(env, numbers[i % numbers.len()])
+            })
+            .collect()
+    };
+    let mut console = Env::new();
+    console.set_env("OTPD_DELIVERY", "console");
+    let answers = tries(&mut console);
+    assert!(
+        answers[..20].iter().all(|j| j["outcome"] == "sent"),
+        "{answers:?}"
+    );
+    for j in &answers {
+        assert_ne!(j["limit"], "limits.min_conversion", "{j}");
+        assert!(j.get("operator_action").is_none_or(Value::is_null), "{j}");
+    }
+    assert!(details(&console, "limits_paused").is_empty());
+    console.advance(3600);
+    assert_eq!(send(&console, US)["outcome"], "sent");
+    let shown = console.run(&["limits"]);
+    assert!(
+        shown.stdout.contains("the conversion guard is off"),
+        "{shown:?}"
+    );
+
+    let mut outbox = Env::new();
+    let answers = tries(&mut outbox);
+    assert_refused(&answers[20], "limits.min_conversion", 0);
+    assert_eq!(details(&outbox, "limits_paused").len(), 1);
+}
