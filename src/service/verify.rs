@@ -47,6 +47,15 @@ struct Provisional {
     effect: FailureEffect,
 }
 
+/// Which of a verification's codes the typed one matched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Matched {
+    /// The code of the last send.
+    Current,
+    /// The code that send replaced, still within its own lifetime.
+    Replaced,
+}
+
 /// A settled attempt: the audit event, the answer and the event's detail.
 type Verdict = (Event, Outcome, String);
 
@@ -98,7 +107,7 @@ impl Service<'_> {
     ) -> Result<Outcome> {
         let cx = self.cx;
         // Expired and unknown codes are hashed too, so timing does not tell them apart.
-        let (checked, matches) = match step {
+        let (checked, matched) = match step {
             Step::Done(o) => return Ok(o),
             Step::Decoy => {
                 let decoy = cx.hasher.decoy();
@@ -106,13 +115,27 @@ impl Service<'_> {
                 return self.no_pending(clock.now(), which);
             }
             Step::Check(c) => {
-                let ok = cx.hasher.verify(code, &c.ch.code_hash);
-                (c, ok)
+                let current = cx.hasher.verify(code, &c.ch.code_hash);
+                // The code a resend replaced, while it lives ([policy] accept_replaced_code):
+                // one hash more, made whatever the first said, so a right and a wrong code
+                // cost the same.
+                let replaced = match c.ch.live_replaced_hash(clock.now()) {
+                    Some(hash) if cx.policy.accept_replaced_code && c.gate == Gate::Attempt => {
+                        cx.hasher.verify(code, hash)
+                    }
+                    _ => false,
+                };
+                let matched = match (current, replaced) {
+                    (true, _) => Some(Matched::Current),
+                    (false, true) => Some(Matched::Replaced),
+                    (false, false) => None,
+                };
+                (c, matched)
             }
         };
         Ok(self
             .store
-            .transaction(|tx| cx.settle(tx, clock.now(), &checked, matches))?)
+            .transaction(|tx| cx.settle(tx, clock.now(), &checked, matched))?)
     }
 }
 
@@ -230,9 +253,14 @@ impl Ctx<'_> {
         tx: &mut dyn Tx,
         now: DateTime<Utc>,
         c: &Checked,
-        matches: bool,
+        matched: Option<Matched>,
     ) -> StoreResult<Outcome> {
         let ch = &c.ch;
+        let matches = matched.is_some();
+        let which = match matched {
+            Some(Matched::Replaced) => "; the code a resend replaced",
+            _ => "",
+        };
         let phone = ch.phone.clone();
         let (event, outcome, detail) = match c.gate {
             Gate::Expired => (Event::Expired, Outcome::Expired { phone }, String::new()),
@@ -249,7 +277,7 @@ impl Ctx<'_> {
             _ if matches && tx.consume(ch.id, ch.generation, now)? => (
                 Event::Approved,
                 Outcome::Approved { phone },
-                format!("attempt {}", ch.attempts + 1),
+                format!("attempt {}{which}", ch.attempts + 1),
             ),
             _ => self.not_accepted(tx, now, ch, matches)?,
         };
