@@ -81,7 +81,7 @@ pub fn entry(line: &str) -> Option<String> {
 ///
 /// A phone number starts at a word beginning with `+` (or `00`) and takes the following words
 /// made of digits and `()-.` only as long as the whole still parses as a valid number: the
-/// longest such span is the number, so `+44 7911 123456` stays whole while the code in
+/// longest such span is the number, so `+44 7911 123456` is masked as one number while the code in
 /// `+1 415 555 2671 482913` is masked. A `+` word that starts no valid number is kept alone.
 pub fn mask_digits(line: &str) -> String {
     let phones = phone_spans(line);

@@ -276,7 +276,7 @@ fn the_kiosk_asks_for_a_national_number_with_its_region_s_example() {
         assert!(s.contains(&ask), "{region}: {s}");
         // Neither question nor refusal asks for a + the visitor does not need.
         assert!(
-            s.contains("\nPlease enter a mobile number.\n"),
+            s.contains("> Please enter a mobile number.\n"),
             "{region}: {s}"
         );
         assert!(!s.contains("starting with +"), "{region}: {s}");
