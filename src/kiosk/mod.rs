@@ -23,7 +23,7 @@ use crate::error::Error;
 use crate::grammar::{self, Line, check_line};
 use crate::message::{KioskTexts, Locale, language_menu, pick_language};
 use crate::render::{self, kiosk as wording};
-use crate::request::{InputError, LineProblem, Request};
+use crate::request::{InputError, Request};
 use crate::terminal::input::Input;
 use crate::terminal::signals::KioskSignals;
 use crate::terminal::timed::{Got, TerminalMode, TimedLines};
@@ -105,7 +105,8 @@ enum End {
 /// One answer from the visitor, already checked.
 enum Answer {
     Text(String),
-    Bad(LineProblem),
+    /// A line that cannot be read (control characters, not text, too long).
+    Bad,
     End(End),
 }
 
@@ -141,9 +142,9 @@ impl Kiosk<'_> {
             Got::Hangup => Answer::End(End::Hangup),
             Got::Line(Input::Line(l)) => match check_line(&l) {
                 Ok(()) => Answer::Text(l.trim().to_string()),
-                Err(p) => Answer::Bad(p),
+                Err(_) => Answer::Bad,
             },
-            Got::Line(Input::Refused(p)) => Answer::Bad(p),
+            Got::Line(Input::Refused(_)) => Answer::Bad,
             Got::Line(Input::Interrupted | Input::Eof) => Answer::End(End::Hangup),
         })
     }
@@ -189,7 +190,7 @@ impl Kiosk<'_> {
                     }
                     self.line(self.texts().not_a_language())?;
                 }
-                Answer::Bad(_) => self.line(self.texts().not_a_language())?,
+                Answer::Bad => self.line(self.texts().not_a_language())?,
             }
         }
     }
@@ -235,7 +236,8 @@ impl Kiosk<'_> {
             let example = region.and_then(|r| r.mobile_example());
             match self.ask(&self.texts().ask_phone(example.as_deref()))? {
                 Answer::End(end) => return Ok(Err(end)),
-                Answer::Bad(p) => self.line(&p.to_string())?,
+                // A line it cannot read (control keys, not text): what is accepted.
+                Answer::Bad => self.line(self.texts().not_a_phone(region.is_some()))?,
                 Answer::Text(t) if t.is_empty() => {}
                 Answer::Text(t) => {
                     let reading = grammar::Reading {
@@ -273,7 +275,7 @@ impl Kiosk<'_> {
                         return Ok(Ok(c));
                     }
                 }
-                Answer::Bad(_) => {}
+                Answer::Bad => {}
             }
         }
     }
@@ -287,8 +289,8 @@ impl Kiosk<'_> {
             let answer = self.ask(&self.texts().ask_code(resend_allowed))?;
             let text = match answer {
                 Answer::End(end) => return Ok(Some(end)),
-                Answer::Bad(p) => {
-                    self.line(&p.to_string())?;
+                Answer::Bad => {
+                    self.line(self.texts().not_a_code())?;
                     continue;
                 }
                 Answer::Text(t) => t,

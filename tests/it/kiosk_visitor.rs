@@ -72,8 +72,9 @@ fn every_line_a_visitor_reads_is_in_visitor_words() {
     );
     // Another number of the prefix had the prefix's one code this hour.
     env.run(&["send", &same_prefix(1)]).ok();
-    let input = format!("klingon\n1\n415 555 2671\n+44 909 879 0000\n{US}\n");
-    let r = env.run_stdin(&["kiosk"], input.as_bytes());
+    let mut input = b"klingon\n1\n415 555 2671\n\xff\xfe\n".to_vec();
+    input.extend(format!("+44 909 879 0000\n{US}\n").bytes());
+    let r = env.run_stdin(&["kiosk"], &input);
     assert_eq!(r.code, 0, "{r:?}");
     let said = &r.stdout;
     assert!(
@@ -99,6 +100,7 @@ fn every_line_a_visitor_reads_is_in_visitor_words() {
         "otpd can use",
         "start with +",
         "premium",
+        "UTF-8",
         "Wait ",
         "wait 5",
         "min before",
