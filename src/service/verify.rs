@@ -9,6 +9,11 @@
 //! Counting the failure with the attempt means parallel wrong guesses see each other in the
 //! number's lock decision (they cannot overshoot `max_failures_per_number`), and a crash between
 //! the phases leaves the failure counted rather than forgotten.
+//!
+//! After a resend the code it replaced is hashed too while it lives (`[policy]
+//! accept_replaced_code`: texts arrive out of order): one more hash, made whatever the first
+//! said, against the same attempt — the budget is shared, and accepting it consumes the
+//! verification exactly as the current code does.
 
 use chrono::{DateTime, Utc};
 
