@@ -123,9 +123,10 @@ impl Service<'_> {
                 let current = cx.hasher.verify(code, &c.ch.code_hash);
                 // The code a resend replaced, while it lives ([policy] accept_replaced_code):
                 // one hash more, made whatever the first said, so a right and a wrong code
-                // cost the same.
+                // cost the same (after approval it tells "already used" from "wrong").
+                let counts = matches!(c.gate, Gate::Attempt | Gate::AlreadyApproved);
                 let replaced = match c.ch.live_replaced_hash(clock.now()) {
-                    Some(hash) if cx.policy.accept_replaced_code && c.gate == Gate::Attempt => {
+                    Some(hash) if cx.policy.accept_replaced_code && counts => {
                         cx.hasher.verify(code, hash)
                     }
                     _ => false,

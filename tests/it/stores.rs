@@ -136,6 +136,8 @@ on_both_stores! {
         assert_eq!(w.json()["attempts_left"], 4, "{w:?}");
         let old = env.run(&["verify", "--json", &first, "--phone", US]);
         assert_eq!((old.code, old.outcome()), (0, "approved".into()), "{old:?}");
+        let again = env.run(&["verify", "--json", &first, "--phone", US]);
+        assert_eq!(again.outcome(), "already_used", "{again:?}");
         let events = env.query_strings("SELECT detail FROM audit_events").join("\n");
         assert!(events.contains("the code a resend replaced"), "{events}");
         assert!(!events.contains(&first), "no code in the audit log: {events}");
