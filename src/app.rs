@@ -307,6 +307,7 @@ impl App {
             station: &self.config.station,
             now,
             zone: audit::Zone::Local,
+            region: self.config.phone.default_region,
         })
     }
 }

@@ -40,6 +40,9 @@ pub struct AuditCx<'a> {
     pub now: DateTime<Utc>,
     /// The zone times are shown and read in (the terminal's, through a server).
     pub zone: Zone,
+    /// The region `--phone` reads national numbers in (`--region`, `OTPD_REGION`,
+    /// `[phone] default_region`).
+    pub region: Option<crate::domain::Region>,
 }
 
 /// Runs a parsed `audit` command.
@@ -101,7 +104,7 @@ pub fn execute(
 }
 
 fn list(cx: AuditCx<'_>, l: &args::ListArgs, json: bool, out: &mut dyn Write) -> Result<u8, Error> {
-    let page = query::list(cx.store, cx.secrets, l, cx.now, cx.zone)?;
+    let page = query::list(cx.store, cx.secrets, l, (cx.now, cx.zone), cx.region)?;
     let format = match (json, l.format) {
         (true, _) => args::ListFormat::Json,
         (false, f) => f.unwrap_or(args::ListFormat::Table),
@@ -174,6 +177,7 @@ mod tests {
             station: "desk-1",
             now: DateTime::from_timestamp(1_800_000_000, 0).unwrap(),
             zone: Zone::Local,
+            region: None,
         };
         let argv = std::iter::once("audit").chain(words.iter().copied());
         let mut out = Vec::new();

@@ -8,7 +8,7 @@ use super::when;
 use super::zone::Zone;
 use crate::clock::to_ms;
 use crate::crypto::Secrets;
-use crate::domain::PhoneNumber;
+use crate::domain::{PhoneNumber, Region};
 use crate::error::Error;
 use crate::store::Backend;
 use crate::store::audit::AuditRow;
@@ -50,16 +50,17 @@ pub fn time_filter(t: &TimeArgs, now: DateTime<Utc>, zone: Zone) -> Result<Filte
     })
 }
 
-/// Every listing option as a filter.
+/// Every listing option as a filter; `--phone` read as `send` reads a number (national numbers
+/// of `region`, from `--region` / `OTPD_REGION` / `[phone] default_region`).
 pub fn filter(
     args: &ListArgs,
     secrets: &Secrets,
-    now: DateTime<Utc>,
-    zone: Zone,
+    (now, zone): (DateTime<Utc>, Zone),
+    region: Option<Region>,
 ) -> Result<Filter, Error> {
     let mut f = time_filter(&args.time, now, zone)?;
     if let Some(words) = &args.phone {
-        let phone = PhoneNumber::parse(&words.join(" "))
+        let phone = PhoneNumber::parse_in(&words.join(" "), region)
             .map_err(|e| Error::Usage(format!("--phone: {e}")))?;
         f.phone_key = Some(secrets.phone_key(phone.e164()));
     }
@@ -74,10 +75,10 @@ pub fn list(
     store: &mut dyn Backend,
     secrets: &Secrets,
     args: &ListArgs,
-    now: DateTime<Utc>,
-    zone: Zone,
+    (now, zone): (DateTime<Utc>, Zone),
+    region: Option<Region>,
 ) -> Result<Page, Error> {
-    let f = filter(args, secrets, now, zone)?;
+    let f = filter(args, secrets, (now, zone), region)?;
     let limit = i64::from(args.limit);
     let mut rows = store.snapshot(|tx| tx.audit_list(&f, limit + 1))?;
     let more = rows.len() as i64 > limit;

@@ -106,6 +106,7 @@ pub(super) struct RawPolicy {
     pub(super) ttl_seconds: Option<i64>,
     pub(super) max_attempts: Option<i64>,
     pub(super) resend_cooldown_seconds: Option<i64>,
+    pub(super) accept_replaced_code: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]

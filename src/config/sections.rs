@@ -38,6 +38,7 @@ pub(super) fn policy(p: &RawPolicy) -> Result<Policy, ConfigError> {
         ttl: TimeDelta::seconds(ttl),
         max_attempts: max_attempts as u32,
         resend_cooldown: TimeDelta::seconds(cooldown),
+        accept_replaced_code: p.accept_replaced_code.unwrap_or(true),
     })
 }
 

@@ -58,6 +58,11 @@ pub struct Challenge {
     pub provider_ref: Option<String>,
     /// The language tag its messages were written in (e.g. `es`); `None`: the configured one.
     pub locale: Option<String>,
+    /// The code the last resend replaced (its hash), kept while `[policy]
+    /// accept_replaced_code` is on so a text that arrives late still works until…
+    pub replaced_hash: Option<String>,
+    /// …its own expiry.
+    pub replaced_expires_at: Option<DateTime<Utc>>,
 }
 
 /// What may happen when someone types a code for this verification.
@@ -78,6 +83,14 @@ pub enum Gate {
 impl Challenge {
     pub fn is_expired(&self, now: DateTime<Utc>) -> bool {
         now >= self.expires_at
+    }
+
+    /// The hash of the code the last resend replaced, while that code has not expired.
+    pub fn live_replaced_hash(&self, now: DateTime<Utc>) -> Option<&str> {
+        match (&self.replaced_hash, self.replaced_expires_at) {
+            (Some(hash), Some(until)) if now < until => Some(hash),
+            _ => None,
+        }
     }
 
     pub fn is_locked(&self) -> bool {
@@ -148,6 +161,8 @@ mod tests {
             delivery_status: "sent".into(),
             provider_ref: None,
             locale: None,
+            replaced_hash: None,
+            replaced_expires_at: None,
         }
     }
 

@@ -1,4 +1,5 @@
-//! The verification policy: code length, lifetime, attempt budget and resend cooldown.
+//! The verification policy: code length, lifetime, attempt budget, resend cooldown and whether
+//! a resend's replaced code still works.
 
 use chrono::TimeDelta;
 
@@ -9,6 +10,9 @@ pub struct Policy {
     pub ttl: TimeDelta,
     pub max_attempts: u32,
     pub resend_cooldown: TimeDelta,
+    /// A resend keeps the code it replaces valid until that code's own expiry (the attempt
+    /// budget is shared), since texts can arrive out of order.
+    pub accept_replaced_code: bool,
 }
 
 impl Default for Policy {
@@ -18,6 +22,7 @@ impl Default for Policy {
             ttl: TimeDelta::seconds(300),
             max_attempts: 5,
             resend_cooldown: TimeDelta::seconds(30),
+            accept_replaced_code: true,
         }
     }
 }

@@ -72,7 +72,7 @@ pub enum Operator {
         #[arg(long, value_name = "LOCALE")]
         locale: Option<String>,
     },
-    /// Send a new code for the pending verification (the old code stops working)
+    /// Send a new code for the pending verification (the old code works until its own expiry)
     Resend {
         #[arg(num_args = 0.., value_name = "PHONE")]
         phone: Vec<String>,

@@ -1,6 +1,8 @@
 //! `otpd kiosk`: an unattended terminal for the public. A guided flow (number, then code), no
 //! commands, no history, no code ever on the screen, and no way out: Ctrl-C, Ctrl-D and Ctrl-Z
-//! neither exit nor suspend it — only SIGTERM or SIGHUP from its supervisor end it.
+//! neither exit nor suspend it (a half-typed line they drop is wiped from the screen too) —
+//! only SIGTERM or SIGHUP from its supervisor end it, leaving a clear screen. Every line a
+//! visitor reads is in visitor words: an error's operator sentence goes to stderr (the log).
 //!
 //! It reads lines with a deadline ([`crate::terminal::timed`]): an idle visitor is timed out
 //! even half-way through typing, and there is nothing to complete or remember anyway. What a
@@ -21,9 +23,9 @@ use crate::error::Error;
 use crate::grammar::{self, Line, check_line};
 use crate::message::{KioskTexts, Locale, language_menu, pick_language};
 use crate::render::{self, kiosk as wording};
-use crate::request::{InputError, LineProblem, Request};
+use crate::request::{InputError, Request};
 use crate::terminal::input::Input;
-use crate::terminal::signals;
+use crate::terminal::signals::KioskSignals;
 use crate::terminal::timed::{Got, TerminalMode, TimedLines};
 use screen::Screen;
 
@@ -32,7 +34,7 @@ pub fn run(mut app: Box<dyn Executor>, out: &mut dyn Write) -> Result<u8, Error>
     if app.shows_codes_locally() {
         return Err(Error::KioskShowsCodes);
     }
-    let _signals = signals::ignore_keyboard()?;
+    let signals = KioskSignals::install()?;
     let _terminal = TerminalMode::canonical();
     let cfg = app.config().kiosk.clone();
     let mut input = TimedLines::default();
@@ -44,6 +46,7 @@ pub fn run(mut app: Box<dyn Executor>, out: &mut dyn Write) -> Result<u8, Error>
     let mut k = Kiosk {
         app: app.as_mut(),
         input: &mut input,
+        signals: &signals,
         screen: Screen::new(out),
         cfg,
         locale,
@@ -102,13 +105,15 @@ enum End {
 /// One answer from the visitor, already checked.
 enum Answer {
     Text(String),
-    Bad(LineProblem),
+    /// A line that cannot be read (control characters, not text, too long).
+    Bad,
     End(End),
 }
 
 struct Kiosk<'a> {
     app: &'a mut dyn Executor,
     input: &'a mut TimedLines,
+    signals: &'a KioskSignals,
     screen: Screen<'a>,
     cfg: KioskConfig,
     /// This visitor's language.
@@ -127,14 +132,19 @@ impl Kiosk<'_> {
     fn ask(&mut self, question: &str) -> Result<Answer, Error> {
         self.screen.ask(question)?;
         let idle = Duration::from_secs(self.cfg.idle_seconds);
-        Ok(match self.input.next(idle)? {
-            Got::Idle => Answer::End(End::Reset),
+        let mut got = self.input.next(idle, self.signals)?;
+        while let Got::Dropped = got {
+            self.screen.redraw()?;
+            got = self.input.next(idle, self.signals)?;
+        }
+        Ok(match got {
+            Got::Dropped | Got::Idle => Answer::End(End::Reset),
             Got::Hangup => Answer::End(End::Hangup),
             Got::Line(Input::Line(l)) => match check_line(&l) {
                 Ok(()) => Answer::Text(l.trim().to_string()),
-                Err(p) => Answer::Bad(p),
+                Err(_) => Answer::Bad,
             },
-            Got::Line(Input::Refused(p)) => Answer::Bad(p),
+            Got::Line(Input::Refused(_)) => Answer::Bad,
             Got::Line(Input::Interrupted | Input::Eof) => Answer::End(End::Hangup),
         })
     }
@@ -154,7 +164,9 @@ impl Kiosk<'_> {
                 Ok(Some(o))
             }
             Err(e) => {
-                self.line(&render::error_text(&e))?;
+                // The operator's sentence (OTPD_SERVER, a database error…) is for the log.
+                eprintln!("otpd kiosk: {}", render::error_text(&e));
+                self.line(self.texts().unavailable())?;
                 Ok(None)
             }
         }
@@ -170,13 +182,15 @@ impl Kiosk<'_> {
         loop {
             match self.ask(&language_menu(&locales))? {
                 Answer::End(end) => return Ok(Some(end)),
+                Answer::Text(t) if t.is_empty() => {}
                 Answer::Text(t) => {
                     if let Some(l) = pick_language(&t, &locales) {
                         self.locale = l;
                         return Ok(None);
                     }
+                    self.line(self.texts().not_a_language())?;
                 }
-                Answer::Bad(_) => {}
+                Answer::Bad => self.line(self.texts().not_a_language())?,
             }
         }
     }
@@ -222,7 +236,8 @@ impl Kiosk<'_> {
             let example = region.and_then(|r| r.mobile_example());
             match self.ask(&self.texts().ask_phone(example.as_deref()))? {
                 Answer::End(end) => return Ok(Err(end)),
-                Answer::Bad(p) => self.line(&p.to_string())?,
+                // A line it cannot read (control keys, not text): what is accepted.
+                Answer::Bad => self.line(self.texts().not_a_phone(region.is_some()))?,
                 Answer::Text(t) if t.is_empty() => {}
                 Answer::Text(t) => {
                     let reading = grammar::Reading {
@@ -234,11 +249,8 @@ impl Kiosk<'_> {
                     {
                         return Ok(Ok((phone, channel)));
                     }
-                    // Anything else (a command, a code, a mistyped number): say what is wrong
-                    // with it as a phone number.
-                    if let Err(e) = grammar::phone(&t, region) {
-                        self.line(&self.outcome_text(&e.outcome()))?;
-                    }
+                    // Anything else (a command, a code, a mistyped number): what is accepted,
+                    // in visitor words (the parser's reasons are the operator's).
                     self.line(self.texts().not_a_phone(region.is_some()))?;
                 }
             }
@@ -263,7 +275,7 @@ impl Kiosk<'_> {
                         return Ok(Ok(c));
                     }
                 }
-                Answer::Bad(_) => {}
+                Answer::Bad => {}
             }
         }
     }
@@ -277,8 +289,8 @@ impl Kiosk<'_> {
             let answer = self.ask(&self.texts().ask_code(resend_allowed))?;
             let text = match answer {
                 Answer::End(end) => return Ok(Some(end)),
-                Answer::Bad(p) => {
-                    self.line(&p.to_string())?;
+                Answer::Bad => {
+                    self.line(self.texts().not_a_code())?;
                     continue;
                 }
                 Answer::Text(t) => t,
@@ -330,10 +342,10 @@ impl Kiosk<'_> {
         let until = Instant::now() + Duration::from_secs(seconds);
         loop {
             let left = until.saturating_duration_since(Instant::now());
-            match self.input.next(left)? {
+            match self.input.next(left, self.signals)? {
                 Got::Idle => return Ok(End::Reset),
                 Got::Hangup => return Ok(End::Hangup),
-                Got::Line(_) => {}
+                Got::Line(_) | Got::Dropped => {}
             }
         }
     }

@@ -17,6 +17,8 @@ pub struct Screen<'a> {
     full: bool,
     /// What the next question shows above itself (full-screen only).
     pending: Vec<String>,
+    /// The last screen drawn, to draw again when the terminal dropped a half-typed line.
+    last: String,
 }
 
 impl<'a> Screen<'a> {
@@ -25,6 +27,7 @@ impl<'a> Screen<'a> {
             out,
             full: std::io::stdout().is_terminal(),
             pending: Vec::new(),
+            last: String::new(),
         }
     }
 
@@ -34,10 +37,24 @@ impl<'a> Screen<'a> {
             .map_err(Error::Output)
     }
 
-    /// A new visitor: a clean screen.
+    /// A new visitor: a clean screen (on a terminal; a pipe gets no escape codes).
     pub fn clear(&mut self) -> Result<(), Error> {
         self.pending.clear();
+        self.last.clear();
+        if !self.full {
+            return Ok(());
+        }
         self.write(CLEAR)
+    }
+
+    /// The last question again, without what was typed under it (on a terminal; a pipe
+    /// has no keyboard to drop a line).
+    pub fn redraw(&mut self) -> Result<(), Error> {
+        if !self.full || self.last.is_empty() {
+            return Ok(());
+        }
+        let page = self.last.clone();
+        self.write(&page)
     }
 
     /// A line for the visitor: shown now on a pipe, with the next question on a terminal.
@@ -60,7 +77,9 @@ impl<'a> Screen<'a> {
         let page = centred(&std::mem::take(&mut self.pending), cols, rows);
         // The answer is typed under the text, from the middle of the line.
         let indent = " ".repeat(cols.saturating_sub(20) / 2);
-        self.write(&format!("{CLEAR}{page}\n\n{indent}> "))
+        self.last = format!("{CLEAR}{page}\n\n{indent}> ");
+        let page = self.last.clone();
+        self.write(&page)
     }
 
     /// Shows what is pending, with no question (the last screen of a visit).

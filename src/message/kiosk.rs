@@ -7,6 +7,7 @@ use serde::Deserialize;
 use super::locale::{Locale, fold};
 use super::template::fill;
 use super::when::{duration, local_time};
+use crate::domain::limits::Limit;
 use crate::domain::{Channel, Outcome};
 
 /// A word per channel: what a visitor types, or how a sentence names it.
@@ -34,6 +35,7 @@ impl ChannelWords {
 #[serde(deny_unknown_fields)]
 pub struct KioskTexts {
     choose_language: String,
+    not_a_language: String,
     welcome: String,
     ask_phone: String,
     ask_phone_national: String,
@@ -51,6 +53,8 @@ pub struct KioskTexts {
     done: String,
     start_over: String,
     ask_staff: String,
+    unavailable: String,
+    number_refused: String,
     wait: String,
     country_blocked: String,
     not_confirmed: String,
@@ -97,6 +101,17 @@ pub fn pick_language(answer: &str, locales: &[&'static Locale]) -> Option<&'stat
 impl KioskTexts {
     pub fn welcome(&self) -> &str {
         &self.welcome
+    }
+
+    /// An answer to the language menu that names none of its languages.
+    pub fn not_a_language(&self) -> &str {
+        &self.not_a_language
+    }
+
+    /// The kiosk cannot send codes now (its server cannot be reached, an error): the
+    /// operator's reason goes to the log, not to the public.
+    pub fn unavailable(&self) -> &str {
+        &self.unavailable
     }
 
     /// The number question; `national_example` (e.g. "(201) 555-0123") when the station reads
@@ -215,6 +230,11 @@ impl KioskTexts {
                 operator_action: Some(_),
                 ..
             } => self.ask_staff.clone(),
+            // Limits on sends to many numbers: nothing this visitor can wait out.
+            Outcome::RateLimited {
+                limit: Some(Limit::PrefixHour | Limit::StationHour | Limit::GlobalHour),
+                ..
+            } => self.unavailable.clone(),
             Outcome::RateLimited {
                 retry_after_seconds,
                 ..
@@ -224,6 +244,7 @@ impl KioskTexts {
                 ..
             } => fill(&self.wait, &[("wait", &duration(*retry_after_seconds))]),
             Outcome::CountryBlocked { .. } => self.country_blocked.clone(),
+            Outcome::NumberTypeBlocked { .. } => self.number_refused.clone(),
             Outcome::DeliveryFailed { .. } | Outcome::DeliveryUnknown { .. } => {
                 self.not_confirmed.clone()
             }

@@ -60,7 +60,7 @@ fn english_keeps_todays_wording() {
         ),
         (
             k.ask_phone(None),
-            "Enter your mobile number, starting with + and the country code (e.g. +44 7911 123456):",
+            "Enter your mobile number, starting with + and the country code (e.g. +44 7400 123456):",
         ),
         (
             k.not_a_phone(false).to_string(),

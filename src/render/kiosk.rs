@@ -9,7 +9,7 @@ pub fn welcome() -> &'static str {
 }
 
 pub fn ask_phone() -> &'static str {
-    "Enter your mobile number, starting with + and the country code (e.g. +44 7911 123456):"
+    "Enter your mobile number, starting with + and the country code (e.g. +44 7400 123456):"
 }
 
 pub fn ask_channel(channels: &[Channel]) -> String {

@@ -3,10 +3,13 @@
 //! scope, the counters, and what would be refused now. The prompt's banner reuses
 //! [`locked_summary`].
 
-use super::{duration, local_time};
+use super::{duration, local_time, operator_step};
 use crate::domain::limits::Scope;
 use crate::domain::outcome::{Counter, LimitsView, LockedView, PauseView};
 use crate::sanitize::sanitize;
+
+/// The command that lifts the conversion guard's pauses.
+const RESUME: &str = "otpd limits resume";
 
 fn counter(c: &Counter) -> String {
     if c.cap == 0 {
@@ -75,7 +78,7 @@ pub fn limits_text(v: &LimitsView) -> String {
     }
     lines.extend(v.pauses.iter().map(pause_line));
     if !v.pauses.is_empty() {
-        lines.push("Run `otpd limits resume` to lift every pause.".into());
+        lines.push(format!("Run `{RESUME}` to lift every pause."));
     }
     lines.push(format!(
         "Sends in the last hour: {} overall, {} from this station.",
@@ -130,11 +133,16 @@ pub fn limits_text(v: &LimitsView) -> String {
     }
     for r in &v.would_refuse {
         lines.push(match &r.operator_action {
+            // The pause lines above already say to run it.
+            Some(a) if a == RESUME && !v.pauses.is_empty() => format!(
+                "Would refuse ({}): sending is paused (see above).",
+                r.limit.key()
+            ),
             Some(a) => format!(
-                "Would refuse ({}): {}; an operator must run `{}`.",
+                "Would refuse ({}): {}; an operator must {}.",
                 r.limit.key(),
                 sanitize(&r.reason),
-                sanitize(a)
+                operator_step(a)
             ),
             None => format!(
                 "Would refuse ({}): {}; for {}.",

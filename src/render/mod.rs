@@ -30,6 +30,18 @@ pub use outcome::text;
 // Durations and clock times are worded with the visitor's texts, below this module.
 pub use crate::message::when::{duration, local_time};
 
+/// What an operator must do, after "an operator must": `run `otpd …`` for a command, the edit
+/// itself for a configuration change (`add the country to limits.allowed_countries in the
+/// config file`), which is no command to run.
+pub fn operator_step(action: &str) -> String {
+    let action = crate::sanitize::sanitize(action);
+    if action.starts_with("otpd ") {
+        format!("run `{action}`")
+    } else {
+        format!("{action} in the config file")
+    }
+}
+
 /// `s` with its first letter in upper case (errors from the domain start in lower case).
 pub fn capitalised(s: &str) -> String {
     let mut c = s.chars();

@@ -131,7 +131,7 @@ pub fn text(o: &Outcome) -> String {
             format!("That code has expired. Send a new code to {phone}.")
         }
         Outcome::Locked { phone } => format!(
-            "Too many wrong codes: the verification for {phone} is locked. Send a new code."
+            "Too many wrong codes: the verification for {phone} is locked and cannot be resent. Start a new one with send."
         ),
         Outcome::AlreadyUsed { phone } => {
             format!("That code was already used: {phone} is verified.")

@@ -116,7 +116,7 @@ pub fn help(topic: Option<&str>) -> String {
                 "send PHONE [sms|whatsapp|call] [LOCALE] — send a code, in LOCALE's language if given (en, es, fr, de or pt; otherwise [message] locale). Typing just the number does the same."
             }
             "resend" => {
-                "resend — send a new code to the current number; the old code stops working. Allowed once the cooldown has passed."
+                "resend — send a new code to the current number; the old code still works until its own expiry (policy.accept_replaced_code). Allowed once the cooldown has passed."
             }
             "verify" => {
                 "verify CODE [PHONE] — check a code for the current number. Typing just the digits does the same; spaces and dashes are fine."

@@ -54,9 +54,10 @@ pub fn rate_limited(
         // Refusals with outcomes of their own; worded as a fallback only.
         Some(Limit::Country | Limit::NumberType | Limit::FixedLine) | None => match operator_action
         {
-            Some(_) => format!(
-                "Not sent: {}. An operator must run `{action}`.",
-                sanitize(reason)
+            Some(a) => format!(
+                "Not sent: {}. An operator must {}.",
+                sanitize(reason),
+                super::operator_step(a)
             ),
             None => format!("Not sent: {}. Wait {wait}.", sanitize(reason)),
         },

@@ -280,6 +280,7 @@ impl Ctx<'_> {
             now,
             expires_at: fresh.expires_at,
             locale: fresh.locale,
+            keep_replaced: self.policy.accept_replaced_code,
         })?;
         self.record_send(tx, now, phone, ch.id)?;
         let detail = format!("{}; resend {}", fresh.channel, ch.resends + 1);

@@ -9,6 +9,11 @@
 //! Counting the failure with the attempt means parallel wrong guesses see each other in the
 //! number's lock decision (they cannot overshoot `max_failures_per_number`), and a crash between
 //! the phases leaves the failure counted rather than forgotten.
+//!
+//! After a resend the code it replaced is hashed too while it lives (`[policy]
+//! accept_replaced_code`: texts arrive out of order): one more hash, made whatever the first
+//! said, against the same attempt — the budget is shared, and accepting it consumes the
+//! verification exactly as the current code does.
 
 use chrono::{DateTime, Utc};
 
@@ -45,6 +50,15 @@ pub(super) struct Checked {
 struct Provisional {
     before: NumberState,
     effect: FailureEffect,
+}
+
+/// Which of a verification's codes the typed one matched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Matched {
+    /// The code of the last send.
+    Current,
+    /// The code that send replaced, still within its own lifetime.
+    Replaced,
 }
 
 /// A settled attempt: the audit event, the answer and the event's detail.
@@ -98,7 +112,7 @@ impl Service<'_> {
     ) -> Result<Outcome> {
         let cx = self.cx;
         // Expired and unknown codes are hashed too, so timing does not tell them apart.
-        let (checked, matches) = match step {
+        let (checked, matched) = match step {
             Step::Done(o) => return Ok(o),
             Step::Decoy => {
                 let decoy = cx.hasher.decoy();
@@ -106,13 +120,28 @@ impl Service<'_> {
                 return self.no_pending(clock.now(), which);
             }
             Step::Check(c) => {
-                let ok = cx.hasher.verify(code, &c.ch.code_hash);
-                (c, ok)
+                let current = cx.hasher.verify(code, &c.ch.code_hash);
+                // The code a resend replaced, while it lives ([policy] accept_replaced_code):
+                // one hash more, made whatever the first said, so a right and a wrong code
+                // cost the same (after approval it tells "already used" from "wrong").
+                let counts = matches!(c.gate, Gate::Attempt | Gate::AlreadyApproved);
+                let replaced = match c.ch.live_replaced_hash(clock.now()) {
+                    Some(hash) if cx.policy.accept_replaced_code && counts => {
+                        cx.hasher.verify(code, hash)
+                    }
+                    _ => false,
+                };
+                let matched = match (current, replaced) {
+                    (true, _) => Some(Matched::Current),
+                    (false, true) => Some(Matched::Replaced),
+                    (false, false) => None,
+                };
+                (c, matched)
             }
         };
         Ok(self
             .store
-            .transaction(|tx| cx.settle(tx, clock.now(), &checked, matches))?)
+            .transaction(|tx| cx.settle(tx, clock.now(), &checked, matched))?)
     }
 }
 
@@ -230,9 +259,14 @@ impl Ctx<'_> {
         tx: &mut dyn Tx,
         now: DateTime<Utc>,
         c: &Checked,
-        matches: bool,
+        matched: Option<Matched>,
     ) -> StoreResult<Outcome> {
         let ch = &c.ch;
+        let matches = matched.is_some();
+        let which = match matched {
+            Some(Matched::Replaced) => "; the code a resend replaced",
+            _ => "",
+        };
         let phone = ch.phone.clone();
         let (event, outcome, detail) = match c.gate {
             Gate::Expired => (Event::Expired, Outcome::Expired { phone }, String::new()),
@@ -249,7 +283,7 @@ impl Ctx<'_> {
             _ if matches && tx.consume(ch.id, ch.generation, now)? => (
                 Event::Approved,
                 Outcome::Approved { phone },
-                format!("attempt {}", ch.attempts + 1),
+                format!("attempt {}{which}", ch.attempts + 1),
             ),
             _ => self.not_accepted(tx, now, ch, matches)?,
         };

@@ -77,6 +77,8 @@ impl Table {
                 "delivery_status",
                 "provider_ref",
                 "locale",
+                "replaced_hash",
+                "replaced_expires_at",
             ],
             Table::AuditEvents => &[
                 "id",

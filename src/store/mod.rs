@@ -317,6 +317,8 @@ pub struct Reissue<'a> {
     pub expires_at: DateTime<Utc>,
     /// The new message's language tag; `None`: the configured one.
     pub locale: Option<&'a str>,
+    /// Keep the replaced code's hash and expiry ([`crate::domain::Policy::accept_replaced_code`]).
+    pub keep_replaced: bool,
 }
 
 /// One send, as the ledger records it.

@@ -37,6 +37,7 @@ fn resend(tx: &mut dyn Tx, id: i64, hash: &str) -> bool {
         now: t0() + TimeDelta::seconds(10),
         expires_at: t0() + TimeDelta::seconds(310),
         locale: Some("es"),
+        keep_replaced: true,
     })
     .unwrap()
 }

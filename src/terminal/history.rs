@@ -1,7 +1,9 @@
 //! The prompt's history file: in the platform state directory, readable by its owner only, and
-//! never holding a code — `verify` lines and bare codes are stored as `verify ******`, and in
-//! any other line (a typo such as `verfy 123456`) every run of 4 or more digits that is not
-//! part of a phone number is masked.
+//! never holding a code or a full phone number — `verify` lines and bare codes are stored as
+//! `verify ******`, a phone number as it is shown (`+1 •••-•••-2671`: only the challenges table
+//! holds full numbers, and prune removes them; the prompt keeps the current number itself), and
+//! in any other line (a typo such as `verfy 123456`) every other run of 4 or more digits is
+//! masked.
 
 use std::fs;
 use std::io::{Read, Seek, Write};
@@ -73,15 +75,20 @@ pub fn entry(line: &str) -> Option<String> {
     Some(mask_digits(line))
 }
 
-/// `line` with the digits of every run of 4 or more (digits joined by spaces or dashes, the
-/// way a code may be typed) replaced by `*`, except a phone number's own digits.
+/// `line` with every phone number masked as it is shown (`+1 •••-•••-2671`) and the digits of
+/// every other run of 4 or more (digits joined by spaces or dashes, the way a code may be
+/// typed) replaced by `*`.
 ///
 /// A phone number starts at a word beginning with `+` (or `00`) and takes the following words
 /// made of digits and `()-.` only as long as the whole still parses as a valid number: the
-/// longest such span is the number, so `+44 7911 123456` stays whole while the code in
+/// longest such span is the number, so `+44 7911 123456` is masked as one number while the code in
 /// `+1 415 555 2671 482913` is masked. A `+` word that starts no valid number is kept alone.
 pub fn mask_digits(line: &str) -> String {
-    let keep = phone_spans(line);
+    let phones = phone_spans(line);
+    let mut keep = vec![false; line.len()];
+    for p in &phones {
+        keep[p.start..p.end].fill(true);
+    }
     let bytes = line.as_bytes();
     let mut out = bytes.to_vec();
     let mut i = 0;
@@ -116,13 +123,30 @@ pub fn mask_digits(line: &str) -> String {
         }
         i = j;
     }
-    // Only ASCII digits were replaced, by an ASCII byte: still UTF-8.
-    String::from_utf8(out).unwrap_or_default()
+    // Only ASCII digits were replaced, by an ASCII byte: still UTF-8, at the same offsets.
+    let out = String::from_utf8(out).unwrap_or_default();
+    let mut masked = String::with_capacity(out.len());
+    let mut at = 0;
+    for p in &phones {
+        masked.push_str(&out[at..p.start]);
+        masked.push_str(&p.shown);
+        at = p.end;
+    }
+    masked.push_str(&out[at..]);
+    masked
 }
 
-/// Which bytes of `line` belong to a phone number (see [`mask_digits`]).
-fn phone_spans(line: &str) -> Vec<bool> {
-    let mut keep = vec![false; line.len()];
+/// A phone number's bytes in a line, and the number as it is shown (masked).
+struct Span {
+    start: usize,
+    end: usize,
+    shown: String,
+}
+
+/// The phone numbers in `line`, in order, and the `+` words that start none (kept as typed;
+/// see [`mask_digits`]).
+fn phone_spans(line: &str) -> Vec<Span> {
+    let mut spans = Vec::new();
     let words: Vec<(usize, &str)> = line
         .split_ascii_whitespace()
         .map(|w| (w.as_ptr() as usize - line.as_ptr() as usize, w))
@@ -146,22 +170,33 @@ fn phone_spans(line: &str) -> Vec<bool> {
             .unwrap_or(i);
         let number = (i..=last).rev().find_map(|j| {
             let end = words[j].0 + words[j].1.len();
-            PhoneNumber::parse(&line[start..end]).ok().map(|_| (j, end))
+            PhoneNumber::parse(&line[start..end])
+                .ok()
+                .map(|p| (j, end, p))
         });
         match number {
-            Some((j, end)) => {
-                keep[start..end].fill(true);
+            Some((j, end, phone)) => {
+                spans.push(Span {
+                    start,
+                    end,
+                    shown: phone.to_string(),
+                });
                 i = j + 1;
             }
             None => {
                 if plus {
-                    keep[start..start + first.len()].fill(true);
+                    let end = start + first.len();
+                    spans.push(Span {
+                        start,
+                        end,
+                        shown: line[start..end].to_string(),
+                    });
                 }
                 i += 1;
             }
         }
     }
-    keep
+    spans
 }
 
 #[cfg(test)]
@@ -175,11 +210,11 @@ mod tests {
             ("VERIFY 482 913 +1 415 555 2671", Some(MASKED_VERIFY)),
             ("482913", Some(MASKED_VERIFY)),
             ("482-913", Some(MASKED_VERIFY)),
-            ("0044 7911 123456", Some("0044 7911 123456")),
+            ("0044 7911 123456", Some("+44 •••• ••3456")),
             ("48291", Some(MASKED_VERIFY)),
             ("verify", Some(MASKED_VERIFY)),
-            ("send +1 415 555 2671", Some("send +1 415 555 2671")),
-            ("+1 415 555 2671", Some("+1 415 555 2671")),
+            ("send +1 415 555 2671", Some("send +1 •••-•••-2671")),
+            ("+1 415 555 2671", Some("+1 •••-•••-2671")),
             ("  status ", Some("status")),
             ("", None),
         ];

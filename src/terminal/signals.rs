@@ -1,12 +1,13 @@
 //! Signals on a terminal. The prompt catches SIGINT and SIGTERM so that a command that is
 //! running (hashing, delivering) finishes — its answer printed, its audit row written — before
 //! the process stops; while it only waits for a line there is nothing half-done, so it exits
-//! at once. The kiosk makes the keyboard's signals do nothing at all.
+//! at once. The kiosk makes the keyboard's signals do nothing but wipe the half-typed line (the
+//! terminal drops it), and ends cleanly on its supervisor's SIGTERM or SIGHUP.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use signal_hook::consts::{SIGINT, SIGQUIT, SIGTERM, SIGTSTP};
+use signal_hook::consts::{SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGTSTP};
 
 use crate::error::{Error, Signal};
 
@@ -61,14 +62,37 @@ impl Watch {
     }
 }
 
-/// SIGINT, SIGQUIT and SIGTSTP get a handler that only sets a flag nobody reads: the keys do
-/// nothing, and the process can neither be killed nor stopped from the keyboard. The handlers
-/// stay for as long as the returned ids are kept.
-pub fn ignore_keyboard() -> Result<Vec<signal_hook::SigId>, Error> {
-    let ignored = Arc::new(AtomicBool::new(false));
-    [SIGINT, SIGQUIT, SIGTSTP]
-        .into_iter()
-        .map(|s| signal_hook::flag::register(s, Arc::clone(&ignored)))
-        .collect::<Result<_, _>>()
-        .map_err(|e| Error::Signals(Signal::Keyboard, e))
+/// The kiosk's signals. SIGINT, SIGQUIT and SIGTSTP only raise a flag: the process can
+/// neither be killed nor stopped from the keyboard, but the terminal has dropped the line
+/// typed so far, so the kiosk redraws its question rather than leave on screen what it will
+/// never read. SIGTERM and SIGHUP raise another: the kiosk clears the screen and exits.
+pub struct KioskSignals {
+    keyboard: Arc<AtomicBool>,
+    ended: Arc<AtomicBool>,
+}
+
+impl KioskSignals {
+    pub fn install() -> Result<KioskSignals, Error> {
+        let keyboard = Arc::new(AtomicBool::new(false));
+        let ended = Arc::new(AtomicBool::new(false));
+        for s in [SIGINT, SIGQUIT, SIGTSTP] {
+            signal_hook::flag::register(s, Arc::clone(&keyboard))
+                .map_err(|e| Error::Signals(Signal::Keyboard, e))?;
+        }
+        for s in [SIGTERM, SIGHUP] {
+            signal_hook::flag::register(s, Arc::clone(&ended))
+                .map_err(|e| Error::Signals(Signal::Terminate, e))?;
+        }
+        Ok(KioskSignals { keyboard, ended })
+    }
+
+    /// Whether a keyboard signal came since the last call.
+    pub fn take_keyboard(&self) -> bool {
+        self.keyboard.swap(false, Ordering::SeqCst)
+    }
+
+    /// Whether the supervisor asked the kiosk to end.
+    pub fn ended(&self) -> bool {
+        self.ended.load(Ordering::SeqCst)
+    }
 }

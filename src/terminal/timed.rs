@@ -10,6 +10,7 @@ use nix::poll::{PollFd, PollFlags, PollTimeout};
 use nix::sys::termios::{self, FlushArg, LocalFlags, SetArg, SpecialCharacterIndices, Termios};
 
 use super::input::{Input, decode};
+use super::signals::KioskSignals;
 use crate::error::Error;
 
 /// The bytes of Ctrl-C, Ctrl-D, Ctrl-Z and Ctrl-\\ (when the terminal passes them on).
@@ -56,7 +57,13 @@ pub enum Got {
     Line(Input),
     Idle,
     Hangup,
+    /// A keyboard signal: the terminal dropped what was typed of the line (it is still on the
+    /// screen).
+    Dropped,
 }
+
+/// The longest wait in one `poll`, so a signal that lands just before it is seen soon.
+const SLICE: Duration = Duration::from_millis(250);
 
 /// Lines from stdin, read without blocking past a deadline.
 #[derive(Default)]
@@ -67,9 +74,18 @@ pub struct TimedLines {
 }
 
 impl TimedLines {
-    pub fn next(&mut self, wait: Duration) -> Result<Got, Error> {
+    /// The next line within `wait`; `signals` end the wait early (a keyboard signal, or the
+    /// supervisor's SIGTERM or SIGHUP, which reads as a hang-up).
+    pub fn next(&mut self, wait: Duration, signals: &KioskSignals) -> Result<Got, Error> {
         let deadline = Instant::now() + wait;
         loop {
+            if signals.ended() {
+                return Ok(Got::Hangup);
+            }
+            // The terminal dropped its half-typed line itself; what was typed since is kept.
+            if signals.take_keyboard() {
+                return Ok(Got::Dropped);
+            }
             if let Some(i) = self.buf.iter().position(|b| *b == b'\n') {
                 let mut line: Vec<u8> = self.buf.drain(..=i).collect();
                 line.pop();
@@ -85,9 +101,9 @@ impl TimedLines {
             }
             let stdin = std::io::stdin();
             let mut fds = [PollFd::new(stdin.as_fd(), PollFlags::POLLIN)];
-            let timeout = PollTimeout::try_from(left).unwrap_or(PollTimeout::MAX);
+            let timeout = PollTimeout::try_from(left.min(SLICE)).unwrap_or(PollTimeout::MAX);
             match nix::poll::poll(&mut fds, timeout) {
-                Ok(0) => return Ok(Got::Idle),
+                Ok(0) => continue,
                 Ok(_) => {}
                 Err(nix::errno::Errno::EINTR) => continue,
                 Err(e) => return Err(Error::Input(e.into())),

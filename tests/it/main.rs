@@ -11,6 +11,7 @@ mod fake_twilio;
 mod files;
 mod fuzz;
 mod harness;
+mod kiosk_visitor;
 mod layout;
 mod limits;
 mod message;

@@ -347,23 +347,23 @@ const ALL: &str = "[kiosk]\nlocales = [\"en\", \"es\", \"fr\", \"de\", \"pt\"]\n
 const KIOSK: [(&str, &str); 5] = [
     (
         "Welcome. Let's verify your mobile number.",
-        "Enter your mobile number, starting with + and the country code (e.g. +44 7911 123456):",
+        "Enter your mobile number, starting with + and the country code (e.g. +44 7400 123456):",
     ),
     (
         "Bienvenido. Vamos a verificar su número de móvil.",
-        "Introduzca su número de móvil, empezando por + y el prefijo del país (p. ej. +44 7911 123456):",
+        "Introduzca su número de móvil, empezando por + y el prefijo del país (p. ej. +44 7400 123456):",
     ),
     (
         "Bienvenue. Vérifions votre numéro de mobile.",
-        "Saisissez votre numéro de mobile, en commençant par + et l'indicatif du pays (p. ex. +44 7911 123456) :",
+        "Saisissez votre numéro de mobile, en commençant par + et l'indicatif du pays (p. ex. +44 7400 123456) :",
     ),
     (
         "Willkommen. Bestätigen wir Ihre Mobilnummer.",
-        "Geben Sie Ihre Mobilnummer ein, beginnend mit + und der Ländervorwahl (z. B. +44 7911 123456):",
+        "Geben Sie Ihre Mobilnummer ein, beginnend mit + und der Ländervorwahl (z. B. +44 7400 123456):",
     ),
     (
         "Bem-vindo. Vamos verificar o seu número de celular.",
-        "Digite o seu número de celular, começando com + e o código do país (ex.: +44 7911 123456):",
+        "Digite o seu número de celular, começando com + e o código do país (ex.: +44 7400 123456):",
     ),
 ];
 

@@ -276,7 +276,7 @@ fn the_kiosk_asks_for_a_national_number_with_its_region_s_example() {
         assert!(s.contains(&ask), "{region}: {s}");
         // Neither question nor refusal asks for a + the visitor does not need.
         assert!(
-            s.contains("\nPlease enter a mobile number.\n"),
+            s.contains("> Please enter a mobile number.\n"),
             "{region}: {s}"
         );
         assert!(!s.contains("starting with +"), "{region}: {s}");
@@ -293,4 +293,30 @@ fn the_kiosk_asks_for_a_national_number_with_its_region_s_example() {
             .contains("Please enter a mobile number, starting with + and the country code."),
         "{r:?}"
     );
+}
+
+#[test]
+fn audit_phone_reads_national_numbers_with_the_region() {
+    let env = Env::new();
+    env.run(&["send", US]).ok();
+    env.run(&["send", US2]).ok();
+    let listed = env.run(&[
+        "audit",
+        "--json",
+        "--region",
+        "US",
+        "--phone",
+        "415 555 2671",
+    ]);
+    assert_eq!(listed.code, 0, "{listed:?}");
+    let rows = listed.json_lines();
+    assert!(!rows.is_empty(), "{listed:?}");
+    assert!(
+        rows.iter().all(|r| r["phone"] == "+1 •••-•••-2671"),
+        "only that number's events: {listed:?}"
+    );
+    // Without a region a national number is still refused, in one line saying why.
+    let refused = env.run(&["audit", "--phone", "415 555 2671"]);
+    assert_eq!(refused.code, 2, "{refused:?}");
+    assert!(refused.stderr.contains("--phone"), "{refused:?}");
 }

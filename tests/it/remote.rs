@@ -606,3 +606,24 @@ fn commands_of_the_database_refuse_to_run_through_a_server() {
     assert_eq!(r.code, 0, "{r:?}");
     holds_nothing(&term);
 }
+
+#[test]
+fn a_kiosk_whose_server_is_gone_tells_the_visitor_in_visitor_words() {
+    let served = Env::new();
+    let (server, term) = kiosk_through_a_server(&served);
+    let (child, rx, mut stdin) = piped_kiosk_sent_a_code(&term);
+    drop(server);
+    writeln!(stdin, "{}", served.last_code(US_E164)).unwrap();
+    let said = wait_for(&rx, "right now");
+    assert!(
+        said.contains("Sorry, codes cannot be sent from this kiosk right now."),
+        "{said}"
+    );
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+    let log = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        log.contains("otpd kiosk: "),
+        "the operator's reason is logged: {log}"
+    );
+}

@@ -271,27 +271,28 @@ fn the_running_prompt_cannot_dump_core() {
 }
 
 #[test]
-fn history_masks_codes_in_any_line_and_keeps_phone_numbers() {
+fn history_masks_codes_in_any_line_and_phone_numbers_as_shown() {
     use otpd::terminal::history::entry;
     let cases = [
         ("verfy 123456", "verfy ******"),
-        ("123456 +1 415 555 2671", "****** +1 415 555 2671"),
+        ("123456 +1 415 555 2671", "****** +1 •••-•••-2671"),
         (
             "vrify 482 913 +1 415 555 2671",
-            "vrify *** *** +1 415 555 2671",
+            "vrify *** *** +1 •••-•••-2671",
         ),
         ("chek 4829-1375", "chek ****-****"),
-        ("send +44 7911 123456", "send +44 7911 123456"),
-        ("+44 7911 123456 482913", "+44 7911 123456 ******"),
+        ("send +44 7911 123456", "send +44 •••• ••3456"),
+        ("+44 7911 123456 482913", "+44 •••• ••3456 ******"),
         (
             "status +1 415 555 2671 4829137",
-            "status +1 415 555 2671 *******",
+            "status +1 •••-•••-2671 *******",
         ),
-        ("send 0044 7911 123456", "send 0044 7911 123456"),
+        ("send 0044 7911 123456", "send +44 •••• ••3456"),
         (
             "send +1 (415) 555-2671 whatsapp",
-            "send +1 (415) 555-2671 whatsapp",
+            "send +1 •••-•••-2671 whatsapp",
         ),
+        ("send +1 555", "send +1 555"),
         ("help 12", "help 12"),
     ];
     for (line, want) in cases {
@@ -322,7 +323,8 @@ fn the_prompt_history_holds_no_code_from_a_mistyped_line() {
     let text = std::fs::read_to_string(env.home().join(".local/state/otpd/history")).unwrap();
     assert!(!text.contains(&code) && !text.contains(&wrong), "{text}");
     assert!(text.contains("verfy ******"), "{text}");
-    assert!(text.contains(&format!("****** {US}")), "{text}");
+    assert!(text.contains("****** +1 •••-•••-2671"), "{text}");
+    assert!(!text.contains("415 555"), "no full number: {text}");
 }
 
 #[test]
@@ -339,7 +341,7 @@ fn codes_an_older_otpd_left_in_the_history_are_masked_on_start() {
     otpd::terminal::history::prepare(&file).unwrap();
     assert_eq!(
         std::fs::read_to_string(&file).unwrap(),
-        "#V2\nsend +44 7911 123456\nverfy ******\n****** +1 415 555 2671\n"
+        "#V2\nsend +44 •••• ••3456\nverfy ******\n****** +1 •••-•••-2671\n"
     );
     assert_eq!(mode(&file), 0o600);
 

@@ -103,14 +103,83 @@ on_both_stores! {
         assert_eq!(r.json()["attempts_left"], 3, "resend does not reset attempts");
         let second = env.last_code(US_E164);
         if first != second {
+            // The replaced code works until its own expiry ([policy] accept_replaced_code),
+            // which the 30 s wait for the resend has just reached (300 s from the send).
+            env.advance(270);
             let old = env.run(&["verify", "--json", &first, "--phone", US]);
             assert_eq!(old.outcome(), "invalid", "the old code stops working: {old:?}");
+            env.advance(-270);
         }
         env.advance(299);
         assert_eq!(env.run(&["status", "--json"]).json()["pending"][0]["expires_in_seconds"], 1);
         env.advance(1);
         let late = env.run(&["verify", "--json", &second, "--phone", US]);
         assert_eq!((late.code, late.outcome()), (1, "expired".into()), "{late:?}");
+    }
+
+    fn a_resend_keeps_the_replaced_code_until_its_own_expiry_with_shared_attempts(store) {
+        // Texts can arrive out of order: the visitor types the first code after a resend.
+        let mut env = Env::new_on(store);
+        env.run(&["send", US]).ok();
+        let first = env.last_code(US_E164);
+        env.advance(30);
+        env.run(&["resend", US]).ok();
+        let second = env.last_code(US_E164);
+        if first == second {
+            return; // one chance in a million: nothing tells the two codes apart
+        }
+        let wrong = env.wrong_code(US_E164);
+        if wrong == first {
+            return;
+        }
+        let w = env.run(&["verify", "--json", &wrong, "--phone", US]);
+        assert_eq!(w.json()["attempts_left"], 4, "{w:?}");
+        let old = env.run(&["verify", "--json", &first, "--phone", US]);
+        assert_eq!((old.code, old.outcome()), (0, "approved".into()), "{old:?}");
+        let again = env.run(&["verify", "--json", &first, "--phone", US]);
+        assert_eq!(again.outcome(), "already_used", "{again:?}");
+        let events = env.query_strings("SELECT detail FROM audit_events").join("\n");
+        assert!(events.contains("the code a resend replaced"), "{events}");
+        assert!(!events.contains(&first), "no code in the audit log: {events}");
+
+        // Its own expiry: 300 s from the first send, 270 s after the resend.
+        env.run(&["send", US2]).ok();
+        let first = env.last_code(US2_E164);
+        env.advance(30);
+        env.run(&["resend", US2]).ok();
+        let second = env.last_code(US2_E164);
+        if first == second {
+            return;
+        }
+        env.advance(269);
+        let wrong = env.wrong_code(US2_E164);
+        if wrong == first {
+            return;
+        }
+        let w = env.run(&["verify", "--json", &wrong, "--phone", US2]);
+        assert_eq!(w.outcome(), "invalid", "{w:?}");
+        env.advance(1);
+        let old = env.run(&["verify", "--json", &first, "--phone", US2]);
+        assert_eq!(old.outcome(), "invalid", "expired with its own lifetime: {old:?}");
+        assert_eq!(old.json()["attempts_left"], 3, "the attempts are shared: {old:?}");
+        let new = env.run(&["verify", "--json", &second, "--phone", US2]);
+        assert_eq!(new.outcome(), "approved", "{new:?}");
+    }
+
+    fn accept_replaced_code_off_makes_a_resend_end_the_old_code(store) {
+        let mut env = Env::with_config_on(store, "[policy]\naccept_replaced_code = false\n");
+        env.run(&["send", US]).ok();
+        let first = env.last_code(US_E164);
+        env.advance(30);
+        env.run(&["resend", US]).ok();
+        let second = env.last_code(US_E164);
+        if first == second {
+            return;
+        }
+        let old = env.run(&["verify", "--json", &first, "--phone", US]);
+        assert_eq!((old.code, old.outcome()), (1, "invalid".into()), "{old:?}");
+        let held = env.query_i64("SELECT count(*) FROM challenges WHERE replaced_hash IS NOT NULL");
+        assert_eq!(held, 0, "nothing of the old code is kept");
     }
 
     fn twelve_concurrent_sends_against_a_cap_of_three_send_three(store) {
@@ -165,8 +234,9 @@ on_both_stores! {
                 env.query_i64("SELECT version FROM otpd_schema")
             }
         };
-        // Both stores are at the same schema: the API key seals (migration 7) included.
-        assert_eq!(version, 7);
+        // Both stores are at the same schema: the replaced code's columns (migration 8)
+        // included.
+        assert_eq!(version, 8);
         // Migration 2's seed row exists once: a second run of it would have failed or doubled it.
         assert_eq!(env.query_i64("SELECT count(*) FROM limit_pause"), 1);
     }

@@ -145,7 +145,7 @@ impl Limits {
         Some(Trip {
             scope,
             reason: format!(
-                "only {} of {} verifications{}{across} in the last hour were completed ({:.0}% < {:.0}%), a sign of SMS pumping; an operator must run `otpd limits resume`",
+                "only {} of {} verifications{}{across} in the last hour were completed ({:.0}% < {:.0}%), a sign of SMS pumping",
                 c.converted,
                 c.verifications,
                 scope.sends_phrase(),

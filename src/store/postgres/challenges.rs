@@ -12,7 +12,7 @@ use crate::store::{NewChallenge, Reissue};
 
 const COLUMNS: &str = "id, phone, station, channel, code_hash, code_length, generation, \
      created_at, sent_at, expires_at, attempts, max_attempts, resends, state, used_at, \
-     delivery_status, provider_ref, locale";
+     delivery_status, provider_ref, locale, replaced_hash, replaced_expires_at";
 
 /// A row as a [`Challenge`]; a stored value otpd never writes is an error naming the column.
 fn from_row(r: &Row) -> PgResult<Challenge> {
@@ -39,6 +39,8 @@ fn from_row(r: &Row) -> PgResult<Challenge> {
         delivery_status: r.try_get(15)?,
         provider_ref: r.try_get(16)?,
         locale: r.try_get(17)?,
+        replaced_hash: r.try_get(18)?,
+        replaced_expires_at: r.try_get::<_, Option<i64>>(19)?.map(from_ms),
     })
 }
 
@@ -113,13 +115,16 @@ pub fn insert(c: &mut Conn<'_>, n: &NewChallenge<'_>) -> PgResult<i64> {
     Ok(row.try_get(0)?)
 }
 
-/// Replaces the code of a pending verification (resend); the attempt count is kept.
+/// Replaces the code of a pending verification (resend), keeping the replaced code's hash and
+/// expiry aside when `keep_replaced`; the attempt count is kept.
 pub fn reissue(c: &mut Conn<'_>, r: &Reissue<'_>) -> PgResult<bool> {
     let n = c.execute(
         "UPDATE challenges
          SET code_hash = $2, channel = $3, generation = generation + 1, sent_at = $4,
              expires_at = $5, resends = resends + 1, delivery_status = 'pending',
-             provider_ref = NULL, locale = $6
+             provider_ref = NULL, locale = $6,
+             replaced_hash = CASE WHEN $7 THEN code_hash END,
+             replaced_expires_at = CASE WHEN $7 THEN expires_at END
          WHERE id = $1 AND state = 'pending'",
         &[
             &r.id,
@@ -128,6 +133,7 @@ pub fn reissue(c: &mut Conn<'_>, r: &Reissue<'_>) -> PgResult<bool> {
             &to_ms(r.now),
             &to_ms(r.expires_at),
             &r.locale,
+            &r.keep_replaced,
         ],
     )?;
     Ok(n == 1)

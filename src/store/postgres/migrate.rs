@@ -40,6 +40,10 @@ pub(super) const MIGRATIONS: &[(i64, &str)] = &[
         7,
         include_str!("../../../migrations/postgres/0007_api_key_seals.sql"),
     ),
+    (
+        8,
+        include_str!("../../../migrations/postgres/0008_replaced_code.sql"),
+    ),
 ];
 
 /// The migration that adds the API key seals (the keys stored before it are sealed then).

@@ -11,7 +11,7 @@ use crate::store::{NewChallenge, Reissue};
 
 const COLUMNS: &str = "id, phone, station, channel, code_hash, code_length, generation, \
      created_at, sent_at, expires_at, attempts, max_attempts, resends, state, used_at, \
-     delivery_status, provider_ref, locale";
+     delivery_status, provider_ref, locale, replaced_hash, replaced_expires_at";
 
 fn from_row(r: &Row<'_>) -> rusqlite::Result<Challenge> {
     let bad = |i: usize, what: &str| {
@@ -43,6 +43,8 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<Challenge> {
         delivery_status: r.get(15)?,
         provider_ref: r.get(16)?,
         locale: r.get(17)?,
+        replaced_hash: r.get(18)?,
+        replaced_expires_at: r.get::<_, Option<i64>>(19)?.map(from_ms),
     })
 }
 
@@ -115,13 +117,16 @@ pub fn insert(c: &Connection, n: &NewChallenge<'_>) -> rusqlite::Result<i64> {
 }
 
 /// Replaces the code of a pending verification (resend): the old code stops working because
-/// its hash and generation are gone; the attempt count is kept.
+/// its hash and generation are gone, unless `keep_replaced` keeps its hash and expiry aside
+/// (the right-hand sides read the row as it was); the attempt count is kept.
 pub fn reissue(c: &Connection, r: &Reissue<'_>) -> rusqlite::Result<bool> {
     let n = c.execute(
         "UPDATE challenges
          SET code_hash = ?2, channel = ?3, generation = generation + 1, sent_at = ?4,
              expires_at = ?5, resends = resends + 1, delivery_status = 'pending',
-             provider_ref = NULL, locale = ?6
+             provider_ref = NULL, locale = ?6,
+             replaced_hash = CASE WHEN ?7 THEN code_hash END,
+             replaced_expires_at = CASE WHEN ?7 THEN expires_at END
          WHERE id = ?1 AND state = 'pending'",
         params![
             r.id,
@@ -130,6 +135,7 @@ pub fn reissue(c: &Connection, r: &Reissue<'_>) -> rusqlite::Result<bool> {
             to_ms(r.now),
             to_ms(r.expires_at),
             r.locale,
+            r.keep_replaced,
         ],
     )?;
     Ok(n == 1)

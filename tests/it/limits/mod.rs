@@ -10,6 +10,7 @@ use crate::harness::*;
 
 mod locks;
 mod scopes;
+mod wording;
 
 /// A Great Britain mobile number (+44 7911 … is Guernsey in the numbering plan).
 pub(crate) const GB: &str = "+44 7400 123456";

@@ -95,6 +95,21 @@ on_both_stores! {
         assert_eq!(env.outbox().len(), 2);
     }
 
+    fn a_check_with_the_code_a_resend_replaced_is_approved_as_twilio_does(store) {
+        // Two texts, arriving out of order: the person types the first code.
+        let env = Env::with_config_on(store, "[policy]\nresend_cooldown_seconds = 0\n");
+        let k = key(&env, "desk-1", "station");
+        let server = Server::start(&env);
+        assert_eq!(server.create(&k, US_E164).status, 201);
+        let first = env.last_code(US_E164);
+        assert_eq!(server.create(&k, US_E164).status, 201);
+        if env.last_code(US_E164) == first {
+            return;
+        }
+        let r = server.check(&k, US_E164, &first);
+        assert_eq!((r.status, &r.body["status"]), (200, &"approved".into()), "{r:?}");
+    }
+
     fn sixty_four_concurrent_checks_of_the_right_code_approve_exactly_once(store) {
         let env = Env::with_config_on(store, "[policy]\nmax_attempts = 100\n[server]\nqueue = 256\n");
         let k = key(&env, "desk-1", "station");
