@@ -10,7 +10,7 @@ use crate::clock::to_ms;
 use crate::crypto::Secrets;
 use crate::domain::PhoneNumber;
 
-pub use super::audit_batch::AuditBatch;
+pub use super::audit_batch::{AuditBatch, RowRef};
 
 /// `prev_mac` of the first row.
 pub const GENESIS_MAC: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -178,23 +178,6 @@ pub struct AuditRow {
     pub detail: String,
     pub prev_mac: String,
     pub mac: String,
-}
-
-/// A row's fields borrowed from wherever they are (a stored row, an [`AuditBatch`]), so the
-/// chain can be checked without allocating per row.
-#[derive(Debug, Clone, Copy)]
-pub struct RowRef<'a> {
-    pub id: i64,
-    pub at: i64,
-    pub station: &'a str,
-    pub event: &'a str,
-    pub outcome: &'a str,
-    pub phone_masked: Option<&'a str>,
-    pub phone_key: Option<&'a str>,
-    pub challenge_id: Option<i64>,
-    pub detail: &'a str,
-    pub prev_mac: &'a str,
-    pub mac: &'a str,
 }
 
 impl AuditRow {
