@@ -273,7 +273,7 @@ fn postgres_restart_mid_load_is_a_storage_error_then_consistent() {
     let server = match pg_server::private_cluster() {
         Ok(s) => s,
         Err(why) => {
-            skip(&format!("no private PostgreSQL cluster ({why})"));
+            pg_server::skip(&format!("no private PostgreSQL cluster ({why})"));
             return;
         }
     };
@@ -392,13 +392,13 @@ fn postgres_tls_require_and_verify_full_with_sslrootcert() {
     }
     let env = Env::new();
     if certificates(env.dir.path()).is_none() {
-        skip("no openssl to make test certificates");
+        pg_server::skip("no openssl to make test certificates");
         return;
     }
     let server = match pg_server::private_cluster() {
         Ok(s) => s,
         Err(why) => {
-            skip(&format!("no private PostgreSQL cluster ({why})"));
+            pg_server::skip(&format!("no private PostgreSQL cluster ({why})"));
             return;
         }
     };
@@ -572,11 +572,4 @@ fn long_kill_9_cycles_on_postgres() {
     if Store::postgres_available() {
         kill_cycles(Store::Postgres, 100, 7);
     }
-}
-
-/// Says a test was skipped, or fails it when CI requires PostgreSQL (`OTPD_REQUIRE_POSTGRES=1`):
-/// a pass in CI must mean the test ran.
-fn skip(why: &str) {
-    assert!(!pg_server::required(), "OTPD_REQUIRE_POSTGRES=1 but {why}");
-    eprintln!("SKIPPED: {why}");
 }
