@@ -285,3 +285,7 @@ pub fn anchor_mac(
         last_mac.as_bytes(),
     ]))
 }
+
+#[cfg(test)]
+#[path = "audit_tests.rs"]
+mod tests;
