@@ -7,6 +7,7 @@ mod errors;
 mod flow;
 mod guards;
 mod hostile;
+mod in_process;
 mod key_seals;
 mod locks;
 mod master_secret;
