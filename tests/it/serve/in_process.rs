@@ -33,8 +33,8 @@ impl Write for Lines {
     }
 }
 
-/// The installation's configuration, read the way the binary reads it (its flags and files),
-/// without touching this process's environment.
+/// The installation's configuration, read the way the binary reads it (its flags, files and
+/// fixed clock), without touching this process's environment.
 fn config(env: &Env) -> otpd::config::Config {
     let args: Vec<OsString> = vec![
         "otpd".into(),
@@ -53,6 +53,7 @@ fn config(env: &Env) -> otpd::config::Config {
     let cli = otpd::cli::parse(&args).expect("arguments");
     let vars = otpd::config::Env {
         secret_file: Some(env.secret_path()),
+        fake_now: env.fake_now().map(|t| t.to_rfc3339()),
         ..Default::default()
     };
     let dirs = otpd::config::Dirs {

@@ -36,7 +36,7 @@ on_both_stores! {
         };
         // The row as it was before revocation: an old copy (a backup) of it.
         let old_mac = row("mac");
-        let server = Server::start(&env);
+        let server = Server::in_process(&env);
         assert_eq!(status(&server, &gone), 200);
         env.run(&["keys", "revoke", &gone.sid]).ok();
         assert_eq!(status(&server, &gone), 401);
@@ -76,7 +76,7 @@ on_both_stores! {
         let raised = key(&env, "desk-1", "station");
         let moved = key(&env, "desk-2", "station");
         let kept = key(&env, "desk-3", "station");
-        let server = Server::start(&env);
+        let server = Server::in_process(&env);
         for k in [&raised, &moved, &kept] {
             assert_eq!(status(&server, k), 200);
         }
@@ -124,7 +124,7 @@ on_both_stores! {
             crate::harness::Store::Sqlite => "PRAGMA user_version = 6",
             crate::harness::Store::Postgres => "UPDATE otpd_schema SET version = 6",
         });
-        let server = Server::start(&env);
+        let server = Server::in_process(&env);
         assert_eq!(status(&server, &old), 200, "sealed when the server migrated");
         assert_eq!(env.query_i64("SELECT count(*) FROM api_keys WHERE mac IS NULL"), 0);
         // And sealed for what `keys create` made: a later edit is caught.

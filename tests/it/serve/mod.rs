@@ -1,9 +1,10 @@
 //! `otpd serve`'s HTTP API (issue 14), checking every body against Twilio's OpenAPI schemas
 //! (tests/fixtures/twilio/verify-v2.openapi.json). The handlers' answers are tested in-process
 //! ([`Server::in_process`]: the router over a temp store, no port, no child — errors, params,
-//! roles, `in_process`); what only a socket or a process shows (deadlines, caps, signals, TLS,
-//! kill -9, two servers, and the authorisation matrix, which counts the process's argon2
-//! hashes) spawns the binary ([`Server::start`]:
+//! roles, key seals, the master secret, part of flow, `in_process`); what only a socket or a
+//! process shows (deadlines, caps, signals, TLS, kill -9, two servers, the flow's whole stderr,
+//! and the authorisation matrix, which counts the process's argon2 hashes) spawns the binary
+//! ([`Server::start`]:
 //! it listens on `127.0.0.1:0`, says where on stdout, and the tests talk to it with a blocking
 //! HTTP client and Basic credentials).
 
