@@ -460,6 +460,9 @@ fn kill_cycles(store: Store, cycles: usize, seed: u64) {
     env.run(&["verify", &code, "--phone", US]).ok();
     let life = start.elapsed();
     let mut rng = StdRng::seed_from_u64(seed);
+    // Processes the SIGKILL ended (rather than their own exit): each a verify or a send, every
+    // one of them a writer, so at least one must be cut mid-run or the loop proved nothing.
+    let mut killed = 0;
     for cycle in 0..cycles {
         // Twelve hours between cycles (in a debug build): each code is a fresh day's.
         env.advance(12 * 3600);
@@ -496,9 +499,18 @@ fn kill_cycles(store: Store, cycles: usize, seed: u64) {
                 libc::kill(c.id() as libc::pid_t, libc::SIGKILL);
             }
         }
-        let printed = children
+        let outputs: Vec<_> = children
             .into_iter()
             .map(|c| c.wait_with_output().unwrap())
+            .collect();
+        killed += outputs
+            .iter()
+            .filter(|o| {
+                std::os::unix::process::ExitStatusExt::signal(&o.status) == Some(libc::SIGKILL)
+            })
+            .count();
+        let printed = outputs
+            .iter()
             .filter(|o| String::from_utf8_lossy(&o.stdout).contains("\"approved\""))
             .count();
         assert!(printed <= 1, "cycle {cycle}: approved {printed} times");
@@ -507,6 +519,14 @@ fn kill_cycles(store: Store, cycles: usize, seed: u64) {
         ));
         assert!(approved <= 1 && approved >= printed as i64, "cycle {cycle}");
     }
+    assert!(
+        killed > 0,
+        "no process was killed mid-run in {cycles} cycles: the test proved nothing"
+    );
+    eprintln!(
+        "{store:?}: {killed} of {} processes killed mid-run in {cycles} cycles",
+        4 * cycles
+    );
     // Every row chains onto the one before it, with no gap in the ids.
     let rows = env.query_i64("SELECT count(*) FROM audit_events");
     let span = env.query_i64("SELECT max(id) - min(id) + 1 FROM audit_events");
