@@ -210,7 +210,7 @@ fn main() {
         common::append_audit_rows(store.backend(), &fx.secrets, rows);
         // A real log's small commits are folded into the file by SQLite's automatic
         // checkpoint; fold the bulk load's WAL once, as that would (see benches/audit.rs).
-        if let Ok(s) = store.sqlite("the benchmark") {
+        if let otpd::store::any::AnyStore::Sqlite(s) = &mut store {
             s.connection()
                 .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
                 .expect("checkpoint");

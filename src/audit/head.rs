@@ -13,11 +13,38 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, SecondsFormat, Utc};
+use serde::Serialize;
 
 use super::args::VerifyArgs;
-use super::verify::Head;
 use crate::config::AuditConfig;
 use crate::store::Backend;
+
+/// A head recorded earlier (`audit head`, the head file): row `id` had MAC `mac`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Head {
+    pub id: i64,
+    pub mac: String,
+}
+
+impl Head {
+    /// Parses `ID:MAC` (as printed by `audit head`; a trailing time is ignored).
+    pub fn parse(s: &str) -> Result<Head, String> {
+        let first = s.split_whitespace().next().unwrap_or_default();
+        let bad = || {
+            format!(
+                "\"{}\" is not a head: use ID:MAC as printed by `otpd audit head`",
+                crate::sanitize::truncate(&crate::sanitize::sanitize(s.trim()), 100)
+            )
+        };
+        let (id, mac) = first.split_once(':').ok_or_else(bad)?;
+        let id: i64 = id.parse().map_err(|_| bad())?;
+        let mac = mac.to_ascii_lowercase();
+        if id < 1 || mac.len() != 64 || !mac.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(bad());
+        }
+        Ok(Head { id, mac })
+    }
+}
 
 /// The head id seen before a command ran; `None` when the head file is disabled.
 #[derive(Debug, Clone, Copy)]

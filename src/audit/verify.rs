@@ -11,36 +11,11 @@ pub use crate::store::audit::is_mac;
 use crate::store::audit::{self, Anchor, AuditRow, GENESIS_MAC, RowRef};
 use crate::store::{Backend, StoreError, Tx};
 
+use super::head::{Head, HeadFile};
+
 mod chain;
 
 use chain::{Failure, Start, check_chain};
-
-/// A head recorded earlier (`audit head`, the head file): row `id` had MAC `mac`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Head {
-    pub id: i64,
-    pub mac: String,
-}
-
-impl Head {
-    /// Parses `ID:MAC` (as printed by `audit head`; a trailing time is ignored).
-    pub fn parse(s: &str) -> Result<Head, String> {
-        let first = s.split_whitespace().next().unwrap_or_default();
-        let bad = || {
-            format!(
-                "\"{}\" is not a head: use ID:MAC as printed by `otpd audit head`",
-                crate::sanitize::truncate(&crate::sanitize::sanitize(s.trim()), 100)
-            )
-        };
-        let (id, mac) = first.split_once(':').ok_or_else(bad)?;
-        let id: i64 = id.parse().map_err(|_| bad())?;
-        let mac = mac.to_ascii_lowercase();
-        if id < 1 || mac.len() != 64 || !mac.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Err(bad());
-        }
-        Ok(Head { id, mac })
-    }
-}
 
 /// What is wrong with the first bad row.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -108,7 +83,7 @@ pub struct Report {
     /// Whether the head came from a head file, or which one was expected and missing (set by
     /// the caller that chose the head).
     #[serde(skip)]
-    pub head_file: Option<super::head::HeadFile>,
+    pub head_file: Option<HeadFile>,
     pub broken: Option<Broken>,
     #[serde(skip)]
     pub elapsed: Duration,

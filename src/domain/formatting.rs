@@ -9,8 +9,11 @@
 //! rule substitution); `domain::phone`'s tests compare the output with phonenumber's on every
 //! example number of every region.
 
+use phonenumber::Mode;
 use phonenumber::PhoneNumber as Parsed;
 use phonenumber::metadata::{Database, Format};
+
+use super::plan;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Style {
@@ -123,6 +126,20 @@ fn with_prefix_rule(
     }
     expanded.push_str(rest);
     Some(format!("{}{expanded}{}", &format[..at], &format[at + 2..]))
+}
+
+/// A valid number written in `style` by otpd's copy of phonenumber's formatter, or, should a
+/// plan's formatting rule ever be beyond that copy, by phonenumber's own (which loads the
+/// whole-world plan: correct, only slower).
+pub(crate) fn written(db: &Database, parsed: &phonenumber::PhoneNumber, style: Style) -> String {
+    format(db, parsed, style).unwrap_or_else(|| {
+        let mode = match style {
+            Style::E164 => Mode::E164,
+            Style::International => Mode::International,
+            Style::National => Mode::National,
+        };
+        parsed.format_with(plan::world()).mode(mode).to_string()
+    })
 }
 
 #[cfg(test)]

@@ -2,10 +2,9 @@
 
 use std::fmt;
 
-use phonenumber::Mode;
 use phonenumber::metadata::Database;
 
-use super::formatting::{self, Style};
+use super::formatting::{Style, written};
 
 use super::number_type::NumberType;
 use super::plan;
@@ -171,20 +170,6 @@ impl PhoneNumber {
     pub fn country_code(&self) -> u16 {
         self.country_code
     }
-}
-
-/// A valid number written in `style` by otpd's copy of phonenumber's formatter, or, should a
-/// plan's formatting rule ever be beyond that copy, by phonenumber's own (which loads the
-/// whole-world plan: correct, only slower).
-pub(crate) fn written(db: &Database, parsed: &phonenumber::PhoneNumber, style: Style) -> String {
-    formatting::format(db, parsed, style).unwrap_or_else(|| {
-        let mode = match style {
-            Style::E164 => Mode::E164,
-            Style::International => Mode::International,
-            Style::National => Mode::National,
-        };
-        parsed.format_with(plan::world()).mode(mode).to_string()
-    })
 }
 
 /// Parses `text` with the smallest plan that can judge it: the regions of its calling code

@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::domain::plan::tests::typed_descriptors;
+use phonenumber::Mode;
 use phonenumber::metadata::{DATABASE, Descriptor};
 
 thread_local! {

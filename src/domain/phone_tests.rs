@@ -3,7 +3,9 @@
 
 use super::*;
 use crate::domain::RegionError;
+use crate::domain::formatting;
 use crate::domain::plan::tests::typed_descriptors;
+use phonenumber::Mode;
 
 #[test]
 fn accepts_real_numbers_in_many_spellings() {

@@ -6,7 +6,7 @@ use std::str::FromStr;
 
 use phonenumber::country::Id;
 
-use super::formatting::Style;
+use super::formatting::{Style, written};
 use super::plan;
 
 /// A region of the numbering plan, e.g. `US` or `GB`: numbers typed without `+` are read as
@@ -72,7 +72,7 @@ impl Region {
             .mobile()?
             .example()?;
         let parsed = phonenumber::parse_with(db, Some(self.id), example).ok()?;
-        Some(super::phone::written(db, &parsed, Style::National))
+        Some(written(db, &parsed, Style::National))
     }
 }
 

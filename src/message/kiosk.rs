@@ -4,7 +4,7 @@
 
 use serde::Deserialize;
 
-use super::locale::{Locale, fold};
+use super::fold::fold;
 use super::template::fill;
 use super::when::{duration, local_time};
 use crate::domain::limits::Limit;
@@ -34,7 +34,7 @@ impl ChannelWords {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct KioskTexts {
-    choose_language: String,
+    pub(super) choose_language: String,
     not_a_language: String,
     welcome: String,
     ask_phone: String,
@@ -71,31 +71,6 @@ pub struct KioskTexts {
     locked: String,
     already_used: String,
     no_pending: String,
-}
-
-/// The first screen when a kiosk offers several languages: one numbered line per language in
-/// its own name, then each language's question.
-pub fn language_menu(locales: &[&Locale]) -> String {
-    let mut menu: Vec<String> = locales
-        .iter()
-        .enumerate()
-        .map(|(i, l)| format!("{}  {}", i + 1, l.name()))
-        .collect();
-    let questions: Vec<&str> = locales
-        .iter()
-        .map(|l| l.kiosk().choose_language.as_str())
-        .collect();
-    menu.push(questions.join(" / "));
-    menu.join("\n")
-}
-
-/// The language a visitor's answer picks: its number in the menu, or its name or tag.
-pub fn pick_language(answer: &str, locales: &[&'static Locale]) -> Option<&'static Locale> {
-    let answer = answer.trim();
-    if let Ok(n) = answer.parse::<usize>() {
-        return n.checked_sub(1).and_then(|i| locales.get(i)).copied();
-    }
-    locales.iter().find(|l| l.is_named(answer)).copied()
 }
 
 impl KioskTexts {

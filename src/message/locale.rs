@@ -6,6 +6,7 @@ use std::sync::OnceLock;
 
 use serde::Deserialize;
 
+use super::fold::fold;
 use super::kiosk::KioskTexts;
 use super::template::{Template, fill};
 
@@ -177,22 +178,29 @@ impl std::fmt::Debug for Locale {
     }
 }
 
-/// Lower case without the accents of the languages otpd ships, so a visitor can type
-/// "francais" for "Français" on a keyboard without them.
-pub(crate) fn fold(s: &str) -> String {
-    s.chars()
-        .flat_map(char::to_lowercase)
-        .map(|c| match c {
-            'á' | 'à' | 'â' | 'ã' | 'ä' | 'å' => 'a',
-            'ç' => 'c',
-            'é' | 'è' | 'ê' | 'ë' => 'e',
-            'í' | 'ì' | 'î' | 'ï' => 'i',
-            'ñ' => 'n',
-            'ó' | 'ò' | 'ô' | 'õ' | 'ö' => 'o',
-            'ú' | 'ù' | 'û' | 'ü' => 'u',
-            c => c,
-        })
-        .collect()
+/// The first screen when a kiosk offers several languages: one numbered line per language in
+/// its own name, then each language's question.
+pub fn language_menu(locales: &[&Locale]) -> String {
+    let mut menu: Vec<String> = locales
+        .iter()
+        .enumerate()
+        .map(|(i, l)| format!("{}  {}", i + 1, l.name()))
+        .collect();
+    let questions: Vec<&str> = locales
+        .iter()
+        .map(|l| l.kiosk().choose_language.as_str())
+        .collect();
+    menu.push(questions.join(" / "));
+    menu.join("\n")
+}
+
+/// The language a visitor's answer picks: its number in the menu, or its name or tag.
+pub fn pick_language(answer: &str, locales: &[&'static Locale]) -> Option<&'static Locale> {
+    let answer = answer.trim();
+    if let Ok(n) = answer.parse::<usize>() {
+        return n.checked_sub(1).and_then(|i| locales.get(i)).copied();
+    }
+    locales.iter().find(|l| l.is_named(answer)).copied()
 }
 
 fn load(i: usize) -> Result<&'static Locale, LocaleError> {

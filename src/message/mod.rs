@@ -6,6 +6,7 @@
 //! message as a [`Body`], which holds the code and so is wiped on drop and never shown by Debug.
 
 pub mod autofill;
+mod fold;
 pub mod kiosk;
 pub mod locale;
 pub mod segments;
@@ -19,8 +20,8 @@ use zeroize::Zeroizing;
 use crate::domain::{Channel, Code};
 
 pub use autofill::{AppHash, AutofillError, WebOtpDomain};
-pub use kiosk::{KioskTexts, language_menu, pick_language};
-pub use locale::{Locale, LocaleError, VoiceTexts};
+pub use kiosk::KioskTexts;
+pub use locale::{Locale, LocaleError, VoiceTexts, language_menu, pick_language};
 pub use segments::{Encoding, Segments};
 pub use template::{Template, TemplateError};
 

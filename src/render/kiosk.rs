@@ -1,44 +1,10 @@
-//! What a kiosk visitor reads: the guided questions, and the outcomes reworded where the
-//! operator's sentence would show the public internals or give nothing to act on.
+//! What a kiosk visitor reads for an outcome their locale file has no sentence for: the
+//! operator's sentence, reworded where it would show the public internals or give nothing to act
+//! on. The kiosk's questions and everything else a visitor reads live in the locale files
+//! (`src/message/locales/*.toml`), not here.
 
 use super::{duration, text};
-use crate::domain::{Channel, Outcome};
-
-pub fn welcome() -> &'static str {
-    "Welcome. Let's verify your mobile number."
-}
-
-pub fn ask_phone() -> &'static str {
-    "Enter your mobile number, starting with + and the country code (e.g. +44 7400 123456):"
-}
-
-pub fn ask_channel(channels: &[Channel]) -> String {
-    let names: Vec<&str> = channels.iter().map(|c| c.as_str()).collect();
-    format!("How should we send the code? Type {}:", names.join(" or "))
-}
-
-pub fn ask_code(resend_allowed: bool) -> String {
-    if resend_allowed {
-        "Enter the code we sent (didn't get it? type resend):".into()
-    } else {
-        "Enter the code we sent:".into()
-    }
-}
-
-pub fn not_a_phone() -> &'static str {
-    "Please enter a mobile number, starting with + and the country code."
-}
-
-pub fn not_a_code() -> &'static str {
-    "Please enter the digits of the code we sent."
-}
-
-pub fn done(seconds: u64) -> String {
-    format!(
-        "Thank you. This screen resets in {}.",
-        duration(seconds as i64)
-    )
-}
+use crate::domain::Outcome;
 
 /// What a kiosk visitor reads for an outcome: the operator's sentence, except where that would
 /// show the public internals (limit names, provider errors) or give nothing to act on.
@@ -73,8 +39,4 @@ pub fn outcome(o: &Outcome) -> String {
         }
         other => text(other),
     }
-}
-
-pub fn start_over() -> &'static str {
-    "Let's start again."
 }

@@ -62,18 +62,7 @@ pub fn run(mut config: Config, listen: Option<&str>, out: &mut dyn Write) -> Res
             s.listen
         )));
     }
-    // Opens (and migrates) the database once before the workers do, and fixes the SID.
-    let service_sid = App::for_process(config.clone())?.service_sid()?;
-    let workers = s.worker_count();
-    // argon2 runs on at most `workers` threads at once, in memory held for exactly that many
-    // (`crypto::memory`); the pool has twice the threads, so a use case waiting on the database
-    // (a commit's fsync) does not leave a core idle that another could be hashing on.
-    crate::crypto::bound_concurrent_hashes(workers);
-    let pool = pool::Pool::start(&config, workers * pool::THREADS_PER_WORKER, s.queue)?;
-    // Connected now, so the first `/healthz` does not open a database behind a long write.
-    let mut probe = crate::store::health::Probe::new(&config.database);
-    let _ = probe.check();
-    let health = Arc::new(tokio::sync::Mutex::new(probe));
+    let prepared = prepare(&config)?;
     let log = Arc::new(
         log::AccessLog::start(Box::new(std::io::stderr()))
             .map_err(|e| Error::Io(format!("cannot start the access log's writer: {e}")))?,
@@ -86,7 +75,7 @@ pub fn run(mut config: Config, listen: Option<&str>, out: &mut dyn Write) -> Res
     let server_log = log.clone();
     // The probe's connection is a blocking client: it must be dropped outside the runtime
     // (its own runtime cannot stop inside another), so this handle outlives `runtime`.
-    let probe = health.clone();
+    let health = prepared.health.clone();
     let served = runtime.block_on(async move {
         let listener = TcpListener::bind(s.listen)
             .await
@@ -96,20 +85,10 @@ pub fn run(mut config: Config, listen: Option<&str>, out: &mut dyn Write) -> Res
             .map_err(|e| Error::Io(format!("cannot read the bound address: {e}")))?;
         let scheme = if tls.is_some() { "https" } else { "http" };
         writeln!(out, "listening on {scheme}://{local}").map_err(Error::Output)?;
-        writeln!(out, "service {service_sid}").map_err(Error::Output)?;
+        writeln!(out, "service {}", prepared.service_sid).map_err(Error::Output)?;
         out.flush().map_err(Error::Output)?;
         let metrics: Arc<metrics::Metrics> = Arc::default();
-        let shared = Arc::new(routes::Shared {
-            pool,
-            metrics: metrics.clone(),
-            trusted_proxies: s.trusted_proxies.clone(),
-            log: server_log,
-            service_sid,
-            scheme,
-            fallback_host: local.to_string(),
-            body_timeout: Duration::from_secs(s.header_timeout_seconds),
-            health: probe,
-        });
+        let shared = prepared.shared(&s, server_log, metrics.clone(), scheme, local.to_string());
         let router = routes::router(shared);
         accept(listener, router, tls, &s, metrics).await
     });
@@ -118,6 +97,100 @@ pub fn run(mut config: Config, listen: Option<&str>, out: &mut dyn Write) -> Res
     drop(health);
     log.finish(served.is_ok().then_some("otpd serve: stopped"));
     served.map(|()| 0)
+}
+
+/// What a server needs before it serves, whether on a socket ([`run`]) or in-process
+/// ([`InProcess`]): the database opened (and migrated) once, the service SID, the worker pool
+/// with argon2 bounded to the workers, and the health probe.
+struct Prepared {
+    service_sid: String,
+    pool: pool::Pool,
+    health: Arc<tokio::sync::Mutex<crate::store::health::Probe>>,
+}
+
+fn prepare(config: &Config) -> Result<Prepared, Error> {
+    let s = &config.server;
+    // Opens (and migrates) the database once before the workers do, and fixes the SID.
+    let service_sid = App::for_process(config.clone())?.service_sid()?;
+    let workers = s.worker_count();
+    // argon2 runs on at most `workers` threads at once, in memory held for exactly that many
+    // (`crypto::memory`); the pool has twice the threads, so a use case waiting on the database
+    // (a commit's fsync) does not leave a core idle that another could be hashing on.
+    crate::crypto::bound_concurrent_hashes(workers);
+    let pool = pool::Pool::start(config, workers * pool::THREADS_PER_WORKER, s.queue)?;
+    // Connected now, so the first `/healthz` does not open a database behind a long write.
+    let mut probe = crate::store::health::Probe::new(&config.database);
+    let _ = probe.check();
+    let health = Arc::new(tokio::sync::Mutex::new(probe));
+    Ok(Prepared {
+        service_sid,
+        pool,
+        health,
+    })
+}
+
+impl Prepared {
+    /// The state every handler reads.
+    fn shared(
+        self,
+        s: &crate::config::server::ServerConfig,
+        log: Arc<log::AccessLog>,
+        metrics: Arc<metrics::Metrics>,
+        scheme: &'static str,
+        fallback_host: String,
+    ) -> Arc<routes::Shared> {
+        Arc::new(routes::Shared {
+            pool: self.pool,
+            metrics,
+            trusted_proxies: s.trusted_proxies.clone(),
+            log,
+            service_sid: self.service_sid,
+            scheme,
+            fallback_host,
+            body_timeout: Duration::from_secs(s.header_timeout_seconds),
+            health: self.health,
+        })
+    }
+}
+
+/// The server's router over the configured database without a socket, signals or a runtime of
+/// its own: the same handlers, pool, metrics and health probe [`run`] serves, for tests that
+/// drive requests through it in-process (`tower::ServiceExt::oneshot`, inside the caller's
+/// tokio runtime). Access log lines go to `log`. Drop it outside that runtime (the probe of
+/// a PostgreSQL database holds a blocking client).
+pub struct InProcess {
+    pub router: axum::Router,
+    pub service_sid: String,
+    log: Arc<log::AccessLog>,
+}
+
+impl InProcess {
+    pub fn new(config: &Config, log: Box<dyn Write + Send>) -> Result<InProcess, Error> {
+        let prepared = prepare(config)?;
+        let service_sid = prepared.service_sid.clone();
+        let log = Arc::new(
+            log::AccessLog::start(log)
+                .map_err(|e| Error::Io(format!("cannot start the access log's writer: {e}")))?,
+        );
+        let shared = prepared.shared(
+            &config.server,
+            log.clone(),
+            Arc::default(),
+            "http",
+            "localhost".into(),
+        );
+        Ok(InProcess {
+            router: routes::router(shared),
+            service_sid,
+            log,
+        })
+    }
+}
+
+impl Drop for InProcess {
+    fn drop(&mut self) {
+        self.log.finish(None);
+    }
 }
 
 /// Accepts connections until SIGTERM/SIGINT, then stops accepting and lets the open ones

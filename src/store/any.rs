@@ -1,11 +1,10 @@
 //! The store a process opens, chosen by the configuration: the SQLite file or the PostgreSQL
 //! server. The use cases, the audit review and the copier see either through [`Backend`];
-//! [`AnyStore::sqlite`] remains for what needs SQLite's connection, refused on PostgreSQL.
 //! A server opens one per worker ([`AnyStore::open_many`]); on PostgreSQL they share a pool.
 
 use super::postgres::PgStore;
 use super::sqlite::SqliteStore;
-use super::{Backend, Result, StoreError};
+use super::{Backend, Result};
 use crate::config::Database;
 use crate::crypto::Secrets;
 
@@ -54,14 +53,6 @@ impl AnyStore {
         match self {
             AnyStore::Sqlite(s) => s,
             AnyStore::Postgres(p) => p.as_mut(),
-        }
-    }
-
-    /// The SQLite store, for what still needs its connection (`what` names it for the refusal).
-    pub fn sqlite(&mut self, what: &'static str) -> Result<&mut SqliteStore> {
-        match self {
-            AnyStore::Sqlite(s) => Ok(s),
-            AnyStore::Postgres(_) => Err(StoreError::NotYet { what }),
         }
     }
 }

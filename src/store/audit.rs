@@ -10,7 +10,7 @@ use crate::clock::to_ms;
 use crate::crypto::Secrets;
 use crate::domain::PhoneNumber;
 
-pub use super::audit_batch::AuditBatch;
+pub use super::audit_batch::{AuditBatch, RowRef};
 
 /// `prev_mac` of the first row.
 pub const GENESIS_MAC: &str = "0000000000000000000000000000000000000000000000000000000000000000";
@@ -199,23 +199,6 @@ pub struct AuditRow {
     pub mac: String,
 }
 
-/// A row's fields borrowed from wherever they are (a stored row, an [`AuditBatch`]), so the
-/// chain can be checked without allocating per row.
-#[derive(Debug, Clone, Copy)]
-pub struct RowRef<'a> {
-    pub id: i64,
-    pub at: i64,
-    pub station: &'a str,
-    pub event: &'a str,
-    pub outcome: &'a str,
-    pub phone_masked: Option<&'a str>,
-    pub phone_key: Option<&'a str>,
-    pub challenge_id: Option<i64>,
-    pub detail: &'a str,
-    pub prev_mac: &'a str,
-    pub mac: &'a str,
-}
-
 impl AuditRow {
     pub fn as_ref(&self) -> RowRef<'_> {
         RowRef {
@@ -324,3 +307,7 @@ pub fn anchor_mac(
         last_mac.as_bytes(),
     ]))
 }
+
+#[cfg(test)]
+#[path = "audit_tests.rs"]
+mod tests;

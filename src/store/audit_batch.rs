@@ -1,8 +1,24 @@
 //! A page of audit rows as a store hands them over: packed into two reused buffers, so reading
 //! a million-row chain page by page allocates nothing per row once warm, and any store fills it
-//! with plain pushes (no callback holding a connection open).
+//! with plain pushes (no callback holding a connection open); and the borrowed row it yields.
 
-use super::audit::RowRef;
+/// A row's fields borrowed from wherever they are (a stored row, an [`AuditBatch`]), so the
+/// chain can be checked without allocating per row. It lives beside the batch that yields it
+/// (the chain format in `audit.rs` re-exports it), so neither file imports the other.
+#[derive(Debug, Clone, Copy)]
+pub struct RowRef<'a> {
+    pub id: i64,
+    pub at: i64,
+    pub station: &'a str,
+    pub event: &'a str,
+    pub outcome: &'a str,
+    pub phone_masked: Option<&'a str>,
+    pub phone_key: Option<&'a str>,
+    pub challenge_id: Option<i64>,
+    pub detail: &'a str,
+    pub prev_mac: &'a str,
+    pub mac: &'a str,
+}
 
 /// Where one text field sits in [`AuditBatch::text`]; `None` is SQL NULL.
 type Span = Option<(usize, usize)>;

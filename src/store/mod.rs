@@ -78,9 +78,6 @@ pub enum StoreError {
     /// A serialization failure or deadlock: retried by [`Backend`]'s helpers, then reported.
     #[error("the database {path} kept reporting conflicting writers ({detail}); try again")]
     Conflict { path: PathBuf, detail: String },
-    /// A feature that still needs a SQLite database.
-    #[error("{what} is not yet available on PostgreSQL; run it against a SQLite database")]
-    NotYet { what: &'static str },
 }
 
 impl StoreError {

@@ -418,3 +418,56 @@ on_both_stores! {
         assert_eq!(env.run(&["send", UK]).code, 3);
     }
 }
+
+/// The chain of `scripts/audit-chain-vector.py` (computed with Python's `hmac` from the written
+/// format, not with otpd): its master secret and its three rows, MACs included.
+const VECTOR_SECRET: &str = "otpd-audit-known-answer-master-secret-0001";
+const VECTOR_ROWS: &str = "INSERT INTO audit_events
+    (id, at, station, event, outcome, phone_masked, phone_key, challenge_id, detail, prev_mac, mac)
+    VALUES
+    (1, 1765152000000, 'desk-1', 'sent', 'ok', '+1 •••-•••-2671', '3cb94f37c8f2be84837dcd166642ad6c', 1, 'sms',
+     '0000000000000000000000000000000000000000000000000000000000000000',
+     '112644b2dfd28c2afb342e4ae87bc5c5185164fd4fb6940e415d5df6557609d2'),
+    (2, 1765152000250, 'desk-1', 'delivered', 'ok', '+1 •••-•••-2671', '3cb94f37c8f2be84837dcd166642ad6c', 1, 'outbox',
+     '112644b2dfd28c2afb342e4ae87bc5c5185164fd4fb6940e415d5df6557609d2',
+     '2435e4af2f91728de83b4abaeda93a830df93253886aceb0015fe2a11adc0346'),
+    (3, 1765152061000, 'kiosk é', 'invalid', 'refused', NULL, NULL, NULL, '',
+     '2435e4af2f91728de83b4abaeda93a830df93253886aceb0015fe2a11adc0346',
+     'f00cb214743207b8d21b3d1e634f882fd885262528b75f41bb8bca26860ced76')";
+
+on_both_stores! {
+    fn the_binary_accepts_the_known_answer_chain_and_catches_an_edit_of_each_column_alone(store) {
+        let mut env = Env::new_on(store);
+        env.set_env("OTPD_SECRET", VECTOR_SECRET);
+        assert_eq!(env.run(&["limits"]).code, 0, "creates the installation, writes no audit row");
+        assert_eq!(count(&env, "audit_events"), 0);
+        env.execute(VECTOR_ROWS);
+        let (code, _, _, v) = verdict(&env, &["--no-head-file"]);
+        assert_eq!(code, 0, "the chain computed outside otpd verifies: {v}");
+        assert_eq!(v["rows"], 3, "{v}");
+        // Each column of row 2 alone, edited and put back: every one is caught, at row 2 (or,
+        // for the id, where the moved row now sits).
+        let edits = [
+            ("id", "id = 7", Some(2)),
+            ("at", "at = at + 1", Some(2)),
+            ("station", "station = 'desk-2'", Some(2)),
+            ("event", "event = 'approved'", Some(2)),
+            ("outcome", "outcome = 'failed'", Some(2)),
+            ("phone_masked", "phone_masked = '+1 •••-•••-0123'", Some(2)),
+            ("phone_key", "phone_key = NULL", Some(2)),
+            ("challenge_id", "challenge_id = 2", Some(2)),
+            ("detail", "detail = 'outbox '", Some(2)),
+            ("prev_mac", "prev_mac = mac", Some(2)),
+            ("mac", "mac = prev_mac", Some(2)),
+        ];
+        for (column, set, row) in edits {
+            env.execute(&format!("UPDATE audit_events SET {set} WHERE id = 2"));
+            let (code, bad, problem, v) = verdict(&env, &["--no-head-file"]);
+            assert_ne!(code, 0, "{column}: an edit went unseen: {v}");
+            assert_eq!(bad, row, "{column}: {problem}: {v}");
+            env.execute("DELETE FROM audit_events");
+            env.execute(VECTOR_ROWS);
+            assert_eq!(verdict(&env, &["--no-head-file"]).0, 0, "{column}: put back");
+        }
+    }
+}

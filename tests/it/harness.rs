@@ -294,6 +294,11 @@ impl Env {
         self.now.expect("clock set")
     }
 
+    /// The fixed clock, or `None` on the real one (what `OTPD_FAKE_NOW` is set to).
+    pub fn fake_now(&self) -> Option<DateTime<Utc>> {
+        self.now
+    }
+
     /// Moves the injected clock forward.
     pub fn advance(&mut self, seconds: i64) {
         self.now = Some(self.now() + TimeDelta::seconds(seconds));

@@ -181,7 +181,7 @@ fn a_premium_rate_number_is_refused_before_any_delivery() {
 fn nothing_reaches_twilio_for_a_refused_type() {
     let fake = FakeTwilio::start();
     let mut env = Env::with_config(&format!(
-        "[twilio]\naccount_sid = \"AC0123456789abcdef0123456789abcdef\"\nfrom = \"+14155550100\"\napi_base = \"{}\"\ntimeout_seconds = 1\n",
+        "[twilio]\naccount_sid = \"AC0123456789abcdef0123456789abcdef\"\nfrom = \"+14155550100\"\napi_base = \"{}\"\ntimeout_seconds = 30\n",
         fake.base_url()
     ));
     env.set_env("OTPD_DELIVERY", "twilio");

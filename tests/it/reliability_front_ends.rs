@@ -65,7 +65,7 @@ fn twilio_env(fake: &FakeTwilio, extra: &str) -> Env {
     let mut env = Env::with_config(&format!(
         "[policy]\ncode_length = 10\nresend_cooldown_seconds = 0\n[audit]\nhead_every = 1\n\
          [twilio]\naccount_sid = \"{AC}\"\nfrom = \"{FROM}\"\napi_base = \"{}\"\n\
-         timeout_seconds = 1\nretry_base_ms = 1\n{extra}",
+         timeout_seconds = 30\nretry_base_ms = 1\n{extra}",
         fake.base_url()
     ));
     env.set_env("OTPD_DELIVERY", "twilio");

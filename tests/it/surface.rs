@@ -14,12 +14,37 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use crate::harness::*;
+use crate::pg_server;
 
 /// The one stderr line every run prints with the tests' cheap argon2 parameters.
 const CHEAP_WARNING: &str = "otpd: warning: argon2id parameters (memory_kib = 8, iterations = 1) are below the OWASP minimum (19456 KiB, 2 iterations); use them for tests only";
 
 /// How [`CHEAP_WARNING`] is written in a transcript, to keep the expected text readable.
 const WARNED: &str = "<cheap argon2 warning>";
+
+/// Whether to rewrite the pinned transcript rather than compare with it: only `OTPD_BLESS=1`,
+/// and never in CI, where asking to bless is a failure (a blessed transcript passes by
+/// construction, so a bless there would prove nothing).
+#[track_caller]
+fn bless(var: Option<&str>, in_ci: bool) -> bool {
+    let asked = var == Some("1");
+    assert!(
+        !(asked && in_ci),
+        "OTPD_BLESS=1 in CI: transcripts are blessed on a developer's machine and committed, never in CI"
+    );
+    asked
+}
+
+#[test]
+fn transcripts_bless_only_with_otpd_bless_1_and_never_in_ci() {
+    assert!(bless(Some("1"), false));
+    for other in [None, Some(""), Some("0"), Some("yes"), Some("true")] {
+        assert!(!bless(other, false), "{other:?}");
+        assert!(!bless(other, true), "{other:?}");
+    }
+    let in_ci = std::panic::catch_unwind(|| bless(Some("1"), true));
+    assert!(in_ci.is_err(), "OTPD_BLESS=1 must fail in CI");
+}
 
 /// One JSON value with its object keys sorted, at every depth.
 fn canonical(v: &serde_json::Value) -> String {
@@ -114,13 +139,18 @@ impl Transcript {
 
     /// Compares the transcript with `tests/fixtures/surface/NAME.txt`. With `OTPD_BLESS=1` the
     /// file is rewritten instead: do that only for a change of wording meant to ship, and say so
-    /// in the commit, since the file's diff is then the whole review of the change.
+    /// in the commit, since the file's diff is then the whole review of the change. Any other
+    /// value of `OTPD_BLESS` compares (a stray `OTPD_BLESS=0` must not rewrite), and in CI
+    /// ([`pg_server::in_ci`]) blessing is refused: there a transcript can only be compared.
     #[track_caller]
     fn assert_is(&self, name: &str) {
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("tests/fixtures/surface")
             .join(format!("{name}.txt"));
-        if std::env::var_os("OTPD_BLESS").is_some() {
+        if bless(
+            std::env::var("OTPD_BLESS").ok().as_deref(),
+            pg_server::in_ci(),
+        ) {
             std::fs::create_dir_all(path.parent().unwrap()).unwrap();
             std::fs::write(&path, &self.text).unwrap();
             return;

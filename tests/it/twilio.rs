@@ -20,10 +20,24 @@ const WA_FROM: &str = "+14155550111";
 const TOKEN: &str = "tok-SENTINEL-2f9c81d0";
 const API_SECRET: &str = "sec-SENTINEL-77ab0e13";
 
+/// The provider timeout of every test whose fake answers: long enough that an answer the fake
+/// gives is never taken for a timeout, however loaded the machine (the fake answers at once; a
+/// busy machine delays it by far less than this).
+const ANSWERED_TIMEOUT_SECONDS: u32 = 30;
+
+/// The provider timeout of the tests whose fake never answers ([`Reply::Hang`]): short, and safe
+/// however loaded the machine, since no answer can beat it.
+const SILENT_TIMEOUT_SECONDS: u32 = 1;
+
 /// An installation that delivers through `fake`, authenticated with the auth token.
 fn env_for(fake: &FakeTwilio, extra: &str) -> Env {
+    env_timing_out(fake, ANSWERED_TIMEOUT_SECONDS, extra)
+}
+
+/// [`env_for`] with the provider timeout `seconds`.
+fn env_timing_out(fake: &FakeTwilio, seconds: u32, extra: &str) -> Env {
     let mut env = Env::with_config(&format!(
-        "[twilio]\naccount_sid = \"{AC}\"\nfrom = \"{FROM}\"\nwhatsapp_from = \"{WA_FROM}\"\napi_base = \"{}\"\ntimeout_seconds = 1\nretry_base_ms = 1\n{extra}",
+        "[twilio]\naccount_sid = \"{AC}\"\nfrom = \"{FROM}\"\nwhatsapp_from = \"{WA_FROM}\"\napi_base = \"{}\"\ntimeout_seconds = {seconds}\nretry_base_ms = 1\n{extra}",
         fake.base_url()
     ));
     env.set_env("OTPD_DELIVERY", "twilio");
@@ -335,7 +349,7 @@ fn a_silent_server_times_out_once_without_retry_and_the_code_stays_usable() {
     let fake = FakeTwilio::start();
     fake.reply(Reply::Hang)
         .reply(created(SM, "queued", US_E164));
-    let env = env_for(&fake, "");
+    let env = env_timing_out(&fake, SILENT_TIMEOUT_SECONDS, "");
     let r = env.run(&["send", "--json", US]);
     assert_eq!(r.code, 4, "{r:?}");
     let j = r.json();
@@ -576,7 +590,13 @@ fn credentials_never_appear_in_output_the_database_or_the_outbox() {
         .reply(Reply::json(200, serde_json::json!({"status": "delivered"})))
         .reply(Reply::error(401, 20003, "Authenticate"))
         .reply(Reply::Hang);
-    let mut env = env_for(&fake, "[policy]\nresend_cooldown_seconds = 0\n");
+    // The last send meets a silent server: a short timeout, so the test does not wait long; the
+    // answered ones before it assert nothing that a late answer could change.
+    let mut env = env_timing_out(
+        &fake,
+        SILENT_TIMEOUT_SECONDS,
+        "[policy]\nresend_cooldown_seconds = 0\n",
+    );
     let mut runs = vec![
         env.run(&["send", US]),
         env.run(&["status", "--json"]),

@@ -2,8 +2,13 @@
 //! cluster started once per test binary (`initdb` + `pg_ctl`, listening on a Unix socket in a
 //! temp dir only, as user `postgres` when the tests run as root, since initdb refuses root).
 //! Each test gets a fresh database. Without PostgreSQL binaries the PostgreSQL half of a test
-//! prints "SKIPPED: no PostgreSQL" and passes — unless `OTPD_REQUIRE_POSTGRES=1` (CI), which
-//! makes it fail.
+//! prints "SKIPPED: no PostgreSQL" and passes — unless `CI=true` or `OTPD_REQUIRE_POSTGRES=1`
+//! (both set in CI), which make it fail.
+//!
+//! The one rule for every skip in the test crate lives here ([`skip`]): a test that cannot run
+//! on this machine (no PostgreSQL, no private cluster, no openssl) says `SKIPPED: why` on stderr
+//! and passes on a developer's machine, and fails under the CI variables, so a pass in CI always
+//! means the test ran.
 
 #![allow(dead_code)]
 
@@ -47,9 +52,55 @@ pub fn server() -> Result<&'static Server, &'static str> {
         .map_err(String::as_str)
 }
 
-/// Whether a missing PostgreSQL must fail the tests (CI sets `OTPD_REQUIRE_POSTGRES=1`).
+/// Whether this run is CI: `CI` set to anything but empty, `0` or `false` (every CI service sets
+/// `CI=true`; `.ci/run` does too).
+pub fn in_ci() -> bool {
+    is_ci(std::env::var("CI").ok().as_deref())
+}
+
+fn is_ci(ci: Option<&str>) -> bool {
+    ci.is_some_and(|v| !v.is_empty() && v != "0" && !v.eq_ignore_ascii_case("false"))
+}
+
+/// Whether a test that cannot run here must fail instead of skipping: in CI ([`in_ci`]) or with
+/// `OTPD_REQUIRE_POSTGRES=1`.
 pub fn required() -> bool {
-    std::env::var("OTPD_REQUIRE_POSTGRES").is_ok_and(|v| v == "1")
+    must_run(
+        std::env::var("CI").ok().as_deref(),
+        std::env::var("OTPD_REQUIRE_POSTGRES").ok().as_deref(),
+    )
+}
+
+fn must_run(ci: Option<&str>, require_postgres: Option<&str>) -> bool {
+    is_ci(ci) || require_postgres == Some("1")
+}
+
+#[test]
+fn a_skip_fails_under_either_ci_variable_and_only_then() {
+    assert!(must_run(Some("true"), None));
+    assert!(must_run(Some("1"), None));
+    assert!(must_run(None, Some("1")));
+    assert!(must_run(Some("true"), Some("1")));
+    for (ci, req) in [
+        (None, None),
+        (Some(""), None),
+        (Some("false"), None),
+        (Some("0"), Some("0")),
+        (None, Some("")),
+    ] {
+        assert!(!must_run(ci, req), "{ci:?} {req:?}");
+    }
+}
+
+/// Skips the rest of a test that cannot run here, saying why on stderr; under the CI variables
+/// ([`required`]) it fails the test instead. Every skip goes through here.
+#[track_caller]
+pub fn skip(why: &str) {
+    assert!(
+        !required(),
+        "cannot run here, and a skip is a failure under CI=true or OTPD_REQUIRE_POSTGRES=1: {why}"
+    );
+    eprintln!("SKIPPED: {why}");
 }
 
 /// The server, or `None` after saying the PostgreSQL half was skipped (a failure when required).
@@ -57,9 +108,8 @@ pub fn required() -> bool {
 pub fn server_or_skip() -> Option<&'static Server> {
     match server() {
         Ok(s) => Some(s),
-        Err(why) if required() => panic!("OTPD_REQUIRE_POSTGRES=1 but no PostgreSQL: {why}"),
         Err(why) => {
-            eprintln!("SKIPPED: no PostgreSQL ({why})");
+            skip(&format!("no PostgreSQL ({why})"));
             None
         }
     }

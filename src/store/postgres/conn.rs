@@ -3,12 +3,11 @@
 //! server that runs many commands on one connection) and run through the typed helpers the
 //! SQL modules use.
 
-use std::collections::HashMap;
-
 use postgres::types::ToSql;
-use postgres::{Client, Row, Statement};
+use postgres::{Row, Statement};
 
 use super::pool::Checkout;
+use super::session::Session;
 
 pub(super) type Params<'a> = &'a [&'a (dyn ToSql + Sync)];
 pub(super) type PgResult<T> = Result<T, DbError>;
@@ -34,25 +33,6 @@ impl DbError {
                 path: path.to_path_buf(),
                 detail,
             },
-        }
-    }
-}
-
-/// The statements prepared on one connection, by SQL text.
-pub(super) type Cache = HashMap<String, Statement>;
-
-/// A connection and the statements prepared on it: they live and die together (a statement
-/// prepared on a lost connection means nothing on its replacement).
-pub(super) struct Session {
-    pub(super) client: Client,
-    pub(super) cache: Cache,
-}
-
-impl Session {
-    pub(super) fn new(client: Client) -> Self {
-        Session {
-            client,
-            cache: Cache::new(),
         }
     }
 }

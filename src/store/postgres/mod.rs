@@ -20,6 +20,7 @@ mod migrate;
 mod pauses;
 mod pool;
 mod retention;
+mod session;
 mod tls;
 mod tx;
 
@@ -28,8 +29,9 @@ use std::sync::Arc;
 
 use postgres::Client;
 
-use self::conn::{Conn, DbError, Lease, Session};
+use self::conn::{Conn, DbError, Lease};
 use self::pool::Pool;
+use self::session::Session;
 use self::tx::PgTx;
 use crate::config::Postgres;
 use crate::crypto::Secrets;

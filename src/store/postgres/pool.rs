@@ -13,7 +13,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use super::conn::Session;
+use super::session::Session;
 use crate::config::Postgres;
 use crate::store::{BUSY_TIMEOUT_MS, StoreError};
 

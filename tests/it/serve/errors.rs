@@ -6,7 +6,7 @@ on_both_stores! {
     fn credentials_service_and_paths_are_checked(store) {
         let env = Env::new_on(store);
         let k = key(&env, "desk-1", "station");
-        let server = Server::start(&env);
+        let server = Server::in_process(&env);
         let url = server.url("/Verifications");
         let form = [("To", US_E164), ("Channel", "sms")];
         let r = server.post(&url, None, &form);
@@ -38,7 +38,7 @@ on_both_stores! {
     fn bad_parameters_are_60200_and_a_huge_body_is_413(store) {
         let env = Env::new_on(store);
         let k = key(&env, "desk-1", "station");
-        let server = Server::start(&env);
+        let server = Server::in_process(&env);
         let url = server.url("/Verifications");
         for form in [
             vec![("To", "+1 555 0100"), ("Channel", "sms")],
@@ -65,7 +65,7 @@ on_both_stores! {
         let env =
             Env::with_config_on(store, "[policy]\nmax_attempts = 2\n[limits]\nallowed_countries = [\"US\"]\n");
         let k = key(&env, "desk-1", "station");
-        let server = Server::start(&env);
+        let server = Server::in_process(&env);
         assert_error(&server.create(&k, UK_E164), 403, 60605);
 
         assert_eq!(server.create(&k, US_E164).status, 201);
@@ -99,7 +99,7 @@ on_both_stores! {
     fn a_conversion_guard_pause_is_60410(store) {
         let env = Env::with_config_on(store, "[limits]\nmin_sends_for_conversion = 2\nmin_conversion = 0.5\n");
         let k = key(&env, "desk-1", "station");
-        let server = Server::start(&env);
+        let server = Server::in_process(&env);
         for to in [US_E164, crate::harness::US2_E164] {
             assert_eq!(server.create(&k, to).status, 201);
         }

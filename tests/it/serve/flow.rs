@@ -1,4 +1,6 @@
-//! The whole Twilio Verify flow over HTTP, the race for one code, and a clean SIGTERM.
+//! The whole Twilio Verify flow over HTTP, the race for one code, and a clean SIGTERM. The flow
+//! and the race spawn the binary (smokes: its whole stderr is checked for secrets, and 64
+//! clients race on real sockets); the resend and health tests run in-process.
 
 use super::{Server, assert_error, assert_schema, key};
 use crate::harness::{Env, US, US_E164, on_both_stores};
@@ -83,7 +85,7 @@ on_both_stores! {
     fn a_second_create_while_pending_is_a_resend_of_the_same_verification(store) {
         let env = Env::with_config_on(store, "[policy]\nresend_cooldown_seconds = 0\n");
         let k = key(&env, "desk-1", "station");
-        let server = Server::start(&env);
+        let server = Server::in_process(&env);
         let first = server.create(&k, US_E164);
         let second = server.create(&k, US_E164);
         assert_eq!(second.status, 201, "{second:?}");
@@ -141,7 +143,7 @@ on_both_stores! {
     fn health_and_metrics_answer_without_a_key(store) {
         let env = Env::new_on(store);
         let k = key(&env, "desk-1", "station");
-        let server = Server::start(&env);
+        let server = Server::in_process(&env);
         assert_eq!(
             server.get(&format!("{}/healthz", server.base), None).status,
             200

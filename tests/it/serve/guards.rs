@@ -84,26 +84,50 @@ fn an_unread_stderr_drops_log_lines_instead_of_stalling_answers() {
     assert!(server.metric("otpd_log_lines_dropped_total") > 0.0);
 }
 
+/// Reads one response's status line and headers from a kept-alive connection.
+fn read_head(s: &mut TcpStream) -> String {
+    let mut head = Vec::new();
+    let mut byte = [0u8; 1];
+    while !head.ends_with(b"\r\n\r\n") {
+        match s.read(&mut byte) {
+            Ok(1) => head.push(byte[0]),
+            _ => break,
+        }
+    }
+    String::from_utf8_lossy(&head).into_owned()
+}
+
 #[test]
 fn slow_headers_are_cut_off() {
     let env = Env::with_config("[server]\nheader_timeout_seconds = 1\n");
     let server = Server::start(&env);
+    // Timed from before the connection exists, so the server's own clock (which starts at the
+    // accept) cannot have run longer than ours.
+    let started = Instant::now();
     let mut s = connect(&server);
     s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
         .unwrap();
-    let started = Instant::now();
     let mut buf = Vec::new();
     let _ = s.read_to_end(&mut buf);
-    assert!(started.elapsed() < Duration::from_secs(8), "not cut off");
+    let took = started.elapsed();
+    assert!(
+        took >= Duration::from_secs(1),
+        "cut after {took:?}, before the 1 s header timeout"
+    );
+    assert!(took < Duration::from_secs(8), "not cut off ({took:?})");
     let text = String::from_utf8_lossy(&buf);
     assert!(buf.is_empty() || text.starts_with("HTTP/1.1 408"), "{text}");
 }
 
 #[test]
 fn connections_over_the_cap_are_closed_at_once() {
-    let env = Env::with_config("[server]\nmax_connections = 2\nheader_timeout_seconds = 60\n");
+    // The per-address cap (by default a quarter of the total, here 1) raised to the total, so
+    // the cap refusing the third connection is the total one, not the per-address one.
+    let env = Env::with_config(
+        "[server]\nmax_connections = 2\nmax_connections_per_client = 2\nheader_timeout_seconds = 60\n",
+    );
     let server = Server::start(&env);
-    let _held: Vec<TcpStream> = (0..2).map(|_| connect(&server)).collect();
+    let mut held: Vec<TcpStream> = (0..2).map(|_| connect(&server)).collect();
     // Let the server accept the two before the third arrives: a full request on a fourth
     // connection would be refused too, so probe with the third directly.
     let mut third = connect(&server);
@@ -111,7 +135,13 @@ fn connections_over_the_cap_are_closed_at_once() {
     let mut buf = Vec::new();
     let _ = third.read_to_end(&mut buf);
     assert!(buf.is_empty(), "{}", String::from_utf8_lossy(&buf));
-    drop(_held);
+    // The positive control: the connections under the cap, open all along, are served.
+    for s in &mut held {
+        s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            .unwrap();
+        let head = read_head(s);
+        assert!(head.starts_with("HTTP/1.1 200"), "under the cap: {head:?}");
+    }
 }
 
 #[test]
@@ -122,15 +152,23 @@ fn sigterm_finishes_the_request_in_flight_then_exits_0() {
     let server = Server::start(&env);
     let (r, (status, log)) = std::thread::scope(|s| {
         let sending = s.spawn(|| server.create(&k, US_E164));
-        // Wait until the request is on a worker (the metrics say so), then stop the server.
+        // Wait until the request is on a worker (the metrics say so; `/metrics` does not count
+        // itself), then stop the server. Without that sighting the test would prove nothing.
         let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
+        let in_flight = loop {
             let m = server.get(&format!("{}/metrics", server.base), None);
             let text = m.body.as_str().unwrap_or_default().to_string();
-            if text.contains("otpd_requests_in_flight 1") || Instant::now() > deadline {
-                break;
+            if text.contains("otpd_requests_in_flight 1") {
+                break true;
             }
-        }
+            if Instant::now() > deadline || sending.is_finished() {
+                break false;
+            }
+        };
+        assert!(
+            in_flight,
+            "the request was never seen in flight before SIGTERM"
+        );
         // SAFETY: kill(2) on our own child.
         unsafe { libc::kill(server.pid() as i32, libc::SIGTERM) };
         (sending.join().unwrap(), server.wait())

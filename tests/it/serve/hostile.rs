@@ -250,7 +250,9 @@ fn a_refused_oversized_body_is_413_and_the_connection_closes_without_reading_the
 
 #[test]
 fn kill_9_during_concurrent_checks_then_restart_approves_each_code_once() {
-    let env = Env::with_config("[policy]\nmax_attempts = 100\n");
+    let env = Env::with_config(
+        "[policy]\nmax_attempts = 100\n[limits]\nmax_failures_per_number = 100\nfailures_before_unlock = 100\n",
+    );
     let k = key(&env, "desk-1", "station");
     let phones = [US_E164, US2_E164, UK_E164];
     let server = Server::start(&env);
@@ -258,21 +260,31 @@ fn kill_9_during_concurrent_checks_then_restart_approves_each_code_once() {
         assert_eq!(server.create(&k, p).status, 201);
     }
     let codes: Vec<String> = phones.iter().map(|p| env.last_code(p)).collect();
+    let wrong: Vec<String> = phones.iter().map(|p| env.wrong_code(p)).collect();
+    // Every check before the kill is a wrong code: each one a write (an attempt counted and an
+    // `invalid` audit row in one transaction), so a request cut off is cut off mid-write.
     let answered = AtomicUsize::new(0);
+    let cut = AtomicUsize::new(0);
     std::thread::scope(|scope| {
         for t in 0..12 {
-            let (server, k, codes, answered) = (&server, &k, &codes, &answered);
+            let (server, k, wrong, answered, cut) = (&server, &k, &wrong, &answered, &cut);
             scope.spawn(move || {
                 for n in 0.. {
                     let i = (t + n) % phones.len();
-                    let form = [("To", phones[i]), ("Code", codes[i].as_str())];
+                    let form = [("To", phones[i]), ("Code", wrong[i].as_str())];
                     let sent = reqwest::blocking::Client::new()
                         .post(server.url("/VerificationCheck"))
                         .basic_auth(&k.sid, Some(&k.secret))
                         .form(&form)
                         .send();
-                    if sent.is_err() {
-                        return; // the server is gone
+                    match sent {
+                        Ok(r) => assert_eq!(r.status(), 200, "a wrong code is answered"),
+                        // Sent, then the connection died before an answer: in flight at the kill.
+                        Err(e) if !e.is_connect() => {
+                            cut.fetch_add(1, Ordering::SeqCst);
+                            return;
+                        }
+                        Err(_) => return, // the server was already gone
                     }
                     answered.fetch_add(1, Ordering::SeqCst);
                 }
@@ -285,6 +297,39 @@ fn kill_9_during_concurrent_checks_then_restart_approves_each_code_once() {
         // SAFETY: kill(2) on our own child's pid.
         unsafe { libc::kill(server.pid() as i32, libc::SIGKILL) };
         server.wait();
+    });
+    let cut = cut.into_inner();
+    assert!(
+        cut >= 1,
+        "no check was in flight when the server was killed: the test proved nothing"
+    );
+    let invalid = env.query_i64("SELECT count(*) FROM audit_events WHERE event = 'invalid'");
+    let answered = answered.into_inner() as i64;
+    assert!(
+        (answered..=answered + cut as i64).contains(&invalid),
+        "{invalid} invalid rows for {answered} answered and {cut} cut checks"
+    );
+    // An attempt is counted before its hash runs: a kill between the two leaves it counted
+    // without its `invalid` row, never the other way round.
+    let attempts = env.query_i64("SELECT sum(attempts) FROM challenges");
+    assert!(
+        (invalid..=answered + cut as i64).contains(&attempts),
+        "{attempts} attempts, {invalid} invalid rows, {answered} answered, {cut} cut"
+    );
+    // After the restart, the right codes race: each approved exactly once.
+    let server = Server::start(&env);
+    std::thread::scope(|scope| {
+        for t in 0..12 {
+            let (server, k, codes) = (&server, &k, &codes);
+            scope.spawn(move || {
+                let i = t % phones.len();
+                let r = server.check(k, phones[i], &codes[i]);
+                assert!(
+                    (r.status == 200 && r.body["status"] == "approved") || r.status == 404,
+                    "{r:?}"
+                );
+            });
+        }
     });
     let server = Server::start(&env);
     for (p, code) in phones.iter().zip(&codes) {

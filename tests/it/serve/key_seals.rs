@@ -36,7 +36,7 @@ on_both_stores! {
         };
         // The row as it was before revocation: an old copy (a backup) of it.
         let old_mac = row("mac");
-        let server = Server::start(&env);
+        let server = Server::in_process(&env);
         assert_eq!(status(&server, &gone), 200);
         env.run(&["keys", "revoke", &gone.sid]).ok();
         assert_eq!(status(&server, &gone), 401);
@@ -76,7 +76,7 @@ on_both_stores! {
         let raised = key(&env, "desk-1", "station");
         let moved = key(&env, "desk-2", "station");
         let kept = key(&env, "desk-3", "station");
-        let server = Server::start(&env);
+        let server = Server::in_process(&env);
         for k in [&raised, &moved, &kept] {
             assert_eq!(status(&server, k), 200);
         }
@@ -117,14 +117,16 @@ on_both_stores! {
     fn a_key_made_before_seals_is_sealed_by_the_migration_and_keeps_working(store) {
         let env = Env::new_on(store);
         let old = key(&env, "desk-1", "station");
-        // Back to schema 6: no seal column, no revocation index.
+        // Back to schema 6: no seal column, no revocation index (and none of 0008's columns).
         env.execute("DROP INDEX audit_key_revoked");
         env.execute("ALTER TABLE api_keys DROP COLUMN mac");
+        env.execute("ALTER TABLE challenges DROP COLUMN replaced_hash");
+        env.execute("ALTER TABLE challenges DROP COLUMN replaced_expires_at");
         env.execute(match env.store() {
             crate::harness::Store::Sqlite => "PRAGMA user_version = 6",
             crate::harness::Store::Postgres => "UPDATE otpd_schema SET version = 6",
         });
-        let server = Server::start(&env);
+        let server = Server::in_process(&env);
         assert_eq!(status(&server, &old), 200, "sealed when the server migrated");
         assert_eq!(env.query_i64("SELECT count(*) FROM api_keys WHERE mac IS NULL"), 0);
         // And sealed for what `keys create` made: a later edit is caught.

@@ -20,7 +20,7 @@ on_both_stores! {
         env.advance(60);
 
         // Controls, under the secret that wrote it all.
-        let server = Server::start(&env);
+        let server = Server::in_process(&env);
         let status = format!("{}/otpd/v1/status", server.base);
         assert_eq!(server.get(&status, Some(&desk)).status, 200);
         drop(server);
@@ -41,7 +41,7 @@ on_both_stores! {
         assert_eq!((r.code, r.outcome()), (1, "invalid".to_string()), "{r:?}");
 
         // Every API key is refused (401), and listed as tampered.
-        let server = Server::start(&env);
+        let server = Server::in_process(&env);
         let r = server.get(&format!("{}/otpd/v1/status", server.base), Some(&desk));
         assert_error(&r, 401, 20003);
         let (_, log) = server.stop();

@@ -57,6 +57,8 @@ impl World {
         let other = key(&env, "desk-2", "station");
         let auditor = key(&env, "audit", "auditor");
         let admin = key(&env, "hq", "admin");
+        // A process of its own: the cells count argon2 hashes in `/metrics`, a per-process
+        // counter that in-process tests running beside this one would move.
         let server = Server::start(&env);
         World {
             env,

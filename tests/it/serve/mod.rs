@@ -1,12 +1,19 @@
-//! `otpd serve` over real HTTP (issue 14): the binary listens on `127.0.0.1:0`, says where on
-//! stdout, and the tests talk to it with a blocking HTTP client and Basic credentials, checking
-//! every body against Twilio's OpenAPI schemas (tests/fixtures/twilio/verify-v2.openapi.json).
+//! `otpd serve`'s HTTP API (issue 14), checking every body against Twilio's OpenAPI schemas
+//! (tests/fixtures/twilio/verify-v2.openapi.json). The handlers' answers are tested in-process
+//! ([`Server::in_process`]: the router over a temp store, no port, no child — errors, params,
+//! roles, key seals, the master secret, part of flow, `in_process`); what only a socket or a
+//! process shows (deadlines, caps, signals, TLS, kill -9, two servers, the flow's whole stderr,
+//! and the authorisation matrix, which counts the process's argon2 hashes) spawns the binary
+//! ([`Server::start`]:
+//! it listens on `127.0.0.1:0`, says where on stdout, and the tests talk to it with a blocking
+//! HTTP client and Basic credentials).
 
 mod deadlines;
 mod errors;
 mod flow;
 mod guards;
 mod hostile;
+mod in_process;
 mod key_seals;
 mod locks;
 mod master_secret;
@@ -26,10 +33,14 @@ use crate::harness::Env;
 
 /// A running server; SIGTERM'd (and reaped) on drop.
 pub struct Server {
-    child: Child,
+    /// The spawned binary, or `None` for a server in this process.
+    child: Option<Child>,
+    /// The router in this process ([`Server::in_process`]).
+    local: Option<in_process::Local>,
     pub base: String,
     pub service: String,
-    http: reqwest::blocking::Client,
+    /// The HTTP client of a spawned server.
+    http: Option<reqwest::blocking::Client>,
     reaped: std::sync::atomic::AtomicBool,
     /// Reads stderr as it comes, so that `stop` can return the log.
     log: Option<std::thread::JoinHandle<String>>,
@@ -128,11 +139,29 @@ impl Server {
         Server {
             log,
             _unread: unread,
-            child,
+            child: Some(child),
+            local: None,
             base,
             service,
-            http,
+            http: Some(http),
             reaped: std::sync::atomic::AtomicBool::new(false),
+        }
+    }
+
+    /// The router of `otpd serve` over `env`'s store in this process: the same handlers, pool
+    /// and probe, requests sent with tower's `oneshot`, the access log kept in a buffer
+    /// ([`Server::stop`] returns it). No port, no child process.
+    pub fn in_process(env: &Env) -> Server {
+        let local = in_process::Local::start(env);
+        Server {
+            base: in_process::BASE.to_string(),
+            service: local.service_sid().to_string(),
+            child: None,
+            local: Some(local),
+            http: None,
+            reaped: std::sync::atomic::AtomicBool::new(true),
+            log: None,
+            _unread: None,
         }
     }
 
@@ -161,11 +190,17 @@ impl Server {
     }
 
     pub fn post(&self, url: &str, key: Option<&Key>, form: &[(&str, &str)]) -> Reply {
-        self.send(self.http.post(url).form(form), key)
+        if let Some(local) = &self.local {
+            return local.send("POST", url, key, form);
+        }
+        self.send(self.client().post(url).form(form), key)
     }
 
     pub fn get(&self, url: &str, key: Option<&Key>) -> Reply {
-        self.send(self.http.get(url), key)
+        if let Some(local) = &self.local {
+            return local.send("GET", url, key, &[]);
+        }
+        self.send(self.client().get(url), key)
     }
 
     pub fn create(&self, key: &Key, to: &str) -> Reply {
@@ -194,7 +229,17 @@ impl Server {
     }
 
     pub fn pid(&self) -> u32 {
-        self.child.id()
+        self.child().id()
+    }
+
+    fn client(&self) -> &reqwest::blocking::Client {
+        self.http.as_ref().expect("a spawned server's client")
+    }
+
+    fn child(&self) -> &Child {
+        self.child
+            .as_ref()
+            .expect("a spawned server (Server::start), not an in-process one")
     }
 
     /// Waits for the server to exit and returns its status (for scoped threads, which hold
@@ -202,7 +247,7 @@ impl Server {
     pub fn wait(&self) -> (i32, String) {
         let mut raw = 0;
         // SAFETY: waitpid(2) on our own child, with a valid pointer to an int.
-        let reaped = unsafe { libc::waitpid(self.child.id() as i32, &mut raw, 0) };
+        let reaped = unsafe { libc::waitpid(self.child().id() as i32, &mut raw, 0) };
         self.reaped.store(true, std::sync::atomic::Ordering::SeqCst);
         let status = if reaped > 0 && libc::WIFEXITED(raw) {
             libc::WEXITSTATUS(raw)
@@ -218,9 +263,13 @@ impl Server {
     }
 
     fn terminate(&mut self) -> (i32, String) {
+        if let Some(local) = self.local.take() {
+            return (0, local.finish());
+        }
+        let child = self.child.as_mut().expect("a spawned server");
         // SAFETY: kill(2) on our own child's pid.
-        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
-        let status = self.child.wait().expect("wait");
+        unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+        let status = child.wait().expect("wait");
         let err = self
             .log
             .take()
@@ -233,7 +282,10 @@ impl Server {
 impl Drop for Server {
     fn drop(&mut self) {
         if !self.reaped.load(std::sync::atomic::Ordering::SeqCst)
-            && self.child.try_wait().ok().flatten().is_none()
+            && self
+                .child
+                .as_mut()
+                .is_some_and(|c| c.try_wait().ok().flatten().is_none())
         {
             let _ = self.terminate();
         }

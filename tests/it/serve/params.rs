@@ -31,7 +31,7 @@ fn documented(path: &str) -> Vec<String> {
 fn verify_parameters_otpd_does_not_support_are_refused_by_name() {
     let env = Env::new();
     let k = key(&env, "desk-1", "station");
-    let server = Server::start(&env);
+    let server = Server::in_process(&env);
 
     let create = documented("/v2/Services/{ServiceSid}/Verifications");
     let check = documented("/v2/Services/{ServiceSid}/VerificationCheck");

@@ -133,7 +133,7 @@ fn while_the_database_server_is_down_requests_fail_and_healthz_is_503_then_all_r
     let server = match pg_server::private_cluster() {
         Ok(s) => s,
         Err(why) => {
-            eprintln!("SKIPPED: no private PostgreSQL cluster ({why})");
+            pg_server::skip(&format!("no private PostgreSQL cluster ({why})"));
             return;
         }
     };

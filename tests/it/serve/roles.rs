@@ -10,7 +10,7 @@ on_both_stores! {
         let desk2 = key(&env, "desk-2", "station");
         let auditor = key(&env, "audit", "auditor");
         let admin = key(&env, "hq", "admin");
-        let server = Server::start(&env);
+        let server = Server::in_process(&env);
 
         assert_error(&server.create(&auditor, US_E164), 403, 20403);
         let created = server.create(&desk1, US_E164);
@@ -40,7 +40,7 @@ on_both_stores! {
     fn a_station_key_cancels_its_pending_verification(store) {
         let env = Env::new_on(store);
         let desk1 = key(&env, "desk-1", "station");
-        let server = Server::start(&env);
+        let server = Server::in_process(&env);
         let created = server.create(&desk1, US_E164);
         let one = server.url(&format!(
             "/Verifications/{}",
@@ -99,7 +99,7 @@ on_both_stores! {
         let env = Env::new_on(store);
         let desk1 = key(&env, "desk-1", "station");
         let auditor = key(&env, "audit", "auditor");
-        let server = Server::start(&env);
+        let server = Server::in_process(&env);
         server.create(&desk1, US_E164);
         let url = format!("{}/otpd/v1/audit", server.base);
         assert_error(&server.get(&url, Some(&desk1)), 403, 20403);
