@@ -58,7 +58,7 @@ pub fn run(mut config: Config, listen: Option<&str>, out: &mut dyn Write) -> Res
     };
     if tls.is_none() && !s.listen.ip().is_loopback() && !s.allow_plain_http {
         return Err(Error::Usage(format!(
-            "refusing to listen on {} without TLS: clients' API secrets would cross the network in clear; listen on 127.0.0.1, or set server.allow_plain_http = true when a TLS-terminating proxy is in front",
+            "refusing to listen on {} without TLS: clients' API secrets would cross the network in clear; set server.tls_cert and server.tls_key (PEM files) to serve HTTPS, listen on 127.0.0.1, or set server.allow_plain_http = true when a TLS-terminating proxy is in front",
             s.listen
         )));
     }
