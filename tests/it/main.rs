@@ -5,6 +5,7 @@ mod audit;
 mod audit_tamper;
 mod code_length;
 mod commits;
+mod contrib;
 mod core;
 #[path = "../support/fake_twilio.rs"]
 mod fake_twilio;
