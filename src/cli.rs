@@ -306,9 +306,25 @@ pub fn store(
     let grammar::store::StoreCommand::Copy { to } = &args.command;
     let env = crate::config::env::Env::capture();
     let target = crate::config::database::target(to, env.pg_password.as_ref())?;
-    let copied = open_local(config)?.copy_store(&target)?;
+    let head_file = (config.audit.head_every > 0 && config.audit.head_file.is_file())
+        .then(|| config.audit.head_file.clone());
+    let mut app = open_local(config)?;
+    // A server still writing to this store would go on writing to it after the copy.
+    if let Some(s) = app.served_by()? {
+        eprintln!("{}", render::store::still_served(&s));
+    }
+    let (copied, head) = app.copy_store(&target)?;
     let shown = std::path::PathBuf::from(target.shown());
-    writeln!(out, "{}", render::store::copied(&copied, &shown, json)).map_err(Error::Output)?;
+    let check = render::store::Check {
+        head_file: head_file.as_deref(),
+        head: head.as_ref(),
+    };
+    writeln!(
+        out,
+        "{}",
+        render::store::copied(&copied, &shown, &check, json)
+    )
+    .map_err(Error::Output)?;
     Ok(render::store::exit_code(&copied))
 }
 

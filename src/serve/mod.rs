@@ -63,7 +63,11 @@ pub fn run(mut config: Config, listen: Option<&str>, out: &mut dyn Write) -> Res
         )));
     }
     // Opens (and migrates) the database once before the workers do, and fixes the SID.
-    let service_sid = App::for_process(config.clone())?.service_sid()?;
+    let mut app = App::for_process(config.clone())?;
+    let service_sid = app.service_sid()?;
+    // So `otpd store copy` can say that this server still writes to the store (cleared below).
+    app.mark_serving()?;
+    drop(app);
     let workers = match s.workers {
         0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
         n => n,
@@ -119,6 +123,7 @@ pub fn run(mut config: Config, listen: Option<&str>, out: &mut dyn Write) -> Res
     // On an error the error's own line follows (from `run`'s caller).
     drop(runtime);
     drop(health);
+    let _ = App::for_process(config).and_then(|mut app| app.unmark_serving());
     log.finish(served.is_ok().then_some("otpd serve: stopped"));
     served.map(|()| 0)
 }

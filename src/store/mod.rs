@@ -245,6 +245,8 @@ pub trait Tx: AuditTx + CopyTx {
     fn server_setting(&mut self, name: &str) -> Result<Option<String>>;
     /// Stores a setting unless it is set; returns the value it has now.
     fn init_server_setting(&mut self, name: &str, value: &str) -> Result<String>;
+    /// Sets a setting to `value`, or removes it (`None`).
+    fn put_server_setting(&mut self, name: &str, value: Option<&str>) -> Result<()>;
     /// Adds one to the counter stored under `name` (a server setting; from 1): a write that
     /// always changes a page, so it always makes a durable commit.
     fn bump_counter(&mut self, name: &str) -> Result<()>;
