@@ -98,12 +98,22 @@ pub enum Command {
         /// Address to listen on, IP:PORT [default: [server] listen, OTPD_LISTEN or 127.0.0.1:8080]
         #[arg(long, value_name = "ADDR")]
         listen: Option<String>,
+        /// The access log on stderr: text lines, or one JSON object a line for log shippers
+        #[arg(long, value_enum, default_value = "text")]
+        log_format: LogFormat,
     },
     /// Create, list and revoke the API keys `otpd serve` clients authenticate with
     Keys {
         #[command(subcommand)]
         action: KeysCommand,
     },
+}
+
+/// `otpd serve --log-format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
 }
 
 /// `otpd keys …`.

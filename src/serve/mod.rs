@@ -46,7 +46,13 @@ const DRAIN: Duration = Duration::from_secs(30);
 
 /// Runs the server until SIGTERM or SIGINT; prints `listening on http://ADDR` and the service
 /// SID on `out` once bound (`--listen 127.0.0.1:0` picks a free port).
-pub fn run(mut config: Config, listen: Option<&str>, out: &mut dyn Write) -> Result<u8, Error> {
+/// `json_log`: the log on stderr as one JSON object a line.
+pub fn run(
+    mut config: Config,
+    listen: Option<&str>,
+    json_log: bool,
+    out: &mut dyn Write,
+) -> Result<u8, Error> {
     if let Some(l) = listen {
         config.server.listen = listen_addr("--listen", l)?;
     }
@@ -67,6 +73,12 @@ pub fn run(mut config: Config, listen: Option<&str>, out: &mut dyn Write) -> Res
     let service_sid = app.service_sid()?;
     // So `otpd store copy` can say that this server still writes to the store (cleared below).
     app.mark_serving()?;
+    let usable_keys = app
+        .list_keys()?
+        .iter()
+        .filter(|k| k.revoked_at.is_none() && !k.tampered)
+        .count();
+    let id_prefix = app.random_sid("")[..8].to_string();
     drop(app);
     let workers = match s.workers {
         0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
@@ -90,6 +102,14 @@ pub fn run(mut config: Config, listen: Option<&str>, out: &mut dyn Write) -> Res
         .enable_all()
         .build()
         .map_err(|e| Error::Io(format!("cannot start the server's runtime: {e}")))?;
+    let note = move |text: &str| crate::render::serve::note(chrono::Utc::now(), text, json_log);
+    let startup = crate::render::serve::Startup {
+        workers,
+        usable_keys,
+    };
+    for line in crate::render::serve::startup(&config, &startup) {
+        log.line(note(&line));
+    }
     let server_log = log.clone();
     // The probe's connection is a blocking client: it must be dropped outside the runtime
     // (its own runtime cannot stop inside another), so this handle outlives `runtime`.
@@ -116,6 +136,8 @@ pub fn run(mut config: Config, listen: Option<&str>, out: &mut dyn Write) -> Res
             fallback_host: local.to_string(),
             body_timeout: Duration::from_secs(s.header_timeout_seconds),
             health: probe,
+            ids: routes::RequestIds::new(id_prefix),
+            json_log,
         });
         let router = routes::router(shared);
         accept(listener, router, tls, &s, metrics).await
@@ -124,7 +146,8 @@ pub fn run(mut config: Config, listen: Option<&str>, out: &mut dyn Write) -> Res
     drop(runtime);
     drop(health);
     let _ = App::for_process(config).and_then(|mut app| app.unmark_serving());
-    log.finish(served.is_ok().then_some("otpd serve: stopped"));
+    let stopped = note("otpd serve: stopped");
+    log.finish(served.is_ok().then_some(stopped.as_str()));
     served.map(|()| 0)
 }
 
@@ -250,7 +273,11 @@ async fn serve<I>(
             let r = answer.await;
             watch.answered();
             drop(busy);
-            r.unwrap_or_else(|_| Ok(errors::ApiError::internal().into_response()))
+            r.unwrap_or_else(|_| {
+                Ok(errors::ApiError::internal()
+                    .because("the request's task stopped before answering (a panic)")
+                    .into_response())
+            })
         }
     });
     let conn = http.serve_connection(TokioIo::new(stream), service);
