@@ -315,7 +315,7 @@ pub fn store(
 ) -> Result<u8, Error> {
     let grammar::store::StoreCommand::Copy { to } = &args.command;
     let env = crate::config::env::Env::capture();
-    let target = crate::config::database::target(to, env.pg_password.as_ref())?;
+    let target = crate::config::database::target_env(to, env.pg_password.as_ref(), &env.pg)?;
     let head_file = (config.audit.head_every > 0 && config.audit.head_file.is_file())
         .then(|| config.audit.head_file.clone());
     let mut app = open_local(config)?;

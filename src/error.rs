@@ -134,6 +134,7 @@ impl Error {
             | Error::PromptArgs(..)
             | Error::TwilioUnchecked
             | Error::KioskShowsCodes
+            | Error::Store(StoreError::NoPassword { .. })
             | Error::Remote(
                 RemoteError::Unauthorized { .. }
                 | RemoteError::Forbidden { .. }
@@ -152,7 +153,9 @@ impl Error {
     /// A stable name for JSON output.
     pub fn kind(&self) -> &'static str {
         match self {
-            Error::Config(_) | Error::Secret(_) => "config_error",
+            Error::Config(_) | Error::Secret(_) | Error::Store(StoreError::NoPassword { .. }) => {
+                "config_error"
+            }
             Error::Usage(_)
             | Error::Args(_)
             | Error::PromptArgs(..)

@@ -13,6 +13,7 @@ use std::str::FromStr;
 use secrecy::{ExposeSecret, SecretString};
 
 use super::ConfigError;
+use super::env::PgEnv;
 
 /// The configured store.
 #[derive(Debug, Clone)]
@@ -187,11 +188,20 @@ pub fn is_url(value: &Path) -> bool {
 /// `otpd store copy --to`: a SQLite path or a `postgres://` URL, read as `--db` is (no password
 /// in the URL; `PGPASSWORD` supplies one).
 pub fn target(value: &Path, env_password: Option<&SecretString>) -> Result<Database, ConfigError> {
+    target_env(value, env_password, &PgEnv::default())
+}
+
+/// [`target`] with libpq's variables filling what the URL leaves out.
+pub fn target_env(
+    value: &Path,
+    env_password: Option<&SecretString>,
+    libpq: &PgEnv,
+) -> Result<Database, ConfigError> {
     if !is_url(value) {
         return Ok(Database::Sqlite(value.to_path_buf()));
     }
     let url = value.to_str().unwrap_or_default();
-    let pg = postgres(url, Origin::CommandLine, env_password, None)?;
+    let pg = postgres_env(url, Origin::CommandLine, env_password, libpq, None)?;
     Ok(Database::Postgres(Box::new(pg)))
 }
 
@@ -203,12 +213,25 @@ pub enum Origin {
     File,
 }
 
-/// Parses a `postgres://` URL and settles its password: `PGPASSWORD`, else the password file,
-/// else a password written in the configuration file's URL.
+/// [`postgres_env`] without libpq's other variables.
 pub fn postgres(
     url: &str,
     origin: Origin,
     env_password: Option<&SecretString>,
+    password_file: Option<&Path>,
+) -> Result<Postgres, ConfigError> {
+    postgres_env(url, origin, env_password, &PgEnv::default(), password_file)
+}
+
+/// Parses a `postgres://` URL, filling what it leaves out from libpq's variables (`PGHOST`,
+/// `PGPORT`, `PGUSER`, `PGDATABASE`, `PGSSLMODE`), and settles its password: `PGPASSWORD`,
+/// else the password file, else a password written in the configuration file's URL, else the
+/// matching line of `PGPASSFILE` or `~/.pgpass`.
+pub fn postgres_env(
+    url: &str,
+    origin: Origin,
+    env_password: Option<&SecretString>,
+    libpq: &PgEnv,
     password_file: Option<&Path>,
 ) -> Result<Postgres, ConfigError> {
     // Until the URL is parsed, nothing of it is repeated: a password may sit anywhere in it.
@@ -218,6 +241,15 @@ pub fn postgres(
         expected,
     };
     let (rest, tls, root_cert) = split_tls(url).map_err(bad_text)?;
+    let tls = match (tls, &libpq.sslmode) {
+        (Some(t), _) => t,
+        (None, Some(mode)) => ssl_mode(mode).map_err(|expected| ConfigError::Value {
+            key: "PGSSLMODE",
+            value: format!("\"{}\"", crate::sanitize::sanitize(mode)),
+            expected,
+        })?,
+        (None, None) => TlsMode::Prefer,
+    };
     let mut connect = postgres::Config::from_str(&rest).map_err(|e| {
         // The client's reason names an option, never its value ("unknown option `x`",
         // "invalid value for option `port`").
@@ -242,6 +274,7 @@ pub fn postgres(
             "an @ in the host or database name (write an @ inside the password as %40)".into(),
         ));
     }
+    fill_from_libpq(&mut connect, libpq)?;
     let shown = shown_url(&connect, tls);
     let bad = |expected: String| ConfigError::Value {
         key: "database",
@@ -256,15 +289,23 @@ pub fn postgres(
         ));
     }
     if connect.get_user().is_none() {
-        return Err(bad("name the user: postgres://USER@HOST/DB".into()));
+        return Err(bad(
+            "name the user: postgres://USER@HOST/DB, or set PGUSER".into()
+        ));
     }
     if connect.get_dbname().is_none() {
-        return Err(bad("name the database: postgres://USER@HOST/DB".into()));
+        return Err(bad(
+            "name the database: postgres://USER@HOST/DB, or set PGDATABASE".into(),
+        ));
     }
     if let Some(p) = env_password {
         connect.password(p.expose_secret());
     } else if let Some(path) = password_file {
         connect.password(read_password(path)?.expose_secret());
+    } else if connect.get_password().is_none()
+        && let Some(p) = super::pgpass::lookup(&connect, libpq)?
+    {
+        connect.password(p.expose_secret());
     }
     connect.ssl_mode(match tls {
         TlsMode::Disable => postgres::config::SslMode::Disable,
@@ -349,28 +390,72 @@ fn shown_url(c: &postgres::Config, tls: TlsMode) -> String {
     ))
 }
 
+/// `PGHOST` (comma-separated; a path is a socket folder), `PGPORT`, `PGUSER` and
+/// `PGDATABASE` for what the URL left out.
+fn fill_from_libpq(c: &mut postgres::Config, libpq: &PgEnv) -> Result<(), ConfigError> {
+    if c.get_hosts().is_empty()
+        && let Some(hosts) = &libpq.host
+    {
+        for h in hosts.split(',').map(str::trim).filter(|h| !h.is_empty()) {
+            if h.starts_with('/') {
+                c.host_path(h);
+            } else {
+                c.host(h);
+            }
+        }
+    }
+    if c.get_ports().is_empty()
+        && let Some(port) = &libpq.port
+    {
+        for p in port.split(',') {
+            let n = p.trim().parse::<u16>().map_err(|_| ConfigError::Value {
+                key: "PGPORT",
+                value: format!("\"{}\"", crate::sanitize::sanitize(port)),
+                expected: "a port number, e.g. 5432".into(),
+            })?;
+            c.port(n);
+        }
+    }
+    if c.get_user().is_none()
+        && let Some(u) = &libpq.user
+    {
+        c.user(u);
+    }
+    if c.get_dbname().is_none()
+        && let Some(d) = &libpq.database
+    {
+        c.dbname(d);
+    }
+    Ok(())
+}
+
+/// An `sslmode` value as libpq spells it.
+fn ssl_mode(v: &str) -> Result<TlsMode, String> {
+    Ok(match v {
+        "disable" => TlsMode::Disable,
+        "prefer" => TlsMode::Prefer,
+        "require" => TlsMode::Require,
+        "verify-full" => TlsMode::VerifyFull,
+        other => {
+            return Err(format!(
+                "sslmode={} is not supported; use disable, prefer, require or verify-full",
+                crate::sanitize::sanitize(other)
+            ));
+        }
+    })
+}
+
 /// Takes `sslmode` and `sslrootcert` out of the query string; the rest is the client's.
-fn split_tls(url: &str) -> Result<(String, TlsMode, Option<PathBuf>), String> {
+fn split_tls(url: &str) -> Result<(String, Option<TlsMode>, Option<PathBuf>), String> {
     let (base, query) = url.split_once('?').unwrap_or((url, ""));
-    let mut tls = TlsMode::Prefer;
+    let mut tls = None;
     let mut root = None;
     let mut kept = Vec::new();
     for pair in query.split('&').filter(|p| !p.is_empty()) {
         let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
         match k {
             "sslmode" => {
-                tls = match v {
-                    "disable" => TlsMode::Disable,
-                    "prefer" => TlsMode::Prefer,
-                    "require" => TlsMode::Require,
-                    "verify-full" => TlsMode::VerifyFull,
-                    other => {
-                        return Err(format!(
-                            "sslmode={other} is not supported; use disable, prefer, require or \
-                             verify-full"
-                        ));
-                    }
-                }
+                tls = Some(ssl_mode(v)?);
             }
             "sslrootcert" => root = Some(PathBuf::from(percent_decode(v))),
             _ => kept.push(pair),

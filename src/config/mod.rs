@@ -19,6 +19,7 @@ pub mod database;
 pub mod env;
 mod limits;
 mod message;
+mod pgpass;
 mod phone;
 mod raw;
 pub mod remote;
@@ -395,10 +396,11 @@ fn database(
         }));
     }
     let url = value.to_str().unwrap_or_default();
-    let mut pg = database::postgres(
+    let mut pg = database::postgres_env(
         url,
         origin,
         env.pg_password.as_ref(),
+        &env.pg,
         password_file.as_deref(),
     )?;
     pg.pool_size = pool_size;

@@ -75,6 +75,11 @@ pub enum StoreError {
         "cannot reach the database server {path} or the connection was lost: {detail}; the command was not completed"
     )]
     Connection { path: PathBuf, detail: String },
+    /// The server asks for a password and none was configured: the configuration's fault.
+    #[error(
+        "the database server {path} asks for a password and none is set: set PGPASSWORD, [database] password_file, or a line in PGPASSFILE (default ~/.pgpass, mode 0600)"
+    )]
+    NoPassword { path: PathBuf },
     /// A serialization failure or deadlock: retried by [`Backend`]'s helpers, then reported.
     #[error("the database {path} kept reporting conflicting writers ({detail}); try again")]
     Conflict { path: PathBuf, detail: String },

@@ -15,6 +15,7 @@ mod harness;
 mod layout;
 mod limits;
 mod message;
+mod pg_env;
 #[path = "../support/postgres.rs"]
 mod pg_server;
 mod postgres_guards;
