@@ -276,6 +276,17 @@ impl Config {
             )?),
             Provider::Console | Provider::Outbox => None,
         };
+        // Landlines are called by default: a set-up that cannot call (a Messaging Service or a
+        // sender ID alone) is stopped here, not on the first landline.
+        if let Some(t) = &twilio
+            && t.from.is_none()
+            && limits.fixed_line == crate::domain::FixedLineChannel::Call
+        {
+            return Err(ConfigError::Missing {
+                what: "the twilio delivery".into(),
+                missing: "a voice-capable Twilio number (TWILIO_FROM or twilio.from) for landlines: an SMS to a fixed-line number is sent as a voice call (delivery.fixed_line_channel = \"call\", the default), and a Messaging Service or sender ID cannot call; or set delivery.fixed_line_channel = \"refuse\" (landlines refused) or \"sms\" (texted anyway; most landlines cannot receive it)".into(),
+            });
+        }
         let secret = match &env.secret {
             Some(value) => SecretSource::Env(value.clone()),
             None => SecretSource::File(

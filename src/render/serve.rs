@@ -96,8 +96,13 @@ pub fn startup(c: &Config, s: &Startup) -> Vec<String> {
             c.delivery.outbox.display()
         ),
         Provider::Twilio => format!(
-            "otpd serve: delivery twilio (default channel {})",
-            c.delivery.channel
+            "otpd serve: delivery twilio (default channel {}; an SMS to a landline {}, delivery.fixed_line_channel)",
+            c.delivery.channel,
+            match c.limits.fixed_line {
+                crate::domain::FixedLineChannel::Call => "becomes a voice call",
+                crate::domain::FixedLineChannel::Sms => "is texted anyway",
+                crate::domain::FixedLineChannel::Refuse => "is refused",
+            }
         ),
     });
     lines.push(match s.usable_keys {

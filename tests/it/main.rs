@@ -32,3 +32,4 @@ mod store_copy;
 mod stores;
 mod surface;
 mod twilio;
+mod twilio_setup;
