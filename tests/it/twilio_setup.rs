@@ -75,3 +75,15 @@ fn the_outbox_records_what_a_call_says() {
         );
     }
 }
+
+/// Through `otpd serve`, `Channel=sms` to a landline answers with the channel it became.
+#[test]
+fn through_the_server_an_sms_to_a_landline_answers_with_the_call_it_became() {
+    let env = Env::new();
+    let k = crate::serve::key(&env, "desk-1", "station");
+    let server = crate::serve::Server::start(&env);
+    let r = server.create(&k, "+442079460018");
+    assert_eq!(r.status, 201, "{r:?}");
+    assert_eq!(r.body["channel"], "call", "{r:?}");
+    assert_eq!(env.outbox().pop().unwrap()["channel"], "call");
+}
