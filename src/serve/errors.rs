@@ -212,11 +212,20 @@ impl ApiError {
             Outcome::Forbidden { privilege } => {
                 ApiError::forbidden(crate::render::outcome::privilege(*privilege))
             }
-            Outcome::DeliveryFailed { .. } => ApiError::new(
+            // The provider's own words may quote the number: the log gets its error code only.
+            Outcome::DeliveryFailed {
+                channel,
+                provider_code,
+                ..
+            } => ApiError::new(
                 StatusCode::BAD_GATEWAY,
                 60008,
                 "The code could not be delivered; the provider refused it",
-            ),
+            )
+            .because(match provider_code {
+                Some(c) => format!("the provider refused the {channel} (its error {c})"),
+                None => format!("the {channel} could not be delivered"),
+            }),
             _ => return None,
         })
     }
@@ -317,6 +326,19 @@ mod tests {
             assert_eq!(e.retry_after, retry, "{outcome:?}");
             assert!(!e.message.contains("2025550123"), "{}", e.message);
         }
+        // A provider's refusal: the log's reason carries its code, never its words.
+        let failed = ApiError::from_outcome(&Outcome::DeliveryFailed {
+            phone: phone(),
+            channel: crate::domain::Channel::Sms,
+            reason: "The 'To' number +12025550123 is not valid".into(),
+            provider_code: Some(21211),
+        })
+        .unwrap();
+        let why = failed.reason.unwrap();
+        assert!(
+            why.contains("21211") && !why.contains("2025550123"),
+            "{why}"
+        );
         for answer in [
             Outcome::Approved { phone: phone() },
             Outcome::Invalid {

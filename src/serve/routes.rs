@@ -292,10 +292,15 @@ async fn healthz(State(s): St) -> Response {
             .unwrap_or(false)
     })
     .await;
+    let down = |why: &'static str| {
+        let mut r = (StatusCode::SERVICE_UNAVAILABLE, format!("{why}\n")).into_response();
+        r.extensions_mut().insert(Reason(why.into()));
+        r
+    };
     match checked {
         Ok(true) => (StatusCode::OK, "ok\n").into_response(),
-        Ok(false) => (StatusCode::SERVICE_UNAVAILABLE, "storage unreachable\n").into_response(),
-        Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "storage not answering\n").into_response(),
+        Ok(false) => down("storage unreachable"),
+        Err(_) => down("storage not answering"),
     }
 }
 
