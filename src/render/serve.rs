@@ -84,6 +84,8 @@ pub struct Startup {
     pub workers: usize,
     /// API keys that can authenticate (not revoked, seal intact).
     pub usable_keys: usize,
+    /// Whether the audit head file can be written.
+    pub head_writable: bool,
 }
 
 /// The start-up summary, one fact a line (each then goes through [`note`]).
@@ -112,6 +114,11 @@ pub fn startup(c: &Config, s: &Startup) -> Vec<String> {
     });
     lines.push(if c.audit.head_every == 0 {
         "otpd serve: audit head file off ([audit] head_every = 0)".to_string()
+    } else if !s.head_writable {
+        format!(
+            "otpd serve: warning: the audit head file {} cannot be written here (a read-only folder, or a sandbox such as ProtectHome=yes): newest audit rows deleted from the database would go unseen; set [audit] head_file to a place this server can write",
+            c.audit.head_file.display()
+        )
     } else {
         format!(
             "otpd serve: audit head file {} (every {} events)",

@@ -106,6 +106,7 @@ pub fn run(
     let startup = crate::render::serve::Startup {
         workers,
         usable_keys,
+        head_writable: crate::audit::head::writable(&config.audit.head_file),
     };
     for line in crate::render::serve::startup(&config, &startup) {
         log.line(note(&line));

@@ -114,3 +114,24 @@ fn json_log_lines_and_a_console_server_without_keys_says_so() {
         "{log}"
     );
 }
+
+#[test]
+fn a_head_file_the_server_cannot_write_is_said_at_start_up() {
+    // A file stands where the head file's folder should be: nothing can be written there,
+    // whoever runs the test.
+    let env = Env::with_config("[audit]\nhead_file = \"blocked/heads.log\"\n");
+    std::fs::write(env.path("blocked"), "a file, not a folder\n").unwrap();
+    let server = Server::start(&env);
+    let (status, log) = server.stop();
+    assert_eq!(status, 0, "{log}");
+    assert!(
+        log.contains("blocked/heads.log cannot be written") && log.contains("[audit] head_file"),
+        "{log}"
+    );
+    // A writable one is simply named.
+    let env = Env::new();
+    let server = Server::start(&env);
+    let (_, log) = server.stop();
+    assert!(log.contains("audit head file "), "{log}");
+    assert!(!log.contains("cannot be written"), "{log}");
+}
