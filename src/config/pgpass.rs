@@ -1,7 +1,7 @@
 //! The PostgreSQL password file, read as libpq reads it (`PGPASSFILE`, else `~/.pgpass`):
 //! lines of `host:port:database:user:password`, `*` matching anything, `\:` and `\\` escaped,
-//! the first matching line winning. Like libpq, a file others may read is not used; unlike
-//! libpq, which then only warns, otpd says so and stops, naming the file.
+//! the first matching line winning. Like libpq, a file others may read is not used: the
+//! default `~/.pgpass` is then skipped, and one `PGPASSFILE` names stops otpd, naming it.
 
 use std::os::unix::fs::PermissionsExt;
 
@@ -33,6 +33,11 @@ pub(super) fn lookup(
         return Err(fail("it is not a regular file"));
     }
     if meta.permissions().mode() & 0o077 != 0 {
+        // The default file is skipped, as libpq skips it (a server needing no password must
+        // not stop working over it); one named by PGPASSFILE was asked for, and is refused.
+        if libpq.passfile.is_none() {
+            return Ok(None);
+        }
         return Err(fail(
             "others may read it; make it private (chmod 600), as libpq requires",
         ));
@@ -123,5 +128,22 @@ mod tests {
         let e = lookup(&c, &env).unwrap_err().to_string();
         assert!(e.contains("PGPASSFILE") && e.contains("chmod 600"), "{e}");
         assert!(!e.contains("fallback"), "{e}");
+
+        // The default ~/.pgpass, as loose: skipped, as libpq skips it.
+        std::fs::rename(&file, dir.path().join(".pgpass")).unwrap();
+        let home = PgEnv {
+            home: Some(dir.path().to_path_buf()),
+            ..PgEnv::default()
+        };
+        assert!(lookup(&c, &home).unwrap().is_none());
+        std::fs::set_permissions(
+            dir.path().join(".pgpass"),
+            std::fs::Permissions::from_mode(0o600),
+        )
+        .unwrap();
+        assert_eq!(
+            lookup(&c, &home).unwrap().unwrap().expose_secret(),
+            "fallback"
+        );
     }
 }
