@@ -276,16 +276,42 @@ impl Config {
             )?),
             Provider::Console | Provider::Outbox => None,
         };
-        // Landlines are called by default: a set-up that cannot call (a Messaging Service or a
-        // sender ID alone) is stopped here, not on the first landline.
-        if let Some(t) = &twilio
-            && t.from.is_none()
-            && limits.fixed_line == crate::domain::FixedLineChannel::Call
-        {
-            return Err(ConfigError::Missing {
-                what: "the twilio delivery".into(),
-                missing: "a voice-capable Twilio number (TWILIO_FROM or twilio.from) for landlines: an SMS to a fixed-line number is sent as a voice call (delivery.fixed_line_channel = \"call\", the default), and a Messaging Service or sender ID cannot call; or set delivery.fixed_line_channel = \"refuse\" (landlines refused) or \"sms\" (texted anyway; most landlines cannot receive it)".into(),
-            });
+        // Every channel this set-up will use has what it needs, checked now rather than on
+        // the first visitor who picks it: the kiosk's channels (the default channel's sender
+        // is checked with [twilio]), and a call for landlines, which are called by default
+        // (a Messaging Service or a sender ID alone cannot call).
+        if let Some(t) = &twilio {
+            let mut missing: Vec<String> = Vec::new();
+            for ch in &kiosk.channels {
+                let ok = match ch {
+                    Channel::Sms => t.from.is_some() || t.messaging_service_sid.is_some(),
+                    Channel::Whatsapp => {
+                        t.whatsapp_from.is_some() || t.messaging_service_sid.is_some()
+                    }
+                    Channel::Call => t.from.is_some(),
+                };
+                if !ok {
+                    missing.push(format!(
+                        "a sender for {ch}, which kiosk.channels offers ({})",
+                        match ch {
+                            Channel::Sms =>
+                                "TWILIO_FROM, twilio.from or twilio.messaging_service_sid",
+                            Channel::Whatsapp =>
+                                "twilio.whatsapp_from or twilio.messaging_service_sid",
+                            Channel::Call => "a voice-capable number: TWILIO_FROM or twilio.from",
+                        }
+                    ));
+                }
+            }
+            if t.from.is_none() && limits.fixed_line == crate::domain::FixedLineChannel::Call {
+                missing.push("a voice-capable Twilio number (TWILIO_FROM or twilio.from) for landlines: an SMS to a fixed-line number is sent as a voice call (delivery.fixed_line_channel = \"call\", the default), and a Messaging Service or sender ID cannot call; or set delivery.fixed_line_channel = \"refuse\" (landlines refused) or \"sms\" (texted anyway; most landlines cannot receive it)".into());
+            }
+            if !missing.is_empty() {
+                return Err(ConfigError::Missing {
+                    what: "the twilio delivery".into(),
+                    missing: missing.join("; "),
+                });
+            }
         }
         let secret = match &env.secret {
             Some(value) => SecretSource::Env(value.clone()),

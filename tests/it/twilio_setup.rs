@@ -87,3 +87,26 @@ fn through_the_server_an_sms_to_a_landline_answers_with_the_call_it_became() {
     assert_eq!(r.body["channel"], "call", "{r:?}");
     assert_eq!(env.outbox().pop().unwrap()["channel"], "call");
 }
+
+/// The kiosk's channels are configured channels too: one without its sender stops start-up
+/// with every gap named at once.
+#[test]
+fn a_kiosk_channel_without_its_sender_is_named_at_start_up() {
+    let fake = FakeTwilio::start();
+    let env = messaging_service_only(&fake, "[kiosk]\nchannels = [\"sms\", \"call\"]\n");
+    let r = env.run(&["send", US]);
+    assert_eq!(r.code, 2, "{r:?}");
+    assert!(
+        r.stderr.contains("kiosk.channels") && r.stderr.contains("delivery.fixed_line_channel"),
+        "{r:?}"
+    );
+    assert_eq!(
+        r.stderr.lines().filter(|l| !l.contains("warning")).count(),
+        1,
+        "{r:?}"
+    );
+    // With a number that can call, the same set-up starts.
+    let mut env = messaging_service_only(&fake, "[kiosk]\nchannels = [\"sms\", \"call\"]\n");
+    env.set_env("TWILIO_FROM", "+14155550100");
+    assert_eq!(env.run(&["config"]).code, 0);
+}
