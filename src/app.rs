@@ -25,8 +25,10 @@ use crate::store::copy::Copied;
 mod executor;
 mod keys;
 mod server;
+mod serving;
 pub use executor::Executor;
 pub use keys::CreatedKey;
+pub use serving::Serving;
 
 /// The typed requests moved to their own module; kept here for callers of `app::Request`.
 pub use crate::request::Request;
@@ -264,7 +266,8 @@ impl App {
     /// file created if missing, or a PostgreSQL database), in one transaction, refused when
     /// that store already holds data. Appends no audit event, so the copy's chain ends at this
     /// store's head.
-    pub fn copy_store(&mut self, to: &Database) -> Result<Copied, Error> {
+    /// With the copy, the newest audit head it holds (the original's when it was read).
+    pub fn copy_store(&mut self, to: &Database) -> Result<(Copied, Option<(i64, String)>), Error> {
         let same = |a: &Path, b: &Path| matches!((a.canonicalize(), b.canonicalize()), (Ok(a), Ok(b)) if a == b);
         let itself = match (&self.store, to) {
             (AnyStore::Sqlite(s), Database::Sqlite(p)) => same(p, s.path()),
@@ -277,10 +280,15 @@ impl App {
             ));
         }
         let mut target = AnyStore::open(to)?;
-        Ok(crate::store::copy::copy(
-            self.store.backend(),
-            target.backend(),
-        )?)
+        let copied = crate::store::copy::copy(self.store.backend(), target.backend())?;
+        if copied == Copied::TargetNotEmpty {
+            return Ok((copied, None));
+        }
+        // The original's server is not the copy's: the copy starts unmarked.
+        let t = target.backend();
+        t.transaction(|tx| tx.put_server_setting(serving::KEY, None))?;
+        let head = t.snapshot(|tx| tx.audit_head())?;
+        Ok((copied, head))
     }
 
     /// Runs `work` at the current time; afterwards copies the audit head to the head file when

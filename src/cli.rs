@@ -157,12 +157,22 @@ pub enum Command {
         /// Address to listen on, IP:PORT [default: [server] listen, OTPD_LISTEN or 127.0.0.1:8080]
         #[arg(long, value_name = "ADDR")]
         listen: Option<String>,
+        /// The access log on stderr: text lines, or one JSON object a line for log shippers
+        #[arg(long, value_enum, default_value = "text")]
+        log_format: LogFormat,
     },
     /// Create, list and revoke the API keys `otpd serve` clients authenticate with
     Keys {
         #[command(subcommand)]
         action: KeysCommand,
     },
+}
+
+/// `otpd serve --log-format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
 }
 
 /// `otpd keys …`.
@@ -385,10 +395,26 @@ pub fn store(
 ) -> Result<u8, Error> {
     let grammar::store::StoreCommand::Copy { to } = &args.command;
     let env = crate::config::env::Env::capture();
-    let target = crate::config::database::target(to, env.pg_password.as_ref())?;
-    let copied = open_local(config)?.copy_store(&target)?;
+    let target = crate::config::database::target_env(to, env.pg_password.as_ref(), &env.pg)?;
+    let head_file = (config.audit.head_every > 0 && config.audit.head_file.is_file())
+        .then(|| config.audit.head_file.clone());
+    let mut app = open_local(config)?;
+    // A server still writing to this store would go on writing to it after the copy.
+    if let Some(s) = app.served_by()? {
+        eprintln!("{}", render::store::still_served(&s));
+    }
+    let (copied, head) = app.copy_store(&target)?;
     let shown = std::path::PathBuf::from(target.shown());
-    writeln!(out, "{}", render::store::copied(&copied, &shown, json)).map_err(Error::Output)?;
+    let check = render::store::Check {
+        head_file: head_file.as_deref(),
+        head: head.as_ref(),
+    };
+    writeln!(
+        out,
+        "{}",
+        render::store::copied(&copied, &shown, &check, json)
+    )
+    .map_err(Error::Output)?;
     Ok(render::store::exit_code(&copied))
 }
 

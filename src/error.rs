@@ -157,6 +157,7 @@ impl Error {
             | Error::TwilioUnchecked
             | Error::KioskShowsCodes
             | Error::Init(InitError::Exists(_))
+            | Error::Store(StoreError::NoPassword { .. })
             | Error::Remote(
                 RemoteError::Unauthorized { .. }
                 | RemoteError::Forbidden { .. }
@@ -177,7 +178,9 @@ impl Error {
     /// A stable name for JSON output.
     pub fn kind(&self) -> &'static str {
         match self {
-            Error::Config(_) | Error::Secret(_) => "config_error",
+            Error::Config(_) | Error::Secret(_) | Error::Store(StoreError::NoPassword { .. }) => {
+                "config_error"
+            }
             Error::Usage(_)
             | Error::Args(_)
             | Error::PromptArgs(..)

@@ -137,7 +137,12 @@ fn dispatch(cli: Cli, env: &Env, out: &mut dyn Write) -> Result<u8, Error> {
         Command::Store(args) => cli::store(&args, config, json, out),
         Command::Repl => prompt::run(session_executor(config)?, &dirs.state, json, out),
         Command::Kiosk => kiosk::run(session_executor(config)?, out),
-        Command::Serve { listen } => serve::run(config, listen.as_deref(), out),
+        Command::Serve { listen, log_format } => serve::run(
+            config,
+            listen.as_deref(),
+            log_format == cli::LogFormat::Json,
+            out,
+        ),
         Command::Keys { action } => {
             use crate::serve::keys::KeysAction;
             let action = match action {

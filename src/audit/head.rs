@@ -46,6 +46,22 @@ impl Head {
     }
 }
 
+/// Whether this process could write the head file: the file if it exists, else the nearest
+/// folder that does (the missing ones would be created there). Checked by `otpd serve` at
+/// start-up, so a sandbox that hides the file is said at once, not after rows went missing.
+pub fn writable(path: &Path) -> bool {
+    let mut at = Some(path);
+    while let Some(p) = at {
+        if p.exists() {
+            // A file where a folder must be cannot hold the head file under it.
+            let fits = p == path || p.is_dir();
+            return fits && rustix::fs::access(p, rustix::fs::Access::WRITE_OK).is_ok();
+        }
+        at = p.parent().filter(|d| !d.as_os_str().is_empty());
+    }
+    false
+}
+
 /// The head id seen before a command ran; `None` when the head file is disabled.
 #[derive(Debug, Clone, Copy)]
 pub struct Watch(i64);

@@ -13,6 +13,7 @@ use std::str::FromStr;
 use secrecy::{ExposeSecret, SecretString};
 
 use super::ConfigError;
+use super::env::PgEnv;
 
 /// The configured store.
 #[derive(Debug, Clone)]
@@ -187,11 +188,20 @@ pub fn is_url(value: &Path) -> bool {
 /// `otpd store copy --to`: a SQLite path or a `postgres://` URL, read as `--db` is (no password
 /// in the URL; `PGPASSWORD` supplies one).
 pub fn target(value: &Path, env_password: Option<&SecretString>) -> Result<Database, ConfigError> {
+    target_env(value, env_password, &PgEnv::default())
+}
+
+/// [`target`] with libpq's variables filling what the URL leaves out.
+pub fn target_env(
+    value: &Path,
+    env_password: Option<&SecretString>,
+    libpq: &PgEnv,
+) -> Result<Database, ConfigError> {
     if !is_url(value) {
         return Ok(Database::Sqlite(value.to_path_buf()));
     }
     let url = value.to_str().unwrap_or_default();
-    let pg = postgres(url, Origin::CommandLine, env_password, None)?;
+    let pg = postgres_env(url, Origin::CommandLine, env_password, libpq, None)?;
     Ok(Database::Postgres(Box::new(pg)))
 }
 
@@ -203,12 +213,25 @@ pub enum Origin {
     File,
 }
 
-/// Parses a `postgres://` URL and settles its password: `PGPASSWORD`, else the password file,
-/// else a password written in the configuration file's URL.
+/// [`postgres_env`] without libpq's other variables.
 pub fn postgres(
     url: &str,
     origin: Origin,
     env_password: Option<&SecretString>,
+    password_file: Option<&Path>,
+) -> Result<Postgres, ConfigError> {
+    postgres_env(url, origin, env_password, &PgEnv::default(), password_file)
+}
+
+/// Parses a `postgres://` URL, filling what it leaves out from libpq's variables (`PGHOST`,
+/// `PGPORT`, `PGUSER`, `PGDATABASE`, `PGSSLMODE`), and settles its password: `PGPASSWORD`,
+/// else the password file, else a password written in the configuration file's URL, else the
+/// matching line of `PGPASSFILE` or `~/.pgpass`.
+pub fn postgres_env(
+    url: &str,
+    origin: Origin,
+    env_password: Option<&SecretString>,
+    libpq: &PgEnv,
     password_file: Option<&Path>,
 ) -> Result<Postgres, ConfigError> {
     // Until the URL is parsed, nothing of it is repeated: a password may sit anywhere in it.
@@ -218,6 +241,15 @@ pub fn postgres(
         expected,
     };
     let (rest, tls, root_cert) = split_tls(url).map_err(bad_text)?;
+    let tls = match (tls, &libpq.sslmode) {
+        (Some(t), _) => t,
+        (None, Some(mode)) => ssl_mode(mode).map_err(|expected| ConfigError::Value {
+            key: "PGSSLMODE",
+            value: format!("\"{}\"", crate::sanitize::sanitize(mode)),
+            expected,
+        })?,
+        (None, None) => TlsMode::Prefer,
+    };
     let mut connect = postgres::Config::from_str(&rest).map_err(|e| {
         // The client's reason names an option, never its value ("unknown option `x`",
         // "invalid value for option `port`").
@@ -242,6 +274,7 @@ pub fn postgres(
             "an @ in the host or database name (write an @ inside the password as %40)".into(),
         ));
     }
+    fill_from_libpq(&mut connect, libpq)?;
     let shown = shown_url(&connect, tls);
     let bad = |expected: String| ConfigError::Value {
         key: "database",
@@ -256,15 +289,23 @@ pub fn postgres(
         ));
     }
     if connect.get_user().is_none() {
-        return Err(bad("name the user: postgres://USER@HOST/DB".into()));
+        return Err(bad(
+            "name the user: postgres://USER@HOST/DB, or set PGUSER".into()
+        ));
     }
     if connect.get_dbname().is_none() {
-        return Err(bad("name the database: postgres://USER@HOST/DB".into()));
+        return Err(bad(
+            "name the database: postgres://USER@HOST/DB, or set PGDATABASE".into(),
+        ));
     }
     if let Some(p) = env_password {
         connect.password(p.expose_secret());
     } else if let Some(path) = password_file {
         connect.password(read_password(path)?.expose_secret());
+    } else if connect.get_password().is_none()
+        && let Some(p) = super::pgpass::lookup(&connect, libpq)?
+    {
+        connect.password(p.expose_secret());
     }
     connect.ssl_mode(match tls {
         TlsMode::Disable => postgres::config::SslMode::Disable,
@@ -349,28 +390,72 @@ fn shown_url(c: &postgres::Config, tls: TlsMode) -> String {
     ))
 }
 
+/// `PGHOST` (comma-separated; a path is a socket folder), `PGPORT`, `PGUSER` and
+/// `PGDATABASE` for what the URL left out.
+fn fill_from_libpq(c: &mut postgres::Config, libpq: &PgEnv) -> Result<(), ConfigError> {
+    if c.get_hosts().is_empty()
+        && let Some(hosts) = &libpq.host
+    {
+        for h in hosts.split(',').map(str::trim).filter(|h| !h.is_empty()) {
+            if h.starts_with('/') {
+                c.host_path(h);
+            } else {
+                c.host(h);
+            }
+        }
+    }
+    if c.get_ports().is_empty()
+        && let Some(port) = &libpq.port
+    {
+        for p in port.split(',') {
+            let n = p.trim().parse::<u16>().map_err(|_| ConfigError::Value {
+                key: "PGPORT",
+                value: format!("\"{}\"", crate::sanitize::sanitize(port)),
+                expected: "a port number, e.g. 5432".into(),
+            })?;
+            c.port(n);
+        }
+    }
+    if c.get_user().is_none()
+        && let Some(u) = &libpq.user
+    {
+        c.user(u);
+    }
+    if c.get_dbname().is_none()
+        && let Some(d) = &libpq.database
+    {
+        c.dbname(d);
+    }
+    Ok(())
+}
+
+/// An `sslmode` value as libpq spells it.
+fn ssl_mode(v: &str) -> Result<TlsMode, String> {
+    Ok(match v {
+        "disable" => TlsMode::Disable,
+        "prefer" => TlsMode::Prefer,
+        "require" => TlsMode::Require,
+        "verify-full" => TlsMode::VerifyFull,
+        other => {
+            return Err(format!(
+                "sslmode={} is not supported; use disable, prefer, require or verify-full",
+                crate::sanitize::sanitize(other)
+            ));
+        }
+    })
+}
+
 /// Takes `sslmode` and `sslrootcert` out of the query string; the rest is the client's.
-fn split_tls(url: &str) -> Result<(String, TlsMode, Option<PathBuf>), String> {
+fn split_tls(url: &str) -> Result<(String, Option<TlsMode>, Option<PathBuf>), String> {
     let (base, query) = url.split_once('?').unwrap_or((url, ""));
-    let mut tls = TlsMode::Prefer;
+    let mut tls = None;
     let mut root = None;
     let mut kept = Vec::new();
     for pair in query.split('&').filter(|p| !p.is_empty()) {
         let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
         match k {
             "sslmode" => {
-                tls = match v {
-                    "disable" => TlsMode::Disable,
-                    "prefer" => TlsMode::Prefer,
-                    "require" => TlsMode::Require,
-                    "verify-full" => TlsMode::VerifyFull,
-                    other => {
-                        return Err(format!(
-                            "sslmode={other} is not supported; use disable, prefer, require or \
-                             verify-full"
-                        ));
-                    }
-                }
+                tls = Some(ssl_mode(v)?);
             }
             "sslrootcert" => root = Some(PathBuf::from(percent_decode(v))),
             _ => kept.push(pair),
@@ -430,153 +515,5 @@ fn read_password(path: &Path) -> Result<SecretString, ConfigError> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn urls_select_postgres_with_tls_modes_and_sockets() {
-        let pg = |u: &str| postgres(u, Origin::CommandLine, None, None);
-        let p =
-            pg("postgres://otpd@db.example:6543/otpd?sslmode=verify-full&sslrootcert=%2Fca.pem")
-                .unwrap();
-        assert_eq!(p.tls, TlsMode::VerifyFull);
-        assert_eq!(p.root_cert.as_deref(), Some(Path::new("/ca.pem")));
-        assert_eq!(p.connect.get_ports(), [6543]);
-        let p = pg("postgres://otpd@%2Ftmp%2Fpg/otpd").unwrap();
-        assert_eq!(
-            p.connect.get_hosts(),
-            [postgres::config::Host::Unix("/tmp/pg".into())]
-        );
-        let p = pg("postgresql://otpd@localhost/otpd?host=/run/pg&sslmode=disable").unwrap();
-        assert_eq!(p.tls, TlsMode::Disable);
-        assert_eq!(p.connect.get_hosts().len(), 2);
-        for (url, says) in [
-            ("postgres://otpd:hunter2@h/otpd", "command line"),
-            ("postgres://otpd@h/otpd?sslmode=verify-ca", "verify-full"),
-            ("postgres://h/otpd", "name the user"),
-            ("postgres://otpd@h/otpd?bogus=1", "bogus"),
-        ] {
-            let e = pg(url).unwrap_err().to_string();
-            assert!(e.contains(says), "{url}: {e}");
-            assert!(!e.contains("hunter2"), "{e}");
-        }
-    }
-
-    #[test]
-    fn passwords_come_from_the_environment_or_the_file_and_are_never_shown() {
-        let env = SecretString::from("from-env");
-        let p = postgres(
-            "postgres://otpd:in-file@h/otpd",
-            Origin::File,
-            Some(&env),
-            None,
-        )
-        .unwrap();
-        assert_eq!(p.connect.get_password(), Some(&b"from-env"[..]));
-        assert_eq!(p.shown, "postgres://otpd@h:5432/otpd?sslmode=prefer");
-        assert!(!format!("{p:?}").contains("in-file"));
-        assert!(!format!("{p:?}").contains("from-env"));
-        let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("pw");
-        std::fs::write(&file, "s3cret\n").unwrap();
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
-        let p = postgres("postgres://u@h/d", Origin::CommandLine, None, Some(&file)).unwrap();
-        assert_eq!(p.connect.get_password(), Some(&b"s3cret"[..]));
-        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
-        let e = postgres("postgres://u@h/d", Origin::CommandLine, None, Some(&file))
-            .unwrap_err()
-            .to_string();
-        assert!(e.contains("chmod 600"), "{e}");
-    }
-
-    #[test]
-    fn the_shown_url_is_rebuilt_from_the_settings_whatever_the_password_holds() {
-        let file = |u: &str| postgres(u, Origin::File, None, None);
-        for (url, secret) in [
-            (
-                "postgres://otpd:se/cr?et@db:6543/otpd?sslmode=require",
-                "se/cr?et",
-            ),
-            ("postgres://otpd:pa%2Fss%40wd@db/otpd", "pa%2Fss%40wd"),
-            (
-                "postgres://otpd@db/otpd?password=hunter2&sslmode=require",
-                "hunter2",
-            ),
-            ("postgres://otpd@db/otpd?%70assword=hunter2", "hunter2"),
-        ] {
-            let p = file(url).unwrap();
-            assert!(p.connect.get_password().is_some(), "{url}");
-            assert!(!p.shown.contains(secret), "{url}: {}", p.shown);
-            assert!(p.shown.starts_with("postgres://otpd@db:"), "{}", p.shown);
-        }
-        assert_eq!(
-            file("postgres://otpd@%2Ftmp%2Fpg:5433/otpd").unwrap().shown,
-            "postgres://otpd@%2Ftmp%2Fpg:5433/otpd?sslmode=prefer"
-        );
-        // An `@` left unencoded in a password: never shown as a host or database name.
-        for url in [
-            "postgres://otpd:a@b@db/otpd",
-            "postgres://otpd:a@b/c@db/otpd",
-            "postgres://otpd:a@b:x/otpd",
-        ] {
-            let e = file(url).unwrap_err().to_string();
-            assert!(
-                !e.contains("b@") && !e.contains(":a") && !e.contains("c@"),
-                "{e}"
-            );
-            assert!(e.contains("not repeated"), "{e}");
-        }
-    }
-
-    #[test]
-    fn a_password_goes_to_a_remote_server_only_over_verified_tls_or_when_allowed() {
-        let with = |url: &str, allow: bool| {
-            let env = SecretString::from("pw");
-            let mut p = postgres(url, Origin::CommandLine, Some(&env), None).unwrap();
-            p.allow_unverified_password = allow;
-            p.unverified_password_host()
-        };
-        let remote = "postgres://otpd@db.example.invalid/otpd";
-        for mode in ["disable", "prefer", "require"] {
-            let url = format!("{remote}?sslmode={mode}");
-            assert_eq!(with(&url, false).as_deref(), Some("db.example.invalid"));
-            assert_eq!(with(&url, true), None);
-        }
-        assert_eq!(with(&format!("{remote}?sslmode=verify-full"), false), None);
-        for local in [
-            "postgres://otpd@localhost/otpd",
-            "postgres://otpd@127.0.0.1/otpd",
-            "postgres://otpd@[::1]/otpd",
-            "postgres://otpd@%2Frun%2Fpg/otpd",
-        ] {
-            assert_eq!(with(local, false), None, "{local}");
-        }
-        assert_eq!(
-            with("postgres://otpd@localhost/otpd?hostaddr=10.0.0.5", false).as_deref(),
-            Some("10.0.0.5")
-        );
-        let no_password = postgres(remote, Origin::CommandLine, None, None).unwrap();
-        assert_eq!(no_password.unverified_password_host(), None);
-    }
-
-    #[test]
-    fn every_connection_carries_the_session_timeouts() {
-        let mut p = postgres(
-            "postgres://otpd@h/otpd?options=-c%20search_path%3Dotpd",
-            Origin::CommandLine,
-            None,
-            None,
-        )
-        .unwrap();
-        p.timeouts.lock_ms = 250;
-        assert_eq!(
-            p.session_config().get_options(),
-            Some(
-                "-c search_path=otpd -c lock_timeout=250 -c statement_timeout=15000 \
-                 -c idle_in_transaction_session_timeout=15000"
-            )
-        );
-        assert!(p.connect.get_keepalives());
-    }
-}
+#[path = "database_tests.rs"]
+mod tests;

@@ -18,6 +18,9 @@ pub struct Env {
     pub secret_file: Option<PathBuf>,
     /// `PGPASSWORD`: the PostgreSQL password (a URL on the command line may carry none).
     pub pg_password: Option<SecretString>,
+    /// libpq's other variables (`PGHOST`, `PGPORT`, `PGUSER`, `PGDATABASE`, `PGSSLMODE`,
+    /// `PGPASSFILE`, and `HOME` for `~/.pgpass`): what a `postgres://` URL leaves out.
+    pub pg: PgEnv,
     /// `TWILIO_*` and `OTPD_TWILIO_API_BASE`.
     pub twilio: TwilioEnv,
     /// `OTPD_REGION`: the default region for numbers without `+` (beats `[phone]
@@ -55,6 +58,7 @@ impl Env {
                 .filter(|v| !v.is_empty())
                 .map(SecretString::from),
             twilio: TwilioEnv::capture(),
+            pg: PgEnv::capture(),
             region: std::env::var("OTPD_REGION")
                 .ok()
                 .filter(|v| !v.trim().is_empty()),
@@ -75,6 +79,37 @@ impl Env {
             tz: std::env::var("TZ").ok(),
             fake_now: debug_only(|| std::env::var("OTPD_FAKE_NOW").ok()),
             debug_panic: debug_only(|| std::env::var_os("OTPD_DEBUG_PANIC")),
+        }
+    }
+}
+
+/// libpq's environment, as every PostgreSQL tool reads it; empty values count as unset.
+#[derive(Debug, Clone, Default)]
+pub struct PgEnv {
+    pub host: Option<String>,
+    pub port: Option<String>,
+    pub user: Option<String>,
+    pub database: Option<String>,
+    pub sslmode: Option<String>,
+    pub passfile: Option<PathBuf>,
+    pub home: Option<PathBuf>,
+}
+
+impl PgEnv {
+    fn capture() -> Self {
+        let var = |k: &str| std::env::var(k).ok().filter(|v| !v.trim().is_empty());
+        PgEnv {
+            host: var("PGHOST"),
+            port: var("PGPORT"),
+            user: var("PGUSER"),
+            database: var("PGDATABASE"),
+            sslmode: var("PGSSLMODE"),
+            passfile: std::env::var_os("PGPASSFILE")
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from),
+            home: std::env::var_os("HOME")
+                .filter(|v| !v.is_empty())
+                .map(PathBuf::from),
         }
     }
 }

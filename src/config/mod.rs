@@ -20,6 +20,7 @@ pub mod env;
 mod limits;
 mod message;
 pub mod origin;
+mod pgpass;
 mod phone;
 mod raw;
 pub mod remote;
@@ -412,6 +413,14 @@ impl Config {
             }
             Provider::Console | Provider::Outbox => None,
         };
+        // Every channel this set-up will use has what it needs, checked now rather than on
+        // the first visitor who picks it.
+        if let Some(problem) = twilio
+            .as_ref()
+            .and_then(|t| t.missing_senders(&kiosk.channels, limits.fixed_line))
+        {
+            note(problem);
+        }
         let secret = match &env.secret {
             Some(value) => SecretSource::Env(value.clone()),
             None => SecretSource::File(
@@ -537,10 +546,11 @@ fn database(
         }));
     }
     let url = value.to_str().unwrap_or_default();
-    let mut pg = database::postgres(
+    let mut pg = database::postgres_env(
         url,
         origin,
         env.pg_password.as_ref(),
+        &env.pg,
         password_file.as_deref(),
     )?;
     pg.pool_size = pool_size;

@@ -254,6 +254,44 @@ fn ranged(
 }
 
 impl TwilioConfig {
+    /// What this set-up lacks for the channels it will use, as one problem: a sender for each
+    /// of the kiosk's channels (the default channel's sender is checked when loading), and a
+    /// voice-capable number for landlines, which are called by default (a Messaging Service or
+    /// a sender ID alone cannot call).
+    pub fn missing_senders(
+        &self,
+        kiosk_channels: &[Channel],
+        fixed_line: crate::domain::FixedLineChannel,
+    ) -> Option<ConfigError> {
+        let mut missing: Vec<String> = Vec::new();
+        for ch in kiosk_channels {
+            let ok = match ch {
+                Channel::Sms => self.from.is_some() || self.messaging_service_sid.is_some(),
+                Channel::Whatsapp => {
+                    self.whatsapp_from.is_some() || self.messaging_service_sid.is_some()
+                }
+                Channel::Call => self.from.is_some(),
+            };
+            if !ok {
+                missing.push(format!(
+                    "a sender for {ch}, which kiosk.channels offers ({})",
+                    match ch {
+                        Channel::Sms => "TWILIO_FROM, twilio.from or twilio.messaging_service_sid",
+                        Channel::Whatsapp => "twilio.whatsapp_from or twilio.messaging_service_sid",
+                        Channel::Call => "a voice-capable number: TWILIO_FROM or twilio.from",
+                    }
+                ));
+            }
+        }
+        if self.from.is_none() && fixed_line == crate::domain::FixedLineChannel::Call {
+            missing.push("a voice-capable Twilio number (TWILIO_FROM or twilio.from) for landlines: an SMS to a fixed-line number is sent as a voice call (delivery.fixed_line_channel = \"call\", the default), and a Messaging Service or sender ID cannot call; or set delivery.fixed_line_channel = \"refuse\" (landlines refused) or \"sms\" (texted anyway; most landlines cannot receive it)".into());
+        }
+        (!missing.is_empty()).then(|| ConfigError::Missing {
+            what: "the twilio delivery".into(),
+            missing: missing.join("; "),
+        })
+    }
+
     /// Validates the settings for `provider = "twilio"`: the environment beats the file;
     /// `relative` resolves file names against the config file's folder; `channel` is the
     /// default channel, whose sender must be configured. A malformed value stops at once;

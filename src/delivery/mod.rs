@@ -43,11 +43,16 @@ impl Message<'_> {
         self.composed(self.channel)
     }
 
-    /// The text a person reads, for a local delivery to show: for a call, what it says (the
-    /// WhatsApp wording, without markup or autofill lines).
+    /// The text a person reads, for a local delivery to show: for a call, the script it
+    /// speaks (intro, the digits twice, goodbye), without markup.
     pub fn text(&self) -> Body {
         match self.channel {
-            Channel::Call => self.composed(Channel::Whatsapp),
+            Channel::Call => self.composer.spoken(&Parts {
+                code: self.code,
+                valid_for_seconds: self.valid_for_seconds,
+                locale: self.locale,
+                app_hash: self.app_hash,
+            }),
             other => self.composed(other),
         }
     }

@@ -163,6 +163,34 @@ impl Composer {
         }
     }
 
+    /// What a voice call says, as plain text (the outbox's and the console's record of a
+    /// call): the words and digits of [`Composer::compose`]'s TwiML, without its markup.
+    pub fn spoken(&self, p: &Parts<'_>) -> Body {
+        let locale = p.locale.unwrap_or(self.locale);
+        let code = p.code.expose_digits();
+        let voice = locale.voice();
+        let intro = voice.intro(self.app_name.as_deref());
+        let size = intro.len() + voice.again.len() + voice.goodbye.len() + code.len() * 6 + 16;
+        let mut out = Zeroizing::new(String::with_capacity(size));
+        let digits = |out: &mut String| {
+            for (i, d) in code.chars().filter(char::is_ascii_digit).enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                out.push(d);
+            }
+            out.push_str(". ");
+        };
+        out.push_str(&intro);
+        out.push(' ');
+        digits(&mut out);
+        out.push_str(&voice.again);
+        out.push(' ');
+        digits(&mut out);
+        out.push_str(&voice.goodbye);
+        Body(out)
+    }
+
     /// What `locale`'s SMS costs with a code of `code_length` digits valid `valid_for_seconds`
     /// (the autofill lines included), for start-up warnings and `otpd config`.
     pub fn cost(&self, locale: &Locale, code_length: usize, valid_for_seconds: i64) -> Segments {

@@ -5,6 +5,8 @@
 //! same typed value the local core returns, so it renders the same words, JSON and exit status.
 //! A server out of reach is an [`Error::Remote`] after the configured timeouts, never a hang.
 
+mod pinned;
+
 use std::io::{Read, Write};
 
 use chrono::{DateTime, Utc};
@@ -75,14 +77,15 @@ impl Client {
         let _ = rustls::crypto::ring::default_provider().install_default();
         let mut builder = Http::builder();
         if let Some(pem) = &remote.ca_pem {
-            // Only the configured CA: a terminal pinned to its site's server trusts nothing else.
-            let certs = reqwest::Certificate::from_pem_bundle(pem).map_err(|e| {
+            // Only the configured CA or the server's own certificate: a terminal pinned to its
+            // site's server trusts nothing else.
+            let tls = pinned::client_config(pem).map_err(|e| {
                 Error::Usage(format!(
                     "remote.ca_file holds no usable certificate: {}",
-                    crate::sanitize::sanitize(&e.to_string())
+                    crate::sanitize::sanitize(&e)
                 ))
             })?;
-            builder = builder.tls_certs_only(certs);
+            builder = builder.tls_backend_preconfigured(tls);
         }
         if remote.url.starts_with("http://") {
             // The key's secret would cross in clear to a proxy named by the environment

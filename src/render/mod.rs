@@ -20,6 +20,7 @@ pub mod limits;
 pub mod outcome;
 pub mod prompt;
 pub mod refusal;
+pub mod serve;
 pub mod setup;
 pub mod store;
 

@@ -3,6 +3,7 @@
 
 use std::path::Path;
 
+use crate::app::Serving;
 use crate::domain::outcome::exit;
 use crate::sanitize::sanitize;
 use crate::store::copy::Copied;
@@ -15,8 +16,37 @@ pub fn exit_code(c: &Copied) -> u8 {
     }
 }
 
+/// What the printed check command checks the copy against: the head file if there is one,
+/// else the newest head the copy took from the original.
+pub struct Check<'a> {
+    pub head_file: Option<&'a Path>,
+    pub head: Option<&'a (i64, String)>,
+}
+
+impl Check<'_> {
+    /// The command that verifies the copy at `to` (already shown safely).
+    fn command(&self, to: &str) -> String {
+        let against = match (self.head_file, self.head) {
+            (Some(f), _) => format!(" --head-file {}", sanitize(&f.display().to_string())),
+            (None, Some((id, mac))) => format!(" --head {id}:{mac}"),
+            (None, None) => String::new(),
+        };
+        format!("otpd --db {to} audit verify{against}")
+    }
+}
+
+/// The warning `otpd store copy` gives when a server is still marked as serving the original.
+pub fn still_served(s: &Serving) -> String {
+    super::error::warning(&format!(
+        "warning: otpd serve (process {} on {}, since {}) is still using this store; what it writes after this copy will not be in the copy: stop it, copy into a new store again, then start it on the copy",
+        s.pid,
+        s.host,
+        s.since.format("%Y-%m-%d %H:%M UTC")
+    ))
+}
+
 /// One line of text, or one JSON object.
-pub fn copied(c: &Copied, to: &Path, json: bool) -> String {
+pub fn copied(c: &Copied, to: &Path, check: &Check<'_>, json: bool) -> String {
     let to = sanitize(&to.display().to_string());
     match (c, json) {
         (Copied::Done(tables), true) => {
@@ -29,6 +59,7 @@ pub fn copied(c: &Copied, to: &Path, json: bool) -> String {
                 "to": to,
                 "rows": tables.iter().map(|(_, n)| n).sum::<u64>(),
                 "tables": counts,
+                "check": check.command(&to),
             })
             .to_string()
         }
@@ -39,8 +70,9 @@ pub fn copied(c: &Copied, to: &Path, json: bool) -> String {
                 .map(|(t, n)| format!("{} {n}", t.name()))
                 .collect();
             format!(
-                "Copied {total} rows into {to} ({}). Check it with `otpd --db {to} audit verify --head-file`.",
-                each.join(", ")
+                "Copied {total} rows into {to} ({}). Check it with `{}`.",
+                each.join(", "),
+                check.command(&to)
             )
         }
         (Copied::TargetNotEmpty, true) => serde_json::json!({

@@ -18,7 +18,13 @@ pub struct ApiError {
     pub message: String,
     /// Seconds, sent as `Retry-After`.
     pub retry_after: Option<i64>,
+    /// Why the server failed (a 5xx), for its access log only: never sent to the client.
+    pub reason: Option<String>,
 }
+
+/// A failed request's reason, handed from the answer to the access log line.
+#[derive(Debug, Clone)]
+pub struct Reason(pub String);
 
 impl ApiError {
     pub fn new(status: StatusCode, code: u32, message: impl Into<String>) -> ApiError {
@@ -27,7 +33,15 @@ impl ApiError {
             code,
             message: message.into(),
             retry_after: None,
+            reason: None,
         }
+    }
+
+    /// The reason the log gives for this answer (made safe to print; never a secret: the
+    /// errors' sentences name settings and files, not values).
+    pub fn because(mut self, why: impl AsRef<str>) -> ApiError {
+        self.reason = Some(crate::sanitize::sanitize(why.as_ref()));
+        self
     }
 
     fn retry(mut self, seconds: i64) -> ApiError {
@@ -114,6 +128,7 @@ impl ApiError {
             20500,
             "Internal server error; the server's log says more",
         )
+        .because("the server could not form its answer")
     }
 
     /// A failure of the core: storage busy is worth a retry, the rest is the server's.
@@ -124,8 +139,9 @@ impl ApiError {
                 20429,
                 "The database is busy; retry shortly",
             )
-            .retry(1),
-            _ => ApiError::internal(),
+            .retry(1)
+            .because(e.to_string()),
+            _ => ApiError::internal().because(e.to_string()),
         }
     }
 
@@ -196,11 +212,20 @@ impl ApiError {
             Outcome::Forbidden { privilege } => {
                 ApiError::forbidden(crate::render::outcome::privilege(*privilege))
             }
-            Outcome::DeliveryFailed { .. } => ApiError::new(
+            // The provider's own words may quote the number: the log gets its error code only.
+            Outcome::DeliveryFailed {
+                channel,
+                provider_code,
+                ..
+            } => ApiError::new(
                 StatusCode::BAD_GATEWAY,
                 60008,
                 "The code could not be delivered; the provider refused it",
-            ),
+            )
+            .because(match provider_code {
+                Some(c) => format!("the provider refused the {channel} (its error {c})"),
+                None => format!("the {channel} could not be delivered"),
+            }),
             _ => return None,
         })
     }
@@ -210,6 +235,9 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = self.body();
         let mut r = (self.status, axum::Json(body)).into_response();
+        if let Some(why) = self.reason {
+            r.extensions_mut().insert(Reason(why));
+        }
         if let Some(s) = self.retry_after
             && let Ok(v) = HeaderValue::from_str(&s.to_string())
         {
@@ -298,6 +326,19 @@ mod tests {
             assert_eq!(e.retry_after, retry, "{outcome:?}");
             assert!(!e.message.contains("2025550123"), "{}", e.message);
         }
+        // A provider's refusal: the log's reason carries its code, never its words.
+        let failed = ApiError::from_outcome(&Outcome::DeliveryFailed {
+            phone: phone(),
+            channel: crate::domain::Channel::Sms,
+            reason: "The 'To' number +12025550123 is not valid".into(),
+            provider_code: Some(21211),
+        })
+        .unwrap();
+        let why = failed.reason.unwrap();
+        assert!(
+            why.contains("21211") && !why.contains("2025550123"),
+            "{why}"
+        );
         for answer in [
             Outcome::Approved { phone: phone() },
             Outcome::Invalid {

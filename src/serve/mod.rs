@@ -46,7 +46,13 @@ const DRAIN: Duration = Duration::from_secs(30);
 
 /// Runs the server until SIGTERM or SIGINT; prints `listening on http://ADDR` and the service
 /// SID on `out` once bound (`--listen 127.0.0.1:0` picks a free port).
-pub fn run(mut config: Config, listen: Option<&str>, out: &mut dyn Write) -> Result<u8, Error> {
+/// `json_log`: the log on stderr as one JSON object a line.
+pub fn run(
+    mut config: Config,
+    listen: Option<&str>,
+    json_log: bool,
+    out: &mut dyn Write,
+) -> Result<u8, Error> {
     if let Some(l) = listen {
         config.server.listen = listen_addr("--listen", l)?;
     }
@@ -58,11 +64,21 @@ pub fn run(mut config: Config, listen: Option<&str>, out: &mut dyn Write) -> Res
     };
     if tls.is_none() && !s.listen.ip().is_loopback() && !s.allow_plain_http {
         return Err(Error::Usage(format!(
-            "refusing to listen on {} without TLS: clients' API secrets would cross the network in clear; listen on 127.0.0.1, or set server.allow_plain_http = true when a TLS-terminating proxy is in front",
+            "refusing to listen on {} without TLS: clients' API secrets would cross the network in clear; set server.tls_cert and server.tls_key (PEM files) to serve HTTPS, listen on 127.0.0.1, or set server.allow_plain_http = true when a TLS-terminating proxy is in front",
             s.listen
         )));
     }
-    let prepared = prepare(&config)?;
+    let prepared = prepare(&config, json_log)?;
+    let mut app = App::for_process(config.clone())?;
+    // So `otpd store copy` can say that this server still writes to the store (cleared below).
+    app.mark_serving()?;
+    let usable_keys = app
+        .list_keys()?
+        .iter()
+        .filter(|k| k.revoked_at.is_none() && !k.tampered)
+        .count();
+    drop(app);
+    let workers = prepared.workers;
     let log = Arc::new(
         log::AccessLog::start(Box::new(std::io::stderr()))
             .map_err(|e| Error::Io(format!("cannot start the access log's writer: {e}")))?,
@@ -72,6 +88,15 @@ pub fn run(mut config: Config, listen: Option<&str>, out: &mut dyn Write) -> Res
         .enable_all()
         .build()
         .map_err(|e| Error::Io(format!("cannot start the server's runtime: {e}")))?;
+    let note = move |text: &str| crate::render::serve::note(chrono::Utc::now(), text, json_log);
+    let startup = crate::render::serve::Startup {
+        workers,
+        usable_keys,
+        head_writable: crate::audit::head::writable(&config.audit.head_file),
+    };
+    for line in crate::render::serve::startup(&config, &startup) {
+        log.line(note(&line));
+    }
     let server_log = log.clone();
     // The probe's connection is a blocking client: it must be dropped outside the runtime
     // (its own runtime cannot stop inside another), so this handle outlives `runtime`.
@@ -83,6 +108,14 @@ pub fn run(mut config: Config, listen: Option<&str>, out: &mut dyn Write) -> Res
         let local = listener
             .local_addr()
             .map_err(|e| Error::Io(format!("cannot read the bound address: {e}")))?;
+        // Watched before anyone is told where to connect: a SIGTERM right after "listening"
+        // drains and stops, rather than killing the process by the signal's default action.
+        let watch =
+            |kind| signal(kind).map_err(|e| Error::Io(format!("cannot watch signals: {e}")));
+        let signals = (
+            watch(SignalKind::terminate())?,
+            watch(SignalKind::interrupt())?,
+        );
         let scheme = if tls.is_some() { "https" } else { "http" };
         writeln!(out, "listening on {scheme}://{local}").map_err(Error::Output)?;
         writeln!(out, "service {}", prepared.service_sid).map_err(Error::Output)?;
@@ -90,12 +123,14 @@ pub fn run(mut config: Config, listen: Option<&str>, out: &mut dyn Write) -> Res
         let metrics: Arc<metrics::Metrics> = Arc::default();
         let shared = prepared.shared(&s, server_log, metrics.clone(), scheme, local.to_string());
         let router = routes::router(shared);
-        accept(listener, router, tls, &s, metrics).await
+        accept(listener, router, tls, &s, metrics, signals).await
     });
     // On an error the error's own line follows (from `run`'s caller).
     drop(runtime);
     drop(health);
-    log.finish(served.is_ok().then_some("otpd serve: stopped"));
+    let _ = App::for_process(config).and_then(|mut app| app.unmark_serving());
+    let stopped = note("otpd serve: stopped");
+    log.finish(served.is_ok().then_some(stopped.as_str()));
     served.map(|()| 0)
 }
 
@@ -104,14 +139,23 @@ pub fn run(mut config: Config, listen: Option<&str>, out: &mut dyn Write) -> Res
 /// with argon2 bounded to the workers, and the health probe.
 struct Prepared {
     service_sid: String,
+    /// Hashing workers (`[server] workers`, 0 resolved to the cores).
+    workers: usize,
+    /// The request ids of this server's log lines (a random prefix, then a count).
+    ids: routes::RequestIds,
+    /// The log on stderr as one JSON object a line.
+    json_log: bool,
     pool: pool::Pool,
     health: Arc<tokio::sync::Mutex<crate::store::health::Probe>>,
 }
 
-fn prepare(config: &Config) -> Result<Prepared, Error> {
+fn prepare(config: &Config, json_log: bool) -> Result<Prepared, Error> {
     let s = &config.server;
     // Opens (and migrates) the database once before the workers do, and fixes the SID.
-    let service_sid = App::for_process(config.clone())?.service_sid()?;
+    let mut app = App::for_process(config.clone())?;
+    let service_sid = app.service_sid()?;
+    let ids = routes::RequestIds::new(app.random_sid("")[..8].to_string());
+    drop(app);
     let workers = s.worker_count();
     // argon2 runs on at most `workers` threads at once, in memory held for exactly that many
     // (`crypto::memory`); the pool has twice the threads, so a use case waiting on the database
@@ -124,6 +168,9 @@ fn prepare(config: &Config) -> Result<Prepared, Error> {
     let health = Arc::new(tokio::sync::Mutex::new(probe));
     Ok(Prepared {
         service_sid,
+        workers,
+        ids,
+        json_log,
         pool,
         health,
     })
@@ -149,6 +196,8 @@ impl Prepared {
             fallback_host,
             body_timeout: Duration::from_secs(s.header_timeout_seconds),
             health: self.health,
+            ids: self.ids,
+            json_log: self.json_log,
         })
     }
 }
@@ -166,7 +215,7 @@ pub struct InProcess {
 
 impl InProcess {
     pub fn new(config: &Config, log: Box<dyn Write + Send>) -> Result<InProcess, Error> {
-        let prepared = prepare(config)?;
+        let prepared = prepare(config, false)?;
         let service_sid = prepared.service_sid.clone();
         let log = Arc::new(
             log::AccessLog::start(log)
@@ -201,12 +250,8 @@ async fn accept(
     tls: Option<TlsAcceptor>,
     s: &crate::config::server::ServerConfig,
     metrics: Arc<metrics::Metrics>,
+    (mut term, mut int): (tokio::signal::unix::Signal, tokio::signal::unix::Signal),
 ) -> Result<(), Error> {
-    let signals = |kind| signal(kind).map_err(|e| Error::Io(format!("cannot watch signals: {e}")));
-    let (mut term, mut int) = (
-        signals(SignalKind::terminate())?,
-        signals(SignalKind::interrupt())?,
-    );
     let (stop, stopping) = watch::channel(false);
     let slots = Arc::new(Semaphore::new(s.max_connections));
     let per_client = conn::PerClient::new(s.max_connections_per_client);
@@ -315,7 +360,11 @@ async fn serve<I>(
             let r = answer.await;
             watch.answered();
             drop(busy);
-            r.unwrap_or_else(|_| Ok(errors::ApiError::internal().into_response()))
+            r.unwrap_or_else(|_| {
+                Ok(errors::ApiError::internal()
+                    .because("the request's task stopped before answering (a panic)")
+                    .into_response())
+            })
         }
     });
     let conn = http.serve_connection(TokioIo::new(stream), service);

@@ -20,7 +20,7 @@ use zeroize::Zeroizing;
 use super::api::{self, Answer, Call, Creds, Form};
 use super::client::{self, Peer};
 use super::conn::Left;
-use super::errors::ApiError;
+use super::errors::{ApiError, Reason};
 use super::log::AccessLog;
 use super::metrics::Metrics;
 use super::pool::{Pool, Refused};
@@ -46,6 +46,34 @@ pub struct Shared {
     pub trusted_proxies: Vec<ipnet::IpNet>,
     /// `/healthz`'s own connection: checked off the workers, one check at a time.
     pub health: Arc<tokio::sync::Mutex<Probe>>,
+    /// Each request's id: this run's random prefix and a counter.
+    pub ids: RequestIds,
+    /// The access log as JSON lines (`--log-format json`).
+    pub json_log: bool,
+}
+
+/// Request ids: `PREFIX-N`, the prefix random per run (two runs' ids never collide in one
+/// log), N counting from 1. Sent back as `X-Request-Id` so a client can quote it.
+pub struct RequestIds {
+    prefix: String,
+    next: std::sync::atomic::AtomicU64,
+}
+
+impl RequestIds {
+    pub fn new(prefix: String) -> RequestIds {
+        RequestIds {
+            prefix,
+            next: std::sync::atomic::AtomicU64::new(1),
+        }
+    }
+
+    fn take(&self) -> String {
+        format!(
+            "{}-{}",
+            self.prefix,
+            self.next.fetch_add(1, Ordering::Relaxed)
+        )
+    }
 }
 
 /// The longest a `/healthz` answer waits for the probe (PostgreSQL's probe gives up on a lock
@@ -124,6 +152,8 @@ pub fn router(shared: Arc<Shared>) -> Router {
 
 async fn log(State(s): St, req: Request, next: Next) -> Response {
     let started = Instant::now();
+    let at = chrono::Utc::now();
+    let id = s.ids.take();
     let method = req.method().clone();
     let route = req
         .extensions()
@@ -139,23 +169,35 @@ async fn log(State(s): St, req: Request, next: Next) -> Response {
     let left = req.extensions().get::<Left>().cloned();
     // The gauge counts the requests being answered, not the read of it.
     let in_flight = (route != "/metrics").then(|| InFlight::new(s.metrics.clone()));
-    let response = next.run(req).await;
+    let mut response = next.run(req).await;
     drop(in_flight);
+    if let Ok(v) = axum::http::HeaderValue::from_str(&id) {
+        response.headers_mut().insert("x-request-id", v);
+    }
     let station = response
         .extensions()
         .get::<Station>()
         .map(|s| crate::sanitize::sanitize(&s.0))
         .unwrap_or_else(|| "-".into());
-    let client = client.map_or_else(|| "-".to_string(), |c| c.to_string());
-    let away = if left.is_some_and(|l| l.is_set()) {
-        " client-gone"
-    } else {
-        ""
-    };
-    s.log.line(format!(
-        "{method} {route} {} {} ms station={station} client={client}{away}",
-        response.status().as_u16(),
-        started.elapsed().as_millis()
+    let status = response.status();
+    let reason = status
+        .is_server_error()
+        .then(|| response.extensions().get::<Reason>().map(|r| r.0.clone()))
+        .flatten();
+    s.log.line(crate::render::serve::access_line(
+        &crate::render::serve::Access {
+            at,
+            id: &id,
+            method: method.as_str(),
+            route: &route,
+            status: status.as_u16(),
+            millis: started.elapsed().as_millis(),
+            station: &station,
+            client: client.map(|c| c.to_string()).as_deref(),
+            client_gone: left.is_some_and(|l| l.is_set()),
+            reason: reason.as_deref(),
+        },
+        s.json_log,
     ));
     response
 }
@@ -250,10 +292,15 @@ async fn healthz(State(s): St) -> Response {
             .unwrap_or(false)
     })
     .await;
+    let down = |why: &'static str| {
+        let mut r = (StatusCode::SERVICE_UNAVAILABLE, format!("{why}\n")).into_response();
+        r.extensions_mut().insert(Reason(why.into()));
+        r
+    };
     match checked {
         Ok(true) => (StatusCode::OK, "ok\n").into_response(),
-        Ok(false) => (StatusCode::SERVICE_UNAVAILABLE, "storage unreachable\n").into_response(),
-        Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "storage not answering\n").into_response(),
+        Ok(false) => down("storage unreachable"),
+        Err(_) => down("storage not answering"),
     }
 }
 
@@ -311,12 +358,19 @@ impl Shared {
             Ok((answer, station, warnings)) => {
                 // E.g. a key whose row fails its seal: one line each, naming no secret.
                 for w in warnings {
-                    self.log.line(crate::render::error::warning(&w));
+                    let w = crate::render::error::warning(&w);
+                    let at = chrono::Utc::now();
+                    self.log
+                        .line(crate::render::serve::note(at, &w, self.json_log));
                 }
                 (answer, station)
             }
             Err(Refused::Saturated) => (Err(ApiError::saturated()), None),
-            Err(Refused::Lost) => (Err(ApiError::internal()), None),
+            Err(Refused::Lost) => (
+                Err(ApiError::internal()
+                    .because("the worker running this request stopped before answering")),
+                None,
+            ),
         };
         let mut response = match answer {
             Ok((status, json)) => (status, axum::Json(json)).into_response(),

@@ -75,6 +75,11 @@ pub enum StoreError {
         "cannot reach the database server {path} or the connection was lost: {detail}; the command was not completed"
     )]
     Connection { path: PathBuf, detail: String },
+    /// The server asks for a password and none was configured: the configuration's fault.
+    #[error(
+        "the database server {path} asks for a password and none is set: set PGPASSWORD, [database] password_file, or a line in PGPASSFILE (default ~/.pgpass, mode 0600)"
+    )]
+    NoPassword { path: PathBuf },
     /// A serialization failure or deadlock: retried by [`Backend`]'s helpers, then reported.
     #[error("the database {path} kept reporting conflicting writers ({detail}); try again")]
     Conflict { path: PathBuf, detail: String },
@@ -242,6 +247,8 @@ pub trait Tx: AuditTx + CopyTx {
     fn server_setting(&mut self, name: &str) -> Result<Option<String>>;
     /// Stores a setting unless it is set; returns the value it has now.
     fn init_server_setting(&mut self, name: &str, value: &str) -> Result<String>;
+    /// Sets a setting to `value`, or removes it (`None`).
+    fn put_server_setting(&mut self, name: &str, value: Option<&str>) -> Result<()>;
     /// Adds one to the counter stored under `name` (a server setting; from 1): a write that
     /// always changes a page, so it always makes a durable commit.
     fn bump_counter(&mut self, name: &str) -> Result<()>;

@@ -5,6 +5,7 @@ mod audit;
 mod audit_tamper;
 mod code_length;
 mod commits;
+mod contrib;
 mod core;
 #[path = "../support/fake_twilio.rs"]
 mod fake_twilio;
@@ -15,6 +16,7 @@ mod kiosk_visitor;
 mod layout;
 mod limits;
 mod message;
+mod pg_env;
 #[path = "../support/postgres.rs"]
 mod pg_server;
 mod postgres_guards;
@@ -33,3 +35,4 @@ mod store_copy;
 mod stores;
 mod surface;
 mod twilio;
+mod twilio_setup;

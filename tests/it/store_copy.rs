@@ -198,3 +198,77 @@ fn sqlite_to_postgres_and_back_keeps_every_row_ids_and_the_chain() {
     assert_eq!(r.code, 1, "{r:?}");
     assert!(r.stdout.contains("already holds otpd data"), "{r:?}");
 }
+
+/// Runs the check command a copy printed (between backticks), word by word.
+fn run_printed_check(env: &Env, stdout: &str) -> Run {
+    let command = stdout
+        .split('`')
+        .nth(1)
+        .unwrap_or_else(|| panic!("{stdout}"));
+    let words: Vec<&str> = command.split_whitespace().collect();
+    assert_eq!(words[0], "otpd", "{command}");
+    env.run(&words[1..])
+}
+
+#[test]
+fn the_printed_check_command_passes_with_a_head_file_and_without_one() {
+    // With a head file: the command names it.
+    let env = with_history();
+    let to = env.path("copy-a.db");
+    let r = env.run(&["store", "copy", "--to", to.to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(r.stdout.contains("heads/audit.log"), "{r:?}");
+    let check = run_printed_check(&env, &r.stdout);
+    assert_eq!(check.code, 0, "{r:?}\n{check:?}");
+    assert!(check.stdout.contains("intact"), "{check:?}");
+
+    // No head file written yet: the command carries the copied head instead.
+    let env = Env::new();
+    env.run(&["send", US]).ok();
+    assert!(!env.path(".local/state/otpd/audit-head.log").exists());
+    let to = env.path("copy-b.db");
+    let r = env.run(&["--json", "store", "copy", "--to", to.to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{r:?}");
+    let command = r.json()["check"].as_str().unwrap().to_string();
+    assert!(command.contains("--head "), "{command}");
+    let check = run_printed_check(&env, &format!("`{command}`"));
+    assert_eq!(check.code, 0, "{command}\n{check:?}");
+}
+
+#[test]
+fn copying_a_store_a_running_server_writes_to_is_said() {
+    let env = with_history();
+    let server = crate::serve::Server::start(&env);
+    let r = env.run(&[
+        "store",
+        "copy",
+        "--to",
+        env.path("live.db").to_str().unwrap(),
+    ]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(
+        r.stderr.contains("otpd serve") && r.stderr.contains("stop it"),
+        "{r:?}"
+    );
+    let (status, log) = server.stop();
+    assert_eq!(status, 0, "{log}");
+    // Stopped: no word, and the copy carries no mark of the original's server.
+    let r = env.run(&[
+        "store",
+        "copy",
+        "--to",
+        env.path("quiet.db").to_str().unwrap(),
+    ]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(!r.stderr.contains("otpd serve"), "{r:?}");
+    let r = env.run(&[
+        "--db",
+        env.path("live.db").to_str().unwrap(),
+        "store",
+        "copy",
+        "--to",
+        env.path("again.db").to_str().unwrap(),
+    ]);
+    assert_eq!(r.code, 0, "{r:?}");
+    assert!(!r.stderr.contains("otpd serve"), "{r:?}");
+}

@@ -238,6 +238,14 @@ impl Cluster {
         self.start_with("-c listen_addresses=''")
     }
 
+    /// Makes `role` prove a password (scram) on the socket; the rest stays trusted.
+    pub fn require_password_for(&self, role: &str) {
+        let hba = self.data.join("pg_hba.conf");
+        let rules = std::fs::read_to_string(&hba).unwrap();
+        std::fs::write(&hba, format!("local all {role} scram-sha-256\n{rules}")).unwrap();
+        self.pg_ctl(&["reload"]).unwrap();
+    }
+
     /// Starts the server with `extra` server options (e.g. TLS on 127.0.0.1).
     fn start_with(&self, extra: &str) -> Result<(), String> {
         let options = format!(

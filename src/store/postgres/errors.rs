@@ -23,6 +23,10 @@ impl StoreError {
             // unless a value could not be converted (a column altered behind otpd's back).
             let conversion = detail.starts_with("error deserializing")
                 || detail.starts_with("error serializing");
+            // The client's words when the server asked for a password it was not given.
+            if detail.contains("password missing") {
+                return StoreError::NoPassword { path };
+            }
             return if conversion {
                 StoreError::Corrupt { path, detail }
             } else {

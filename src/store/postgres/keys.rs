@@ -160,6 +160,19 @@ pub fn bump_counter(c: &mut Conn<'_>, name: &str) -> PgResult<()> {
     Ok(())
 }
 
+/// Stores `value` under `name` (replacing any), or removes `name`.
+pub fn put_setting(c: &mut Conn<'_>, name: &str, value: Option<&str>) -> PgResult<()> {
+    match value {
+        Some(v) => c.execute(
+            "INSERT INTO server_settings (name, value) VALUES ($1, $2)
+             ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+            &[&name, &v],
+        )?,
+        None => c.execute("DELETE FROM server_settings WHERE name = $1", &[&name])?,
+    };
+    Ok(())
+}
+
 /// Stores `value` under `name` unless a value is there; returns the stored one.
 pub fn init_setting(c: &mut Conn<'_>, name: &str, value: &str) -> PgResult<String> {
     c.execute(

@@ -78,6 +78,9 @@ impl Tx for PgTx<'_> {
     fn init_server_setting(&mut self, name: &str, value: &str) -> Result<String> {
         ok(self.path, keys::init_setting(&mut self.tx, name, value))
     }
+    fn put_server_setting(&mut self, name: &str, value: Option<&str>) -> Result<()> {
+        ok(self.path, keys::put_setting(&mut self.tx, name, value))
+    }
     fn bump_counter(&mut self, name: &str) -> Result<()> {
         ok(self.path, keys::bump_counter(&mut self.tx, name))
     }

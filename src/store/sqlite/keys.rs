@@ -154,6 +154,19 @@ pub fn bump_counter(c: &Connection, name: &str) -> rusqlite::Result<()> {
     Ok(())
 }
 
+/// Stores `value` under `name` (replacing any), or removes `name`.
+pub fn put_setting(c: &Connection, name: &str, value: Option<&str>) -> rusqlite::Result<()> {
+    match value {
+        Some(v) => c.execute(
+            "INSERT INTO server_settings (name, value) VALUES (?1, ?2)
+             ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+            params![name, v],
+        )?,
+        None => c.execute("DELETE FROM server_settings WHERE name = ?1", [name])?,
+    };
+    Ok(())
+}
+
 /// Stores `value` under `name` unless a value is there; returns the stored one.
 pub fn init_setting(c: &Connection, name: &str, value: &str) -> rusqlite::Result<String> {
     c.execute(

@@ -199,6 +199,10 @@ impl Tx for SqliteTx<'_> {
         self.ok(keys::init_setting(&self.tx, name, value))
     }
 
+    fn put_server_setting(&mut self, name: &str, value: Option<&str>) -> Result<()> {
+        self.ok(keys::put_setting(&self.tx, name, value))
+    }
+
     fn bump_counter(&mut self, name: &str) -> Result<()> {
         self.ok(keys::bump_counter(&self.tx, name))
     }

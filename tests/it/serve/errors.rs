@@ -91,6 +91,16 @@ on_both_stores! {
         let r = env.run(&["serve", "--listen", "0.0.0.0:0"]);
         assert_eq!(r.code, 2, "{r:?}");
         assert!(r.stderr.contains("allow_plain_http"), "{r:?}");
+        // The way to keep the address: the two settings that turn TLS on, by name.
+        assert!(
+            r.stderr.contains("server.tls_cert") && r.stderr.contains("server.tls_key"),
+            "{r:?}"
+        );
+        assert_eq!(
+            r.stderr.lines().filter(|l| !l.contains("warning")).count(),
+            1,
+            "{r:?}"
+        );
         let r = env.run(&["serve", "--listen", "localhost"]);
         assert_eq!(r.code, 2, "{r:?}");
         assert!(r.stderr.contains("IP:PORT"), "{r:?}");

@@ -59,10 +59,10 @@ on_both_stores! {
 
         let (status, log) = server.stop();
         assert_eq!(status, 0, "{log}");
-        let lines: Vec<&str> = log.lines().filter(|l| l.contains(" ms station=")).collect();
+        let lines: Vec<&str> = log.lines().filter(|l| l.contains(" ms id=")).collect();
         assert_eq!(lines.len(), 5, "{log}");
         assert!(
-            lines[0].starts_with("POST /v2/Services/{ServiceSid}/Verifications 201 "),
+            lines[0].contains(" POST /v2/Services/{ServiceSid}/Verifications 201 "),
             "{log}"
         );
         for secret in [

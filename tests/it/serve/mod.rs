@@ -16,6 +16,7 @@ mod hostile;
 mod in_process;
 mod key_seals;
 mod locks;
+mod log;
 mod master_secret;
 mod matrix;
 mod params;
@@ -100,10 +101,26 @@ impl Server {
         Server::spawn(env, reqwest::blocking::Client::new(), false)
     }
 
+    /// [`Server::start`] with more `otpd serve` arguments (e.g. `--log-format json`).
+    pub fn start_args(env: &Env, args: &[&str]) -> Server {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        Server::spawn_args(env, reqwest::blocking::Client::new(), true, args)
+    }
+
     fn spawn(env: &Env, http: reqwest::blocking::Client, read_log: bool) -> Server {
+        Server::spawn_args(env, http, read_log, &[])
+    }
+
+    fn spawn_args(
+        env: &Env,
+        http: reqwest::blocking::Client,
+        read_log: bool,
+        args: &[&str],
+    ) -> Server {
         let mut child = env
             .command()
             .args(["serve", "--listen", "127.0.0.1:0"])
+            .args(args)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()

@@ -125,3 +125,59 @@ fn a_remote_terminal_trusts_the_server_through_its_ca_file() {
     assert!(r.stderr.contains("remote.ca_file"), "{r:?}");
     assert!(r.stderr.contains("no PEM certificate"), "{r:?}");
 }
+
+/// README's one-command certificate (openssl's defaults mark it as a CA and give it no
+/// subjectAltName, which webpki refuses as a server's own): `[remote] ca_file` naming that
+/// very file pins it, and another certificate made the same way is still refused.
+#[test]
+fn a_remote_terminal_pins_a_self_signed_certificate_made_with_openssls_defaults() {
+    let env = Env::new();
+    let openssl = |name: &str| {
+        let made = std::process::Command::new("openssl")
+            .args([
+                "req",
+                "-x509",
+                "-newkey",
+                "ec",
+                "-pkeyopt",
+                "ec_paramgen_curve:P-256",
+            ])
+            .args(["-nodes", "-days", "3650", "-subj", "/CN=otpd"])
+            .arg("-keyout")
+            .arg(env.path(&format!("{name}.key")))
+            .arg("-out")
+            .arg(env.path(&format!("{name}.pem")))
+            .output()
+            .expect("openssl");
+        assert!(made.status.success(), "{made:?}");
+    };
+    openssl("tls");
+    openssl("other");
+    env.write_config(&format!(
+        "{}[server]\ntls_cert = {:?}\ntls_key = {:?}\n",
+        crate::harness::CHEAP_HASHING,
+        env.path("tls.pem"),
+        env.path("tls.key"),
+    ));
+    let k = key(&env, "desk-1", "station");
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let insecure = reqwest::blocking::Client::builder()
+        .tls_danger_accept_invalid_certs(true)
+        .build()
+        .unwrap();
+    let server = Server::start_with(&env, insecure);
+    let terminal = |ca: &str| {
+        let mut t = Env::with_config(&format!("[remote]\nca_file = {:?}\n", env.path(ca)));
+        t.set_env("OTPD_SERVER", &server.base);
+        t.set_env("OTPD_API_KEY", &k.sid);
+        t.set_env("OTPD_API_SECRET", &k.secret);
+        t
+    };
+    let r = terminal("tls.pem").run(&["send", "--json", US_E164]);
+    assert_eq!(r.outcome(), "sent", "{r:?}");
+    let r = terminal("other.pem").run(&["status"]);
+    assert_eq!(r.code, 3, "{r:?}");
+    assert!(r.stderr.contains("cannot reach the otpd server"), "{r:?}");
+    let (status, log) = server.stop();
+    assert_eq!(status, 0, "{log}");
+}
