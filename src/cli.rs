@@ -35,6 +35,19 @@ pub struct Cli {
     pub command: Option<Command>,
 }
 
+impl Cli {
+    /// `otpd serve --log-format json`: stderr carries one JSON object a line.
+    pub fn json_log(&self) -> bool {
+        matches!(
+            self.command,
+            Some(Command::Serve {
+                log_format: LogFormat::Json,
+                ..
+            })
+        )
+    }
+}
+
 #[derive(Debug, Args, Clone)]
 pub struct Global {
     /// SQLite database file, or postgres://USER@HOST:PORT/DB?sslmode=… (password from
@@ -244,12 +257,18 @@ pub fn parse(args: &[OsString]) -> Result<Cli, u8> {
     }
 }
 
-/// Loads the configuration and the platform directories; says what it had to warn about.
-pub fn load_config(global: &Global, env: &Env) -> Result<(Config, Dirs), Error> {
+/// Loads the configuration and the platform directories; says what it had to warn about (as
+/// JSON lines with `json_log`: `otpd serve --log-format json`).
+pub fn load_config(global: &Global, env: &Env, json_log: bool) -> Result<(Config, Dirs), Error> {
     let dirs = Dirs::platform()?;
     let config = Config::load(&global.overrides(), env, &dirs)?;
     for w in config.warnings() {
-        eprintln!("{}", render::error::warning(&w));
+        let line = render::error::warning(&w);
+        if json_log {
+            eprintln!("{}", render::serve::note(chrono::Utc::now(), &line, true));
+        } else {
+            eprintln!("{line}");
+        }
     }
     Ok((config, dirs))
 }

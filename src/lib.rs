@@ -67,12 +67,18 @@ where
         Err(status) => return ExitCode::from(status),
     };
     let json = cli.global.json;
+    // `otpd serve --log-format json`: every line on stderr is one JSON object, the
+    // configuration's warnings and an error that stops the server included.
+    let json_log = cli.json_log();
     let mut out = std::io::stdout().lock();
     let code = match dispatch(cli, &env, &mut out) {
         Ok(code) => code,
         Err(e) => {
             if json {
                 let _ = writeln!(out, "{}", render::error_json(&e));
+            } else if json_log {
+                let line = render::error_text(&e);
+                eprintln!("{}", render::serve::note(chrono::Utc::now(), &line, true));
             } else {
                 eprintln!("{}", render::error_text(&e));
             }
@@ -120,7 +126,7 @@ fn dispatch(cli: Cli, env: &Env, out: &mut dyn Write) -> Result<u8, Error> {
         Some(Command::Config) => return cli::config(&cli.global, env, out),
         _ => {}
     }
-    let (config, dirs) = cli::load_config(&cli.global, env)?;
+    let (config, dirs) = cli::load_config(&cli.global, env, cli.json_log())?;
     let command = cli.command.unwrap_or(Command::Repl);
     if let (Some(r), Command::Serve { .. } | Command::Keys { .. }) = (&config.remote, &command) {
         return Err(Error::Usage(format!(

@@ -90,12 +90,17 @@ fn json_log_lines_and_a_console_server_without_keys_says_so() {
     let id = r.headers()["x-request-id"].to_str().unwrap().to_string();
     let (status, log) = server.stop();
     assert_eq!(status, 0, "{log}");
-    // Configuration warnings come before the server starts, as on every command.
+    // Every line is JSON, the configuration's warnings (cheap test hashing) included.
     let lines: Vec<serde_json::Value> = log
         .lines()
-        .filter(|l| !l.starts_with("otpd: warning"))
         .map(|l| serde_json::from_str(l).unwrap_or_else(|_| panic!("not JSON: {l}")))
         .collect();
+    assert!(
+        lines.iter().any(|v| v["message"]
+            .as_str()
+            .is_some_and(|m| m.starts_with("otpd: warning: argon2id parameters"))),
+        "{log}"
+    );
     let access = lines
         .iter()
         .find(|v| v["request_id"] == id.as_str())
@@ -134,4 +139,23 @@ fn a_head_file_the_server_cannot_write_is_said_at_start_up() {
     let (_, log) = server.stop();
     assert!(log.contains("audit head file "), "{log}");
     assert!(!log.contains("cannot be written"), "{log}");
+}
+
+#[test]
+fn with_json_logs_an_error_that_stops_the_server_is_one_json_line_too() {
+    let env = Env::new();
+    let r = env.run(&["serve", "--log-format", "json", "--listen", "192.0.2.1:0"]);
+    assert_eq!(r.code, 2, "{r:?}");
+    let lines: Vec<serde_json::Value> = r
+        .stderr
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|_| panic!("not JSON: {l}")))
+        .collect();
+    let last = lines.last().unwrap_or_else(|| panic!("{r:?}"));
+    assert!(
+        last["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("refusing to listen on 192.0.2.1:0 without TLS")),
+        "{r:?}"
+    );
 }
