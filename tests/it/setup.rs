@@ -66,6 +66,43 @@ fn init_writes_a_commented_config_and_the_master_secret_and_says_where_everythin
 }
 
 #[test]
+fn init_with_json_answers_one_object_with_the_paths_and_what_to_keep_safe() {
+    let dir = tempfile::tempdir().unwrap();
+    let home = dir.path();
+    let run = fresh(home, &["init", "--json"]);
+    run.ok();
+    let j = run.json();
+    let config = home.join(".config/otpd/config.toml");
+    let secret = home.join(".config/otpd/secret.key");
+    assert_eq!(j["outcome"], "initialised", "{run:?}");
+    assert_eq!(j["config_file"], config.display().to_string(), "{run:?}");
+    assert_eq!(j["secret_file"], secret.display().to_string(), "{run:?}");
+    assert_eq!(
+        j["database"],
+        home.join(".local/share/otpd/otpd.db").display().to_string()
+    );
+    assert_eq!(j["database_exists"], false);
+    assert_eq!(
+        j["head_file"],
+        home.join(".local/state/otpd/audit-head.log")
+            .display()
+            .to_string()
+    );
+    assert_eq!(
+        j["history"],
+        home.join(".local/state/otpd/history").display().to_string()
+    );
+    assert_eq!(j["delivery"], "console");
+    assert_eq!(j["keep_safe"][0]["what"], "master secret");
+    assert_eq!(j["keep_safe"][0]["where"], secret.display().to_string());
+    assert!(config.exists() && secret.exists());
+    // A second run is refused as one JSON error, like any command with --json.
+    let again = fresh(home, &["init", "--json"]);
+    assert_eq!(again.code, 2, "{again:?}");
+    assert_eq!(again.json()["outcome"], "error", "{again:?}");
+}
+
+#[test]
 fn init_refuses_to_overwrite_and_then_writes_nothing_at_all() {
     let dir = tempfile::tempdir().unwrap();
     let home = dir.path();
