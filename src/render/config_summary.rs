@@ -336,9 +336,14 @@ pub fn config_report(c: &Config, origins: &Origins, problems: usize, bad: &[&str
         if settings.is_empty() {
             lines.push(line.to_string());
         } else {
+            // One bad `[database]` key sets the whole store back to its default: both lines.
+            let section: &[&str] = match label.starts_with("database") {
+                true => &["database."],
+                false => settings,
+            };
             let unusable = bad
                 .iter()
-                .any(|k| crate::config::origin::covers(settings, k));
+                .any(|k| crate::config::origin::covers(section, k));
             let note = if unusable && !line.contains("not usable") {
                 " (a value here is not usable: these are the defaults; see the problems)"
             } else {

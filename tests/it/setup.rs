@@ -307,6 +307,25 @@ fn config_gives_a_named_server_it_cannot_use_a_line_saying_so() {
     assert!(shown.stderr.contains("OTPD_API_KEY"), "{shown:?}");
 }
 
+#[test]
+fn config_marks_both_database_lines_when_one_database_key_is_unusable() {
+    let env = crate::harness::Env::with_config("[database]\npool_size = 0\n");
+    let shown = env.run(&["config"]);
+    assert_eq!(shown.code, 2, "{shown:?}");
+    for label in ["database ", "database pool "] {
+        let line = shown
+            .stdout
+            .lines()
+            .find(|l| l.starts_with(label))
+            .unwrap_or_else(|| panic!("no {label}line: {shown:?}"));
+        assert!(
+            line.contains("not usable: these are the defaults"),
+            "{line}"
+        );
+    }
+    assert!(shown.stderr.contains("database.pool_size = 0"), "{shown:?}");
+}
+
 /// A file setting every key the configuration accepts (src/config/raw.rs and the tables it
 /// names), each to a value other than its default, with the files those keys point at.
 fn every_key(dir: &Path) -> String {
