@@ -330,11 +330,11 @@ fn config_marks_both_database_lines_when_one_database_key_is_unusable() {
 /// names), each to a value other than its default, with the files those keys point at.
 fn every_key(dir: &Path) -> String {
     for (name, text) in [
-        ("master.key", "0123456789abcdef0123456789abcdef\n"),
-        ("pg.pass", "hunter2-for-the-test\n"),
-        ("twilio-api.secret", "0123456789abcdef0123456789abcdef\n"),
-        ("twilio-token.secret", "0123456789abcdef0123456789abcdef\n"),
-        ("remote.secret", "0123456789abcdef0123456789abcdef\n"),
+        ("master.key", "master-secret-never-shown-000000\n"),
+        ("pg.pass", "pg-password-never-shown\n"),
+        ("twilio-api.secret", "twilio-api-secret-never-shown-00\n"),
+        ("twilio-token.secret", "twilio-token-never-shown-0000000\n"),
+        ("remote.secret", "remote-secret-never-shown-000000\n"),
     ] {
         std::fs::write(dir.join(name), text).unwrap();
         std::fs::set_permissions(dir.join(name), std::fs::Permissions::from_mode(0o600)).unwrap();
@@ -485,6 +485,10 @@ fn config_shows_every_key_the_file_sets_with_the_file_as_its_origin() {
     assert!(
         missing.is_empty(),
         "not shown from the file: {missing:?}\n{shown:?}"
+    );
+    assert!(
+        !shown.stdout.contains("never-shown") && !shown.stderr.contains("never-shown"),
+        "a secret shown: {shown:?}"
     );
     // And the values themselves, where the default would read differently.
     for value in [
