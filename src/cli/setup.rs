@@ -54,7 +54,11 @@ pub fn init(global: &Global, env: &Env, out: &mut dyn Write) -> Result<u8, Error
         outbox: config.delivery.outbox.clone(),
         delivery: config.delivery.provider.as_str(),
     };
-    writeln!(out, "{}", render::setup::initialised(&done)).map_err(Error::Output)?;
+    let report = match global.json {
+        true => render::setup::initialised_json(&done),
+        false => render::setup::initialised(&done),
+    };
+    writeln!(out, "{report}").map_err(Error::Output)?;
     Ok(0)
 }
 

@@ -38,7 +38,7 @@ impl Origins {
         if let Some(table) = text.and_then(|t| t.parse::<toml::Table>().ok()) {
             for (k, v) in &table {
                 match v {
-                    toml::Value::Table(t) if k != "database" => {
+                    toml::Value::Table(t) => {
                         file_keys.extend(t.keys().map(|inner| format!("{k}.{inner}")));
                     }
                     _ => {

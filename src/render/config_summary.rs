@@ -1,7 +1,7 @@
 //! `otpd config`: the effective configuration in a few aligned lines, secrets redacted (only
 //! where each comes from is shown, never its value).
 
-use crate::config::{AuditConfig, Config, Origins, SecretSource};
+use crate::config::{AuditConfig, Config, Database, Origins, Provider, SecretSource};
 use crate::domain::Limits;
 use crate::sanitize::sanitize;
 
@@ -17,7 +17,7 @@ fn limits_summary(l: &Limits) -> String {
         false => format!("refused types {}", types.join(",")),
     };
     format!(
-        "{countries}; {types}; fixed-line SMS: {}; per number {}/h {}/day; per prefix ({} digits) {}/h; per station {}/h; global {}/h; back-off up to {} s; conversion >= {} after {} sends; lock after {} wrong codes for {} s, until unlock after {}",
+        "{countries}; {types}; fixed-line SMS: {}; per number {}/h {}/day; per prefix ({} digits) {}/h; per station {}/h; global {}/h; back-off up to {} s, reset after {} s quiet; conversion >= {} after {} sends; lock after {} wrong codes for {} s, until unlock after {}",
         l.fixed_line.as_str(),
         l.per_number_per_hour,
         l.per_number_per_day,
@@ -26,11 +26,38 @@ fn limits_summary(l: &Limits) -> String {
         l.per_station_per_hour,
         l.global_per_hour,
         l.max_cooldown.num_seconds(),
+        l.backoff_reset.num_seconds(),
         l.min_conversion,
         l.min_sends_for_conversion,
         l.max_failures_per_number,
         l.lockout.num_seconds(),
         l.failures_before_unlock,
+    )
+}
+
+/// The pool and the session settings: PostgreSQL's, or a note that SQLite has neither.
+fn database_session(d: &Database) -> String {
+    let Database::Postgres(pg) = d else {
+        return "none with SQLite (pool_size, the session timeouts and allow_unverified_password are PostgreSQL's)".into();
+    };
+    let t = &pg.timeouts;
+    let ms = |v: u64| match v {
+        0 => "off".to_string(),
+        v => format!("{v} ms"),
+    };
+    format!(
+        "{}; lock timeout {}, statement timeout {}, idle in transaction {}; password to a remote server without sslmode=verify-full {}",
+        match pg.pool_size {
+            Some(n) => format!("pool of {n} connections"),
+            None => "pool: one connection per worker".into(),
+        },
+        ms(t.lock_ms),
+        ms(t.statement_ms),
+        ms(t.idle_in_transaction_ms),
+        match pg.allow_unverified_password {
+            true => "allowed",
+            false => "refused",
+        },
     )
 }
 
@@ -133,7 +160,27 @@ pub fn config_summary(c: &Config) -> String {
             "\nserver service   {sid} (from the configuration)"
         ));
     }
-    if let Some(r) = &c.remote {
+    match &c.remote {
+        None => summary.push_str(
+            "\nremote           none: commands use this machine's database (--server, OTPD_SERVER or remote.url name a server)",
+        ),
+        Some(r) => summary.push_str(&remote_summary(r)),
+    }
+    summary.push_str(&match (&c.twilio, c.delivery.provider) {
+        (Some(t), _) => twilio_summary(t),
+        (None, Provider::Twilio) => {
+            "\ntwilio           not usable: the twilio delivery cannot start (see the problems)"
+                .into()
+        }
+        (None, p) => format!("\ntwilio           not used (delivery is {})", p.as_str()),
+    });
+    summary
+}
+
+/// `[remote]` in use.
+fn remote_summary(r: &crate::config::remote::RemoteConfig) -> String {
+    let mut summary = String::new();
+    {
         summary.push_str(&format!(
             "\nremote           every command goes through {} with key {} (secret never shown); connect timeout {} ms, request timeout {} ms; trusts {}; this terminal opens no database and needs no secret",
             r.url,
@@ -152,21 +199,23 @@ pub fn config_summary(c: &Config) -> String {
             );
         }
     }
-    if let Some(t) = &c.twilio {
-        let or_none = |v: &Option<String>| v.clone().unwrap_or_else(|| "(none)".into());
-        summary.push_str(&format!(
-            "\ntwilio account   {}\ntwilio auth      {}\ntwilio senders   from {}; messaging service {}; whatsapp from {}\ntwilio api       {} (timeout {} s, retry base {} ms)",
-            t.account_sid,
-            t.credentials.describe(),
-            or_none(&t.from),
-            or_none(&t.messaging_service_sid),
-            or_none(&t.whatsapp_from),
-            t.api_base,
-            t.timeout.as_secs(),
-            t.retry_base.as_millis(),
-        ));
-    }
     summary
+}
+
+/// `[twilio]` in use.
+fn twilio_summary(t: &crate::config::twilio::TwilioConfig) -> String {
+    let or_none = |v: &Option<String>| v.clone().unwrap_or_else(|| "(none)".into());
+    format!(
+        "\ntwilio account   {}\ntwilio auth      {}\ntwilio senders   from {}; messaging service {}; whatsapp from {}\ntwilio api       {} (timeout {} s, retry base {} ms)",
+        t.account_sid,
+        t.credentials.describe(),
+        or_none(&t.from),
+        or_none(&t.messaging_service_sid),
+        or_none(&t.whatsapp_from),
+        t.api_base,
+        t.timeout.as_secs(),
+        t.retry_base.as_millis(),
+    )
 }
 
 fn core_summary(c: &Config) -> String {
@@ -176,9 +225,10 @@ fn core_summary(c: &Config) -> String {
         .map(|p| p.display().to_string())
         .unwrap_or_else(|| "(none: defaults)".into());
     format!(
-        "config file      {file}\nstation          {}\ndatabase         {}\nsecret           {} (contents never shown)\ndelivery         {} (channel {}; outbox {})\npolicy           {}-digit codes, valid {} s, {} attempts, resend cooldown {} s\nlimits           {}\nhashing          argon2id m={} KiB t={} p={}\naudit            {}\nkiosk            idle {} s, result shown {} s, channels {}",
+        "config file      {file}\nstation          {}\ndatabase         {}\ndatabase pool    {}\nsecret           {} (contents never shown)\ndelivery         {} (channel {}; outbox {})\npolicy           {}-digit codes, valid {} s, {} attempts, resend cooldown {} s; after a resend {}\nlimits           {}\nhashing          argon2id m={} KiB t={} p={}\naudit            {}\nkiosk            idle {} s, result shown {} s, channels {}",
         c.station,
         c.database,
+        database_session(&c.database),
         match &c.secret {
             SecretSource::Env(_) => "from OTPD_SECRET".to_string(),
             SecretSource::File(path) => path.display().to_string(),
@@ -190,6 +240,10 @@ fn core_summary(c: &Config) -> String {
         c.policy.ttl.num_seconds(),
         c.policy.max_attempts,
         c.policy.resend_cooldown.num_seconds(),
+        match c.policy.accept_replaced_code {
+            true => "the replaced code still works until its own expiry",
+            false => "only the new code works",
+        },
         limits_summary(&c.limits),
         c.hashing.memory_kib,
         c.hashing.iterations,
@@ -210,7 +264,14 @@ fn core_summary(c: &Config) -> String {
 fn settings_of(label: &str) -> &'static [&'static str] {
     match label {
         "station" => &["station"],
-        "database" => &["database"],
+        "database" => &["database", "database.url", "database.password_file"],
+        "database pool" => &[
+            "database.pool_size",
+            "database.lock_timeout_ms",
+            "database.statement_timeout_ms",
+            "database.idle_in_transaction_timeout_ms",
+            "database.allow_unverified_password",
+        ],
         "secret" => &["secret", "secret_file"],
         "delivery" => &["delivery."],
         "policy" => &["policy."],
@@ -224,9 +285,23 @@ fn settings_of(label: &str) -> &'static [&'static str] {
         ],
         "phone" => &["phone."],
         "message" => &["message.", "kiosk.locales"],
-        "server" => &["server."],
+        "server" => &[
+            "server.listen",
+            "server.tls_cert",
+            "server.tls_key",
+            "server.allow_plain_http",
+            "server.workers",
+            "server.queue",
+            "server.max_connections",
+            "server.header_timeout_seconds",
+            "server.write_timeout_seconds",
+            "server.idle_timeout_seconds",
+            "server.max_connections_per_client",
+            "server.trusted_proxies",
+        ],
+        "server service" => &["server.service_sid"],
         "remote" => &["remote."],
-        "twilio account" => &["twilio."],
+        "twilio account" | "twilio" => &["twilio."],
         _ => &[],
     }
 }
@@ -247,16 +322,29 @@ pub fn config_report(c: &Config, origins: &Origins, problems: usize, bad: &[&str
         ),
     };
     let mut lines = vec![format!("config file      {first}")];
+    // A server named but unusable has no remote settings to show: say so on its own line.
+    let remote_broken = c.remote.is_none() && origins.of(&["remote.url"]) != "default";
     for line in config_summary(c).lines().skip(1) {
         let label = line.split("  ").next().unwrap_or_default().trim();
+        let line = match label {
+            "remote" if remote_broken => {
+                "remote           not usable: a server is named but this terminal cannot work through it (see the problems)"
+            }
+            _ => line,
+        };
         let settings = settings_of(label);
         if settings.is_empty() {
             lines.push(line.to_string());
         } else {
+            // One bad `[database]` key sets the whole store back to its default: both lines.
+            let section: &[&str] = match label.starts_with("database") {
+                true => &["database."],
+                false => settings,
+            };
             let unusable = bad
                 .iter()
-                .any(|k| crate::config::origin::covers(settings, k));
-            let note = if unusable {
+                .any(|k| crate::config::origin::covers(section, k));
+            let note = if unusable && !line.contains("not usable") {
                 " (a value here is not usable: these are the defaults; see the problems)"
             } else {
                 ""

@@ -1,4 +1,5 @@
-//! `otpd init`'s report: where everything lives and what to keep safe.
+//! `otpd init`'s report: where everything lives and what to keep safe, as text or (`--json`)
+//! one object.
 
 use std::path::{Path, PathBuf};
 
@@ -63,6 +64,30 @@ pub fn initialised(i: &Initialised) -> String {
         shown(&i.outbox),
         shown(&i.history),
     )
+}
+
+/// `otpd init --json`: the same facts as one JSON object, the paths exactly as written (a
+/// script uses them) and what to keep safe.
+pub fn initialised_json(i: &Initialised) -> String {
+    let path = |p: &Path| p.display().to_string();
+    let secret = i.secret_file.as_deref().map(path);
+    serde_json::json!({
+        "outcome": "initialised",
+        "config_file": path(&i.config_file),
+        "secret_file": secret,
+        "database": i.database,
+        "database_exists": i.database_exists,
+        "outbox": path(&i.outbox),
+        "history": path(&i.history),
+        "head_file": i.head_file.as_deref().map(path),
+        "delivery": i.delivery,
+        "keep_safe": [{
+            "what": "master secret",
+            "where": secret.unwrap_or_else(|| "OTPD_SECRET".into()),
+            "why": "back it up apart from the database: without it the pending codes, the API keys and the audit chain's proof are lost for good",
+        }],
+    })
+    .to_string()
 }
 
 /// The variables no flag reads, for the man page (the README says more).
