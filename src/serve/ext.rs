@@ -29,8 +29,8 @@ fn run(app: &mut App, key: &ApiKey, request: &Request) -> Answer {
     if let crate::domain::Outcome::Forbidden { .. } = outcome {
         return Err(ApiError::from_outcome(&outcome).unwrap_or_else(ApiError::internal));
     }
-    let json =
-        serde_json::from_str(&crate::render::json(&outcome)).map_err(|_| ApiError::internal())?;
+    // The outcome's own JSON shape (numbers masked), the object `otpd --json` prints.
+    let json = serde_json::to_value(&outcome).map_err(|_| ApiError::internal())?;
     Ok((StatusCode::OK, json))
 }
 
