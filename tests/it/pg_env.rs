@@ -12,12 +12,8 @@ const PASSWORD: &str = "sentinel-pg-password-42";
 
 #[test]
 fn a_bare_url_takes_libpq_variables_and_the_password_file() {
-    let server = match pg_server::private_cluster() {
-        Ok(s) => s,
-        Err(why) => {
-            pg_server::skip(&format!("no private PostgreSQL cluster ({why})"));
-            return;
-        }
+    let Some(server) = pg_server::private_cluster_or_skip() else {
+        return;
     };
     let cluster = server.cluster.as_ref().unwrap();
     let db = server.fresh_database();

@@ -340,12 +340,8 @@ fn postgres_restart_mid_load_is_a_storage_error_then_consistent() {
         return;
     }
     // A cluster of its own: restarting the shared one would fail the other tests' commands.
-    let server = match pg_server::private_cluster() {
-        Ok(s) => s,
-        Err(why) => {
-            pg_server::skip(&format!("no private PostgreSQL cluster ({why})"));
-            return;
-        }
+    let Some(server) = pg_server::private_cluster_or_skip() else {
+        return;
     };
     let cluster = server.cluster.as_ref().unwrap();
     let mut env = Env::with_config("[policy]\nmax_attempts = 100\n");
@@ -465,12 +461,8 @@ fn postgres_tls_require_and_verify_full_with_sslrootcert() {
         pg_server::skip("no openssl to make test certificates");
         return;
     }
-    let server = match pg_server::private_cluster() {
-        Ok(s) => s,
-        Err(why) => {
-            pg_server::skip(&format!("no private PostgreSQL cluster ({why})"));
-            return;
-        }
+    let Some(server) = pg_server::private_cluster_or_skip() else {
+        return;
     };
     let db = server.fresh_database();
     let cluster = server.cluster.as_ref().unwrap();

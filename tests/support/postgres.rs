@@ -312,8 +312,20 @@ impl Cluster {
     }
 }
 
+/// [`private_cluster`], or `None` after [`skip`] said why there is none (a failure in CI).
+#[track_caller]
+pub fn private_cluster_or_skip() -> Option<Server> {
+    match private_cluster() {
+        Ok(s) => Some(s),
+        Err(why) => {
+            skip(&format!("no private PostgreSQL cluster ({why})"));
+            None
+        }
+    }
+}
+
 /// A cluster of the caller's own (stopped when this test binary exits), for a test that
-/// restarts or breaks its server; `None` when the tests use `OTPD_TEST_POSTGRES_URL`'s server.
+/// restarts or breaks its server; `Err` when the tests use `OTPD_TEST_POSTGRES_URL`'s server.
 pub fn private_cluster() -> Result<Server, String> {
     if std::env::var("OTPD_TEST_POSTGRES_URL").is_ok_and(|u| !u.is_empty()) {
         return Err("the tests use OTPD_TEST_POSTGRES_URL".into());

@@ -130,12 +130,8 @@ fn while_the_database_server_is_down_requests_fail_and_healthz_is_503_then_all_r
         return;
     }
     // A cluster of its own: stopping the shared one would fail the other tests.
-    let server = match pg_server::private_cluster() {
-        Ok(s) => s,
-        Err(why) => {
-            pg_server::skip(&format!("no private PostgreSQL cluster ({why})"));
-            return;
-        }
+    let Some(server) = pg_server::private_cluster_or_skip() else {
+        return;
     };
     let cluster = server.cluster.as_ref().unwrap();
     let mut env = Env::with_config("[server]\nworkers = 2\n");
