@@ -58,8 +58,8 @@ impl From<Pause> for PauseView {
 
 /// One number's counters, when `otpd limits PHONE` names it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct NumberView {
-    pub phone: PhoneNumber,
+pub struct NumberView<P = PhoneNumber> {
+    pub phone: P,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub country: Option<String>,
     /// What kind of number the numbering plan says it is.
@@ -75,7 +75,7 @@ pub struct NumberView {
 
 /// What `otpd limits` reports.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct LimitsView {
+pub struct LimitsView<P = PhoneNumber> {
     /// The first pause holding sends from this station (to the named number): global, the
     /// station's, the prefix's. `pauses` lists every pause in the installation.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -95,7 +95,7 @@ pub struct LimitsView {
     pub min_conversion: f64,
     pub min_sends_for_conversion: u32,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub number: Option<NumberView>,
+    pub number: Option<NumberView<P>>,
     pub locked_numbers: Vec<LockedView>,
     /// Every limit that would refuse a send now (for `number`, if named; else any number).
     pub would_refuse: Vec<RefusalView>,
@@ -103,8 +103,8 @@ pub struct LimitsView {
 
 /// One pending verification as `status` shows it.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct PendingView {
-    pub phone: PhoneNumber,
+pub struct PendingView<P = PhoneNumber> {
+    pub phone: P,
     pub channel: Channel,
     pub station: String,
     pub sent_at: DateTime<Utc>,
@@ -120,11 +120,15 @@ pub struct PendingView {
 }
 
 /// The result of one command. Serialises as `{"outcome": "<name>", …fields}`.
+///
+/// `P` is how a number is carried: a [`PhoneNumber`] in the core (serialised masked, and never
+/// read back), or the wire's full number between `otpd serve` and a remote terminal
+/// (`request::wire::FullNumber`), switched by [`Outcome::map_numbers`], not by hidden state.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "outcome", rename_all = "snake_case")]
-pub enum Outcome {
+pub enum Outcome<P = PhoneNumber> {
     Sent {
-        phone: PhoneNumber,
+        phone: P,
         channel: Channel,
         code_length: usize,
         expires_at: DateTime<Utc>,
@@ -141,13 +145,13 @@ pub enum Outcome {
     },
     /// The provider may or may not have sent it (e.g. a timeout after the request went out).
     DeliveryUnknown {
-        phone: PhoneNumber,
+        phone: P,
         channel: Channel,
         expires_at: DateTime<Utc>,
         reason: String,
     },
     DeliveryFailed {
-        phone: PhoneNumber,
+        phone: P,
         channel: Channel,
         reason: String,
         #[serde(skip_serializing_if = "Option::is_none")]
@@ -157,7 +161,7 @@ pub enum Outcome {
     /// `operator_action` names the command an operator must run.
     RateLimited {
         #[serde(skip_serializing_if = "Option::is_none")]
-        phone: Option<PhoneNumber>,
+        phone: Option<P>,
         retry_after_seconds: i64,
         reason: String,
         #[serde(skip_serializing_if = "Option::is_none")]
@@ -171,33 +175,33 @@ pub enum Outcome {
     },
     /// The number's country is not in `limits.allowed_countries`; nothing was sent.
     CountryBlocked {
-        phone: PhoneNumber,
+        phone: P,
         country: String,
         reason: String,
     },
     /// The number's type is refused (`limits.refuse_types`, or a fixed-line number with
     /// `delivery.fixed_line_channel = "refuse"`); nothing was sent.
     NumberTypeBlocked {
-        phone: PhoneNumber,
+        phone: P,
         number_type: NumberType,
         reason: String,
         limit: Limit,
     },
     /// Too many wrong codes for this number across codes: refused without checking the code.
     NumberLocked {
-        phone: PhoneNumber,
+        phone: P,
         consecutive_failures: u32,
         retry_after_seconds: i64,
         #[serde(skip_serializing_if = "Option::is_none")]
         operator_action: Option<String>,
     },
     Unlocked {
-        phone: PhoneNumber,
+        phone: P,
         was_locked: bool,
     },
     Limits {
         #[serde(flatten)]
-        view: Box<LimitsView>,
+        view: Box<LimitsView<P>>,
     },
     Resumed {
         was_paused: bool,
@@ -214,34 +218,34 @@ pub enum Outcome {
         error: String,
     },
     Approved {
-        phone: PhoneNumber,
+        phone: P,
     },
     Invalid {
-        phone: PhoneNumber,
+        phone: P,
         attempts_left: u32,
     },
     Expired {
-        phone: PhoneNumber,
+        phone: P,
     },
     Locked {
-        phone: PhoneNumber,
+        phone: P,
     },
     AlreadyUsed {
-        phone: PhoneNumber,
+        phone: P,
     },
     NoPending {
         #[serde(skip_serializing_if = "Option::is_none")]
-        phone: Option<PhoneNumber>,
+        phone: Option<P>,
     },
     /// Several verifications are pending on this station; the command must name the phone.
     PhoneRequired {
         pending: usize,
     },
     Status {
-        pending: Vec<PendingView>,
+        pending: Vec<PendingView<P>>,
     },
     Cancelled {
-        phone: PhoneNumber,
+        phone: P,
     },
     /// The caller may not do this (a station key asking for an operator's control, an
     /// auditor key running a verification); nothing was done.
@@ -260,7 +264,7 @@ pub mod exit {
     pub const INTERNAL: u8 = 5;
 }
 
-impl Outcome {
+impl<P> Outcome<P> {
     /// The `outcome` field's value.
     pub fn name(&self) -> &'static str {
         match self {
@@ -316,7 +320,7 @@ impl Outcome {
     }
 
     /// The phone this outcome is about, for the prompt to remember.
-    pub fn phone(&self) -> Option<&PhoneNumber> {
+    pub fn phone(&self) -> Option<&P> {
         match self {
             Outcome::Sent { phone, .. }
             | Outcome::DeliveryUnknown { phone, .. }
@@ -334,5 +338,198 @@ impl Outcome {
             Outcome::RateLimited { phone, .. } | Outcome::NoPending { phone } => phone.as_ref(),
             _ => None,
         }
+    }
+
+    /// The same outcome with each number carried as `f` makes it (the wire's full number and
+    /// back); `Err` from `f` stops at the first number it refuses.
+    pub fn map_numbers<Q, E>(self, mut f: impl FnMut(P) -> Result<Q, E>) -> Result<Outcome<Q>, E> {
+        use Outcome as O;
+        Ok(match self {
+            O::Sent {
+                phone,
+                channel,
+                code_length,
+                expires_at,
+                expires_in_seconds,
+                attempts_left,
+                resent,
+                instead_of,
+                delivery,
+                provider_ref,
+            } => O::Sent {
+                phone: f(phone)?,
+                channel,
+                code_length,
+                expires_at,
+                expires_in_seconds,
+                attempts_left,
+                resent,
+                instead_of,
+                delivery,
+                provider_ref,
+            },
+            O::DeliveryUnknown {
+                phone,
+                channel,
+                expires_at,
+                reason,
+            } => O::DeliveryUnknown {
+                phone: f(phone)?,
+                channel,
+                expires_at,
+                reason,
+            },
+            O::DeliveryFailed {
+                phone,
+                channel,
+                reason,
+                provider_code,
+            } => O::DeliveryFailed {
+                phone: f(phone)?,
+                channel,
+                reason,
+                provider_code,
+            },
+            O::RateLimited {
+                phone,
+                retry_after_seconds,
+                reason,
+                limit,
+                operator_action,
+                scope,
+            } => O::RateLimited {
+                phone: phone.map(&mut f).transpose()?,
+                retry_after_seconds,
+                reason,
+                limit,
+                operator_action,
+                scope,
+            },
+            O::CountryBlocked {
+                phone,
+                country,
+                reason,
+            } => O::CountryBlocked {
+                phone: f(phone)?,
+                country,
+                reason,
+            },
+            O::NumberTypeBlocked {
+                phone,
+                number_type,
+                reason,
+                limit,
+            } => O::NumberTypeBlocked {
+                phone: f(phone)?,
+                number_type,
+                reason,
+                limit,
+            },
+            O::NumberLocked {
+                phone,
+                consecutive_failures,
+                retry_after_seconds,
+                operator_action,
+            } => O::NumberLocked {
+                phone: f(phone)?,
+                consecutive_failures,
+                retry_after_seconds,
+                operator_action,
+            },
+            O::Unlocked { phone, was_locked } => O::Unlocked {
+                phone: f(phone)?,
+                was_locked,
+            },
+            O::Limits { view } => O::Limits {
+                view: Box::new(view.map_numbers(f)?),
+            },
+            O::Resumed {
+                was_paused,
+                reason,
+                lifted,
+            } => O::Resumed {
+                was_paused,
+                reason,
+                lifted,
+            },
+            O::InvalidPhone { error } => O::InvalidPhone { error },
+            O::InvalidInput { error } => O::InvalidInput { error },
+            O::Approved { phone } => O::Approved { phone: f(phone)? },
+            O::Invalid {
+                phone,
+                attempts_left,
+            } => O::Invalid {
+                phone: f(phone)?,
+                attempts_left,
+            },
+            O::Expired { phone } => O::Expired { phone: f(phone)? },
+            O::Locked { phone } => O::Locked { phone: f(phone)? },
+            O::AlreadyUsed { phone } => O::AlreadyUsed { phone: f(phone)? },
+            O::NoPending { phone } => O::NoPending {
+                phone: phone.map(&mut f).transpose()?,
+            },
+            O::PhoneRequired { pending } => O::PhoneRequired { pending },
+            O::Status { pending } => O::Status {
+                pending: pending
+                    .into_iter()
+                    .map(|p| p.map_numbers(&mut f))
+                    .collect::<Result<_, E>>()?,
+            },
+            O::Cancelled { phone } => O::Cancelled { phone: f(phone)? },
+            O::Forbidden { privilege } => O::Forbidden { privilege },
+        })
+    }
+}
+
+impl<P> LimitsView<P> {
+    fn map_numbers<Q, E>(self, f: impl FnMut(P) -> Result<Q, E>) -> Result<LimitsView<Q>, E> {
+        Ok(LimitsView {
+            number: self.number.map(|n| n.map_numbers(f)).transpose()?,
+            paused_at: self.paused_at,
+            paused_reason: self.paused_reason,
+            pauses: self.pauses,
+            global_last_hour: self.global_last_hour,
+            station_last_hour: self.station_last_hour,
+            conversion: self.conversion,
+            station_conversion: self.station_conversion,
+            prefix_conversion: self.prefix_conversion,
+            min_conversion: self.min_conversion,
+            min_sends_for_conversion: self.min_sends_for_conversion,
+            locked_numbers: self.locked_numbers,
+            would_refuse: self.would_refuse,
+        })
+    }
+}
+
+impl<P> NumberView<P> {
+    fn map_numbers<Q, E>(self, mut f: impl FnMut(P) -> Result<Q, E>) -> Result<NumberView<Q>, E> {
+        Ok(NumberView {
+            phone: f(self.phone)?,
+            country: self.country,
+            number_type: self.number_type,
+            last_hour: self.last_hour,
+            last_day: self.last_day,
+            prefix_last_hour: self.prefix_last_hour,
+            streak: self.streak,
+            cooldown_seconds: self.cooldown_seconds,
+            consecutive_failures: self.consecutive_failures,
+        })
+    }
+}
+
+impl<P> PendingView<P> {
+    fn map_numbers<Q, E>(self, mut f: impl FnMut(P) -> Result<Q, E>) -> Result<PendingView<Q>, E> {
+        Ok(PendingView {
+            phone: f(self.phone)?,
+            channel: self.channel,
+            station: self.station,
+            sent_at: self.sent_at,
+            expires_at: self.expires_at,
+            expires_in_seconds: self.expires_in_seconds,
+            attempts_left: self.attempts_left,
+            resends: self.resends,
+            delivery_status: self.delivery_status,
+            delivery_error: self.delivery_error,
+        })
     }
 }

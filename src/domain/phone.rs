@@ -259,41 +259,12 @@ impl fmt::Display for PhoneNumber {
     }
 }
 
-thread_local! {
-    /// Set only inside [`serialize_full`], on the thread doing it.
-    static FULL: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
-}
-
-/// Runs `f` with numbers serialised in full (E.164) on this thread: only for `otpd serve`'s
-/// answer to an authenticated remote terminal, which needs the number to go on with it
-/// (`verify` after `send`) and masks it when it renders. Everything else stays masked.
-pub fn serialize_full<T>(f: impl FnOnce() -> T) -> T {
-    struct Reset(bool);
-    impl Drop for Reset {
-        fn drop(&mut self) {
-            FULL.with(|c| c.set(self.0));
-        }
-    }
-    let _reset = Reset(FULL.with(|c| c.replace(true)));
-    f()
-}
-
-/// Serialised masked: JSON output is as safe to show as the terminal (see [`serialize_full`]).
+/// Serialised masked, always: JSON output is as safe to show as the terminal. A remote
+/// terminal's answer carries numbers in full through its own wire type
+/// (`request::wire::FullNumber`); a masked number is never read back as a number.
 impl serde::Serialize for PhoneNumber {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        if FULL.with(std::cell::Cell::get) {
-            s.serialize_str(&self.e164)
-        } else {
-            s.serialize_str(&self.masked)
-        }
-    }
-}
-
-/// Read from the full number [`serialize_full`] writes; a masked number does not parse.
-impl<'de> serde::Deserialize<'de> for PhoneNumber {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let s = String::deserialize(d)?;
-        PhoneNumber::parse(&s).map_err(|_| serde::de::Error::custom("not a full phone number"))
+        s.serialize_str(&self.masked)
     }
 }
 

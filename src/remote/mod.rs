@@ -1,8 +1,8 @@
 //! A terminal without secrets (issue 14): the prompt, the kiosk and the one-shot commands run
 //! their typed requests through `otpd serve` with an API key instead of a local database. A
 //! front-end like the others, whose "core" is the server: each request goes out in its wire
-//! form ([`Wire`]) to `POST /otpd/v1/execute`, and the server's [`Outcome`] comes back as the
-//! same typed value the local core returns, so it renders the same words, JSON and exit status.
+//! form ([`Wire`]) to `POST /otpd/v1/execute`, and the server's [`Outcome`] comes back in its
+//! wire form ([`WireOutcome`], numbers in full) as the same typed value the local core returns, so it renders the same words, JSON and exit status.
 //! A server out of reach is an [`Error::Remote`] after the configured timeouts, never a hang.
 
 mod pinned;
@@ -22,7 +22,7 @@ use crate::config::remote::RemoteConfig;
 use crate::domain::Outcome;
 use crate::error::{Error, RemoteError};
 use crate::request::Request;
-use crate::request::wire::Wire;
+use crate::request::wire::{Wire, WireOutcome, outcome_from_wire};
 
 /// The path of the server's endpoint for typed requests.
 pub const EXECUTE: &str = "/otpd/v1/execute";
@@ -204,13 +204,14 @@ fn unreachable(url: &str, e: &reqwest::Error) -> Error {
 
 impl Executor for Client {
     fn execute(&mut self, request: &Request) -> Result<Outcome, Error> {
-        match self.post(&Wire::of(request)) {
+        match self.post::<WireOutcome>(&Wire::of(request)) {
+            Ok(outcome) => Ok(outcome_from_wire(outcome)),
             // The server's use case refused this key: an outcome, rendered as a local one is.
             Err(Error::Remote(RemoteError::Forbidden {
                 privilege: Some(privilege),
                 ..
             })) => Ok(Outcome::Forbidden { privilege }),
-            answer => answer,
+            Err(e) => Err(e),
         }
     }
 

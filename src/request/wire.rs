@@ -1,12 +1,14 @@
-//! The wire form of a [`Request`], for a remote terminal and `otpd serve`'s
-//! `POST /otpd/v1/execute`: plain JSON values (the full number, the code's digits, the locale's
-//! tag) that become the same typed request on the server. There is no station field: the
-//! server acts as the station of the key that signed the request. No `Debug`: it carries a code.
+//! The wire between a remote terminal and `otpd serve`'s `POST /otpd/v1/execute`, both ways:
+//! a [`Request`] as plain JSON values (the full number, the code's digits, the locale's tag)
+//! that become the same typed request on the server, and the [`Outcome`] that comes back with
+//! its numbers in full ([`WireOutcome`]), which the terminal masks when it renders. There is no
+//! station field: the server acts as the station of the key that signed the request. No
+//! `Debug`: a request carries a code.
 
 use serde::{Deserialize, Serialize};
 
 use super::Request;
-use crate::domain::{Channel, Code, PhoneNumber};
+use crate::domain::{Channel, Code, Outcome, PhoneNumber};
 use crate::message::{AppHash, Locale};
 
 /// One request as it crosses the network, `{"request": "send", …}`.
@@ -61,6 +63,46 @@ pub enum Wire {
     /// The key's station (a prompt or a kiosk asks once at start: it names the station, and a
     /// dead server or a revoked key stops it before a visitor arrives).
     Station,
+}
+
+/// A number in full (E.164) on the wire, read back only from a full number. Only the answer
+/// to an authenticated remote terminal carries one: the terminal goes on with the number
+/// (`verify` after `send`) and masks it when it shows it. Everywhere else a [`PhoneNumber`]
+/// serialises masked and is never read back.
+pub struct FullNumber(pub PhoneNumber);
+
+impl Serialize for FullNumber {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.0.e164())
+    }
+}
+
+impl<'de> Deserialize<'de> for FullNumber {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        PhoneNumber::parse(&s)
+            .map(FullNumber)
+            .map_err(|_| serde::de::Error::custom("not a full phone number"))
+    }
+}
+
+/// An outcome as it crosses the network: `{"outcome": "sent", "phone": "+14155552671", …}`.
+pub type WireOutcome = Outcome<FullNumber>;
+
+/// The wire form of an outcome (numbers in full).
+pub fn outcome_to_wire(o: Outcome) -> WireOutcome {
+    match o.map_numbers(|p| Ok::<_, std::convert::Infallible>(FullNumber(p))) {
+        Ok(w) => w,
+        Err(never) => match never {},
+    }
+}
+
+/// The core's outcome again, from its wire form.
+pub fn outcome_from_wire(o: WireOutcome) -> Outcome {
+    match o.map_numbers(|f| Ok::<_, std::convert::Infallible>(f.0)) {
+        Ok(o) => o,
+        Err(never) => match never {},
+    }
 }
 
 /// What a wire request asks for once read.
@@ -199,6 +241,25 @@ mod tests {
             panic!()
         };
         assert_eq!(code.expose_digits(), "123456");
+    }
+
+    #[test]
+    fn outcomes_cross_the_wire_in_full_and_are_masked_everywhere_else() {
+        let phone = PhoneNumber::parse("+1 415 555 2671").unwrap();
+        let sent = Outcome::Approved {
+            phone: phone.clone(),
+        };
+        let masked = serde_json::to_string(&sent).unwrap();
+        assert!(!masked.contains("4155552671"), "{masked}");
+        let wire = serde_json::to_string(&outcome_to_wire(sent)).unwrap();
+        assert_eq!(wire, r#"{"outcome":"approved","phone":"+14155552671"}"#);
+        let back: WireOutcome = serde_json::from_str(&wire).unwrap();
+        let Outcome::Approved { phone: p } = outcome_from_wire(back) else {
+            panic!()
+        };
+        assert_eq!(p.e164(), phone.e164());
+        // A masked number (what any other JSON output holds) is not a number on the wire.
+        assert!(serde_json::from_str::<WireOutcome>(&masked).is_err());
     }
 
     #[test]

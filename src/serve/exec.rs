@@ -13,7 +13,6 @@ use serde_json::json;
 use super::api::{Answer, Call};
 use super::errors::ApiError;
 use crate::app::App;
-use crate::domain::phone::serialize_full;
 use crate::request::wire::{Asked, Wire};
 use crate::store::ApiKey;
 
@@ -63,7 +62,7 @@ pub fn execute(app: &mut App, key: &ApiKey, call: &Call) -> Answer {
                 }
                 _ => {}
             }
-            let value = serialize_full(|| serde_json::to_value(&outcome))
+            let value = serde_json::to_value(crate::request::wire::outcome_to_wire(outcome))
                 .map_err(|_| ApiError::internal())?;
             Ok((StatusCode::OK, value))
         }
