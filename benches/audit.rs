@@ -9,9 +9,10 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use otpd::crypto::Secrets;
+use otpd::store::Backend;
 use otpd::store::audit::AuditBatch;
 use otpd::store::audit_query::Filter;
-use otpd::store::{Backend, Store};
+use otpd::store::sqlite::SqliteStore;
 
 mod common;
 
@@ -29,7 +30,7 @@ fn main() {
     let secrets = Secrets::load(Some(SECRET), &dir.join("unused.key")).expect("secret");
     build(&db, &secrets, rows);
 
-    let mut store = Store::open(&db).expect("open");
+    let mut store = SqliteStore::open(&db).expect("open");
     let t = Instant::now();
     let report = otpd::audit::verify::verify(&mut store, &secrets, None).expect("verify");
     let took = t.elapsed();
@@ -146,7 +147,7 @@ fn main() {
 
 /// Appends `rows` varied events (spread over the last 30 days) unless the file already has them.
 fn build(db: &Path, secrets: &Secrets, rows: i64) {
-    let mut store = Store::open(db).expect("open");
+    let mut store = SqliteStore::open(db).expect("open");
     let have = (&mut store as &mut dyn Backend)
         .snapshot(|tx| tx.audit_head_id())
         .expect("count");
@@ -160,7 +161,7 @@ fn build(db: &Path, secrets: &Secrets, rows: i64) {
     }
     drop(store);
     let _ = std::fs::remove_file(db);
-    let mut store = Store::open(db).expect("open");
+    let mut store = SqliteStore::open(db).expect("open");
     store
         .connection()
         .execute_batch("PRAGMA synchronous = OFF")
@@ -182,7 +183,7 @@ fn build(db: &Path, secrets: &Secrets, rows: i64) {
     );
 }
 
-fn plans(store: &Store) {
+fn plans(store: &SqliteStore) {
     let c = store.connection();
     let queries = [
         "SELECT * FROM audit_events ORDER BY id DESC LIMIT 51",

@@ -453,7 +453,7 @@ fn verify_all(fx: &Fixture, phones: &[PhoneNumber]) {
 /// hash, measured in turn within each round, so drift in a shared machine's load hits every
 /// case alike: the ratio to the bare hash (what otpd adds to the hash) and the spread by outcome
 /// (the time of a verify must not tell a right code from a wrong, expired or unknown one).
-fn interleaved(fx: &Fixture, store: &mut otpd::store::Store, rounds: usize) {
+fn interleaved(fx: &Fixture, store: &mut otpd::store::sqlite::SqliteStore, rounds: usize) {
     let hasher = CodeHasher::new(fx.params, &fx.secrets).expect("hasher");
     let delivery = OutboxDelivery::new(fx.dir.path().join("outbox.jsonl"));
     let policy = Policy {

@@ -13,7 +13,8 @@ use std::path::PathBuf;
 use chrono::{DateTime, TimeDelta, Utc};
 use otpd::crypto::{CodeHasher, HashParams, Secrets};
 use otpd::domain::{Channel, Code, PhoneNumber};
-use otpd::store::{Backend, NewChallenge, Store};
+use otpd::store::sqlite::SqliteStore;
+use otpd::store::{Backend, NewChallenge};
 
 /// The master secret every bench (and every otpd process it starts) uses.
 pub const SECRET: &str = "bench-secret-0123456789abcdef-0123456789abcdef";
@@ -85,12 +86,18 @@ impl Fixture {
         self.dir.path().join("otpd.db")
     }
 
-    pub fn store(&self) -> Store {
-        Store::open(&self.db_path()).expect("open store")
+    pub fn store(&self) -> SqliteStore {
+        SqliteStore::open(&self.db_path()).expect("open store")
     }
 
     /// A pending verification for `phone` whose code is [`CODE`], expiring `ttl` after `now`.
-    pub fn insert(&self, store: &mut Store, phone: &PhoneNumber, now: DateTime<Utc>, ttl: i64) {
+    pub fn insert(
+        &self,
+        store: &mut SqliteStore,
+        phone: &PhoneNumber,
+        now: DateTime<Utc>,
+        ttl: i64,
+    ) {
         self.insert_into(store, phone, now, ttl)
     }
 

@@ -209,7 +209,11 @@ mod tests {
     }
 
     /// Appends `n` audit rows to `store`.
-    fn append_rows(store: &mut crate::store::Store, secrets: &crate::crypto::Secrets, n: usize) {
+    fn append_rows(
+        store: &mut crate::store::sqlite::SqliteStore,
+        secrets: &crate::crypto::Secrets,
+        n: usize,
+    ) {
         use crate::store::audit::{Event, NewEvent};
         let backend: &mut dyn Backend = store;
         backend
@@ -235,7 +239,8 @@ mod tests {
     #[test]
     fn a_head_is_written_only_when_a_command_crosses_a_multiple_of_head_every() {
         let dir = tempfile::tempdir().unwrap();
-        let mut store = crate::store::Store::open(&dir.path().join("otpd.db")).unwrap();
+        let mut store =
+            crate::store::sqlite::SqliteStore::open(&dir.path().join("otpd.db")).unwrap();
         let secrets = crate::crypto::Secrets::from_master(b"0123456789abcdef0123456789abcdef-test");
         let cfg = AuditConfig {
             head_file: dir.path().join("heads.log"),

@@ -149,17 +149,17 @@ mod tests {
     use crate::config::AuditConfig;
     use clap::Parser;
 
-    use crate::store::Store;
+    use crate::store::sqlite::SqliteStore;
 
     struct Fixture {
-        store: Store,
+        store: SqliteStore,
         secrets: Secrets,
         config: AuditConfig,
     }
 
     fn fixture(dir: &std::path::Path) -> Fixture {
         Fixture {
-            store: Store::open(&dir.join("otpd.db")).unwrap(),
+            store: SqliteStore::open(&dir.join("otpd.db")).unwrap(),
             secrets: Secrets::from_master(&[7; 32]),
             config: AuditConfig {
                 head_file: dir.join("audit-head.log"),

@@ -5,12 +5,12 @@
 use super::*;
 use chrono::{DateTime, Utc};
 
-use crate::store::Store;
 use crate::store::audit::{Event, NewEvent};
+use crate::store::sqlite::SqliteStore;
 
-fn setup(n: usize) -> (tempfile::TempDir, Store, Secrets) {
+fn setup(n: usize) -> (tempfile::TempDir, SqliteStore, Secrets) {
     let dir = tempfile::tempdir().unwrap();
-    let mut store = Store::open(&dir.path().join("otpd.db")).unwrap();
+    let mut store = SqliteStore::open(&dir.path().join("otpd.db")).unwrap();
     let secrets = Secrets::from_master(b"0123456789abcdef0123456789abcdef-test");
     let at: DateTime<Utc> = DateTime::from_timestamp(1_800_000_000, 0).unwrap();
     let backend: &mut dyn Backend = &mut store;
@@ -35,7 +35,11 @@ fn setup(n: usize) -> (tempfile::TempDir, Store, Secrets) {
     (dir, store, secrets)
 }
 
-fn broken(store: &mut Store, secrets: &Secrets, head: Option<&Head>) -> Option<(i64, String)> {
+fn broken(
+    store: &mut SqliteStore,
+    secrets: &Secrets,
+    head: Option<&Head>,
+) -> Option<(i64, String)> {
     let r = verify(store, secrets, head).unwrap();
     r.broken.map(|b| (b.row, b.problem.name().to_string()))
 }
@@ -176,7 +180,7 @@ fn a_different_key_breaks_the_first_row_and_heads_parse_strictly() {
 #[test]
 fn the_bounded_check_reads_through_its_row_and_no_further() {
     let (_dir, mut store, secrets) = setup(1500);
-    let through = |store: &mut Store, t: i64| {
+    let through = |store: &mut SqliteStore, t: i64| {
         let backend: &mut dyn Backend = store;
         backend
             .transaction(|tx| verify_through(tx, &secrets, t))
@@ -207,7 +211,7 @@ fn the_bounded_check_reads_through_its_row_and_no_further() {
 }
 
 /// Seals an anchor over rows `1..=last_id` as retention does, then deletes those rows.
-fn retain_through(store: &mut Store, secrets: &Secrets, last_id: i64) -> String {
+fn retain_through(store: &mut SqliteStore, secrets: &Secrets, last_id: i64) -> String {
     let c = store.connection();
     let last_mac: String = c
         .query_row(
@@ -406,7 +410,7 @@ fn two_adjacent_rows_swapped_are_reordered_after_the_later_one() {
 
 /// The store as a [`Source`] that counts its read transactions.
 struct Counting<'a> {
-    store: &'a mut Store,
+    store: &'a mut SqliteStore,
     reads: usize,
 }
 

@@ -27,12 +27,12 @@ struct State {
     limit: usize,
 }
 
-struct Pool {
+struct MemoryPool {
     state: Mutex<State>,
     returned: Condvar,
 }
 
-static POOL: Pool = Pool {
+static POOL: MemoryPool = MemoryPool {
     state: Mutex::new(State {
         idle: Vec::new(),
         out: 0,

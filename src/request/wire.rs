@@ -106,7 +106,7 @@ pub fn outcome_from_wire(o: WireOutcome) -> Outcome {
 }
 
 /// What a wire request asks for once read.
-pub enum Asked {
+pub enum WireAsk {
     Run(Request),
     Audit {
         words: Vec<String>,
@@ -159,12 +159,12 @@ impl Wire {
     }
 
     /// The typed request; `Err` names the field that is not what a terminal sends.
-    pub fn read(self) -> Result<Asked, &'static str> {
+    pub fn read(self) -> Result<WireAsk, &'static str> {
         let phone = |p: String| PhoneNumber::parse(&p).map_err(|_| "phone");
         let maybe = |p: Option<String>| p.map(phone).transpose();
         let locale =
             |l: Option<String>| l.map(|l| Locale::get(&l).map_err(|_| "locale")).transpose();
-        Ok(Asked::Run(match self {
+        Ok(WireAsk::Run(match self {
             Wire::Send {
                 phone: p,
                 channel,
@@ -197,8 +197,8 @@ impl Wire {
             },
             Wire::ResumeSending => Request::ResumeSending,
             Wire::Unlock { phone: p } => Request::Unlock { phone: phone(p)? },
-            Wire::Audit { words, json, zone } => return Ok(Asked::Audit { words, json, zone }),
-            Wire::Station => return Ok(Asked::Station),
+            Wire::Audit { words, json, zone } => return Ok(WireAsk::Audit { words, json, zone }),
+            Wire::Station => return Ok(WireAsk::Station),
         }))
     }
 }
@@ -211,7 +211,7 @@ mod tests {
         let text = serde_json::to_string(&Wire::of(r)).unwrap();
         let back: Wire = serde_json::from_str(&text).unwrap();
         match back.read() {
-            Ok(Asked::Run(r)) => r,
+            Ok(WireAsk::Run(r)) => r,
             _ => panic!("not a request: {text}"),
         }
     }

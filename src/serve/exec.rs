@@ -13,7 +13,7 @@ use serde_json::json;
 use super::api::{Answer, Call};
 use super::errors::ApiError;
 use crate::app::App;
-use crate::request::wire::{Asked, Wire};
+use crate::request::wire::{Wire, WireAsk};
 use crate::store::ApiKey;
 
 pub fn execute(app: &mut App, key: &ApiKey, call: &Call) -> Answer {
@@ -27,7 +27,7 @@ pub fn execute(app: &mut App, key: &ApiKey, call: &Call) -> Answer {
         .read()
         .map_err(|field| ApiError::invalid(format!("Request's {field} is not valid")))?;
     match asked {
-        Asked::Run(request) => {
+        WireAsk::Run(request) => {
             let started = Instant::now();
             // A remote terminal does not know this server's code length: digits that cannot
             // match are its input error, as they are at a local terminal (no attempt spent).
@@ -66,9 +66,9 @@ pub fn execute(app: &mut App, key: &ApiKey, call: &Call) -> Answer {
                 .map_err(|_| ApiError::internal())?;
             Ok((StatusCode::OK, value))
         }
-        Asked::Audit { words, json, zone } => audit(app, key, &words, json, zone.as_deref()),
+        WireAsk::Audit { words, json, zone } => audit(app, key, &words, json, zone.as_deref()),
         // With the server's resend cooldown: a kiosk offers "resend" when the server allows it.
-        Asked::Station => Ok((
+        WireAsk::Station => Ok((
             StatusCode::OK,
             json!({
                 "station": key.station,

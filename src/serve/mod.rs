@@ -145,7 +145,7 @@ struct Prepared {
     ids: routes::RequestIds,
     /// The log on stderr as one JSON object a line.
     json_log: bool,
-    pool: pool::Pool,
+    pool: pool::WorkerPool,
     health: Arc<tokio::sync::Mutex<crate::store::health::Probe>>,
 }
 
@@ -161,7 +161,7 @@ fn prepare(config: &Config, json_log: bool) -> Result<Prepared, Error> {
     // (`crypto::memory`); the pool has twice the threads, so a use case waiting on the database
     // (a commit's fsync) does not leave a core idle that another could be hashing on.
     crate::crypto::bound_concurrent_hashes(workers);
-    let pool = pool::Pool::start(config, workers * pool::THREADS_PER_WORKER, s.queue)?;
+    let pool = pool::WorkerPool::start(config, workers * pool::THREADS_PER_WORKER, s.queue)?;
     // Connected now, so the first `/healthz` does not open a database behind a long write.
     let mut probe = crate::store::health::Probe::new(&config.database);
     let _ = probe.check();

@@ -30,16 +30,16 @@ pub enum Refused {
     Lost,
 }
 
-pub struct Pool {
+pub struct WorkerPool {
     tx: Option<SyncSender<Job>>,
     depth: Arc<AtomicUsize>,
     /// Detached on drop: the process exits once the server has drained its connections.
     _threads: Vec<JoinHandle<()>>,
 }
 
-impl Pool {
+impl WorkerPool {
     /// Starts `threads` threads, each running its own application; fails if any cannot open.
-    pub fn start(config: &Config, threads: usize, queue: usize) -> Result<Pool, Error> {
+    pub fn start(config: &Config, threads: usize, queue: usize) -> Result<WorkerPool, Error> {
         let opened = App::open_many(config, threads.max(1))?;
         let (tx, rx) = sync_channel::<Job>(queue);
         let rx = Arc::new(Mutex::new(rx));
@@ -70,7 +70,7 @@ impl Pool {
                 Err(_) => return Err(Error::Io("a worker thread did not start".into())),
             }
         }
-        Ok(Pool {
+        Ok(WorkerPool {
             tx: Some(tx),
             depth,
             _threads: threads,

@@ -23,7 +23,7 @@ use super::conn::Left;
 use super::errors::{ApiError, Reason};
 use super::log::AccessLog;
 use super::metrics::Metrics;
-use super::pool::{Pool, Refused};
+use super::pool::{Refused, WorkerPool};
 use super::shapes::Base;
 use super::{exec, ext, params};
 use crate::app::App;
@@ -34,7 +34,7 @@ use crate::store::health::Probe;
 pub const BODY_LIMIT: usize = 16 * 1024;
 
 pub struct Shared {
-    pub pool: Pool,
+    pub pool: WorkerPool,
     pub metrics: Arc<Metrics>,
     pub log: Arc<AccessLog>,
     pub service_sid: String,

@@ -97,7 +97,7 @@ enum Target {
 }
 
 impl<'a> Service<'a> {
-    /// A service over `store` (any [`Backend`]: `&mut Store` coerces) with `cx`.
+    /// A service over `store` (any [`Backend`]: `&mut SqliteStore` coerces) with `cx`.
     pub fn new(store: &'a mut dyn Backend, cx: Ctx<'a>) -> Service<'a> {
         Service { store, cx }
     }

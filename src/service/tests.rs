@@ -15,7 +15,7 @@ use crate::clock::{Clock, FixedClock};
 use crate::crypto::{CodeHasher, HashParams, Secrets};
 use crate::delivery::RecordingDelivery;
 use crate::domain::{Channel, Code, Limits, Outcome, PhoneNumber, Policy};
-use crate::store::Store;
+use crate::store::sqlite::SqliteStore;
 
 mod ledger;
 mod sends;
@@ -24,7 +24,7 @@ mod settle;
 struct Fixture {
     _dir: Option<tempfile::TempDir>,
     path: PathBuf,
-    store: Store,
+    store: SqliteStore,
     secrets: Secrets,
     delivery: RecordingDelivery,
     policy: Policy,
@@ -42,7 +42,7 @@ impl Fixture {
 
     /// Another terminal on the same database (a connection of its own).
     fn open(path: &Path, limits: Limits) -> Fixture {
-        let store = Store::open(path).unwrap();
+        let store = SqliteStore::open(path).unwrap();
         Fixture {
             _dir: None,
             path: path.to_path_buf(),

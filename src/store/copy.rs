@@ -212,9 +212,9 @@ pub fn copy(from: &mut dyn Backend, to: &mut dyn Backend) -> Result<Copied> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::Store;
+    use crate::store::sqlite::SqliteStore;
 
-    fn all_rows(store: &Store) -> Vec<Vec<rusqlite::types::Value>> {
+    fn all_rows(store: &SqliteStore) -> Vec<Vec<rusqlite::types::Value>> {
         let c = store.connection();
         let mut out = Vec::new();
         for t in Table::ALL {
@@ -237,8 +237,8 @@ mod tests {
     #[test]
     fn copies_every_table_page_by_page_with_ids_and_refuses_a_store_with_data() {
         let dir = tempfile::tempdir().unwrap();
-        let mut from = Store::open(&dir.path().join("a.db")).unwrap();
-        let mut to = Store::open(&dir.path().join("b.db")).unwrap();
+        let mut from = SqliteStore::open(&dir.path().join("a.db")).unwrap();
+        let mut to = SqliteStore::open(&dir.path().join("b.db")).unwrap();
         // More rows than a page in each table, ids with gaps, keys of one and two columns.
         from.connection()
             .execute_batch(
@@ -281,8 +281,8 @@ mod tests {
         assert_eq!(copy(&mut from, &mut to).unwrap(), Copied::TargetNotEmpty);
         assert_eq!(all_rows(&to), all_rows(&from), "nothing written twice");
         // An empty source copies into an empty target: nothing but the pause row.
-        let mut empty = Store::open(&dir.path().join("c.db")).unwrap();
-        let mut fresh = Store::open(&dir.path().join("d.db")).unwrap();
+        let mut empty = SqliteStore::open(&dir.path().join("c.db")).unwrap();
+        let mut fresh = SqliteStore::open(&dir.path().join("d.db")).unwrap();
         let copied = copy(&mut empty, &mut fresh).unwrap();
         assert_eq!(
             copied,

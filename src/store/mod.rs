@@ -33,10 +33,6 @@ use audit::NewEvent;
 pub use audit_query::AuditTx;
 pub use copy::CopyTx;
 
-/// The store every command opens (a path: SQLite). With PostgreSQL this becomes a choice made
-/// from the configured database.
-pub use sqlite::SqliteStore as Store;
-
 /// How long a writer waits for another terminal's transaction before giving up.
 pub const BUSY_TIMEOUT_MS: u64 = 10_000;
 

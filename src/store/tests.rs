@@ -4,7 +4,8 @@
 
 use chrono::{DateTime, TimeDelta, Utc};
 
-use super::{Backend, NewChallenge, Reissue, Store, Tx};
+use super::sqlite::SqliteStore;
+use super::{Backend, NewChallenge, Reissue, Tx};
 use crate::domain::{Channel, PhoneNumber, State};
 
 fn t0() -> DateTime<Utc> {
@@ -50,7 +51,7 @@ fn row(tx: &mut dyn Tx, id: i64) -> (State, i64, String, Channel) {
 
 fn with_tx(f: impl FnOnce(&mut dyn Tx)) {
     let dir = tempfile::tempdir().unwrap();
-    let mut store = Store::open(&dir.path().join("otpd.db")).unwrap();
+    let mut store = SqliteStore::open(&dir.path().join("otpd.db")).unwrap();
     let backend: &mut dyn Backend = &mut store;
     let mut tx = backend.begin_write().unwrap();
     f(&mut *tx);
@@ -145,7 +146,7 @@ fn rows_after_pages_through_the_chain_in_id_order() {
     use super::sqlite::audit::rows_after;
     let secrets = crate::crypto::Secrets::from_master(b"0123456789abcdef0123456789abcdef");
     let dir = tempfile::tempdir().unwrap();
-    let mut store = Store::open(&dir.path().join("otpd.db")).unwrap();
+    let mut store = SqliteStore::open(&dir.path().join("otpd.db")).unwrap();
     let backend: &mut dyn Backend = &mut store;
     let mut tx = backend.begin_write().unwrap();
     for detail in ["a", "b", "c"] {

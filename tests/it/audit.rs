@@ -226,7 +226,7 @@ fn a_single_flipped_bit_anywhere_in_any_row_is_caught_at_that_row() {
     activity(&mut base);
     let env = copy_of(&base);
     let secrets = otpd::crypto::Secrets::load(Some(SECRET), &env.secret_path()).unwrap();
-    let mut store = otpd::store::Store::open(&env.db_path()).unwrap();
+    let mut store = otpd::store::sqlite::SqliteStore::open(&env.db_path()).unwrap();
     store
         .connection()
         .execute_batch("PRAGMA synchronous = OFF")

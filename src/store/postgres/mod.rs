@@ -30,7 +30,7 @@ use std::sync::Arc;
 use postgres::Client;
 
 use self::conn::{Conn, DbError, Lease};
-use self::pool::Pool;
+use self::pool::ConnectionPool;
 use self::session::Session;
 use self::tx::PgTx;
 use crate::config::Postgres;
@@ -49,7 +49,7 @@ enum Source {
     /// The process's one connection (a one-shot command, the prompt, the kiosk).
     Own(Box<Session>),
     /// The server's pool, shared by its workers.
-    Pooled(Arc<Pool>),
+    Pooled(Arc<ConnectionPool>),
 }
 
 impl std::fmt::Debug for PgStore {
@@ -113,7 +113,7 @@ impl PgStore {
             unreachable!("open gives its own connection")
         };
         let size = pg.pool_size.unwrap_or(handles);
-        let pool = Arc::new(Pool::new(pg, path.clone(), size, first));
+        let pool = Arc::new(ConnectionPool::new(pg, path.clone(), size, first));
         Ok((0..handles.max(1))
             .map(|_| PgStore {
                 source: Source::Pooled(Arc::clone(&pool)),
@@ -144,7 +144,11 @@ impl PgStore {
 /// once per connection the pool may hold, then the error is reported. Once `BEGIN` and the
 /// lock have run, a lost connection is the request's storage error: nothing is retried that
 /// may have written.
-fn begin_pooled<'c>(pool: &Arc<Pool>, path: &Path, writes: bool) -> Result<Conn<'c>, StoreError> {
+fn begin_pooled<'c>(
+    pool: &Arc<ConnectionPool>,
+    path: &Path,
+    writes: bool,
+) -> Result<Conn<'c>, StoreError> {
     let mut tries = 0;
     loop {
         tries += 1;

@@ -18,7 +18,7 @@ use crate::config::Postgres;
 use crate::store::{BUSY_TIMEOUT_MS, StoreError};
 
 /// A bounded pool of connections to one database.
-pub(super) struct Pool {
+pub(super) struct ConnectionPool {
     pg: Postgres,
     path: PathBuf,
     size: usize,
@@ -32,11 +32,16 @@ struct State {
     open: usize,
 }
 
-impl Pool {
+impl ConnectionPool {
     /// A pool of at most `size` connections (at least one), holding `first` (already open and
     /// migrated) idle.
-    pub(super) fn new(pg: &Postgres, path: PathBuf, size: usize, first: Box<Session>) -> Pool {
-        Pool {
+    pub(super) fn new(
+        pg: &Postgres,
+        path: PathBuf,
+        size: usize,
+        first: Box<Session>,
+    ) -> ConnectionPool {
+        ConnectionPool {
             pg: pg.clone(),
             path,
             size: size.max(1),
@@ -114,11 +119,11 @@ impl Pool {
     }
 }
 
-/// A connection checked out of a [`Pool`]; given back when dropped, unless it was lost.
+/// A connection checked out of a [`ConnectionPool`]; given back when dropped, unless it was lost.
 pub(super) struct Checkout {
     /// `None` once discarded. Boxed, so a lease is a pointer whichever kind it is.
     session: Option<Box<Session>>,
-    pool: Arc<Pool>,
+    pool: Arc<ConnectionPool>,
 }
 
 impl Checkout {

@@ -187,7 +187,7 @@ mod tests {
     #[test]
     fn a_keys_revocation_is_one_probe_of_its_partial_index() {
         let dir = tempfile::tempdir().unwrap();
-        let store = crate::store::Store::open(&dir.path().join("otpd.db")).unwrap();
+        let store = crate::store::sqlite::SqliteStore::open(&dir.path().join("otpd.db")).unwrap();
         let plan: Vec<String> = store
             .connection()
             .prepare(&format!("EXPLAIN QUERY PLAN {REVOKED_AT}"))

@@ -273,7 +273,7 @@ pub fn locked_numbers(c: &Connection, now: DateTime<Utc>) -> rusqlite::Result<Ve
 mod tests {
     use super::*;
     use crate::crypto::Secrets;
-    use crate::store::Store;
+    use crate::store::sqlite::SqliteStore;
 
     fn t0() -> DateTime<Utc> {
         DateTime::parse_from_rfc3339("2026-11-28T10:00:00Z")
@@ -284,7 +284,7 @@ mod tests {
     #[test]
     fn windows_count_to_the_cap_when_deciding_and_fully_when_shown() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&dir.path().join("otpd.db")).unwrap();
+        let store = SqliteStore::open(&dir.path().join("otpd.db")).unwrap();
         let secrets = Secrets::from_master(b"0123456789abcdef0123456789abcdef");
         let l = Limits::default();
         let phone = PhoneNumber::parse("+1 415 555 2671").unwrap();
@@ -337,7 +337,7 @@ mod tests {
             .unwrap();
         c.execute_batch("PRAGMA user_version = 1").unwrap();
         drop(c);
-        let store = Store::open(&path).unwrap();
+        let store = SqliteStore::open(&path).unwrap();
         let c = store.connection();
         let v: i64 = c
             .query_row("PRAGMA user_version", [], |r| r.get(0))

@@ -158,7 +158,7 @@ pub fn resume(c: &Connection, now: DateTime<Utc>) -> rusqlite::Result<Vec<Pause>
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::Store;
+    use crate::store::sqlite::SqliteStore;
 
     fn t0() -> DateTime<Utc> {
         DateTime::parse_from_rfc3339("2026-11-28T10:00:00Z")
@@ -178,7 +178,7 @@ mod tests {
     #[test]
     fn each_figure_leaves_out_the_sends_another_pause_answers_for() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&dir.path().join("otpd.db")).unwrap();
+        let store = SqliteStore::open(&dir.path().join("otpd.db")).unwrap();
         let now = t0();
         let c = store.connection();
         send(c, now, "desk", "a", 1, true);
@@ -240,7 +240,7 @@ mod tests {
         .unwrap();
         c.execute_batch("PRAGMA user_version = 3").unwrap();
         drop(c);
-        let store = Store::open(&path).unwrap();
+        let store = SqliteStore::open(&path).unwrap();
         let paused = all(store.connection()).unwrap();
         assert_eq!(
             paused,
