@@ -275,9 +275,7 @@ impl App {
             _ => false,
         };
         if itself {
-            return Err(Error::Usage(
-                "--to names the database being copied; give a new or empty store".to_string(),
-            ));
+            return Err(crate::error::Usage::CopyOntoItself.into());
         }
         let mut target = AnyStore::open(to)?;
         let copied = crate::store::copy::copy(self.store.backend(), target.backend())?;

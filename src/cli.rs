@@ -276,10 +276,10 @@ pub fn load_config(global: &Global, env: &Env, json_log: bool) -> Result<(Config
 /// The local application, for the commands that only run where the database is.
 fn open_local(config: Config) -> Result<App, Error> {
     if let Some(remote) = &config.remote {
-        return Err(Error::Usage(format!(
-            "this command works on the database itself, not through a server: run it on the machine that runs otpd serve ({}), or without --server / OTPD_SERVER",
-            remote.url
-        )));
+        return Err(crate::error::Usage::LocalCommandThroughServer {
+            url: remote.url.clone(),
+        }
+        .into());
     }
     App::for_process(config)
 }

@@ -29,15 +29,73 @@ pub enum Error {
     Terminal(rustyline::error::ReadlineError),
     /// A signal handler could not be installed.
     Signals(Signal, std::io::Error),
-    /// A usage mistake worded by the audit commands themselves. Only `audit/` still builds
-    /// these two strings; typed variants replace them once it words its errors in `render`.
-    Usage(String),
-    /// An I/O failure worded by the audit commands themselves (see `Usage`).
-    Io(String),
+    /// A command asked for something it cannot do as given (exit 2).
+    Usage(Usage),
+    /// `otpd serve` could not start a piece of itself (a thread, its runtime, its socket).
+    Start(StartError),
     /// A remote terminal's server could not be reached or refused the work.
     Remote(RemoteError),
     /// `otpd init` found something in its way, or could not write.
     Init(InitError),
+}
+
+/// A usage mistake: the options or the configuration ask for something this command cannot do.
+/// Worded in `render::error`.
+#[derive(Debug)]
+pub enum Usage {
+    /// `otpd store copy --to` names the store being copied.
+    CopyOntoItself,
+    /// `otpd serve` on a non-loopback address without TLS or `allow_plain_http`.
+    PlainHttpOffLoopback { listen: std::net::SocketAddr },
+    /// `--older-than` is negative.
+    NegativeAge,
+    /// An option's value does not parse; `detail` is the parser's own sentence.
+    BadValue { flag: &'static str, detail: String },
+    /// `--since` is not earlier than `--until`.
+    SinceNotBeforeUntil,
+    /// `otpd serve` / `otpd keys` asked through a remote server.
+    ServerCommandThroughServer { url: String },
+    /// A command that needs the database run with `--server`.
+    LocalCommandThroughServer { url: String },
+    /// A remote terminal without `--server`.
+    NoServer,
+    /// `[remote] ca_file` holds no certificate rustls can use.
+    BadCaFile { detail: String },
+    /// `--head` (or a head file's line) is not `ID:MAC`.
+    NotAHead { given: String },
+    /// The head file `audit verify` consults cannot be read.
+    HeadFileUnreadable {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
+    /// The head file holds no `ID:MAC` line.
+    HeadFileEmpty { path: std::path::PathBuf },
+}
+
+impl From<Usage> for Error {
+    fn from(u: Usage) -> Self {
+        Error::Usage(u)
+    }
+}
+
+/// What `otpd serve` could not start. Worded in `render::error`.
+#[derive(Debug)]
+pub enum StartError {
+    WorkerThread(Option<std::io::Error>),
+    AccessLogWriter(std::io::Error),
+    Runtime(std::io::Error),
+    Listen {
+        addr: std::net::SocketAddr,
+        source: std::io::Error,
+    },
+    BoundAddress(std::io::Error),
+    Signals(std::io::Error),
+}
+
+impl From<StartError> for Error {
+    fn from(e: StartError) -> Self {
+        Error::Start(e)
+    }
 }
 
 /// Why `otpd init` wrote nothing (or stopped). Worded in `render::error`.
@@ -112,11 +170,19 @@ impl std::error::Error for Error {
             Error::Output(e) | Error::Input(e) | Error::Signals(_, e) => Some(e),
             Error::Terminal(e) => Some(e),
             Error::Init(InitError::Write { source, .. }) => Some(source),
+            Error::Start(
+                StartError::WorkerThread(Some(e))
+                | StartError::AccessLogWriter(e)
+                | StartError::Runtime(e)
+                | StartError::Listen { source: e, .. }
+                | StartError::BoundAddress(e)
+                | StartError::Signals(e),
+            ) => Some(e),
             Error::Init(InitError::Exists(_))
             | Error::TwilioUnchecked
             | Error::KioskShowsCodes
             | Error::Usage(_)
-            | Error::Io(_)
+            | Error::Start(StartError::WorkerThread(None))
             | Error::Remote(_) => None,
         }
     }
@@ -167,7 +233,7 @@ impl Error {
                 exit::STORAGE
             }
             Error::Hash(_)
-            | Error::Io(_)
+            | Error::Start(_)
             | Error::Output(_)
             | Error::Input(_)
             | Error::Terminal(_)
@@ -196,7 +262,7 @@ impl Error {
             Error::Remote(RemoteError::Unreachable { .. }) => "server_unreachable",
             Error::Remote(_) => "server_error",
             Error::Hash(_)
-            | Error::Io(_)
+            | Error::Start(_)
             | Error::Output(_)
             | Error::Input(_)
             | Error::Terminal(_)

@@ -129,10 +129,7 @@ fn dispatch(cli: Cli, env: &Env, out: &mut dyn Write) -> Result<u8, Error> {
     let (config, dirs) = cli::load_config(&cli.global, env, cli.json_log())?;
     let command = cli.command.unwrap_or(Command::Repl);
     if let (Some(r), Command::Serve { .. } | Command::Keys { .. }) = (&config.remote, &command) {
-        return Err(Error::Usage(format!(
-            "otpd serve and otpd keys run where the database is, not through a server ({}): unset --server / OTPD_SERVER / [remote] url",
-            r.url
-        )));
+        return Err(error::Usage::ServerCommandThroughServer { url: r.url.clone() }.into());
     }
     match command {
         Command::Operator(op) => cli::operator(&op, config, executor, json, out),

@@ -74,8 +74,9 @@ enum Inner<'w> {
     Json(&'w mut dyn Write),
 }
 
-fn io(e: impl std::fmt::Display) -> Error {
-    Error::Io(format!("cannot write the output: {e}"))
+/// Writing failed: an output error, whichever writer (csv, serde_json, io) noticed it.
+fn io(e: impl Into<std::io::Error>) -> Error {
+    Error::Output(e.into())
 }
 
 impl<'w> Writer<'w> {

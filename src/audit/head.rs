@@ -17,6 +17,7 @@ use serde::Serialize;
 
 use super::args::VerifyArgs;
 use crate::config::AuditConfig;
+use crate::error::Usage;
 use crate::store::Backend;
 
 /// A head recorded earlier (`audit head`, the head file): row `id` had MAC `mac`.
@@ -28,13 +29,10 @@ pub struct Head {
 
 impl Head {
     /// Parses `ID:MAC` (as printed by `audit head`; a trailing time is ignored).
-    pub fn parse(s: &str) -> Result<Head, String> {
+    pub fn parse(s: &str) -> Result<Head, Usage> {
         let first = s.split_whitespace().next().unwrap_or_default();
-        let bad = || {
-            format!(
-                "\"{}\" is not a head: use ID:MAC as printed by `otpd audit head`",
-                crate::sanitize::truncate(&crate::sanitize::sanitize(s.trim()), 100)
-            )
+        let bad = || Usage::NotAHead {
+            given: s.to_string(),
         };
         let (id, mac) = first.split_once(':').ok_or_else(bad)?;
         let id: i64 = id.parse().map_err(|_| bad())?;
@@ -139,7 +137,7 @@ pub enum HeadFile {
 pub fn for_verify(
     v: &VerifyArgs,
     cfg: &AuditConfig,
-) -> Result<(Option<Head>, Option<HeadFile>), String> {
+) -> Result<(Option<Head>, Option<HeadFile>), Usage> {
     if let Some(h) = &v.head {
         return Ok((Some(Head::parse(h)?), None));
     }
@@ -162,13 +160,17 @@ pub fn for_verify(
 }
 
 /// The newest head recorded in a head file: its last well-formed line.
-pub fn read_last(path: &Path) -> Result<Head, String> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| format!("cannot read the head file {}: {e}", path.display()))?;
+pub fn read_last(path: &Path) -> Result<Head, Usage> {
+    let text = std::fs::read_to_string(path).map_err(|source| Usage::HeadFileUnreadable {
+        path: path.to_path_buf(),
+        source,
+    })?;
     text.lines()
         .rev()
         .find_map(|l| Head::parse(l).ok())
-        .ok_or_else(|| format!("the head file {} holds no ID:MAC line", path.display()))
+        .ok_or_else(|| Usage::HeadFileEmpty {
+            path: path.to_path_buf(),
+        })
 }
 
 #[cfg(test)]

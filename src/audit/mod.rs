@@ -57,7 +57,7 @@ pub fn execute(
         None => list(cx, &args.list, json, out),
         Some(AuditCommand::List(l)) => list(cx, l, json, out),
         Some(AuditCommand::Verify(v)) => {
-            let (head, head_file) = head::for_verify(v, cx.config).map_err(Error::Usage)?;
+            let (head, head_file) = head::for_verify(v, cx.config)?;
             let mut report = verify::verify(cx.store, cx.secrets, head.as_ref())?;
             report.head_file = head_file;
             emit(
@@ -125,8 +125,11 @@ pub fn run_prune(
     json: bool,
     out: &mut dyn Write,
 ) -> Result<u8, Error> {
-    let older_than = when::parse_age(&args.older_than)
-        .map_err(|e| Error::Usage(format!("--older-than: {e}")))?;
+    let older_than =
+        when::parse_age(&args.older_than).map_err(|e| crate::error::Usage::BadValue {
+            flag: "--older-than",
+            detail: e.to_string(),
+        })?;
     let pruned = prune::prune(
         cx.store,
         cx.secrets,
@@ -140,7 +143,7 @@ pub fn run_prune(
 }
 
 fn emit(out: &mut dyn Write, text: &str) -> Result<(), Error> {
-    writeln!(out, "{text}").map_err(|e| Error::Io(format!("cannot write output: {e}")))
+    writeln!(out, "{text}").map_err(Error::Output)
 }
 
 #[cfg(test)]
@@ -183,7 +186,7 @@ mod tests {
         let mut out = Vec::new();
         let r = match AuditArgs::try_parse_from(argv) {
             Ok(args) => execute(cx, &args, json, &mut out),
-            Err(e) => Err(Error::Usage(e.kind().to_string())),
+            Err(e) => Err(Error::Args(e)),
         };
         (r, String::from_utf8(out).unwrap())
     }

@@ -57,7 +57,7 @@ pub fn prune(
     now: DateTime<Utc>,
 ) -> Result<Outcome, Error> {
     if older_than < TimeDelta::zero() {
-        return Err(Error::Usage("--older-than must not be negative".into()));
+        return Err(crate::error::Usage::NegativeAge.into());
     }
     let cutoff = now - older_than;
     let event = |event, detail: String| NewEvent::about_nothing(now, station, event, detail);

@@ -9,7 +9,7 @@ use super::zone::Zone;
 use crate::clock::to_ms;
 use crate::crypto::Secrets;
 use crate::domain::{PhoneNumber, Region};
-use crate::error::Error;
+use crate::error::{Error, Usage};
 use crate::store::Backend;
 use crate::store::audit::AuditRow;
 use crate::store::audit_query::Filter;
@@ -25,12 +25,15 @@ pub struct Page {
 
 /// The time bounds as a filter (everything else open).
 pub fn time_filter(t: &TimeArgs, now: DateTime<Utc>, zone: Zone) -> Result<Filter, Error> {
-    let instant = |flag: &str, v: &Option<String>| -> Result<Option<i64>, Error> {
+    let instant = |flag: &'static str, v: &Option<String>| -> Result<Option<i64>, Error> {
         v.as_deref()
             .map(|s| {
-                when::parse_instant(s, now, zone)
-                    .map(to_ms)
-                    .map_err(|e| Error::Usage(format!("{flag}: {e}")))
+                when::parse_instant(s, now, zone).map(to_ms).map_err(|e| {
+                    Error::from(Usage::BadValue {
+                        flag,
+                        detail: e.to_string(),
+                    })
+                })
             })
             .transpose()
     };
@@ -39,9 +42,7 @@ pub fn time_filter(t: &TimeArgs, now: DateTime<Utc>, zone: Zone) -> Result<Filte
     if let (Some(a), Some(b)) = (since_ms, until_ms)
         && a >= b
     {
-        return Err(Error::Usage(
-            "--since must be earlier than --until".to_string(),
-        ));
+        return Err(Usage::SinceNotBeforeUntil.into());
     }
     Ok(Filter {
         since_ms,
@@ -60,8 +61,11 @@ pub fn filter(
 ) -> Result<Filter, Error> {
     let mut f = time_filter(&args.time, now, zone)?;
     if let Some(words) = &args.phone {
-        let phone = PhoneNumber::parse_in(&words.join(" "), region)
-            .map_err(|e| Error::Usage(format!("--phone: {e}")))?;
+        let phone =
+            PhoneNumber::parse_in(&words.join(" "), region).map_err(|e| Usage::BadValue {
+                flag: "--phone",
+                detail: e.to_string(),
+            })?;
         f.phone_key = Some(secrets.phone_key(phone.e164()));
     }
     f.station = args.station.clone();

@@ -20,7 +20,7 @@ use crate::clock::Clock;
 use crate::config::Config;
 use crate::config::remote::RemoteConfig;
 use crate::domain::Outcome;
-use crate::error::{Error, RemoteError};
+use crate::error::{Error, RemoteError, Usage};
 use crate::request::Request;
 use crate::request::wire::{Wire, WireOutcome, outcome_from_wire};
 
@@ -71,7 +71,7 @@ impl Client {
     /// The client for `config.remote`; opens nothing local (no database, no secret).
     pub fn new(config: Config) -> Result<Client, Error> {
         let Some(remote) = config.remote.clone() else {
-            return Err(Error::Usage("no server configured (--server)".into()));
+            return Err(Usage::NoServer.into());
         };
         // Errs only if a provider is already installed, which is then used.
         let _ = rustls::crypto::ring::default_provider().install_default();
@@ -80,10 +80,9 @@ impl Client {
             // Only the configured CA or the server's own certificate: a terminal pinned to its
             // site's server trusts nothing else.
             let tls = pinned::client_config(pem).map_err(|e| {
-                Error::Usage(format!(
-                    "remote.ca_file holds no usable certificate: {}",
-                    crate::sanitize::sanitize(&e)
-                ))
+                Error::from(Usage::BadCaFile {
+                    detail: e.to_string(),
+                })
             })?;
             builder = builder.tls_backend_preconfigured(tls);
         }

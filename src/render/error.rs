@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use crate::error::{Error, InitError, RemoteError, Signal};
+use crate::error::{Error, InitError, RemoteError, Signal, StartError, Usage};
 use crate::sanitize::sanitize;
 
 impl fmt::Display for Error {
@@ -14,7 +14,8 @@ impl fmt::Display for Error {
             Error::Secret(e) => write!(f, "{e}"),
             Error::Store(e) => write!(f, "{e}"),
             Error::Hash(e) => write!(f, "{e}"),
-            Error::Usage(s) | Error::Io(s) => f.write_str(s),
+            Error::Usage(u) => usage(f, u),
+            Error::Start(e) => start(f, e),
             Error::Args(e) => f.write_str(&usage_line(e)),
             Error::PromptArgs(command, e) => f.write_str(&prompt_line(command, e)),
             Error::TwilioUnchecked => {
@@ -34,6 +35,66 @@ impl fmt::Display for Error {
             Error::Remote(e) => remote(f, e),
             Error::Init(e) => init(f, e),
         }
+    }
+}
+
+fn usage(f: &mut fmt::Formatter<'_>, u: &Usage) -> fmt::Result {
+    match u {
+        Usage::CopyOntoItself => {
+            f.write_str("--to names the database being copied; give a new or empty store")
+        }
+        Usage::PlainHttpOffLoopback { listen } => write!(
+            f,
+            "refusing to listen on {listen} without TLS: clients' API secrets would cross the network in clear; set server.tls_cert and server.tls_key (PEM files) to serve HTTPS, listen on 127.0.0.1, or set server.allow_plain_http = true when a TLS-terminating proxy is in front"
+        ),
+        Usage::NegativeAge => f.write_str("--older-than must not be negative"),
+        Usage::BadValue { flag, detail } => write!(f, "{flag}: {}", sanitize(detail)),
+        Usage::SinceNotBeforeUntil => f.write_str("--since must be earlier than --until"),
+        Usage::ServerCommandThroughServer { url } => write!(
+            f,
+            "otpd serve and otpd keys run where the database is, not through a server ({}): unset --server / OTPD_SERVER / [remote] url",
+            sanitize(url)
+        ),
+        Usage::LocalCommandThroughServer { url } => write!(
+            f,
+            "this command works on the database itself, not through a server: run it on the machine that runs otpd serve ({}), or without --server / OTPD_SERVER",
+            sanitize(url)
+        ),
+        Usage::NoServer => f.write_str("no server configured (--server)"),
+        Usage::NotAHead { given } => write!(
+            f,
+            "\"{}\" is not a head: use ID:MAC as printed by `otpd audit head`",
+            crate::sanitize::truncate(&sanitize(given.trim()), 100)
+        ),
+        Usage::HeadFileUnreadable { path, source } => write!(
+            f,
+            "cannot read the head file {}: {source}",
+            sanitize(&path.display().to_string())
+        ),
+        Usage::HeadFileEmpty { path } => write!(
+            f,
+            "the head file {} holds no ID:MAC line",
+            sanitize(&path.display().to_string())
+        ),
+        Usage::BadCaFile { detail } => write!(
+            f,
+            "remote.ca_file holds no usable certificate: {}",
+            sanitize(detail)
+        ),
+    }
+}
+
+fn start(f: &mut fmt::Formatter<'_>, e: &StartError) -> fmt::Result {
+    match e {
+        StartError::WorkerThread(Some(e)) => write!(f, "cannot start a worker thread: {e}"),
+        StartError::WorkerThread(None) => f.write_str("a worker thread did not start"),
+        StartError::AccessLogWriter(e) => {
+            write!(f, "cannot start the access log's writer: {e}")
+        }
+        StartError::Runtime(e) => write!(f, "cannot start the server's runtime: {e}"),
+        StartError::Listen { addr, source } => write!(f, "cannot listen on {addr}: {source}"),
+        StartError::BoundAddress(e) => write!(f, "cannot read the bound address: {e}"),
+        StartError::Signals(e) => write!(f, "cannot watch signals: {e}"),
     }
 }
 

@@ -39,7 +39,7 @@ use tokio_rustls::TlsAcceptor;
 use crate::app::App;
 use crate::config::Config;
 use crate::config::server::listen_addr;
-use crate::error::Error;
+use crate::error::{Error, StartError, Usage};
 
 /// How long in-flight requests get to finish after SIGTERM.
 const DRAIN: Duration = Duration::from_secs(30);
@@ -63,10 +63,7 @@ pub fn run(
         _ => None,
     };
     if tls.is_none() && !s.listen.ip().is_loopback() && !s.allow_plain_http {
-        return Err(Error::Usage(format!(
-            "refusing to listen on {} without TLS: clients' API secrets would cross the network in clear; set server.tls_cert and server.tls_key (PEM files) to serve HTTPS, listen on 127.0.0.1, or set server.allow_plain_http = true when a TLS-terminating proxy is in front",
-            s.listen
-        )));
+        return Err(Usage::PlainHttpOffLoopback { listen: s.listen }.into());
     }
     let prepared = prepare(&config, json_log)?;
     let mut app = App::for_process(config.clone())?;
@@ -80,14 +77,13 @@ pub fn run(
     drop(app);
     let workers = prepared.workers;
     let log = Arc::new(
-        log::AccessLog::start(Box::new(std::io::stderr()))
-            .map_err(|e| Error::Io(format!("cannot start the access log's writer: {e}")))?,
+        log::AccessLog::start(Box::new(std::io::stderr())).map_err(StartError::AccessLogWriter)?,
     );
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
-        .map_err(|e| Error::Io(format!("cannot start the server's runtime: {e}")))?;
+        .map_err(StartError::Runtime)?;
     let note = move |text: &str| crate::render::serve::note(chrono::Utc::now(), text, json_log);
     let startup = crate::render::serve::Startup {
         workers,
@@ -104,14 +100,14 @@ pub fn run(
     let served = runtime.block_on(async move {
         let listener = TcpListener::bind(s.listen)
             .await
-            .map_err(|e| Error::Io(format!("cannot listen on {}: {e}", s.listen)))?;
-        let local = listener
-            .local_addr()
-            .map_err(|e| Error::Io(format!("cannot read the bound address: {e}")))?;
+            .map_err(|source| StartError::Listen {
+                addr: s.listen,
+                source,
+            })?;
+        let local = listener.local_addr().map_err(StartError::BoundAddress)?;
         // Watched before anyone is told where to connect: a SIGTERM right after "listening"
         // drains and stops, rather than killing the process by the signal's default action.
-        let watch =
-            |kind| signal(kind).map_err(|e| Error::Io(format!("cannot watch signals: {e}")));
+        let watch = |kind| signal(kind).map_err(|e| Error::from(StartError::Signals(e)));
         let signals = (
             watch(SignalKind::terminate())?,
             watch(SignalKind::interrupt())?,
@@ -217,10 +213,7 @@ impl InProcess {
     pub fn new(config: &Config, log: Box<dyn Write + Send>) -> Result<InProcess, Error> {
         let prepared = prepare(config, false)?;
         let service_sid = prepared.service_sid.clone();
-        let log = Arc::new(
-            log::AccessLog::start(log)
-                .map_err(|e| Error::Io(format!("cannot start the access log's writer: {e}")))?,
-        );
+        let log = Arc::new(log::AccessLog::start(log).map_err(StartError::AccessLogWriter)?);
         let shared = prepared.shared(
             &config.server,
             log.clone(),

@@ -13,7 +13,7 @@ use std::thread::JoinHandle;
 
 use crate::app::App;
 use crate::config::Config;
-use crate::error::Error;
+use crate::error::{Error, StartError};
 
 type Job = Box<dyn FnOnce(&mut App) + Send>;
 
@@ -59,7 +59,7 @@ impl WorkerPool {
                         let _ = ready.send(Err(e));
                     }
                 })
-                .map_err(|e| Error::Io(format!("cannot start a worker thread: {e}")))?;
+                .map_err(|e| StartError::WorkerThread(Some(e)))?;
             threads.push(spawned);
         }
         drop(ready_tx);
@@ -67,7 +67,7 @@ impl WorkerPool {
             match ready_rx.recv() {
                 Ok(Ok(())) => {}
                 Ok(Err(e)) => return Err(e),
-                Err(_) => return Err(Error::Io("a worker thread did not start".into())),
+                Err(_) => return Err(StartError::WorkerThread(None).into()),
             }
         }
         Ok(WorkerPool {

@@ -1063,8 +1063,17 @@ pub(crate) mod hostile {
                 // Whatever an error says, the renderer's text and JSON stay clean.
                 let o = Outcome::InvalidInput { error: s.clone() };
                 prop_assert!(clean(&otpd::render::text(&o)));
-                let e = otpd::error::Error::Usage(s.clone());
-                prop_assert!(clean(&otpd::render::error_text(&e)));
+                for u in [
+                    otpd::error::Usage::BadValue {
+                        flag: "--phone",
+                        detail: s.clone(),
+                    },
+                    otpd::error::Usage::NotAHead { given: s.clone() },
+                    otpd::error::Usage::BadCaFile { detail: s.clone() },
+                ] {
+                    let e = otpd::error::Error::Usage(u);
+                    prop_assert!(clean(&otpd::render::error_text(&e)));
+                }
                 Ok(())
             })
             .unwrap();
