@@ -11,25 +11,13 @@ use rustix::fs::{FileType, Mode, OFlags};
 
 /// Why a secret file was not used. The messages are phrases about "it" (the caller names the
 /// file first) and never quote the file's contents.
+/// Worded in `render::causes`.
 #[derive(Debug, thiserror::Error)]
 pub enum SecretFileError {
-    #[error(
-        "it is a symbolic link, which otpd does not follow for secret files: name the file itself"
-    )]
     Symlink,
-    #[error("it is not a regular file")]
     NotRegular,
-    #[error(
-        "it is owned by user {owner}, not by the user running otpd ({me}); run `chown {me} {}` or run otpd as its owner",
-        path.display()
-    )]
     Owner { owner: u32, me: u32, path: PathBuf },
-    #[error(
-        "it is readable by other users (mode {mode:o}); run `chmod 600 {}`",
-        path.display()
-    )]
     Loose { mode: u32, path: PathBuf },
-    #[error("{0}")]
     Io(#[from] io::Error),
 }
 

@@ -151,29 +151,32 @@ pub struct Overrides {
     pub server: Option<String>,
 }
 
+/// Worded in `render::failures`.
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("cannot read the configuration file {path}: {detail}")]
-    Read { path: PathBuf, detail: String },
-    #[error("the configuration file {path} is not valid: {detail}")]
-    Parse { path: PathBuf, detail: String },
-    #[error("invalid configuration: {key} = {value}: {expected}")]
+    Read {
+        path: PathBuf,
+        detail: String,
+    },
+    Parse {
+        path: PathBuf,
+        detail: String,
+    },
     Value {
         key: &'static str,
         value: String,
         expected: String,
     },
-    #[error("cannot start {what}: missing {missing}")]
-    Missing { what: String, missing: String },
-    #[error("cannot use {key} {path}: {detail}")]
+    Missing {
+        what: String,
+        missing: String,
+    },
     SecretFile {
         key: &'static str,
         path: PathBuf,
         detail: String,
     },
-    #[error("invalid configuration: {0}")]
     Message(#[from] crate::message::MessageError),
-    #[error("cannot find a home directory for otpd's files; set --db and OTPD_SECRET_FILE")]
     NoHome,
 }
 

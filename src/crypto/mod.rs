@@ -32,22 +32,19 @@ type HmacSha256 = Hmac<Sha256>;
 /// The shortest master secret accepted, in bytes.
 pub const MIN_SECRET_LEN: usize = 32;
 
+/// Worded in `render::failures`.
 #[derive(Debug, thiserror::Error)]
 pub enum SecretError {
-    #[error("OTPD_SECRET is too short: it must be at least {MIN_SECRET_LEN} bytes")]
     EnvTooShort,
-    #[error("cannot use the secret key file {path}: {problem}")]
     Unsafe {
         path: PathBuf,
         problem: secret_file::SecretFileError,
     },
-    #[error(
-        "the secret key file {path} kept appearing and vanishing while otpd tried {attempts} times to read or create it; check what else writes to that folder"
-    )]
-    Unstable { path: PathBuf, attempts: u32 },
-    #[error("the secret key file {0} is too short: it must hold at least {MIN_SECRET_LEN} bytes")]
+    Unstable {
+        path: PathBuf,
+        attempts: u32,
+    },
     FileTooShort(PathBuf),
-    #[error("cannot read or create the secret key file {path}: {source}")]
     Io {
         path: PathBuf,
         source: std::io::Error,
@@ -323,9 +320,16 @@ impl HashParams {
     }
 }
 
+/// Worded in `render::failures`.
 #[derive(Debug, thiserror::Error)]
-#[error("argon2 failed: {0}")]
 pub struct HashError(String);
+
+impl HashError {
+    /// argon2's own words (worded in `render::failures`).
+    pub fn detail(&self) -> &str {
+        &self.0
+    }
+}
 
 /// Hashes and checks codes with argon2id and the pepper.
 pub struct CodeHasher<'s> {

@@ -39,8 +39,8 @@ impl fmt::Display for Channel {
     }
 }
 
+/// Worded in `render::causes`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("\"{0}\" is not a channel: use sms, whatsapp or call")]
 pub struct ChannelError(pub String);
 
 impl FromStr for Channel {

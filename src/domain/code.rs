@@ -15,22 +15,22 @@ pub const MAX_LEN: usize = 10;
 #[derive(Clone, PartialEq, Eq)]
 pub struct Code(Zeroizing<String>);
 
+/// Worded in `render::causes`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CodeError {
-    #[error("a code is needed: type the {MIN_LEN} to {MAX_LEN} digits you received")]
     Empty,
-    #[error("a code is only digits 0-9 (spaces and dashes are fine)")]
     NotDigits,
-    #[error("a code is {MIN_LEN} to {MAX_LEN} digits; that was {0}")]
     Length(usize),
     /// Digits that cannot be the code sent: codes here have another length.
-    #[error("codes here have {expected} digits; that was {got}")]
-    WrongLength { expected: usize, got: usize },
+    WrongLength {
+        expected: usize,
+        got: usize,
+    },
     /// Bare digits at the prompt that are neither a code of this length nor a phone number.
-    #[error(
-        "{got} digits are neither a code (codes here have {expected} digits) nor a phone number (type one with + and its country code)"
-    )]
-    Neither { expected: usize, got: usize },
+    Neither {
+        expected: usize,
+        got: usize,
+    },
 }
 
 impl Code {

@@ -158,17 +158,9 @@ impl FixedLineChannel {
 }
 
 /// A name that is not one of [`NumberType::ALL`]; the message lists the accepted names.
+/// Worded in `render::causes`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("\"{0}\" is not a number type: use one of {names}", names = names())]
 pub struct NumberTypeError(pub String);
-
-fn names() -> String {
-    NumberType::ALL
-        .iter()
-        .map(|t| t.as_str())
-        .collect::<Vec<_>>()
-        .join(", ")
-}
 
 impl FromStr for NumberType {
     type Err = NumberTypeError;

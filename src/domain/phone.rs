@@ -24,24 +24,15 @@ pub struct PhoneNumber {
     kind: NumberType,
 }
 
+/// Worded in `render::causes`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PhoneError {
-    #[error("a phone number is needed, e.g. +1 415 555 2671")]
     Empty,
-    #[error("\"{0}\" is too long to be a phone number")]
     TooLong(String),
-    #[error("\"{0}\" has no country code: start with + and the country code, e.g. +1 415 555 2671")]
     NoCountryCode(String),
-    #[error(
-        "\"{0}\" is not a phone number: use digits, spaces, dashes or brackets after +, e.g. +1 415 555 2671"
-    )]
     Malformed(String),
-    #[error("\"{0}\" cannot exist in the numbering plan of its country; check the digits")]
     Invalid(String),
     /// National input (no `+`) read with the default region, that the region's plan refuses.
-    #[error(
-        "\"{0}\" is not a valid number in {1}; check the digits, or start with + and the country code, e.g. +1 415 555 2671"
-    )]
     InvalidIn(String, Region),
 }
 

@@ -18,15 +18,10 @@ pub struct Region {
 }
 
 /// Why a region code was refused; each message says what is accepted.
+/// Worded in `render::causes`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum RegionError {
-    #[error(
-        "\"{0}\" is not a region code: use an ISO 3166 two-letter code (alpha-2), e.g. US, GB, DE or IN"
-    )]
     Shape(String),
-    #[error(
-        "\"{0}\" is not a region in the numbering plan: use an ISO 3166 two-letter code (alpha-2) of a country or territory, e.g. US, GB, DE or IN"
-    )]
     Unknown(String),
 }
 

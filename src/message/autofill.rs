@@ -6,15 +6,10 @@ use std::fmt;
 
 /// Why a WebOTP domain or an app hash was refused. The texts name no config key:
 /// [`super::MessageError`] adds it.
+/// Worded in `render::causes`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum AutofillError {
-    #[error(
-        "\"{0}\" is not a domain name: give the web site's host alone, like example.com (letters, digits, hyphens and dots; no https://, port or path)"
-    )]
     Domain(String),
-    #[error(
-        "an app hash is 11 characters of A-Z, a-z, 0-9, + and / (the hash Android's SMS Retriever computes for the app); that was {0}"
-    )]
     AppHash(String),
 }
 

@@ -23,13 +23,18 @@ static LOADED: [OnceLock<Result<Locale, String>>; BUILT_IN.len()] =
     [const { OnceLock::new() }; BUILT_IN.len()];
 
 /// Why a locale could not be had.
+/// Worded in `render::causes`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum LocaleError {
-    #[error("unknown locale \"{given}\": the built-in locales are {known}")]
-    Unknown { given: String, known: String },
+    Unknown {
+        given: String,
+        known: String,
+    },
     /// A built-in file is wrong: a bug the unit tests catch, reported rather than panicking.
-    #[error("the built-in locale {tag} is damaged: {detail}")]
-    Damaged { tag: &'static str, detail: String },
+    Damaged {
+        tag: &'static str,
+        detail: String,
+    },
 }
 
 /// One language's texts.

@@ -29,17 +29,13 @@ pub use template::{Template, TemplateError};
 pub const MAX_APP_NAME_CHARS: usize = 40;
 
 /// A `[message]` value otpd refuses, naming its key.
+/// Worded in `render::causes`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum MessageError {
-    #[error("message.template: {0}")]
     Template(#[from] TemplateError),
-    #[error("message.app_name: {0}")]
     AppName(String),
-    #[error("message.webotp_domain: {0}")]
     WebOtpDomain(AutofillError),
-    #[error("message.app_hash: {0}")]
     AppHash(AutofillError),
-    #[error("message.locale: {0}")]
     Locale(#[from] LocaleError),
 }
 

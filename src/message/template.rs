@@ -22,29 +22,16 @@ pub(crate) enum Piece<'a> {
 }
 
 /// Why a template was refused. The texts name no config key: [`super::MessageError`] adds it.
+/// Worded in `render::causes`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum TemplateError {
-    #[error("the template is empty: write the message, with {{code}} where the code goes")]
     Empty,
-    #[error("the template must contain {{code}}, where the code goes")]
     MissingCode,
-    #[error(
-        "unknown placeholder {{{0}}}: the accepted placeholders are {{code}}, {{app}} and {{minutes}} (write {{{{ and }}}} for literal braces)"
-    )]
     UnknownPlaceholder(String),
-    #[error(
-        "the '{{' at character {0} is not closed: placeholders are {{code}}, {{app}} and {{minutes}} (write {{{{ for a literal brace)"
-    )]
     Unclosed(usize),
-    #[error("the '}}' at character {0} closes nothing (write }}}} for a literal brace)")]
     StrayClose(usize),
-    #[error(
-        "the template has a control character at character {0}: only plain text and line breaks are accepted"
-    )]
     Control(usize),
-    #[error("the template is {0} characters long; the limit is {MAX_TEMPLATE_CHARS}")]
     TooLong(usize),
-    #[error("the template uses {{app}} but message.app_name is not set")]
     AppWithoutName,
 }
 

@@ -11,8 +11,10 @@
 //! - [`prompt`] and [`kiosk`]: what only the prompt, or only the kiosk, says;
 //! - [`config_summary`]: `otpd config`; [`store`]: `otpd store copy`; [`setup`]: `otpd init`.
 
+pub mod causes;
 pub mod config_summary;
 pub mod error;
+pub mod failures;
 pub mod input;
 pub mod json;
 pub mod kiosk;

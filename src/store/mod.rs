@@ -36,49 +36,55 @@ pub use copy::CopyTx;
 /// How long a writer waits for another terminal's transaction before giving up.
 pub const BUSY_TIMEOUT_MS: u64 = 10_000;
 
+/// Worded in `render::failures`.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error(
-        "the database {path} was written by a newer otpd (schema {found}, this binary knows up to {supported}); upgrade otpd"
-    )]
     TooNew {
         path: PathBuf,
         found: i64,
         supported: i64,
     },
-    #[error(
-        "the database {path} is damaged or is not an otpd database; it was left untouched ({detail})"
-    )]
-    Corrupt { path: PathBuf, detail: String },
-    #[error("the database {path} cannot be written (read-only file or folder)")]
-    ReadOnly { path: PathBuf },
-    #[error("the disk holding {path} is full; nothing was changed")]
-    Full { path: PathBuf },
+    Corrupt {
+        path: PathBuf,
+        detail: String,
+    },
+    ReadOnly {
+        path: PathBuf,
+    },
+    Full {
+        path: PathBuf,
+    },
     /// A lock or a free connection did not come in time; `why` says which wait ran out.
-    #[error("the database {path} is busy: {why}; try again")]
-    Busy { path: PathBuf, why: String },
-    #[error("cannot open the database {path}: {detail}")]
-    Open { path: PathBuf, detail: String },
-    #[error("database error on {path}: {detail}")]
-    Other { path: PathBuf, detail: String },
+    Busy {
+        path: PathBuf,
+        why: String,
+    },
+    Open {
+        path: PathBuf,
+        detail: String,
+    },
+    Other {
+        path: PathBuf,
+        detail: String,
+    },
     /// A PostgreSQL server that accepts no writes (`default_transaction_read_only`, a standby).
-    #[error(
-        "the database server {path} is read-only (default_transaction_read_only or a standby); otpd needs to write there, nothing was changed"
-    )]
-    ReadOnlyServer { path: PathBuf },
+    ReadOnlyServer {
+        path: PathBuf,
+    },
     /// The server could not be reached, or the connection was lost mid-command.
-    #[error(
-        "cannot reach the database server {path} or the connection was lost: {detail}; the command was not completed"
-    )]
-    Connection { path: PathBuf, detail: String },
+    Connection {
+        path: PathBuf,
+        detail: String,
+    },
     /// The server asks for a password and none was configured: the configuration's fault.
-    #[error(
-        "the database server {path} asks for a password and none is set: set PGPASSWORD, [database] password_file, or a line in PGPASSFILE (default ~/.pgpass, mode 0600)"
-    )]
-    NoPassword { path: PathBuf },
+    NoPassword {
+        path: PathBuf,
+    },
     /// A serialization failure or deadlock: retried by [`Backend`]'s helpers, then reported.
-    #[error("the database {path} kept reporting conflicting writers ({detail}); try again")]
-    Conflict { path: PathBuf, detail: String },
+    Conflict {
+        path: PathBuf,
+        detail: String,
+    },
 }
 
 impl StoreError {
