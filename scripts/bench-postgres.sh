@@ -2,7 +2,8 @@
 # PostgreSQL against SQLite for BENCHMARKS.md (issue 13), in one run: starts a throwaway
 # PostgreSQL cluster (initdb + pg_ctl in a temp dir, as user postgres when run as root, fsync
 # on as in production, listening on a Unix socket and on 127.0.0.1), creates three databases
-# and runs `cargo bench --bench postgres` against them, then stops the cluster.
+# and runs `cargo bench --bench postgres` against them (or the bench named as the first
+# argument, e.g. `pg_client`), then stops the cluster.
 #
 # Environment: OTPD_BENCH_RUNS (default 30), OTPD_BENCH_ROWS (audit log size, default 1000000),
 # OTPD_BENCH_PG_PORT (default 54329).
@@ -32,4 +33,4 @@ echo "$version at $root (port $port), fsync on"
 OTPD_BENCH_PG_SOCKET="postgres://postgres@$socket:$port/otpd_sock" \
 OTPD_BENCH_PG_TCP="postgres://postgres@127.0.0.1:$port/otpd_tcp?sslmode=disable" \
 OTPD_BENCH_PG_AUDIT="postgres://postgres@$socket:$port/otpd_audit" \
-  cargo bench --bench postgres
+  cargo bench --bench "${1:-postgres}"
