@@ -12,6 +12,7 @@
 mod by_sid;
 mod cancel;
 mod limits;
+pub mod rate_limits;
 mod refusal;
 mod send;
 mod status;

@@ -22,10 +22,14 @@ pub enum Table {
     ApiKeys,
     VerificationSids,
     ServerSettings,
+    /// The programmable rate limits, their buckets and the creates counted (issue 26).
+    RateLimits,
+    RateLimitBuckets,
+    RateLimitHits,
 }
 
 impl Table {
-    pub const ALL: [Table; 10] = [
+    pub const ALL: [Table; 13] = [
         Table::Challenges,
         Table::AuditEvents,
         Table::AuditAnchor,
@@ -36,6 +40,9 @@ impl Table {
         Table::ApiKeys,
         Table::VerificationSids,
         Table::ServerSettings,
+        Table::RateLimits,
+        Table::RateLimitBuckets,
+        Table::RateLimitHits,
     ];
 
     /// The table's name in the schema.
@@ -51,6 +58,9 @@ impl Table {
             Table::ApiKeys => "api_keys",
             Table::VerificationSids => "verification_sids",
             Table::ServerSettings => "server_settings",
+            Table::RateLimits => "rate_limits",
+            Table::RateLimitBuckets => "rate_limit_buckets",
+            Table::RateLimitHits => "rate_limit_hits",
         }
     }
 
@@ -125,6 +135,22 @@ impl Table {
             ],
             Table::VerificationSids => &["sid", "challenge_id"],
             Table::ServerSettings => &["name", "value"],
+            Table::RateLimits => &[
+                "sid",
+                "unique_name",
+                "description",
+                "created_at",
+                "updated_at",
+            ],
+            Table::RateLimitBuckets => &[
+                "sid",
+                "rate_limit_sid",
+                "max",
+                "interval_s",
+                "created_at",
+                "updated_at",
+            ],
+            Table::RateLimitHits => &["id", "rate_limit_sid", "value_key", "at"],
         }
     }
 
