@@ -26,6 +26,7 @@ mod executor;
 mod keys;
 mod server;
 mod serving;
+mod verify_admin;
 pub use executor::Executor;
 pub use keys::CreatedKey;
 pub use serving::Serving;

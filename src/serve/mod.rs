@@ -16,6 +16,7 @@ mod log;
 mod metrics;
 mod params;
 mod pool;
+mod resources;
 mod routes;
 pub use routes::{ROUTES, Route};
 mod shapes;

@@ -7,7 +7,15 @@ use super::api::Form;
 use super::errors::ApiError;
 
 /// `POST …/Verifications` (`api::create`).
-pub const CREATE: &[&str] = &["To", "Channel", "Locale", "AppHash"];
+pub const CREATE: &[&str] = &["To", "Channel", "Locale", "AppHash", "RateLimits"];
+/// A list's paging (`resources::paging`).
+pub const LIST: &[&str] = &["PageSize", "Page", "PageToken"];
+/// `POST …/RateLimits` (`resources::create_rate_limit`).
+pub const RATE_LIMIT: &[&str] = &["UniqueName", "Description"];
+/// `POST …/RateLimits/{RK}` (`resources::update_rate_limit`).
+pub const RATE_LIMIT_UPDATE: &[&str] = &["Description"];
+/// `POST …/Buckets[/{BL}]` (`resources::create_bucket`, `resources::update_bucket`).
+pub const BUCKET: &[&str] = &["Max", "Interval"];
 /// `POST …/VerificationCheck` (`api::check`).
 pub const CHECK: &[&str] = &["Code", "To", "VerificationSid"];
 /// `POST …/Verifications/{Sid}` (`api::update`).
@@ -80,7 +88,7 @@ mod tests {
         assert_eq!((e.status.as_u16(), e.code), (400, 60200));
         assert_eq!(
             e.message,
-            "Invalid parameter: CustomCode is not supported by otpd; this endpoint accepts To, Channel, Locale, AppHash"
+            "Invalid parameter: CustomCode is not supported by otpd; this endpoint accepts To, Channel, Locale, AppHash, RateLimits"
         );
         let e = unsupported(CHECK, &form(&["Payee", "Amount", "Code"])).unwrap();
         assert!(

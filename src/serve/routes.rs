@@ -9,11 +9,11 @@ use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::body::Body;
-use axum::extract::{MatchedPath, Path, Request, State};
+use axum::extract::{MatchedPath, Path, RawQuery, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{MethodRouter, get, post};
+use axum::routing::{MethodRouter, delete, get, post};
 use base64::Engine;
 use zeroize::Zeroizing;
 
@@ -25,7 +25,7 @@ use super::log::AccessLog;
 use super::metrics::Metrics;
 use super::pool::{Pool, Refused};
 use super::shapes::Base;
-use super::{exec, ext, params};
+use super::{exec, ext, params, resources};
 use crate::app::App;
 use crate::store::ApiKey;
 use crate::store::health::Probe;
@@ -126,6 +126,53 @@ pub const ROUTES: &[Route] = &[
         "POST",
         "/v2/Services/{ServiceSid}/Verifications/{Sid}",
         || post(update),
+    ),
+    // Issue 26: the Verify resources around verifications (`resources.rs`).
+    route("GET", "/v2/Services/{ServiceSid}/RateLimits", || {
+        res_get(params::LIST, resources::list_rate_limits)
+    }),
+    route("POST", "/v2/Services/{ServiceSid}/RateLimits", || {
+        res_post(params::RATE_LIMIT, resources::create_rate_limit)
+    }),
+    route(
+        "GET",
+        "/v2/Services/{ServiceSid}/RateLimits/{RateLimitSid}",
+        || res_get(params::NONE, resources::fetch_rate_limit),
+    ),
+    route(
+        "POST",
+        "/v2/Services/{ServiceSid}/RateLimits/{RateLimitSid}",
+        || res_post(params::RATE_LIMIT_UPDATE, resources::update_rate_limit),
+    ),
+    route(
+        "DELETE",
+        "/v2/Services/{ServiceSid}/RateLimits/{RateLimitSid}",
+        || res_delete(resources::delete_rate_limit),
+    ),
+    route(
+        "GET",
+        "/v2/Services/{ServiceSid}/RateLimits/{RateLimitSid}/Buckets",
+        || res_get(params::LIST, resources::list_buckets),
+    ),
+    route(
+        "POST",
+        "/v2/Services/{ServiceSid}/RateLimits/{RateLimitSid}/Buckets",
+        || res_post(params::BUCKET, resources::create_bucket),
+    ),
+    route(
+        "GET",
+        "/v2/Services/{ServiceSid}/RateLimits/{RateLimitSid}/Buckets/{Sid}",
+        || res_get(params::NONE, resources::fetch_bucket),
+    ),
+    route(
+        "POST",
+        "/v2/Services/{ServiceSid}/RateLimits/{RateLimitSid}/Buckets/{Sid}",
+        || res_post(params::BUCKET, resources::update_bucket),
+    ),
+    route(
+        "DELETE",
+        "/v2/Services/{ServiceSid}/RateLimits/{RateLimitSid}/Buckets/{Sid}",
+        || res_delete(resources::delete_bucket),
     ),
     route("GET", "/otpd/v1/status", || get(ext_status)),
     route("GET", "/otpd/v1/limits", || get(ext_limits)),
@@ -280,6 +327,48 @@ async fn ext_execute(State(s): St, h: HeaderMap, b: Body) -> Response {
         .await
 }
 
+/// A resource handler of `resources.rs`: the path's parameters after the service SID.
+type Op = fn(&mut App, &ApiKey, &Call, &[String]) -> Answer;
+
+/// Runs `op` for a route under `/v2/Services/{ServiceSid}`, its query read as parameters too.
+async fn resource(
+    s: Arc<Shared>,
+    path: Vec<String>,
+    query: Option<String>,
+    (h, b): (HeaderMap, Body),
+    allowed: &'static [&'static str],
+    op: Op,
+) -> Response {
+    let Some((service, rest)) = path.split_first() else {
+        return ApiError::not_found("at this path").into_response();
+    };
+    let rest = rest.to_vec();
+    s.call_q(Some(service), &h, query, b, allowed, move |app, key, call| {
+        op(app, key, call, &rest)
+    })
+    .await
+}
+
+fn res_get(allowed: &'static [&'static str], op: Op) -> MethodRouter<Arc<Shared>> {
+    get(
+        move |State(s): St, Path(p): Path<Vec<String>>, RawQuery(q): RawQuery, h: HeaderMap| {
+            resource(s, p, q, (h, Body::empty()), allowed, op)
+        },
+    )
+}
+
+fn res_post(allowed: &'static [&'static str], op: Op) -> MethodRouter<Arc<Shared>> {
+    post(move |State(s): St, Path(p): Path<Vec<String>>, h: HeaderMap, b: Body| {
+        resource(s, p, None, (h, b), allowed, op)
+    })
+}
+
+fn res_delete(op: Op) -> MethodRouter<Arc<Shared>> {
+    delete(move |State(s): St, Path(p): Path<Vec<String>>, h: HeaderMap| {
+        resource(s, p, None, (h, Body::empty()), params::NONE, op)
+    })
+}
+
 /// A read on the probe's own connection, on a blocking thread of its own: it never queues
 /// behind the workers nor waits for the writers' lock. While a check is stuck (a dead server
 /// not yet noticed), later ones wait for it at most [`HEALTH_TIMEOUT`] — one thread at most.
@@ -324,13 +413,38 @@ impl Shared {
     where
         F: FnOnce(&mut App, &ApiKey, &Call) -> Answer + Send + 'static,
     {
-        if service != self.service_sid {
+        self.call_q(Some(service), headers, None, body, allowed, op)
+            .await
+    }
+
+    /// [`Shared::call`] for a route that may have no service SID (`/v2/Attempts`) and whose
+    /// query string carries parameters too (a list's filters and paging).
+    async fn call_q<F>(
+        &self,
+        service: Option<&str>,
+        headers: &HeaderMap,
+        query: Option<String>,
+        body: Body,
+        allowed: &'static [&'static str],
+        op: F,
+    ) -> Response
+    where
+        F: FnOnce(&mut App, &ApiKey, &Call) -> Answer + Send + 'static,
+    {
+        if let Some(service) = service
+            && service != self.service_sid
+        {
             return ApiError::not_found(&format!("/Services/{}", clip(service))).into_response();
         }
-        let form = match self.form(body).await {
+        let mut form = match self.form(body).await {
             Ok(f) => f,
             Err(e) => return e.into_response(),
         };
+        if let Some(q) = query.filter(|q| q.len() <= BODY_LIMIT) {
+            for (k, v) in form_urlencoded::parse(q.as_bytes()) {
+                form.entry(k.into_owned()).or_insert_with(|| v.into_owned());
+            }
+        }
         let unsupported = params::unsupported(allowed, &form);
         let call = Call {
             creds: creds(headers),
@@ -373,6 +487,7 @@ impl Shared {
             ),
         };
         let mut response = match answer {
+            Ok((StatusCode::NO_CONTENT, _)) => StatusCode::NO_CONTENT.into_response(),
             Ok((status, json)) => (status, axum::Json(json)).into_response(),
             Err(e) => e.into_response(),
         };
