@@ -17,7 +17,11 @@ impl App {
     }
 
     /// One rate limit, by its `RK…` SID or its `UniqueName`.
-    pub fn rate_limit(&mut self, caller: &Caller, sid: &str) -> Result<Managed<WithBuckets>, Error> {
+    pub fn rate_limit(
+        &mut self,
+        caller: &Caller,
+        sid: &str,
+    ) -> Result<Managed<WithBuckets>, Error> {
         self.with_service(caller, |service, _, _, _| service.rate_limit(sid))
     }
 
@@ -91,5 +95,40 @@ impl App {
         self.with_service(caller, |service, _, _, now| {
             service.delete_bucket(now, rate_limit, sid)
         })
+    }
+}
+
+impl App {
+    /// The Verify Service's settings as they apply now (any key may read them).
+    pub fn service_settings(
+        &mut self,
+        caller: &Caller,
+    ) -> Result<crate::service::settings::ServiceView, Error> {
+        self.with_service(caller, |service, _, _, _| service.service_settings())
+    }
+
+    /// Sets the app name messages carry (admins only; audited).
+    pub fn set_friendly_name(
+        &mut self,
+        caller: &Caller,
+        name: &str,
+    ) -> Result<Managed<crate::service::settings::ServiceView>, Error> {
+        self.with_service(caller, |service, _, _, now| {
+            service.set_friendly_name(now, name)
+        })
+    }
+}
+
+impl App {
+    /// Verify's Attempts as `q` selects them, from the audit log (auditors and admins).
+    pub fn attempts(
+        &mut self,
+        caller: &Caller,
+        q: &crate::service::attempts::AttemptQuery,
+    ) -> Result<
+        std::result::Result<Vec<crate::service::attempts::Attempt>, crate::domain::Privilege>,
+        Error,
+    > {
+        self.with_service(caller, |service, _, _, _| service.attempts(q))
     }
 }

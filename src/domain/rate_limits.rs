@@ -140,7 +140,9 @@ pub fn parse_keys(json: &str) -> Result<Vec<RateKey>, String> {
         "RateLimits must be a JSON object of rate limit names to values, e.g. {\"end_user_ip_address\": \"203.0.113.7\"}".to_string()
     })?;
     if map.len() > MAX_KEYS {
-        return Err(format!("RateLimits may name at most {MAX_KEYS} rate limits"));
+        return Err(format!(
+            "RateLimits may name at most {MAX_KEYS} rate limits"
+        ));
     }
     let mut keys = Vec::with_capacity(map.len());
     for (name, v) in map {
@@ -149,8 +151,7 @@ pub fn parse_keys(json: &str) -> Result<Vec<RateKey>, String> {
             serde_json::Value::Number(n) => n.to_string(),
             _ => {
                 return Err(
-                    "RateLimits values must be strings or numbers (the value counted under)"
-                        .into(),
+                    "RateLimits values must be strings or numbers (the value counted under)".into(),
                 );
             }
         };
@@ -228,7 +229,10 @@ mod tests {
         }
         assert!(check_bucket(1, 1).is_ok() && check_bucket(MAX_MAX, MAX_INTERVAL).is_ok());
         for (m, i) in [(0, 60), (1, 0), (MAX_MAX + 1, 60), (1, MAX_INTERVAL + 1)] {
-            assert!(matches!(check_bucket(m, i), Err(RateLimitError::Invalid(_))));
+            assert!(matches!(
+                check_bucket(m, i),
+                Err(RateLimitError::Invalid(_))
+            ));
         }
         assert!(check_description("for the sign-up form").is_ok());
         assert!(check_description("a\u{1b}[31m").is_err());
@@ -240,7 +244,13 @@ mod tests {
         assert_eq!(keys.len(), 2);
         assert!(keys.iter().any(|k| k.name == "n" && k.value == "42"));
         assert!(!format!("{keys:?}").contains("203.0.113.7"));
-        for bad in ["[]", "nope", r#"{"a": {}}"#, r#"{"a": ""}"#, r#"{"a": null}"#] {
+        for bad in [
+            "[]",
+            "nope",
+            r#"{"a": {}}"#,
+            r#"{"a": ""}"#,
+            r#"{"a": null}"#,
+        ] {
             let e = parse_keys(bad).unwrap_err();
             assert!(e.starts_with("RateLimits"), "{e}");
         }

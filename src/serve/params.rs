@@ -14,6 +14,41 @@ pub const LIST: &[&str] = &["PageSize", "Page", "PageToken"];
 pub const RATE_LIMIT: &[&str] = &["UniqueName", "Description"];
 /// `POST …/RateLimits/{RK}` (`resources::update_rate_limit`).
 pub const RATE_LIMIT_UPDATE: &[&str] = &["Description"];
+/// `GET /v2/Attempts` (`attempts::list`): Twilio's filters, then the paging.
+pub const ATTEMPT_FILTERS: &[&str] = &[
+    "DateCreatedAfter",
+    "DateCreatedBefore",
+    "ChannelData.To",
+    "Country",
+    "Channel",
+    "VerifyServiceSid",
+    "VerificationSid",
+    "Status",
+];
+pub const ATTEMPTS: &[&str] = &[
+    "DateCreatedAfter",
+    "DateCreatedBefore",
+    "ChannelData.To",
+    "Country",
+    "Channel",
+    "VerifyServiceSid",
+    "VerificationSid",
+    "Status",
+    "PageSize",
+    "Page",
+    "PageToken",
+];
+/// `GET /v2/Attempts/Summary` (`attempts::summary`); `DestinationPrefix` is not supported.
+pub const SUMMARY: &[&str] = &[
+    "DateCreatedAfter",
+    "DateCreatedBefore",
+    "Country",
+    "Channel",
+    "VerifyServiceSid",
+];
+/// `POST /v2/Services/{VA}` (`resources::update_service`): the one setting that changes at
+/// run time; the others are the configuration file's.
+pub const SERVICE: &[&str] = &["FriendlyName"];
 /// `POST …/Buckets[/{BL}]` (`resources::create_bucket`, `resources::update_bucket`).
 pub const BUCKET: &[&str] = &["Max", "Interval"];
 /// `POST …/VerificationCheck` (`api::check`).

@@ -32,7 +32,9 @@ pub fn paging(form: &Form) -> Result<(usize, usize), ApiError> {
             .ok()
             .filter(|n| (1..=MAX_PAGE).contains(n))
             .ok_or_else(|| {
-                ApiError::invalid(format!("PageSize must be a whole number from 1 to {MAX_PAGE}"))
+                ApiError::invalid(format!(
+                    "PageSize must be a whole number from 1 to {MAX_PAGE}"
+                ))
             })?,
         None => DEFAULT_PAGE,
     };
@@ -83,7 +85,12 @@ pub fn list_rate_limits(app: &mut App, key: &ApiKey, call: &Call, _: &[String]) 
         .iter()
         .map(|(r, _)| shapes::rate_limit(&call.base, r))
         .collect();
-    list("rate_limits", &call.base.service_url("/RateLimits"), items, &call.form)
+    list(
+        "rate_limits",
+        &call.base.service_url("/RateLimits"),
+        items,
+        &call.form,
+    )
 }
 
 /// `POST …/RateLimits`: `UniqueName`, optional `Description`.
@@ -120,15 +127,17 @@ pub fn list_buckets(app: &mut App, key: &ApiKey, call: &Call, path: &[String]) -
         .iter()
         .map(|b| shapes::bucket(&call.base, b))
         .collect();
-    let url = call.base.service_url(&format!("/RateLimits/{}/Buckets", r.sid));
+    let url = call
+        .base
+        .service_url(&format!("/RateLimits/{}/Buckets", r.sid));
     list("buckets", &url, items, &call.form)
 }
 
 /// `POST …/RateLimits/{RK}/Buckets`: `Max` and `Interval` (seconds).
 pub fn create_bucket(app: &mut App, key: &ApiKey, call: &Call, path: &[String]) -> Answer {
     let max = number(&call.form, "Max")?.ok_or_else(|| ApiError::invalid("Max is required"))?;
-    let interval = number(&call.form, "Interval")?
-        .ok_or_else(|| ApiError::invalid("Interval is required"))?;
+    let interval =
+        number(&call.form, "Interval")?.ok_or_else(|| ApiError::invalid("Interval is required"))?;
     let b = core(app.create_bucket(&key.caller(), &path[0], max, interval))?;
     Ok((StatusCode::CREATED, shapes::bucket(&call.base, &b)))
 }
@@ -151,4 +160,37 @@ pub fn update_bucket(app: &mut App, key: &ApiKey, call: &Call, path: &[String]) 
 pub fn delete_bucket(app: &mut App, key: &ApiKey, _: &Call, path: &[String]) -> Answer {
     core(app.delete_bucket(&key.caller(), &path[0], &path[1]))?;
     Ok((StatusCode::NO_CONTENT, Value::Null))
+}
+
+/// `GET /v2/Services/{VA}`.
+pub fn fetch_service(app: &mut App, key: &ApiKey, call: &Call, _: &[String]) -> Answer {
+    let v = app
+        .service_settings(&key.caller())
+        .map_err(|e| ApiError::from_error(&e))?;
+    Ok((StatusCode::OK, shapes::service(&call.base, &v)))
+}
+
+/// `GET /v2/Services`: the one service this server is.
+pub fn list_services(app: &mut App, key: &ApiKey, call: &Call, _: &[String]) -> Answer {
+    let v = app
+        .service_settings(&key.caller())
+        .map_err(|e| ApiError::from_error(&e))?;
+    let url = format!("{}/v2/Services", call.base.origin);
+    list(
+        "services",
+        &url,
+        vec![shapes::service(&call.base, &v)],
+        &call.form,
+    )
+}
+
+/// `POST /v2/Services/{VA}`: `FriendlyName`, the one setting that changes while servers run.
+pub fn update_service(app: &mut App, key: &ApiKey, call: &Call, _: &[String]) -> Answer {
+    let v = match call.form.get("FriendlyName") {
+        Some(name) => core(app.set_friendly_name(&key.caller(), name))?,
+        None => app
+            .service_settings(&key.caller())
+            .map_err(|e| ApiError::from_error(&e))?,
+    };
+    Ok((StatusCode::OK, shapes::service(&call.base, &v)))
 }

@@ -21,11 +21,12 @@ use super::api::{self, Answer, Call, Creds, Form};
 use super::client::{self, Peer};
 use super::conn::Left;
 use super::errors::{ApiError, Reason};
+use super::ids::RequestIds;
 use super::log::AccessLog;
 use super::metrics::Metrics;
 use super::pool::{Pool, Refused};
 use super::shapes::Base;
-use super::{exec, ext, params, resources};
+use super::{attempts, exec, ext, params, resources};
 use crate::app::App;
 use crate::store::ApiKey;
 use crate::store::health::Probe;
@@ -50,30 +51,6 @@ pub struct Shared {
     pub ids: RequestIds,
     /// The access log as JSON lines (`--log-format json`).
     pub json_log: bool,
-}
-
-/// Request ids: `PREFIX-N`, the prefix random per run (two runs' ids never collide in one
-/// log), N counting from 1. Sent back as `X-Request-Id` so a client can quote it.
-pub struct RequestIds {
-    prefix: String,
-    next: std::sync::atomic::AtomicU64,
-}
-
-impl RequestIds {
-    pub fn new(prefix: String) -> RequestIds {
-        RequestIds {
-            prefix,
-            next: std::sync::atomic::AtomicU64::new(1),
-        }
-    }
-
-    fn take(&self) -> String {
-        format!(
-            "{}-{}",
-            self.prefix,
-            self.next.fetch_add(1, Ordering::Relaxed)
-        )
-    }
 }
 
 /// The longest a `/healthz` answer waits for the probe (PostgreSQL's probe gives up on a lock
@@ -128,6 +105,15 @@ pub const ROUTES: &[Route] = &[
         || post(update),
     ),
     // Issue 26: the Verify resources around verifications (`resources.rs`).
+    route("GET", "/v2/Services", || {
+        top_get(params::LIST, resources::list_services)
+    }),
+    route("GET", "/v2/Services/{ServiceSid}", || {
+        res_get(params::NONE, resources::fetch_service)
+    }),
+    route("POST", "/v2/Services/{ServiceSid}", || {
+        res_post(params::SERVICE, resources::update_service)
+    }),
     route("GET", "/v2/Services/{ServiceSid}/RateLimits", || {
         res_get(params::LIST, resources::list_rate_limits)
     }),
@@ -174,6 +160,15 @@ pub const ROUTES: &[Route] = &[
         "/v2/Services/{ServiceSid}/RateLimits/{RateLimitSid}/Buckets/{Sid}",
         || res_delete(resources::delete_bucket),
     ),
+    route("GET", "/v2/Attempts", || {
+        top_get(params::ATTEMPTS, attempts::list)
+    }),
+    route("GET", "/v2/Attempts/Summary", || {
+        top_get(params::SUMMARY, attempts::summary)
+    }),
+    route("GET", "/v2/Attempts/{Sid}", || {
+        top_get(params::NONE, attempts::fetch)
+    }),
     route("GET", "/otpd/v1/status", || get(ext_status)),
     route("GET", "/otpd/v1/limits", || get(ext_limits)),
     route("POST", "/otpd/v1/limits", || post(ext_limits)),
@@ -343,9 +338,14 @@ async fn resource(
         return ApiError::not_found("at this path").into_response();
     };
     let rest = rest.to_vec();
-    s.call_q(Some(service), &h, query, b, allowed, move |app, key, call| {
-        op(app, key, call, &rest)
-    })
+    s.call_q(
+        Some(service),
+        &h,
+        query,
+        b,
+        allowed,
+        move |app, key, call| op(app, key, call, &rest),
+    )
     .await
 }
 
@@ -357,16 +357,39 @@ fn res_get(allowed: &'static [&'static str], op: Op) -> MethodRouter<Arc<Shared>
     )
 }
 
+/// A route outside any service (`/v2/Services`, `/v2/Attempts…`): all its path parameters go
+/// to `op`.
+fn top_get(allowed: &'static [&'static str], op: Op) -> MethodRouter<Arc<Shared>> {
+    get(
+        move |State(s): St, p: Option<Path<Vec<String>>>, RawQuery(q): RawQuery, h: HeaderMap| async move {
+            let p = p.map(|Path(p)| p).unwrap_or_default();
+            s.call_q(
+                None,
+                &h,
+                q,
+                Body::empty(),
+                allowed,
+                move |app, key, call| op(app, key, call, &p),
+            )
+            .await
+        },
+    )
+}
+
 fn res_post(allowed: &'static [&'static str], op: Op) -> MethodRouter<Arc<Shared>> {
-    post(move |State(s): St, Path(p): Path<Vec<String>>, h: HeaderMap, b: Body| {
-        resource(s, p, None, (h, b), allowed, op)
-    })
+    post(
+        move |State(s): St, Path(p): Path<Vec<String>>, h: HeaderMap, b: Body| {
+            resource(s, p, None, (h, b), allowed, op)
+        },
+    )
 }
 
 fn res_delete(op: Op) -> MethodRouter<Arc<Shared>> {
-    delete(move |State(s): St, Path(p): Path<Vec<String>>, h: HeaderMap| {
-        resource(s, p, None, (h, Body::empty()), params::NONE, op)
-    })
+    delete(
+        move |State(s): St, Path(p): Path<Vec<String>>, h: HeaderMap| {
+            resource(s, p, None, (h, Body::empty()), params::NONE, op)
+        },
+    )
 }
 
 /// A read on the probe's own connection, on a blocking thread of its own: it never queues

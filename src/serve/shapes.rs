@@ -146,7 +146,14 @@ pub fn bucket(base: &Base, b: &crate::domain::rate_limits::Bucket) -> Value {
 /// One page of a list in Twilio's shape: the items under `key`, and `meta` with the URLs of
 /// this page, the first and the next (`null` at the end). `url` is the list's URL with its
 /// filters (no paging parameters); `page` counts from 0.
-pub fn page(key: &str, url: &str, items: Vec<Value>, page: usize, size: usize, more: bool) -> Value {
+pub fn page(
+    key: &str,
+    url: &str,
+    items: Vec<Value>,
+    page: usize,
+    size: usize,
+    more: bool,
+) -> Value {
     let sep = if url.contains('?') { '&' } else { '?' };
     let at = |n: usize| format!("{url}{sep}PageSize={size}&Page={n}");
     json!({
@@ -159,6 +166,39 @@ pub fn page(key: &str, url: &str, items: Vec<Value>, page: usize, size: usize, m
             "url": at(page),
             "next_page_url": if more { Value::String(at(page + 1)) } else { Value::Null },
             "key": key,
+        },
+    })
+}
+
+/// The Service resource (`verify.v2.service`): the settings otpd applies; the features it does
+/// not have (PSD2, custom codes, push, TOTP, passkeys, templates) are off or `null`.
+pub fn service(base: &Base, v: &crate::service::settings::ServiceView) -> Value {
+    json!({
+        "sid": base.service_sid,
+        "account_sid": base.account_sid(),
+        "friendly_name": v.friendly_name,
+        "code_length": v.code_length,
+        // Every send looks the number's type up (offline, from the numbering plan).
+        "lookup_enabled": true,
+        "psd2_enabled": false,
+        "skip_sms_to_landlines": v.skip_sms_to_landlines,
+        "dtmf_input_required": false,
+        "tts_name": null,
+        "do_not_share_warning_enabled": false,
+        "custom_code_enabled": false,
+        "push": null,
+        "totp": null,
+        "default_template_sid": null,
+        "whatsapp": null,
+        "passkeys": null,
+        "verify_event_subscription_enabled": false,
+        "date_created": null,
+        "date_updated": v.updated_at.map(date),
+        "url": base.service_url(""),
+        "links": {
+            "verifications": base.service_url("/Verifications"),
+            "verification_checks": base.service_url("/VerificationCheck"),
+            "rate_limits": base.service_url("/RateLimits"),
         },
     })
 }

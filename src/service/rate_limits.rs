@@ -317,10 +317,7 @@ impl Ctx<'_> {
                     let limit = LimitRefusal {
                         limit: Limit::RateLimit,
                         wait: Wait::For(o.wait),
-                        reason: format!(
-                            "rate limit {}: {} per {} s",
-                            o.name, o.max, o.interval
-                        ),
+                        reason: format!("rate limit {}: {} per {} s", o.name, o.max, o.interval),
                         trips_pause: false,
                         scope: None,
                     };

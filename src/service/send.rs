@@ -60,6 +60,9 @@ struct Ready {
     attempts_left: u32,
     resent: bool,
     expires_at: DateTime<Utc>,
+    /// The app name set through the API (`FriendlyName`), read with the send; `None`: the
+    /// configured one.
+    app_name: Option<String>,
 }
 
 /// The result of the write phase.
@@ -130,7 +133,14 @@ impl Service<'_> {
             }),
             ..wording
         };
-        self.issue(now, rng, &ch.phone, ch.channel, wording, (Mode::Resend, &[]))
+        self.issue(
+            now,
+            rng,
+            &ch.phone,
+            ch.channel,
+            wording,
+            (Mode::Resend, &[]),
+        )
     }
 
     fn issue<R: CryptoRng + ?Sized>(
@@ -221,6 +231,12 @@ impl Service<'_> {
         ready: &Ready,
     ) -> Result<Outcome> {
         let cx = self.cx;
+        // A name set through the API was checked when it was set; one that no longer passes
+        // (the checks grew stricter) leaves the configured name in force.
+        let renamed = ready
+            .app_name
+            .as_deref()
+            .and_then(|n| cx.composer.with_app_name(n).ok());
         let message = Message {
             to: phone,
             channel,
@@ -229,7 +245,7 @@ impl Service<'_> {
             valid_for_seconds: (ready.expires_at - now).num_seconds(),
             station: cx.station(),
             challenge_id: ready.id,
-            composer: cx.composer,
+            composer: renamed.as_ref().unwrap_or(cx.composer),
             locale: wording.locale,
             app_hash: wording.app_hash,
         };
@@ -289,11 +305,14 @@ impl Ctx<'_> {
             KeyCheck::Over(r) => Some(r),
             KeyCheck::Fits | KeyCheck::Unknown(_) => None,
         };
-        if let Some(r) = over.map_or_else(|| self.send_refusal(tx, now, phone, live.as_ref()), |r| Ok(Some(r)))? {
+        if let Some(r) = over.map_or_else(
+            || self.send_refusal(tx, now, phone, live.as_ref()),
+            |r| Ok(Some(r)),
+        )? {
             self.record_refusal(tx, now, phone, live.as_ref().map(|c| c.id), &r)?;
             return Ok(Issued::Refused(r));
         }
-        let ready = match live {
+        let mut ready = match live {
             Some(ch) => self.renew(tx, now, phone, &ch, fresh)?,
             None if mode == Mode::Resend => {
                 return Ok(Issued::NotLive(Outcome::NoPending {
@@ -303,6 +322,7 @@ impl Ctx<'_> {
             None => self.start(tx, now, phone, fresh)?,
         };
         self.record_keys(tx, now, keys)?;
+        ready.app_name = tx.server_setting(super::settings::FRIENDLY_NAME)?;
         Ok(Issued::Ready(ready))
     }
 
@@ -333,6 +353,7 @@ impl Ctx<'_> {
             attempts_left: ch.attempts_left(),
             resent: true,
             expires_at: fresh.expires_at,
+            app_name: None,
         })
     }
 
@@ -364,6 +385,7 @@ impl Ctx<'_> {
             attempts_left: self.policy.max_attempts,
             resent: false,
             expires_at: fresh.expires_at,
+            app_name: None,
         })
     }
 

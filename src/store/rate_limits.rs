@@ -42,6 +42,10 @@ pub trait RateTx {
     ) -> Result<BucketUse>;
     /// Counts one create for one value of a rate limit (and forgets counts older than any
     /// bucket can look back).
-    fn record_hit(&mut self, rate_limit_sid: &str, value_key: &str, at: DateTime<Utc>)
-    -> Result<()>;
+    fn record_hit(
+        &mut self,
+        rate_limit_sid: &str,
+        value_key: &str,
+        at: DateTime<Utc>,
+    ) -> Result<()>;
 }

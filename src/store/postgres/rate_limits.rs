@@ -52,9 +52,7 @@ impl RateTx for PgTx<'_> {
     fn rate_limit(&mut self, sid_or_name: &str) -> Result<Option<RateLimit>> {
         self.run(|c| {
             c.query_opt(
-                &format!(
-                    "SELECT {LIMIT_COLS} FROM rate_limits WHERE sid = $1 OR unique_name = $1"
-                ),
+                &format!("SELECT {LIMIT_COLS} FROM rate_limits WHERE sid = $1 OR unique_name = $1"),
                 &[&sid_or_name],
             )?
             .as_ref()
@@ -97,7 +95,10 @@ impl RateTx for PgTx<'_> {
 
     fn delete_rate_limit(&mut self, sid: &str) -> Result<bool> {
         self.run(|c| {
-            c.execute("DELETE FROM rate_limit_hits WHERE rate_limit_sid = $1", &[&sid])?;
+            c.execute(
+                "DELETE FROM rate_limit_hits WHERE rate_limit_sid = $1",
+                &[&sid],
+            )?;
             c.execute(
                 "DELETE FROM rate_limit_buckets WHERE rate_limit_sid = $1",
                 &[&sid],

@@ -88,7 +88,10 @@ impl RateTx for SqliteTx<'_> {
     fn delete_rate_limit(&mut self, sid: &str) -> Result<bool> {
         let c = self.conn();
         let n = c
-            .execute("DELETE FROM rate_limit_hits WHERE rate_limit_sid = ?1", [sid])
+            .execute(
+                "DELETE FROM rate_limit_hits WHERE rate_limit_sid = ?1",
+                [sid],
+            )
             .and_then(|_| {
                 c.execute(
                     "DELETE FROM rate_limit_buckets WHERE rate_limit_sid = ?1",

@@ -23,6 +23,7 @@ mod params;
 mod rate_limits;
 mod reconnect;
 mod roles;
+mod service_attempts;
 mod tls;
 mod two_servers;
 

@@ -60,7 +60,10 @@ fn rate_limits_and_buckets_are_managed_by_admins_in_twilios_shapes() {
     let created = server.post(
         &list,
         Some(&admin),
-        &[("UniqueName", "end_user_ip_address"), ("Description", "web")],
+        &[
+            ("UniqueName", "end_user_ip_address"),
+            ("Description", "web"),
+        ],
     );
     assert_eq!(created.status, 201, "{created:?}");
     assert_schema("verify.v2.service.rate_limit", &created.body);
@@ -69,7 +72,11 @@ fn rate_limits_and_buckets_are_managed_by_admins_in_twilios_shapes() {
     assert_eq!(created.body["unique_name"], "end_user_ip_address");
     // Twilio's own refusals: the name taken (60208), a name of the wrong form (60209).
     assert_error(
-        &server.post(&list, Some(&admin), &[("UniqueName", "end_user_ip_address")]),
+        &server.post(
+            &list,
+            Some(&admin),
+            &[("UniqueName", "end_user_ip_address")],
+        ),
         400,
         60208,
     );
@@ -97,7 +104,10 @@ fn rate_limits_and_buckets_are_managed_by_admins_in_twilios_shapes() {
     let b = server.post(&buckets, Some(&admin), &[("Max", "3"), ("Interval", "60")]);
     assert_eq!(b.status, 201, "{b:?}");
     assert_schema("verify.v2.service.rate_limit.bucket", &b.body);
-    assert_eq!((b.body["max"].as_u64(), b.body["interval"].as_u64()), (Some(3), Some(60)));
+    assert_eq!(
+        (b.body["max"].as_u64(), b.body["interval"].as_u64()),
+        (Some(3), Some(60))
+    );
     let bsid = b.body["sid"].as_str().unwrap().to_string();
     // One bucket per interval (60211); Max and Interval are checked (60200).
     assert_error(
@@ -106,7 +116,11 @@ fn rate_limits_and_buckets_are_managed_by_admins_in_twilios_shapes() {
         60211,
     );
     for bad in [("0", "60"), ("3", "0"), ("x", "60")] {
-        let r = server.post(&buckets, Some(&admin), &[("Max", bad.0), ("Interval", bad.1)]);
+        let r = server.post(
+            &buckets,
+            Some(&admin),
+            &[("Max", bad.0), ("Interval", bad.1)],
+        );
         assert_error(&r, 400, 60200);
         assert!(!r.body["message"].as_str().unwrap().contains('\n'), "{r:?}");
     }
@@ -155,9 +169,8 @@ fn a_create_over_a_bucket_is_refused_with_60203_not_sent_and_audited() {
         2,
         "no verification started"
     );
-    let refused = env.query_strings(
-        "SELECT detail FROM audit_events WHERE event = 'rate_limited' ORDER BY id",
-    );
+    let refused = env
+        .query_strings("SELECT detail FROM audit_events WHERE event = 'rate_limited' ORDER BY id");
     assert_eq!(refused.len(), 1, "{refused:?}");
     assert!(
         refused[0].contains("end_user_ip_address") && refused[0].contains("2 per 60 s"),
@@ -177,7 +190,10 @@ fn a_create_over_a_bucket_is_refused_with_60203_not_sent_and_audited() {
     let unknown = create_keyed(&server, &k, US_E164, r#"{"session_id": "abc"}"#);
     assert_error(&unknown, 400, 60200);
     assert!(
-        unknown.body["message"].as_str().unwrap().contains("session_id"),
+        unknown.body["message"]
+            .as_str()
+            .unwrap()
+            .contains("session_id"),
         "{unknown:?}"
     );
     for bad in ["[1]", "{\"end_user_ip_address\": {}}", "not json"] {
