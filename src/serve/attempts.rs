@@ -163,10 +163,11 @@ pub fn list(app: &mut App, key: &ApiKey, call: &Call, _: &[String]) -> Answer {
 pub fn fetch(app: &mut App, key: &ApiKey, call: &Call, path: &[String]) -> Answer {
     let sid = path.first().map(String::as_str).unwrap_or_default();
     let not_found = || ApiError::not_found("/Attempts (no attempt has this SID)");
+    // Read first, so a key that may not read attempts is refused whatever the SID.
+    let all = run(app, key, Some(AttemptQuery::default()))?;
     if !super::api::is_sid(sid, "VL") {
         return Err(not_found());
     }
-    let all = run(app, key, Some(AttemptQuery::default()))?;
     let a = all
         .iter()
         .find(|a| attempt_sid(a) == sid)
