@@ -40,6 +40,13 @@ pub trait RateTx {
         since: DateTime<Utc>,
         max: u32,
     ) -> Result<BucketUse>;
+    /// A rate limit's counts after `since`, for `otpd limits`: creates, the distinct values
+    /// they came under, and the most creates of any one value.
+    fn window_counts(
+        &mut self,
+        rate_limit_sid: &str,
+        since: DateTime<Utc>,
+    ) -> Result<(u32, u32, u32)>;
     /// Counts one create for one value of a rate limit (and forgets counts older than any
     /// bucket can look back).
     fn record_hit(

@@ -205,6 +205,24 @@ impl RateTx for PgTx<'_> {
         })
     }
 
+    fn window_counts(
+        &mut self,
+        rate_limit_sid: &str,
+        since: DateTime<Utc>,
+    ) -> Result<(u32, u32, u32)> {
+        self.run(|c| {
+            let r = c.query_one(
+                "SELECT COALESCE(sum(n), 0)::BIGINT, count(*), COALESCE(max(n), 0) FROM
+                 (SELECT count(*) AS n FROM rate_limit_hits
+                  WHERE rate_limit_sid = $1 AND at > $2 GROUP BY value_key) AS v",
+                &[&rate_limit_sid, &to_ms(since)],
+            )?;
+            // sum() of bigints is a numeric: cast back in the SQL.
+            let total: i64 = r.try_get(0)?;
+            Ok((u32_of(total), u32_of(r.try_get(1)?), u32_of(r.try_get(2)?)))
+        })
+    }
+
     fn record_hit(
         &mut self,
         rate_limit_sid: &str,

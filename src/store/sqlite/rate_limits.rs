@@ -192,6 +192,26 @@ impl RateTx for SqliteTx<'_> {
         self.ok(r)
     }
 
+    fn window_counts(
+        &mut self,
+        rate_limit_sid: &str,
+        since: DateTime<Utc>,
+    ) -> Result<(u32, u32, u32)> {
+        let c = self.conn();
+        let r = c
+            .prepare_cached(
+                "SELECT COALESCE(sum(n), 0), count(*), COALESCE(max(n), 0) FROM
+                 (SELECT count(*) AS n FROM rate_limit_hits
+                  WHERE rate_limit_sid = ?1 AND at > ?2 GROUP BY value_key) AS v",
+            )
+            .and_then(|mut s| {
+                s.query_row(params![rate_limit_sid, to_ms(since)], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+                })
+            });
+        self.ok(r)
+    }
+
     fn record_hit(
         &mut self,
         rate_limit_sid: &str,

@@ -263,6 +263,31 @@ fn racing_creates_send_exactly_max(store: Store) {
         env.query_i64("SELECT count(*) FROM audit_events WHERE event = 'rate_limited'"),
         (N - M) as i64
     );
+    // `otpd limits` shows the bucket and what it counted, in words and in JSON.
+    let shown = env.run(&["limits", "--json"]);
+    let j = shown.ok().json();
+    let b = &j["rate_limits"][0]["buckets"][0];
+    assert_eq!(
+        j["rate_limits"][0]["unique_name"], "end_user_ip_address",
+        "{j}"
+    );
+    assert_eq!(
+        (
+            b["max"].as_u64(),
+            b["creates"].as_u64(),
+            b["values"].as_u64(),
+            b["busiest"].as_u64()
+        ),
+        (Some(M as u64), Some(M as u64), Some(1), Some(M as u64)),
+        "{j}"
+    );
+    let text = env.run(&["limits"]);
+    assert!(
+        text.ok().stdout.contains(&format!(
+            "Rate limit end_user_ip_address: {M} per 1 h; {M} creates from 1 values in that window, at most {M} from one; at least one value is refused now."
+        )),
+        "{text:?}"
+    );
 }
 
 #[test]
