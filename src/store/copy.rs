@@ -294,7 +294,16 @@ mod tests {
                      ('SK' || printf('%032x', 4), 'h', 'kiosk-2', 'station', 1);
                  INSERT INTO verification_sids (sid, challenge_id)
                      SELECT 'VE' || printf('%032x', id), id FROM challenges;
-                 INSERT INTO server_settings (name, value) VALUES ('service_sid', 'VA1');",
+                 INSERT INTO server_settings (name, value) VALUES ('service_sid', 'VA1');
+                 INSERT INTO rate_limits (sid, unique_name, description, created_at, updated_at)
+                     SELECT 'RK' || printf('%032x', id), 'ip' || id, NULL, 1, 2
+                     FROM challenges WHERE id <= 12;
+                 INSERT INTO rate_limit_buckets
+                     (sid, rate_limit_sid, max, interval_s, created_at, updated_at)
+                     SELECT 'BL' || printf('%032x', id), 'RK' || printf('%032x', 3), 5, id, 1, 1
+                     FROM challenges;
+                 INSERT INTO rate_limit_hits (id, rate_limit_sid, value_key, at)
+                     SELECT id * 2, 'RK' || printf('%032x', 3), 'v', id FROM challenges;",
             )
             .unwrap();
         let copied = copy(&mut from, &mut to).unwrap();
@@ -302,7 +311,7 @@ mod tests {
             Copied::Done(t) => t.iter().map(|(_, n)| *n).collect(),
             Copied::TargetNotEmpty => panic!("the new store is empty"),
         };
-        assert_eq!(counts, vec![8, 8, 2, 8, 8, 1, 6, 4, 8, 1]);
+        assert_eq!(counts, vec![8, 8, 2, 8, 8, 1, 6, 4, 8, 1, 4, 8, 8]);
         assert_eq!(all_rows(&to), all_rows(&from));
         assert_eq!(copy(&mut from, &mut to).unwrap(), Copied::TargetNotEmpty);
         assert_eq!(all_rows(&to), all_rows(&from), "nothing written twice");
