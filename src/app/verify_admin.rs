@@ -6,10 +6,7 @@ use super::App;
 use crate::domain::Caller;
 use crate::domain::rate_limits::{Bucket, RateLimit};
 use crate::error::Error;
-use crate::service::rate_limits::Managed;
-
-/// A rate limit with its buckets.
-pub type WithBuckets = (RateLimit, Vec<Bucket>);
+use crate::service::rate_limits::{Managed, WithBuckets};
 
 impl App {
     pub fn rate_limits(&mut self, caller: &Caller) -> Result<Managed<Vec<WithBuckets>>, Error> {

@@ -123,11 +123,11 @@ impl Service<'_> {
             // What only the verification's row knows (gone once pruned).
             let mut region: HashMap<i64, Option<String>> = HashMap::new();
             for a in &mut attempts {
-                if !region.contains_key(&a.challenge_id) {
+                if let std::collections::hash_map::Entry::Vacant(e) = region.entry(a.challenge_id) {
                     let r = tx
                         .challenge(a.challenge_id)?
                         .and_then(|ch| ch.phone.region().map(str::to_string));
-                    region.insert(a.challenge_id, r);
+                    e.insert(r);
                 }
                 a.country = region[&a.challenge_id].clone();
                 a.verification_sid = tx.verification_sid(a.challenge_id)?;

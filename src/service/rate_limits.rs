@@ -28,6 +28,9 @@ pub enum Denied {
 /// A managed resource, or why not.
 pub type Managed<T> = std::result::Result<T, Denied>;
 
+/// A rate limit with its buckets.
+pub type WithBuckets = (RateLimit, Vec<Bucket>);
+
 fn sid<R: CryptoRng + ?Sized>(rng: &mut R, prefix: &str) -> String {
     let mut bytes = [0u8; 16];
     rng.fill_bytes(&mut bytes);
@@ -47,7 +50,7 @@ impl Service<'_> {
     }
 
     /// Every rate limit, with its buckets.
-    pub fn rate_limits(&mut self) -> Result<Managed<Vec<(RateLimit, Vec<Bucket>)>>> {
+    pub fn rate_limits(&mut self) -> Result<Managed<Vec<WithBuckets>>> {
         if let Err(d) = self.manage() {
             return Ok(Err(d));
         }
@@ -62,7 +65,7 @@ impl Service<'_> {
     }
 
     /// One rate limit by its SID or `UniqueName`, with its buckets.
-    pub fn rate_limit(&mut self, sid: &str) -> Result<Managed<(RateLimit, Vec<Bucket>)>> {
+    pub fn rate_limit(&mut self, sid: &str) -> Result<Managed<WithBuckets>> {
         if let Err(d) = self.manage() {
             return Ok(Err(d));
         }
