@@ -244,12 +244,17 @@ mod tests {
         assert_eq!(keys.len(), 2);
         assert!(keys.iter().any(|k| k.name == "n" && k.value == "42"));
         assert!(!format!("{keys:?}").contains("203.0.113.7"));
+        let eleven: Vec<String> = (0..11).map(|i| format!("\"k{i}\": \"v\"")).collect();
+        let eleven = format!("{{{}}}", eleven.join(", "));
+        let long = format!("{{\"a\": \"{}\"}}", "x".repeat(MAX_VALUE + 1));
         for bad in [
             "[]",
             "nope",
             r#"{"a": {}}"#,
             r#"{"a": ""}"#,
             r#"{"a": null}"#,
+            &eleven,
+            &long,
         ] {
             let e = parse_keys(bad).unwrap_err();
             assert!(e.starts_with("RateLimits"), "{e}");

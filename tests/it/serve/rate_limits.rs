@@ -201,6 +201,9 @@ on_both_stores! {
             assert_error(&create_keyed(&server, &k, US_E164, bad), 400, 60200);
         }
         assert_eq!(env.outbox().len(), 4);
+        // Neither is the value in the server's log.
+        let (_, log) = server.stop();
+        assert!(!log.contains(IP) && !log.contains("198.51.100.9"), "{log}");
     }
 }
 
