@@ -26,6 +26,7 @@ mod executor;
 mod keys;
 mod server;
 mod serving;
+mod verify_admin;
 pub use executor::Executor;
 pub use keys::CreatedKey;
 pub use serving::Serving;
@@ -150,6 +151,17 @@ impl App {
         caller: &Caller,
         request: &Request,
     ) -> Result<(Outcome, Option<i64>), Error> {
+        self.run_keyed(caller, request, &[])
+    }
+
+    /// [`App::run`], a send counted under the programmable rate limits `keys` names (a Verify
+    /// create's `RateLimits`, issue 26).
+    pub fn run_keyed(
+        &mut self,
+        caller: &Caller,
+        request: &Request,
+        keys: &[crate::domain::rate_limits::RateKey],
+    ) -> Result<(Outcome, Option<i64>), Error> {
         let channel = self.config.delivery.channel;
         self.with_service(caller, |service, rng, clock, now| {
             let outcome = match request {
@@ -158,7 +170,7 @@ impl App {
                     channel: asked,
                     locale,
                     app_hash,
-                } => service.send(
+                } => service.send_keyed(
                     now,
                     rng,
                     phone,
@@ -167,6 +179,7 @@ impl App {
                         locale: *locale,
                         app_hash: app_hash.as_ref(),
                     },
+                    keys,
                 ),
                 Request::Resend { phone, locale } => service.resend(
                     now,

@@ -64,17 +64,20 @@ pub enum Privilege {
     ReadAudit,
     /// Approve a verification without its code, or act on another station's by its SID.
     ActOnAnyStation,
+    /// Change the service's settings and its programmable rate limits (issue 26).
+    ManageService,
 }
 
 impl Privilege {
     /// Every privilege, for tables that must cover them all.
-    pub const ALL: [Privilege; 6] = [
+    pub const ALL: [Privilege; 7] = [
         Privilege::RunVerifications,
         Privilege::ResumeSending,
         Privilege::Unlock,
         Privilege::ReadLimits,
         Privilege::ReadAudit,
         Privilege::ActOnAnyStation,
+        Privilege::ManageService,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -85,6 +88,7 @@ impl Privilege {
             Privilege::ReadLimits => "read_limits",
             Privilege::ReadAudit => "read_audit",
             Privilege::ActOnAnyStation => "act_on_any_station",
+            Privilege::ManageService => "manage_service",
         }
     }
 }
@@ -171,6 +175,7 @@ mod tests {
             (ReadLimits, [true, false, false, true]),
             (ReadAudit, [true, false, true, true]),
             (ActOnAnyStation, [false, false, false, true]),
+            (ManageService, [true, false, false, true]),
         ];
         assert_eq!(rows.len(), Privilege::ALL.len());
         for (p, expected) in rows {

@@ -12,6 +12,7 @@ pub mod outcome;
 pub mod phone;
 mod plan;
 pub mod policy;
+pub mod rate_limits;
 pub mod region;
 
 pub use caller::{Caller, Privilege, Role};

@@ -99,6 +99,28 @@ pub struct LimitsView<P = PhoneNumber> {
     pub locked_numbers: Vec<LockedView>,
     /// Every limit that would refuse a send now (for `number`, if named; else any number).
     pub would_refuse: Vec<RefusalView>,
+    /// The programmable rate limits of `otpd serve` (issue 26), for operators.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rate_limits: Vec<RateLimitView>,
+}
+
+/// One programmable rate limit as `limits` shows it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RateLimitView {
+    pub unique_name: String,
+    pub sid: String,
+    pub buckets: Vec<BucketView>,
+}
+
+/// One bucket and what it counted in its window: creates, the values they came under, and the
+/// most any one value used (`full`: that value is refused now).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct BucketView {
+    pub max: u32,
+    pub interval_seconds: u32,
+    pub creates: u32,
+    pub values: u32,
+    pub busiest: u32,
 }
 
 /// One pending verification as `status` shows it.

@@ -135,6 +135,15 @@ impl Composer {
         self.app_name.as_deref()
     }
 
+    /// This composer with another app name (a service's `FriendlyName` set through `otpd
+    /// serve`, issue 26), checked as `message.app_name` is.
+    pub fn with_app_name(&self, name: &str) -> Result<Composer, MessageError> {
+        Ok(Composer {
+            app_name: Some(check_app_name(name)?),
+            ..self.clone()
+        })
+    }
+
     pub fn template(&self) -> Option<&Template> {
         self.template.as_ref()
     }

@@ -152,7 +152,39 @@ pub fn limits_text(v: &LimitsView) -> String {
             ),
         });
     }
+    for r in &v.rate_limits {
+        lines.extend(rate_limit_lines(r));
+    }
     lines.join("\n")
+}
+
+/// A programmable rate limit of `otpd serve` (issue 26): each bucket and what it counted.
+fn rate_limit_lines(r: &crate::domain::outcome::RateLimitView) -> Vec<String> {
+    let name = sanitize(&r.unique_name);
+    if r.buckets.is_empty() {
+        return vec![format!(
+            "Rate limit {name} ({}): no bucket, so it counts nothing.",
+            r.sid
+        )];
+    }
+    r.buckets
+        .iter()
+        .map(|b| {
+            let full = if b.busiest >= b.max {
+                "; at least one value is refused now"
+            } else {
+                ""
+            };
+            format!(
+                "Rate limit {name}: {} per {}; {} creates from {} values in that window, at most {} from one{full}.",
+                b.max,
+                duration(i64::from(b.interval_seconds)),
+                b.creates,
+                b.values,
+                b.busiest
+            )
+        })
+        .collect()
 }
 
 /// `limits resume`: which pauses were lifted.

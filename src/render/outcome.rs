@@ -168,6 +168,7 @@ pub fn privilege(p: Privilege) -> &'static str {
         Privilege::ReadLimits => "read a number's limits or the locked numbers",
         Privilege::ReadAudit => "read the audit log",
         Privilege::ActOnAnyStation => "approve a verification without its code",
+        Privilege::ManageService => "change the service or its rate limits",
     }
 }
 

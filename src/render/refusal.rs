@@ -41,6 +41,10 @@ pub fn rate_limited(
                 "Wait {wait} before sending another code: the hourly limit for all stations is reached."
             )
         }
+        Some(Limit::RateLimit) => format!(
+            "Wait {wait} before sending another code: {} is reached.",
+            sanitize(reason)
+        ),
         Some(Limit::Paused | Limit::Conversion) => {
             let what = match scope {
                 Some(Scope::Station) => "Sending from this station is paused",

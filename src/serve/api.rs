@@ -110,13 +110,19 @@ pub fn create(app: &mut App, key: &ApiKey, call: &Call) -> Answer {
         ),
         None => None,
     };
+    // Twilio's programmable rate limits: a JSON map of rate limit names to the values this
+    // create is counted under (the core refuses an unknown name and a full bucket).
+    let keys = match call.form.get("RateLimits") {
+        Some(json) => crate::domain::rate_limits::parse_keys(json).map_err(ApiError::invalid)?,
+        None => Vec::new(),
+    };
     let request = Request::Send {
         phone: to.clone(),
         channel: Some(channel),
         locale,
         app_hash,
     };
-    let outcome = core(app.execute_as(&caller, &request))?;
+    let outcome = core(app.run_keyed(&caller, &request, &keys))?.0;
     call.metrics.send(outcome.name());
     if let Some(e) = ApiError::from_outcome(&outcome) {
         return Err(e);

@@ -231,6 +231,56 @@ impl ApiError {
     }
 }
 
+impl ApiError {
+    /// A refused rate-limit or bucket request (issue 26), with Twilio's code for it.
+    pub fn from_denied(d: &crate::service::rate_limits::Denied) -> ApiError {
+        use crate::domain::rate_limits::RateLimitError as E;
+        use crate::service::rate_limits::Denied;
+        let e = match d {
+            Denied::Forbidden(p) => {
+                return ApiError::forbidden(crate::render::outcome::privilege(*p));
+            }
+            Denied::Rule(e) => e,
+        };
+        let bad = StatusCode::BAD_REQUEST;
+        match e {
+            E::Invalid(why) => ApiError::invalid(why.clone()),
+            E::NotFound => ApiError::not_found("(rate limit or bucket)"),
+            E::TooManyRateLimits => ApiError::new(
+                bad,
+                e.code(),
+                format!(
+                    "Max rate limits per service reached ({}); delete one first",
+                    crate::domain::rate_limits::MAX_RATE_LIMITS
+                ),
+            ),
+            E::NameTaken => ApiError::new(
+                bad,
+                e.code(),
+                "Rate limit with that UniqueName already exists",
+            ),
+            E::BadName => ApiError::new(
+                bad,
+                e.code(),
+                "UniqueName format is invalid: use 1 to 64 letters, digits, '_', '-' or '.'",
+            ),
+            E::TooManyBuckets => ApiError::new(
+                bad,
+                e.code(),
+                format!(
+                    "Max Buckets per Rate limit reached ({}); delete one first",
+                    crate::domain::rate_limits::MAX_BUCKETS
+                ),
+            ),
+            E::IntervalTaken => ApiError::new(
+                bad,
+                e.code(),
+                "Bucket with the given Interval already exists; update that bucket instead",
+            ),
+        }
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = self.body();

@@ -6,16 +6,19 @@
 //! leaving does not cancel it, a drain on SIGTERM). [`keys`] is `otpd keys`.
 
 mod api;
+mod attempts;
 mod client;
 mod conn;
 mod errors;
 mod exec;
 mod ext;
+mod ids;
 pub mod keys;
 mod log;
 mod metrics;
 mod params;
 mod pool;
+mod resources;
 mod routes;
 pub use routes::{ROUTES, Route};
 mod shapes;
@@ -138,7 +141,7 @@ struct Prepared {
     /// Hashing workers (`[server] workers`, 0 resolved to the cores).
     workers: usize,
     /// The request ids of this server's log lines (a random prefix, then a count).
-    ids: routes::RequestIds,
+    ids: ids::RequestIds,
     /// The log on stderr as one JSON object a line.
     json_log: bool,
     pool: pool::WorkerPool,
@@ -150,7 +153,7 @@ fn prepare(config: &Config, json_log: bool) -> Result<Prepared, Error> {
     // Opens (and migrates) the database once before the workers do, and fixes the SID.
     let mut app = App::for_process(config.clone())?;
     let service_sid = app.service_sid()?;
-    let ids = routes::RequestIds::new(app.random_sid("")[..8].to_string());
+    let ids = ids::RequestIds::new(app.random_sid("")[..8].to_string());
     drop(app);
     let workers = s.worker_count();
     // argon2 runs on at most `workers` threads at once, in memory held for exactly that many

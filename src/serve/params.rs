@@ -7,7 +7,50 @@ use super::api::Form;
 use super::errors::ApiError;
 
 /// `POST …/Verifications` (`api::create`).
-pub const CREATE: &[&str] = &["To", "Channel", "Locale", "AppHash"];
+pub const CREATE: &[&str] = &["To", "Channel", "Locale", "AppHash", "RateLimits"];
+/// A list's paging (`resources::paging`).
+pub const LIST: &[&str] = &["PageSize", "Page", "PageToken"];
+/// `POST …/RateLimits` (`resources::create_rate_limit`).
+pub const RATE_LIMIT: &[&str] = &["UniqueName", "Description"];
+/// `POST …/RateLimits/{RK}` (`resources::update_rate_limit`).
+pub const RATE_LIMIT_UPDATE: &[&str] = &["Description"];
+/// `GET /v2/Attempts` (`attempts::list`): Twilio's filters, then the paging.
+pub const ATTEMPT_FILTERS: &[&str] = &[
+    "DateCreatedAfter",
+    "DateCreatedBefore",
+    "ChannelData.To",
+    "Country",
+    "Channel",
+    "VerifyServiceSid",
+    "VerificationSid",
+    "Status",
+];
+pub const ATTEMPTS: &[&str] = &[
+    "DateCreatedAfter",
+    "DateCreatedBefore",
+    "ChannelData.To",
+    "Country",
+    "Channel",
+    "VerifyServiceSid",
+    "VerificationSid",
+    "Status",
+    "PageSize",
+    "Page",
+    "PageToken",
+];
+/// `GET /v2/Attempts/Summary` (`attempts::summary`); `DestinationPrefix` is not supported.
+pub const SUMMARY: &[&str] = &[
+    "DateCreatedAfter",
+    "DateCreatedBefore",
+    "Country",
+    "Channel",
+    "VerifyServiceSid",
+];
+/// `POST /v2/Services/{VA}` (`resources::update_service`): the one setting that changes at
+/// run time; the others are the configuration file's.
+pub const SERVICE: &[&str] = &["FriendlyName"];
+/// `POST …/Buckets[/{BL}]` (`resources::create_bucket`, `resources::update_bucket`).
+pub const BUCKET: &[&str] = &["Max", "Interval"];
 /// `POST …/VerificationCheck` (`api::check`).
 pub const CHECK: &[&str] = &["Code", "To", "VerificationSid"];
 /// `POST …/Verifications/{Sid}` (`api::update`).
@@ -80,7 +123,7 @@ mod tests {
         assert_eq!((e.status.as_u16(), e.code), (400, 60200));
         assert_eq!(
             e.message,
-            "Invalid parameter: CustomCode is not supported by otpd; this endpoint accepts To, Channel, Locale, AppHash"
+            "Invalid parameter: CustomCode is not supported by otpd; this endpoint accepts To, Channel, Locale, AppHash, RateLimits"
         );
         let e = unsupported(CHECK, &form(&["Payee", "Amount", "Code"])).unwrap();
         assert!(

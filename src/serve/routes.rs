@@ -9,11 +9,11 @@ use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::body::Body;
-use axum::extract::{MatchedPath, Path, Request, State};
+use axum::extract::{MatchedPath, Path, RawQuery, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{MethodRouter, get, post};
+use axum::routing::{MethodRouter, delete, get, post};
 use base64::Engine;
 use zeroize::Zeroizing;
 
@@ -21,11 +21,12 @@ use super::api::{self, Answer, Call, Creds, Form};
 use super::client::{self, Peer};
 use super::conn::Left;
 use super::errors::{ApiError, Reason};
+use super::ids::RequestIds;
 use super::log::AccessLog;
 use super::metrics::Metrics;
 use super::pool::{Refused, WorkerPool};
 use super::shapes::Base;
-use super::{exec, ext, params};
+use super::{attempts, exec, ext, params, resources};
 use crate::app::App;
 use crate::store::ApiKey;
 use crate::store::health::Probe;
@@ -50,30 +51,6 @@ pub struct Shared {
     pub ids: RequestIds,
     /// The access log as JSON lines (`--log-format json`).
     pub json_log: bool,
-}
-
-/// Request ids: `PREFIX-N`, the prefix random per run (two runs' ids never collide in one
-/// log), N counting from 1. Sent back as `X-Request-Id` so a client can quote it.
-pub struct RequestIds {
-    prefix: String,
-    next: std::sync::atomic::AtomicU64,
-}
-
-impl RequestIds {
-    pub fn new(prefix: String) -> RequestIds {
-        RequestIds {
-            prefix,
-            next: std::sync::atomic::AtomicU64::new(1),
-        }
-    }
-
-    fn take(&self) -> String {
-        format!(
-            "{}-{}",
-            self.prefix,
-            self.next.fetch_add(1, Ordering::Relaxed)
-        )
-    }
 }
 
 /// The longest a `/healthz` answer waits for the probe (PostgreSQL's probe gives up on a lock
@@ -127,6 +104,71 @@ pub const ROUTES: &[Route] = &[
         "/v2/Services/{ServiceSid}/Verifications/{Sid}",
         || post(update),
     ),
+    // Issue 26: the Verify resources around verifications (`resources.rs`).
+    route("GET", "/v2/Services", || {
+        top_get(params::LIST, resources::list_services)
+    }),
+    route("GET", "/v2/Services/{ServiceSid}", || {
+        res_get(params::NONE, resources::fetch_service)
+    }),
+    route("POST", "/v2/Services/{ServiceSid}", || {
+        res_post(params::SERVICE, resources::update_service)
+    }),
+    route("GET", "/v2/Services/{ServiceSid}/RateLimits", || {
+        res_get(params::LIST, resources::list_rate_limits)
+    }),
+    route("POST", "/v2/Services/{ServiceSid}/RateLimits", || {
+        res_post(params::RATE_LIMIT, resources::create_rate_limit)
+    }),
+    route(
+        "GET",
+        "/v2/Services/{ServiceSid}/RateLimits/{RateLimitSid}",
+        || res_get(params::NONE, resources::fetch_rate_limit),
+    ),
+    route(
+        "POST",
+        "/v2/Services/{ServiceSid}/RateLimits/{RateLimitSid}",
+        || res_post(params::RATE_LIMIT_UPDATE, resources::update_rate_limit),
+    ),
+    route(
+        "DELETE",
+        "/v2/Services/{ServiceSid}/RateLimits/{RateLimitSid}",
+        || res_delete(resources::delete_rate_limit),
+    ),
+    route(
+        "GET",
+        "/v2/Services/{ServiceSid}/RateLimits/{RateLimitSid}/Buckets",
+        || res_get(params::LIST, resources::list_buckets),
+    ),
+    route(
+        "POST",
+        "/v2/Services/{ServiceSid}/RateLimits/{RateLimitSid}/Buckets",
+        || res_post(params::BUCKET, resources::create_bucket),
+    ),
+    route(
+        "GET",
+        "/v2/Services/{ServiceSid}/RateLimits/{RateLimitSid}/Buckets/{Sid}",
+        || res_get(params::NONE, resources::fetch_bucket),
+    ),
+    route(
+        "POST",
+        "/v2/Services/{ServiceSid}/RateLimits/{RateLimitSid}/Buckets/{Sid}",
+        || res_post(params::BUCKET, resources::update_bucket),
+    ),
+    route(
+        "DELETE",
+        "/v2/Services/{ServiceSid}/RateLimits/{RateLimitSid}/Buckets/{Sid}",
+        || res_delete(resources::delete_bucket),
+    ),
+    route("GET", "/v2/Attempts", || {
+        top_get(params::ATTEMPTS, attempts::list)
+    }),
+    route("GET", "/v2/Attempts/Summary", || {
+        top_get(params::SUMMARY, attempts::summary)
+    }),
+    route("GET", "/v2/Attempts/{Sid}", || {
+        top_get(params::NONE, attempts::fetch)
+    }),
     route("GET", "/otpd/v1/status", || get(ext_status)),
     route("GET", "/otpd/v1/limits", || get(ext_limits)),
     route("POST", "/otpd/v1/limits", || post(ext_limits)),
@@ -280,6 +322,76 @@ async fn ext_execute(State(s): St, h: HeaderMap, b: Body) -> Response {
         .await
 }
 
+/// A resource handler of `resources.rs`: the path's parameters after the service SID.
+type Op = fn(&mut App, &ApiKey, &Call, &[String]) -> Answer;
+
+/// Runs `op` for a route under `/v2/Services/{ServiceSid}`, its query read as parameters too.
+async fn resource(
+    s: Arc<Shared>,
+    path: Vec<String>,
+    query: Option<String>,
+    (h, b): (HeaderMap, Body),
+    allowed: &'static [&'static str],
+    op: Op,
+) -> Response {
+    let Some((service, rest)) = path.split_first() else {
+        return ApiError::not_found("at this path").into_response();
+    };
+    let rest = rest.to_vec();
+    s.call_q(
+        Some(service),
+        &h,
+        query,
+        b,
+        allowed,
+        move |app, key, call| op(app, key, call, &rest),
+    )
+    .await
+}
+
+fn res_get(allowed: &'static [&'static str], op: Op) -> MethodRouter<Arc<Shared>> {
+    get(
+        move |State(s): St, Path(p): Path<Vec<String>>, RawQuery(q): RawQuery, h: HeaderMap| {
+            resource(s, p, q, (h, Body::empty()), allowed, op)
+        },
+    )
+}
+
+/// A route outside any service (`/v2/Services`, `/v2/Attempts…`): all its path parameters go
+/// to `op`.
+fn top_get(allowed: &'static [&'static str], op: Op) -> MethodRouter<Arc<Shared>> {
+    get(
+        move |State(s): St, p: Option<Path<Vec<String>>>, RawQuery(q): RawQuery, h: HeaderMap| async move {
+            let p = p.map(|Path(p)| p).unwrap_or_default();
+            s.call_q(
+                None,
+                &h,
+                q,
+                Body::empty(),
+                allowed,
+                move |app, key, call| op(app, key, call, &p),
+            )
+            .await
+        },
+    )
+}
+
+fn res_post(allowed: &'static [&'static str], op: Op) -> MethodRouter<Arc<Shared>> {
+    post(
+        move |State(s): St, Path(p): Path<Vec<String>>, h: HeaderMap, b: Body| {
+            resource(s, p, None, (h, b), allowed, op)
+        },
+    )
+}
+
+fn res_delete(op: Op) -> MethodRouter<Arc<Shared>> {
+    delete(
+        move |State(s): St, Path(p): Path<Vec<String>>, h: HeaderMap| {
+            resource(s, p, None, (h, Body::empty()), params::NONE, op)
+        },
+    )
+}
+
 /// A read on the probe's own connection, on a blocking thread of its own: it never queues
 /// behind the workers nor waits for the writers' lock. While a check is stuck (a dead server
 /// not yet noticed), later ones wait for it at most [`HEALTH_TIMEOUT`] — one thread at most.
@@ -324,13 +436,38 @@ impl Shared {
     where
         F: FnOnce(&mut App, &ApiKey, &Call) -> Answer + Send + 'static,
     {
-        if service != self.service_sid {
+        self.call_q(Some(service), headers, None, body, allowed, op)
+            .await
+    }
+
+    /// [`Shared::call`] for a route that may have no service SID (`/v2/Attempts`) and whose
+    /// query string carries parameters too (a list's filters and paging).
+    async fn call_q<F>(
+        &self,
+        service: Option<&str>,
+        headers: &HeaderMap,
+        query: Option<String>,
+        body: Body,
+        allowed: &'static [&'static str],
+        op: F,
+    ) -> Response
+    where
+        F: FnOnce(&mut App, &ApiKey, &Call) -> Answer + Send + 'static,
+    {
+        if let Some(service) = service
+            && service != self.service_sid
+        {
             return ApiError::not_found(&format!("/Services/{}", clip(service))).into_response();
         }
-        let form = match self.form(body).await {
+        let mut form = match self.form(body).await {
             Ok(f) => f,
             Err(e) => return e.into_response(),
         };
+        if let Some(q) = query.filter(|q| q.len() <= BODY_LIMIT) {
+            for (k, v) in form_urlencoded::parse(q.as_bytes()) {
+                form.entry(k.into_owned()).or_insert_with(|| v.into_owned());
+            }
+        }
         let unsupported = params::unsupported(allowed, &form);
         let call = Call {
             creds: creds(headers),
@@ -373,6 +510,7 @@ impl Shared {
             ),
         };
         let mut response = match answer {
+            Ok((StatusCode::NO_CONTENT, _)) => StatusCode::NO_CONTENT.into_response(),
             Ok((status, json)) => (status, axum::Json(json)).into_response(),
             Err(e) => e.into_response(),
         };

@@ -7,7 +7,9 @@ use chrono::{DateTime, Utc};
 use super::refusal::{operator_action, wait_seconds};
 use super::{Ctx, Result, Service};
 use crate::domain::limits::{LimitRefusal, Pause, Scope, Usage};
-use crate::domain::outcome::{Counter, LimitsView, LockedView, NumberView, PauseView, RefusalView};
+use crate::domain::outcome::{
+    BucketView, Counter, LimitsView, LockedView, NumberView, PauseView, RateLimitView, RefusalView,
+};
 use crate::domain::{Outcome, PhoneNumber, Privilege};
 use crate::store::audit::Event;
 use crate::store::{Counting, LedgerKeys, LockedNumber};
@@ -73,10 +75,42 @@ impl Service<'_> {
             }
             Ok((usage, tx.locked_numbers(now)?, tx.pauses()?))
         })?;
+        let mut view = cx.limits_view(now, phone, &usage, locked, pauses);
+        if operator {
+            view.rate_limits = self.store.snapshot(|tx| rate_limit_views(tx, now))?;
+        }
         Ok(Outcome::Limits {
-            view: Box::new(cx.limits_view(now, phone, &usage, locked, pauses)),
+            view: Box::new(view),
         })
     }
+}
+
+/// Every programmable rate limit with what each bucket counted in its window.
+fn rate_limit_views(
+    tx: &mut dyn crate::store::Tx,
+    now: DateTime<Utc>,
+) -> std::result::Result<Vec<RateLimitView>, crate::store::StoreError> {
+    let mut views = Vec::new();
+    for r in tx.rate_limits()? {
+        let mut buckets = Vec::new();
+        for b in tx.buckets(&r.sid)? {
+            let since = now - chrono::TimeDelta::seconds(i64::from(b.interval));
+            let (creates, values, busiest) = tx.window_counts(&r.sid, since)?;
+            buckets.push(BucketView {
+                max: b.max,
+                interval_seconds: b.interval,
+                creates,
+                values,
+                busiest,
+            });
+        }
+        views.push(RateLimitView {
+            unique_name: r.unique_name,
+            sid: r.sid,
+            buckets,
+        });
+    }
+    Ok(views)
 }
 
 impl Ctx<'_> {
@@ -131,6 +165,7 @@ impl Ctx<'_> {
                     reason: r.reason,
                 })
                 .collect(),
+            rate_limits: Vec::new(),
         }
     }
 

@@ -9,11 +9,14 @@
 //! behind every other. Verify therefore counts the attempt in one short transaction, hashes,
 //! then consumes in a second; the conditional updates make the second step safe.
 
+pub mod attempts;
 mod by_sid;
 mod cancel;
 mod limits;
+pub mod rate_limits;
 mod refusal;
 mod send;
+pub mod settings;
 mod status;
 mod unlock;
 mod verify;

@@ -5,9 +5,11 @@
 use chrono::{DateTime, Utc};
 use rand::CryptoRng;
 
+use super::rate_limits::KeyCheck;
 use super::refusal::Refusal;
 use super::{Ctx, Result, Service, Target, Which};
 use crate::delivery::{DeliveryError, Message, Receipt};
+use crate::domain::rate_limits::RateKey;
 use crate::domain::{Challenge, Channel, Code, Outcome, PhoneNumber, Privilege, State};
 use crate::message::{AppHash, Locale, Segments};
 use crate::store::audit::Event;
@@ -37,6 +39,8 @@ enum Precheck {
     Refused(Refusal),
     /// `resend` with no live verification for this number.
     NotLive,
+    /// A create's `RateLimits` names a rate limit there is none of.
+    UnknownRateLimit(String),
 }
 
 /// The new code's hash and lifetime, made before the write lock is taken.
@@ -56,6 +60,9 @@ struct Ready {
     attempts_left: u32,
     resent: bool,
     expires_at: DateTime<Utc>,
+    /// The app name set through the API (`FriendlyName`), read with the send; `None`: the
+    /// configured one.
+    app_name: Option<String>,
 }
 
 /// The result of the write phase.
@@ -77,10 +84,24 @@ impl Service<'_> {
         channel: Channel,
         wording: Wording<'_>,
     ) -> Result<Outcome> {
+        self.send_keyed(now, rng, phone, channel, wording, &[])
+    }
+
+    /// `send`, counted under the programmable rate limits `keys` names (a Verify create's
+    /// `RateLimits`): refused, audited and not sent when a bucket is full.
+    pub fn send_keyed<R: CryptoRng + ?Sized>(
+        &mut self,
+        now: DateTime<Utc>,
+        rng: &mut R,
+        phone: &PhoneNumber,
+        channel: Channel,
+        wording: Wording<'_>,
+        keys: &[RateKey],
+    ) -> Result<Outcome> {
         if let Some(refused) = self.refuse_unless(Privilege::RunVerifications) {
             return Ok(refused);
         }
-        self.issue(now, rng, phone, channel, wording, Mode::Send)
+        self.issue(now, rng, phone, channel, wording, (Mode::Send, keys))
     }
 
     /// `resend [PHONE]`: a new code for this station's pending verification; the old code stops working
@@ -112,7 +133,14 @@ impl Service<'_> {
             }),
             ..wording
         };
-        self.issue(now, rng, &ch.phone, ch.channel, wording, Mode::Resend)
+        self.issue(
+            now,
+            rng,
+            &ch.phone,
+            ch.channel,
+            wording,
+            (Mode::Resend, &[]),
+        )
     }
 
     fn issue<R: CryptoRng + ?Sized>(
@@ -122,7 +150,7 @@ impl Service<'_> {
         phone: &PhoneNumber,
         channel: Channel,
         wording: Wording<'_>,
-        mode: Mode,
+        (mode, keys): (Mode, &[RateKey]),
     ) -> Result<Outcome> {
         let cx = self.cx;
         let asked = channel;
@@ -130,8 +158,16 @@ impl Service<'_> {
             Ok(c) => c,
             Err(r) => return self.refused(now, phone, r),
         };
-        match self.precheck(now, phone, mode)? {
+        match self.precheck(now, phone, mode, keys)? {
             Precheck::Go => {}
+            Precheck::UnknownRateLimit(name) => {
+                return Ok(Outcome::InvalidInput {
+                    error: format!(
+                        "RateLimits names {}, which is not a rate limit of this service; create it first (POST …/RateLimits)",
+                        crate::sanitize::sanitize(&crate::sanitize::truncate(&name, 64))
+                    ),
+                });
+            }
             Precheck::NotLive => return self.resend_not_live(now, phone),
             Precheck::Refused(r) => return self.refused(now, phone, r),
         }
@@ -146,7 +182,7 @@ impl Service<'_> {
         };
         let issued = self
             .store
-            .transaction(|tx| cx.persist(tx, now, phone, mode, &fresh))?;
+            .transaction(|tx| cx.persist(tx, now, phone, (mode, keys), &fresh))?;
         match issued {
             Issued::Ready(ready) => {
                 let instead_of = (asked != channel).then_some(asked);
@@ -163,9 +199,15 @@ impl Service<'_> {
         now: DateTime<Utc>,
         phone: &PhoneNumber,
         mode: Mode,
+        keys: &[RateKey],
     ) -> Result<Precheck> {
         let cx = self.cx;
         Ok(self.store.snapshot(|tx| {
+            match cx.key_check(tx, now, phone, keys)? {
+                KeyCheck::Fits => {}
+                KeyCheck::Unknown(name) => return Ok(Precheck::UnknownRateLimit(name)),
+                KeyCheck::Over(r) => return Ok(Precheck::Refused(r)),
+            }
             let live = tx
                 .latest_challenge(phone, cx.station())?
                 .filter(|c| c.is_live(now));
@@ -189,6 +231,12 @@ impl Service<'_> {
         ready: &Ready,
     ) -> Result<Outcome> {
         let cx = self.cx;
+        // A name set through the API was checked when it was set; one that no longer passes
+        // (the checks grew stricter) leaves the configured name in force.
+        let renamed = ready
+            .app_name
+            .as_deref()
+            .and_then(|n| cx.composer.with_app_name(n).ok());
         let message = Message {
             to: phone,
             channel,
@@ -197,7 +245,7 @@ impl Service<'_> {
             valid_for_seconds: (ready.expires_at - now).num_seconds(),
             station: cx.station(),
             challenge_id: ready.id,
-            composer: cx.composer,
+            composer: renamed.as_ref().unwrap_or(cx.composer),
             locale: wording.locale,
             app_hash: wording.app_hash,
         };
@@ -245,23 +293,37 @@ impl Ctx<'_> {
         tx: &mut dyn Tx,
         now: DateTime<Utc>,
         phone: &PhoneNumber,
-        mode: Mode,
+        (mode, keys): (Mode, &[RateKey]),
         fresh: &Fresh<'_>,
     ) -> StoreResult<Issued> {
         let live = tx
             .latest_challenge(phone, self.station())?
             .filter(|c| c.is_live(now));
-        if let Some(r) = self.send_refusal(tx, now, phone, live.as_ref())? {
+        // Counted here, under the writers' lock, with the send's own limits: a rate limit
+        // deleted since the pre-check no longer counts.
+        let over = match self.key_check(tx, now, phone, keys)? {
+            KeyCheck::Over(r) => Some(r),
+            KeyCheck::Fits | KeyCheck::Unknown(_) => None,
+        };
+        if let Some(r) = over.map_or_else(
+            || self.send_refusal(tx, now, phone, live.as_ref()),
+            |r| Ok(Some(r)),
+        )? {
             self.record_refusal(tx, now, phone, live.as_ref().map(|c| c.id), &r)?;
             return Ok(Issued::Refused(r));
         }
-        match live {
-            Some(ch) => self.renew(tx, now, phone, &ch, fresh).map(Issued::Ready),
-            None if mode == Mode::Resend => Ok(Issued::NotLive(Outcome::NoPending {
-                phone: Some(phone.clone()),
-            })),
-            None => self.start(tx, now, phone, fresh).map(Issued::Ready),
-        }
+        let mut ready = match live {
+            Some(ch) => self.renew(tx, now, phone, &ch, fresh)?,
+            None if mode == Mode::Resend => {
+                return Ok(Issued::NotLive(Outcome::NoPending {
+                    phone: Some(phone.clone()),
+                }));
+            }
+            None => self.start(tx, now, phone, fresh)?,
+        };
+        self.record_keys(tx, now, keys)?;
+        ready.app_name = tx.server_setting(super::settings::FRIENDLY_NAME)?;
+        Ok(Issued::Ready(ready))
     }
 
     /// A new code for `phone`'s live verification `ch`; its attempt count is kept.
@@ -291,6 +353,7 @@ impl Ctx<'_> {
             attempts_left: ch.attempts_left(),
             resent: true,
             expires_at: fresh.expires_at,
+            app_name: None,
         })
     }
 
@@ -322,6 +385,7 @@ impl Ctx<'_> {
             attempts_left: self.policy.max_attempts,
             resent: false,
             expires_at: fresh.expires_at,
+            app_name: None,
         })
     }
 

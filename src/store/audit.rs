@@ -60,6 +60,8 @@ pub enum Event {
     KeyRevoked,
     /// An admin key approved a verification without its code (`otpd serve`).
     ManuallyApproved,
+    /// An admin changed the service's settings or its programmable rate limits (issue 26).
+    ServiceChanged,
 }
 
 impl Event {
@@ -89,6 +91,7 @@ impl Event {
             Event::KeyCreated => "key_created",
             Event::KeyRevoked => "key_revoked",
             Event::ManuallyApproved => "manually_approved",
+            Event::ServiceChanged => "service_changed",
         }
     }
 
@@ -111,7 +114,8 @@ impl Event {
             | Event::AuditTruncated
             | Event::KeyCreated
             | Event::KeyRevoked
-            | Event::ManuallyApproved => "ok",
+            | Event::ManuallyApproved
+            | Event::ServiceChanged => "ok",
             Event::DeliveryFailed | Event::DeliveryUnknown => "failed",
             Event::Invalid
             | Event::Expired
@@ -126,7 +130,7 @@ impl Event {
         }
     }
 
-    pub const ALL: [Event; 24] = [
+    pub const ALL: [Event; 25] = [
         Event::Sent,
         Event::Resent,
         Event::Delivered,
@@ -151,6 +155,7 @@ impl Event {
         Event::KeyCreated,
         Event::KeyRevoked,
         Event::ManuallyApproved,
+        Event::ServiceChanged,
     ];
 }
 

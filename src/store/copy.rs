@@ -22,10 +22,14 @@ pub enum Table {
     ApiKeys,
     VerificationSids,
     ServerSettings,
+    /// The programmable rate limits, their buckets and the creates counted (issue 26).
+    RateLimits,
+    RateLimitBuckets,
+    RateLimitHits,
 }
 
 impl Table {
-    pub const ALL: [Table; 10] = [
+    pub const ALL: [Table; 13] = [
         Table::Challenges,
         Table::AuditEvents,
         Table::AuditAnchor,
@@ -36,6 +40,9 @@ impl Table {
         Table::ApiKeys,
         Table::VerificationSids,
         Table::ServerSettings,
+        Table::RateLimits,
+        Table::RateLimitBuckets,
+        Table::RateLimitHits,
     ];
 
     /// The table's name in the schema.
@@ -51,6 +58,9 @@ impl Table {
             Table::ApiKeys => "api_keys",
             Table::VerificationSids => "verification_sids",
             Table::ServerSettings => "server_settings",
+            Table::RateLimits => "rate_limits",
+            Table::RateLimitBuckets => "rate_limit_buckets",
+            Table::RateLimitHits => "rate_limit_hits",
         }
     }
 
@@ -125,6 +135,22 @@ impl Table {
             ],
             Table::VerificationSids => &["sid", "challenge_id"],
             Table::ServerSettings => &["name", "value"],
+            Table::RateLimits => &[
+                "sid",
+                "unique_name",
+                "description",
+                "created_at",
+                "updated_at",
+            ],
+            Table::RateLimitBuckets => &[
+                "sid",
+                "rate_limit_sid",
+                "max",
+                "interval_s",
+                "created_at",
+                "updated_at",
+            ],
+            Table::RateLimitHits => &["id", "rate_limit_sid", "value_key", "at"],
         }
     }
 
@@ -268,7 +294,16 @@ mod tests {
                      ('SK' || printf('%032x', 4), 'h', 'kiosk-2', 'station', 1);
                  INSERT INTO verification_sids (sid, challenge_id)
                      SELECT 'VE' || printf('%032x', id), id FROM challenges;
-                 INSERT INTO server_settings (name, value) VALUES ('service_sid', 'VA1');",
+                 INSERT INTO server_settings (name, value) VALUES ('service_sid', 'VA1');
+                 INSERT INTO rate_limits (sid, unique_name, description, created_at, updated_at)
+                     SELECT 'RK' || printf('%032x', id), 'ip' || id, NULL, 1, 2
+                     FROM challenges WHERE id <= 12;
+                 INSERT INTO rate_limit_buckets
+                     (sid, rate_limit_sid, max, interval_s, created_at, updated_at)
+                     SELECT 'BL' || printf('%032x', id), 'RK' || printf('%032x', 3), 5, id, 1, 1
+                     FROM challenges;
+                 INSERT INTO rate_limit_hits (id, rate_limit_sid, value_key, at)
+                     SELECT id * 2, 'RK' || printf('%032x', 3), 'v', id FROM challenges;",
             )
             .unwrap();
         let copied = copy(&mut from, &mut to).unwrap();
@@ -276,7 +311,7 @@ mod tests {
             Copied::Done(t) => t.iter().map(|(_, n)| *n).collect(),
             Copied::TargetNotEmpty => panic!("the new store is empty"),
         };
-        assert_eq!(counts, vec![8, 8, 2, 8, 8, 1, 6, 4, 8, 1]);
+        assert_eq!(counts, vec![8, 8, 2, 8, 8, 1, 6, 4, 8, 1, 4, 8, 8]);
         assert_eq!(all_rows(&to), all_rows(&from));
         assert_eq!(copy(&mut from, &mut to).unwrap(), Copied::TargetNotEmpty);
         assert_eq!(all_rows(&to), all_rows(&from), "nothing written twice");

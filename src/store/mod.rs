@@ -19,6 +19,7 @@ pub mod copy;
 pub mod health;
 pub mod key_seal;
 pub mod postgres;
+pub mod rate_limits;
 pub mod retention;
 pub mod sqlite;
 
@@ -32,6 +33,7 @@ use crate::domain::{Challenge, Channel, Limits, PhoneNumber, State};
 use audit::NewEvent;
 pub use audit_query::AuditTx;
 pub use copy::CopyTx;
+pub use rate_limits::RateTx;
 
 /// How long a writer waits for another terminal's transaction before giving up.
 pub const BUSY_TIMEOUT_MS: u64 = 10_000;
@@ -150,7 +152,7 @@ fn retrying<T>(mut attempt: impl FnMut() -> Result<T>) -> Result<T> {
 /// (`count_attempt`, `consume`, `close`, `reissue`) report whether they changed the row: that,
 /// not an earlier read, is what makes a code single-use. The audit review's and the copier's
 /// methods come with it ([`AuditTx`], [`CopyTx`]).
-pub trait Tx: AuditTx + CopyTx {
+pub trait Tx: AuditTx + CopyTx + RateTx {
     // Verifications.
     /// One verification by id.
     fn challenge(&mut self, id: i64) -> Result<Option<Challenge>>;

@@ -99,6 +99,8 @@ pub enum Limit {
     PrefixHour,
     StationHour,
     GlobalHour,
+    /// A bucket of a programmable rate limit (a create's `RateLimits`, issue 26).
+    RateLimit,
 }
 
 impl Limit {
@@ -116,6 +118,7 @@ impl Limit {
             Limit::PrefixHour => "limits.per_prefix_per_hour",
             Limit::StationHour => "limits.per_station_per_hour",
             Limit::GlobalHour => "limits.global_per_hour",
+            Limit::RateLimit => "RateLimits",
         }
     }
 }
@@ -130,7 +133,7 @@ impl serde::Serialize for Limit {
 /// `Conversion` share a key and are worded alike, so the key reads back as `Paused`.
 impl<'de> serde::Deserialize<'de> for Limit {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        const ALL: [Limit; 13] = [
+        const ALL: [Limit; 14] = [
             Limit::Country,
             Limit::NumberType,
             Limit::FixedLine,
@@ -144,6 +147,7 @@ impl<'de> serde::Deserialize<'de> for Limit {
             Limit::PrefixHour,
             Limit::StationHour,
             Limit::GlobalHour,
+            Limit::RateLimit,
         ];
         let key = String::deserialize(d)?;
         ALL.into_iter()

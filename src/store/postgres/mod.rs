@@ -19,6 +19,7 @@ mod limits;
 mod migrate;
 mod pauses;
 mod pool;
+mod rate_limits;
 mod retention;
 mod session;
 mod tls;

@@ -32,6 +32,11 @@ impl<'c> PgTx<'c> {
     pub(super) fn new(tx: Conn<'c>, path: &'c Path, writes: bool) -> Self {
         PgTx { tx, path, writes }
     }
+
+    /// Runs SQL kept in a sibling file on this transaction, its error naming the database.
+    pub(super) fn run<T>(&mut self, f: impl FnOnce(&mut Conn<'c>) -> PgResult<T>) -> Result<T> {
+        ok(self.path, f(&mut self.tx))
+    }
 }
 
 fn ok<T>(path: &Path, r: PgResult<T>) -> Result<T> {

@@ -12,6 +12,7 @@ mod files;
 pub mod keys;
 pub mod limits;
 pub mod pauses;
+mod rate_limits;
 pub mod retention;
 mod tx;
 
@@ -56,6 +57,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (
         8,
         include_str!("../../../migrations/sqlite/0008_replaced_code.sql"),
+    ),
+    (
+        11,
+        include_str!("../../../migrations/sqlite/0011_rate_limits.sql"),
     ),
 ];
 

@@ -35,8 +35,13 @@ impl<'c> SqliteTx<'c> {
         SqliteTx { tx, path, writes }
     }
 
-    fn ok<T>(&self, r: rusqlite::Result<T>) -> Result<T> {
+    pub(super) fn ok<T>(&self, r: rusqlite::Result<T>) -> Result<T> {
         r.map_err(|e| StoreError::from_sqlite(self.path, &e))
+    }
+
+    /// The transaction's connection, for the SQL kept in sibling files.
+    pub(super) fn conn(&self) -> &rusqlite::Connection {
+        &self.tx
     }
 }
 

@@ -122,6 +122,10 @@ on_both_stores! {
         env.execute("ALTER TABLE api_keys DROP COLUMN mac");
         env.execute("ALTER TABLE challenges DROP COLUMN replaced_hash");
         env.execute("ALTER TABLE challenges DROP COLUMN replaced_expires_at");
+        // (and none of 0011's tables)
+        for t in ["rate_limits", "rate_limit_buckets", "rate_limit_hits"] {
+            env.execute(&format!("DROP TABLE {t}"));
+        }
         env.execute(match env.store() {
             crate::harness::Store::Sqlite => "PRAGMA user_version = 6",
             crate::harness::Store::Postgres => "UPDATE otpd_schema SET version = 6",

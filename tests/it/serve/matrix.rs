@@ -23,6 +23,8 @@ const P: &str = US_E164;
 const UNKNOWN: &str = US2_E164;
 /// A well-formed SID no verification has.
 const UNKNOWN_SID: &str = "VE00000000000000000000000000000000";
+/// A well-formed rate limit SID no rate limit has.
+const UNKNOWN_RATE_LIMIT: &str = "RK00000000000000000000000000000000";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Who {
@@ -107,6 +109,7 @@ impl World {
             .collect();
         match call.method {
             "GET" => self.server.get(&url, Some(self.key(who))),
+            "DELETE" => self.server.delete(&url, Some(self.key(who))),
             _ => self.server.post(&url, Some(self.key(who)), &form),
         }
     }
@@ -117,6 +120,7 @@ fn fill(text: &str, service: &str, sid: &str, phone: &str) -> String {
     text.replace("{ServiceSid}", service)
         .replace("{Sid}", sid)
         .replace("{SID}", sid)
+        .replace("{RateLimitSid}", UNKNOWN_RATE_LIMIT)
         .replace("{P}", phone)
 }
 
@@ -142,6 +146,29 @@ fn calls_for_route(
             (name(" canceled"), vec![("Status", "canceled")]),
             (name(" approved"), vec![("Status", "approved")]),
         ],
+        // Issue 26: the Service, its rate limits and buckets, the attempts.
+        ("GET", "/v2/Services")
+        | ("GET", "/v2/Services/{ServiceSid}")
+        | ("GET", "/v2/Services/{ServiceSid}/RateLimits")
+        | ("GET", "/v2/Services/{ServiceSid}/RateLimits/{RateLimitSid}")
+        | ("DELETE", "/v2/Services/{ServiceSid}/RateLimits/{RateLimitSid}")
+        | ("GET", "/v2/Services/{ServiceSid}/RateLimits/{RateLimitSid}/Buckets")
+        | ("GET", "/v2/Services/{ServiceSid}/RateLimits/{RateLimitSid}/Buckets/{Sid}")
+        | ("DELETE", "/v2/Services/{ServiceSid}/RateLimits/{RateLimitSid}/Buckets/{Sid}")
+        | ("GET", "/v2/Attempts")
+        | ("GET", "/v2/Attempts/Summary")
+        | ("GET", "/v2/Attempts/{Sid}") => vec![(name(""), vec![])],
+        ("POST", "/v2/Services/{ServiceSid}") => vec![(name(""), vec![("FriendlyName", "Acme")])],
+        ("POST", "/v2/Services/{ServiceSid}/RateLimits") => {
+            vec![(name(""), vec![("UniqueName", "end_user_ip_address")])]
+        }
+        ("POST", "/v2/Services/{ServiceSid}/RateLimits/{RateLimitSid}") => {
+            vec![(name(""), vec![("Description", "web")])]
+        }
+        ("POST", "/v2/Services/{ServiceSid}/RateLimits/{RateLimitSid}/Buckets")
+        | ("POST", "/v2/Services/{ServiceSid}/RateLimits/{RateLimitSid}/Buckets/{Sid}") => {
+            vec![(name(""), vec![("Max", "3"), ("Interval", "60")])]
+        }
         ("GET", "/otpd/v1/status") => vec![(name(""), vec![])],
         ("GET", "/otpd/v1/limits") => vec![(name(""), vec![])],
         ("POST", "/otpd/v1/limits") => {
@@ -222,6 +249,16 @@ fn expected(name: &str, who: Who) -> (u16, Option<&'static str>) {
         n if n == format!("POST {svc}/Verifications/{{Sid}} approved") => {
             plain(by(403, 403, 403, 200))
         }
+        // Any key reads the service; only admins change it and its rate limits (an unknown
+        // rate limit or bucket is "not found" to them); auditors and admins read attempts.
+        "GET /v2/Services" => plain(200),
+        n if n == format!("GET {svc}") => plain(200),
+        n if n == format!("POST {svc}") => plain(by(403, 403, 403, 200)),
+        n if n == format!("POST {svc}/RateLimits") => plain(by(403, 403, 403, 201)),
+        n if n == format!("GET {svc}/RateLimits") => plain(by(403, 403, 403, 200)),
+        n if n.contains("/RateLimits/{RateLimitSid}") => plain(by(403, 403, 403, 404)),
+        "GET /v2/Attempts" | "GET /v2/Attempts/Summary" => plain(by(403, 403, 200, 200)),
+        "GET /v2/Attempts/{Sid}" => plain(by(403, 403, 404, 404)),
         "GET /otpd/v1/status" | "GET /otpd/v1/limits" | "POST /otpd/v1/limits" => {
             plain(by(200, 200, 403, 200))
         }
