@@ -519,6 +519,7 @@ impl<P> LimitsView<P> {
             min_sends_for_conversion: self.min_sends_for_conversion,
             locked_numbers: self.locked_numbers,
             would_refuse: self.would_refuse,
+            rate_limits: self.rate_limits,
         })
     }
 }
