@@ -214,6 +214,7 @@ impl App {
                     limits: &app.config.limits,
                     caller,
                     composer: &app.config.message,
+                    events: &app.config.events,
                 },
             );
             Ok(work(

@@ -22,10 +22,12 @@ pub enum Table {
     ApiKeys,
     VerificationSids,
     ServerSettings,
+    /// Verify Events not yet delivered (or parked as failed): the copy delivers them.
+    EventOutbox,
 }
 
 impl Table {
-    pub const ALL: [Table; 10] = [
+    pub const ALL: [Table; 11] = [
         Table::Challenges,
         Table::AuditEvents,
         Table::AuditAnchor,
@@ -36,6 +38,7 @@ impl Table {
         Table::ApiKeys,
         Table::VerificationSids,
         Table::ServerSettings,
+        Table::EventOutbox,
     ];
 
     /// The table's name in the schema.
@@ -51,6 +54,7 @@ impl Table {
             Table::ApiKeys => "api_keys",
             Table::VerificationSids => "verification_sids",
             Table::ServerSettings => "server_settings",
+            Table::EventOutbox => "event_outbox",
         }
     }
 
@@ -125,6 +129,20 @@ impl Table {
             ],
             Table::VerificationSids => &["sid", "challenge_id"],
             Table::ServerSettings => &["name", "value"],
+            Table::EventOutbox => &[
+                "id",
+                "sink",
+                "event_type",
+                "audit_id",
+                "challenge_id",
+                "created_at",
+                "data",
+                "attempts",
+                "next_at",
+                "lease_until",
+                "state",
+                "last_error",
+            ],
         }
     }
 

@@ -152,7 +152,10 @@ pub fn load_rows(c: &mut Conn<'_>, table: Table, rows: &[Row]) -> PgResult<()> {
         let refs: Vec<&(dyn ToSql + Sync)> = args.iter().map(|b| b.as_ref()).collect();
         c.execute(&sql, &refs)?;
     }
-    if matches!(table, Table::Challenges | Table::LimitSends) {
+    if matches!(
+        table,
+        Table::Challenges | Table::LimitSends | Table::EventOutbox
+    ) {
         // Past the largest id loaded: the next insert draws a fresh one.
         let name = table.name();
         c.query_one(

@@ -8,6 +8,7 @@ pub mod audit;
 pub mod audit_query;
 pub mod challenges;
 pub mod copy;
+pub mod events;
 mod files;
 pub mod keys;
 pub mod limits;
@@ -56,6 +57,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (
         8,
         include_str!("../../../migrations/sqlite/0008_replaced_code.sql"),
+    ),
+    (
+        12,
+        include_str!("../../../migrations/sqlite/0012_event_outbox.sql"),
     ),
 ];
 
