@@ -22,10 +22,12 @@ use crate::service::{Ctx, Service, Wording};
 use crate::store::any::AnyStore;
 use crate::store::copy::Copied;
 
+mod events;
 mod executor;
 mod keys;
 mod server;
 mod serving;
+pub use events::{LEASE, SinkStatus};
 pub use executor::Executor;
 pub use keys::CreatedKey;
 pub use serving::Serving;

@@ -176,11 +176,12 @@ pub struct Sids<'a> {
     pub verification_sid: &'a str,
 }
 
-/// The CloudEvents 1.0 envelope (structured mode, JSON) of one stored event: `id` is the audit
-/// row's id (stable across retries, so a receiver can drop duplicates), `source` the service.
+/// The CloudEvents 1.0 envelope (structured mode, JSON) of one stored event: `id` is `EV`, the
+/// audit row's id and the verification's (16 hex digits each; an expiry has no audit row: 0),
+/// the same on every retry so a receiver can drop duplicates; `source` is the service.
 pub fn cloud_event(
     type_string: &str,
-    audit_id: i64,
+    (audit_id, challenge_id): (i64, i64),
     at: DateTime<Utc>,
     stored: &Value,
     sids: &Sids<'_>,
@@ -193,7 +194,7 @@ pub fn cloud_event(
         "specversion": "1.0",
         "type": type_string,
         "source": format!("/otpd/Services/{}", sids.service_sid),
-        "id": format!("EV{audit_id:032x}"),
+        "id": format!("EV{audit_id:016x}{challenge_id:016x}"),
         "time": iso(at),
         "datacontenttype": "application/json",
         "data": data,

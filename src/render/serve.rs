@@ -79,6 +79,11 @@ pub fn note(at: DateTime<Utc>, text: &str, as_json: bool) -> String {
     }
 }
 
+/// A round of the Verify Events task that could not finish (the store unreachable, …).
+pub fn events_problem(detail: &str) -> String {
+    format!("events: {detail}; undelivered events stay queued and are tried again")
+}
+
 /// What the server runs with, known once it has opened its store.
 pub struct Startup {
     pub workers: usize,

@@ -50,6 +50,8 @@ pub struct Shared {
     pub ids: RequestIds,
     /// The access log as JSON lines (`--log-format json`).
     pub json_log: bool,
+    /// Twilio's status callbacks (`[twilio] status_callback_url`), when taken.
+    pub callbacks: Option<super::twilio_status::Callbacks>,
 }
 
 /// Request ids: `PREFIX-N`, the prefix random per run (two runs' ids never collide in one
@@ -134,6 +136,9 @@ pub const ROUTES: &[Route] = &[
     route("GET", "/otpd/v1/audit", || get(ext_audit)),
     route("POST", "/otpd/v1/audit", || post(ext_audit)),
     route("POST", "/otpd/v1/execute", || post(ext_execute)),
+    route("POST", "/otpd/v1/twilio/status", || {
+        post(super::twilio_status::callback)
+    }),
     route("GET", "/healthz", || get(healthz)),
     route("GET", "/metrics", || get(metrics)),
 ];
