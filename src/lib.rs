@@ -128,9 +128,11 @@ fn dispatch(cli: Cli, env: &Env, out: &mut dyn Write) -> Result<u8, Error> {
     }
     let (config, dirs) = cli::load_config(&cli.global, env, cli.json_log())?;
     let command = cli.command.unwrap_or(Command::Repl);
-    if let (Some(r), Command::Serve { .. } | Command::Keys { .. }) = (&config.remote, &command) {
+    if let (Some(r), Command::Serve { .. } | Command::Keys { .. } | Command::Events { .. }) =
+        (&config.remote, &command)
+    {
         return Err(Error::Usage(format!(
-            "otpd serve and otpd keys run where the database is, not through a server ({}): unset --server / OTPD_SERVER / [remote] url",
+            "otpd serve, otpd keys and otpd events run where the database is, not through a server ({}): unset --server / OTPD_SERVER / [remote] url",
             r.url
         )));
     }
@@ -158,5 +160,8 @@ fn dispatch(cli: Cli, env: &Env, out: &mut dyn Write) -> Result<u8, Error> {
             };
             serve::keys::run(config, action, json, out)
         }
+        Command::Events {
+            action: cli::EventsCommand::Status,
+        } => serve::events::status(config, json, out),
     }
 }

@@ -120,6 +120,14 @@ fn run(
     }
 }
 
+/// `otpd events status [--json]`: each sink's queue, read from the store.
+pub fn status(config: Config, json: bool, out: &mut dyn std::io::Write) -> Result<u8, Error> {
+    let sinks = App::for_process(config)?.events_status()?;
+    let text = crate::render::events::events_status(&sinks, json);
+    writeln!(out, "{text}").map_err(Error::Output)?;
+    Ok(crate::render::events::exit_status(&sinks))
+}
+
 /// The HTTP client events are posted with: no redirects (a signed body goes where it was
 /// configured to, nowhere else), no proxy for plain http to this machine, the per-request
 /// timeout of `[events] timeout_seconds`.
