@@ -136,9 +136,7 @@ pub const ROUTES: &[Route] = &[
     route("GET", "/otpd/v1/audit", || get(ext_audit)),
     route("POST", "/otpd/v1/audit", || post(ext_audit)),
     route("POST", "/otpd/v1/execute", || post(ext_execute)),
-    route("POST", "/otpd/v1/twilio/status", || {
-        post(super::twilio_status::callback)
-    }),
+    route("POST", "/otpd/v1/twilio/status", || post(twilio_status)),
     route("GET", "/healthz", || get(healthz)),
     route("GET", "/metrics", || get(metrics)),
 ];
@@ -283,6 +281,18 @@ async fn ext_execute(State(s): St, h: HeaderMap, b: Body) -> Response {
     let service = s.service_sid.clone();
     s.call(&service, &h, b, params::EXECUTE, exec::execute)
         .await
+}
+
+/// Twilio's status callbacks: authenticated by Twilio's signature, not by a key.
+async fn twilio_status(State(s): St, h: HeaderMap, b: Body) -> Response {
+    let cx = super::twilio_status::Ctx {
+        callbacks: s.callbacks.as_ref(),
+        metrics: &s.metrics,
+        pool: &s.pool,
+        body_timeout: s.body_timeout,
+        body_limit: BODY_LIMIT,
+    };
+    super::twilio_status::callback(cx, h, b).await
 }
 
 /// A read on the probe's own connection, on a blocking thread of its own: it never queues

@@ -4,17 +4,16 @@
 //! updates the verification's delivery status at once (and queues its event), so a kiosk or
 //! a `status` sees `undelivered` without polling Twilio — polling stays the fallback.
 
-use std::sync::Arc;
+use std::time::Duration;
 
 use axum::body::Body;
-use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use secrecy::{ExposeSecret, SecretString};
 
 use super::errors::ApiError;
-use super::pool::Refused;
-use super::routes::{BODY_LIMIT, Shared};
+use super::metrics::Metrics;
+use super::pool::{Pool, Refused};
 use crate::crypto::signatures::twilio_valid;
 use crate::service::Reported;
 
@@ -57,14 +56,23 @@ fn fields(body: &[u8]) -> Option<(String, String, Option<u32>)> {
     Some((sid, status, code))
 }
 
-pub async fn callback(State(s): State<Arc<Shared>>, headers: HeaderMap, body: Body) -> Response {
-    let Some(cb) = s.callbacks.clone() else {
+/// The server's parts a callback uses.
+pub struct Ctx<'a> {
+    pub callbacks: Option<&'a Callbacks>,
+    pub metrics: &'a Metrics,
+    pub pool: &'a Pool,
+    pub body_timeout: Duration,
+    pub body_limit: usize,
+}
+
+pub async fn callback(s: Ctx<'_>, headers: HeaderMap, body: Body) -> Response {
+    let Some(cb) = s.callbacks else {
         return ApiError::callbacks_off().into_response();
     };
-    let read = axum::body::to_bytes(body, BODY_LIMIT);
+    let read = axum::body::to_bytes(body, s.body_limit);
     let bytes = match tokio::time::timeout(s.body_timeout, read).await {
         Ok(Ok(b)) => b,
-        Ok(Err(_)) => return ApiError::too_large(BODY_LIMIT).into_response(),
+        Ok(Err(_)) => return ApiError::too_large(s.body_limit).into_response(),
         Err(_) => return ApiError::invalid("the body was too slow to arrive").into_response(),
     };
     let signature = headers
