@@ -35,13 +35,17 @@ impl App {
     pub fn lease_events(&mut self, limit: usize) -> Result<Vec<OutboxRow>, Error> {
         let now = self.now();
         Ok(self
-            .store.backend()
+            .store
+            .backend()
             .transaction(|tx| tx.lease_events(now, now + LEASE, limit))?)
     }
 
     /// The sink accepted `row`.
     pub fn event_delivered(&mut self, row: &OutboxRow) -> Result<(), Error> {
-        Ok(self.store.backend().transaction(|tx| tx.event_delivered(row.id))?)
+        Ok(self
+            .store
+            .backend()
+            .transaction(|tx| tx.event_delivered(row.id))?)
     }
 
     /// Sending `row` failed with `error`: retried after its back-off, or parked as failed once
@@ -56,7 +60,8 @@ impl App {
         let next = (attempts < cfg.max_attempts)
             .then(|| self.clock.now() + backoff(cfg.retry_base, attempts));
         let error = crate::sanitize::sanitize(error);
-        self.store.backend()
+        self.store
+            .backend()
             .transaction(|tx| tx.event_failed(row.id, attempts, next, &error))?;
         Ok(next)
     }
@@ -64,7 +69,13 @@ impl App {
     /// Every sink's queue: the configured ones (empty or not) first, in their order, then any
     /// other URL events are still queued for.
     pub fn events_status(&mut self) -> Result<Vec<SinkStatus>, Error> {
-        let sinks: Vec<String> = self.config.events.sinks.iter().map(|s| s.url.clone()).collect();
+        let sinks: Vec<String> = self
+            .config
+            .events
+            .sinks
+            .iter()
+            .map(|s| s.url.clone())
+            .collect();
         Ok(self.store.backend().snapshot(|tx| {
             let mut queued = tx.outbox_backlog()?;
             let mut out = Vec::new();

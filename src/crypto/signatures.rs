@@ -47,7 +47,10 @@ pub fn twilio_valid(token: &[u8], url: &str, body: &[u8], signature: &str) -> bo
         .map(|(_, v)| v.into_owned());
     let params: Vec<(String, String)> = match &body_hash {
         Some(expected) => {
-            if !constant_eq(hex::encode(Sha256::digest(body)).as_bytes(), expected.as_bytes()) {
+            if !constant_eq(
+                hex::encode(Sha256::digest(body)).as_bytes(),
+                expected.as_bytes(),
+            ) {
                 return false;
             }
             Vec::new()

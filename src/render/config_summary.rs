@@ -188,7 +188,9 @@ fn events_summary(e: &crate::config::events::EventsConfig) -> String {
         e.timeout.as_secs()
     );
     if e.sinks.is_empty() {
-        return format!("\nevents           no sinks ([[events.sink]]): no Verify Events are pushed; {bounds}");
+        return format!(
+            "\nevents           no sinks ([[events.sink]]): no Verify Events are pushed; {bounds}"
+        );
     }
     let sinks: Vec<String> = e
         .sinks

@@ -10,11 +10,7 @@ use crate::sanitize::sanitize;
 
 /// The exit status: 1 when any sink has events parked as failed or dropped, else 0.
 pub fn exit_status(sinks: &[SinkStatus]) -> u8 {
-    u8::from(
-        sinks
-            .iter()
-            .any(|s| s.backlog.failed > 0 || s.dropped > 0),
-    )
+    u8::from(sinks.iter().any(|s| s.backlog.failed > 0 || s.dropped > 0))
 }
 
 pub fn events_status(sinks: &[SinkStatus], json: bool) -> String {

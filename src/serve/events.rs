@@ -201,7 +201,9 @@ pub fn tick(
     counters
         .parked
         .store(sum(&|s| s.backlog.failed), Ordering::Relaxed);
-    counters.dropped.store(sum(&|s| s.dropped), Ordering::Relaxed);
+    counters
+        .dropped
+        .store(sum(&|s| s.dropped), Ordering::Relaxed);
     Ok(round)
 }
 

@@ -332,7 +332,10 @@ impl EventsTx for PgTx<'_> {
         lease_until: DateTime<Utc>,
         limit: usize,
     ) -> Result<Vec<OutboxRow>> {
-        ok(self.path, events::lease(&mut self.tx, now, lease_until, limit))
+        ok(
+            self.path,
+            events::lease(&mut self.tx, now, lease_until, limit),
+        )
     }
     fn event_delivered(&mut self, id: i64) -> Result<()> {
         ok(self.path, events::delivered(&mut self.tx, id))

@@ -154,7 +154,10 @@ fn calls_for_route(
         ("GET", "/healthz") | ("GET", "/metrics") => vec![(name(""), vec![])],
         ("POST", "/otpd/v1/twilio/status") => vec![(
             name(""),
-            vec![("MessageSid", "SM00000000000000000000000000000000"), ("MessageStatus", "undelivered")],
+            vec![
+                ("MessageSid", "SM00000000000000000000000000000000"),
+                ("MessageStatus", "undelivered"),
+            ],
         )],
         _ => panic!("the matrix states nothing for {method} {path}: add its answers"),
     }
