@@ -197,3 +197,78 @@ fn sink(
         types,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn load(text: &str) -> Result<EventsConfig, String> {
+        let raw: RawEvents = toml::from_str(text).map_err(|e| e.to_string())?;
+        events(raw, &|p| p).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn no_table_means_no_sinks_and_the_defaults() {
+        let e = load("").unwrap();
+        assert!(e.sinks.is_empty());
+        assert_eq!((e.max_pending, e.max_attempts), (10_000, 10));
+    }
+
+    #[test]
+    fn bad_sinks_are_refused_with_one_line_naming_the_key() {
+        let cases = [
+            ("[[sink]]\nsecret_file = \"x\"\n", "missing its url"),
+            (
+                "[[sink]]\nurl = \"http://hooks.example/otpd\"\nsecret_file = \"x\"\n",
+                "events.sink.url = \"http://hooks.example/otpd\": use https (plain http only to this machine",
+            ),
+            (
+                "[[sink]]\nurl = \"https://u:p@hooks.example/\"\nsecret_file = \"x\"\n",
+                "put no credentials in the URL",
+            ),
+            (
+                "[[sink]]\nurl = \"https://hooks.example/\"\n",
+                "missing its secret_file",
+            ),
+            (
+                "[[sink]]\nurl = \"https://hooks.example/\"\nsecret_file = \"/nonexistent/otpd-sink.secret\"\n",
+                "cannot use events.sink.secret_file /nonexistent/otpd-sink.secret",
+            ),
+            (
+                "max_attempts = 0\n",
+                "events.max_attempts = 0: use 1..=100 attempts",
+            ),
+        ];
+        for (text, expected) in cases {
+            let e = load(text).unwrap_err();
+            assert!(e.contains(expected), "{text}: {e}");
+            assert!(!e.contains('\n'), "{e}");
+        }
+    }
+
+    #[test]
+    fn types_take_short_names_or_twilios_strings() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("s");
+        std::fs::write(&file, "secret\n").unwrap();
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let text = format!(
+            "[[sink]]\nurl = \"http://[::1]:9/hook\"\nsecret_file = \"{}\"\ntypes = [\"approved\", \"com.twilio.accountsecurity.verify.verification.expired\"]\n",
+            file.display()
+        );
+        let e = load(&text).unwrap();
+        let s = &e.sinks[0];
+        assert!(s.wants(Kind::Approved) && s.wants(Kind::Expired));
+        assert!(!s.wants(Kind::Pending));
+        assert!(!format!("{s:?}").contains("secret\""), "{s:?}");
+        let bad = text.replace("\"approved\"", "\"approve\"");
+        let e = load(&bad).unwrap_err();
+        assert!(
+            e.contains(
+                "use pending, approved, canceled, expired, max_attempts_reached, delivery_status"
+            ),
+            "{e}"
+        );
+    }
+}

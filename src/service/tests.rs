@@ -17,6 +17,7 @@ use crate::delivery::RecordingDelivery;
 use crate::domain::{Channel, Code, Limits, Outcome, PhoneNumber, Policy};
 use crate::store::Store;
 
+mod events;
 mod ledger;
 mod sends;
 mod settle;
