@@ -25,3 +25,6 @@ base=$(sed -n 's/^listening on //p' "$tmp/serve.out")
 service=$(sed -n 's/^service //p' "$tmp/serve.out")
 "$tmp/venv/bin/python" tests/twilio_client/check.py "$base" "$service" "$(field sid)" "$(field secret)" \
     "$tmp/outbox.jsonl" || { cat "$tmp/serve.err" >&2; exit 1; }
+# Issue 26, part B: status callbacks signed by twilio-python's RequestValidator, and Verify
+# Events at a signed sink (the script starts its own server, fake Twilio and sink).
+"$tmp/venv/bin/python" tests/twilio_client/callbacks_check.py target/debug/otpd
