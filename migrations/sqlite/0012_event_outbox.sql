@@ -19,5 +19,7 @@ CREATE TABLE event_outbox (
 );
 CREATE INDEX event_outbox_due ON event_outbox (state, next_at);
 CREATE INDEX event_outbox_sink ON event_outbox (sink, state);
--- Twilio's status callbacks name the message or call by its SID.
+-- Twilio's status callbacks name the message or call by its SID; the expiry sweep looks for
+-- pending verifications by expiry.
 CREATE INDEX challenges_provider_ref ON challenges (provider_ref);
+CREATE INDEX challenges_pending_expiry ON challenges (state, expires_at);

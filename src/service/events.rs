@@ -100,6 +100,19 @@ impl Service<'_> {
         if cx.events.sinks.is_empty() {
             return Ok(0);
         }
+        // Most sweeps find nothing: a read decides, so an idle server takes no write lock.
+        let due = self
+            .store
+            .snapshot(|tx| match tx.server_setting(SWEPT_UNTIL)? {
+                None => Ok(true),
+                Some(after) => {
+                    let after = crate::clock::from_ms(after.parse().unwrap_or(0));
+                    Ok(after < now && !tx.expired_between(after, now)?.is_empty())
+                }
+            })?;
+        if !due {
+            return Ok(0);
+        }
         Ok(self.store.transaction(|tx| {
             let now_ms = crate::clock::to_ms(now).to_string();
             let Some(after) = tx.server_setting(SWEPT_UNTIL)? else {

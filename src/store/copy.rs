@@ -286,7 +286,11 @@ mod tests {
                      ('SK' || printf('%032x', 4), 'h', 'kiosk-2', 'station', 1);
                  INSERT INTO verification_sids (sid, challenge_id)
                      SELECT 'VE' || printf('%032x', id), id FROM challenges;
-                 INSERT INTO server_settings (name, value) VALUES ('service_sid', 'VA1');",
+                 INSERT INTO server_settings (name, value) VALUES ('service_sid', 'VA1');
+                 INSERT INTO event_outbox (id, sink, event_type, audit_id, challenge_id,
+                     created_at, data, next_at)
+                     SELECT id * 2, 'https://hooks.example/otpd', 'pending', id + 40, id,
+                         created_at, '{}', created_at FROM challenges WHERE id <= 12;",
             )
             .unwrap();
         let copied = copy(&mut from, &mut to).unwrap();
@@ -294,7 +298,7 @@ mod tests {
             Copied::Done(t) => t.iter().map(|(_, n)| *n).collect(),
             Copied::TargetNotEmpty => panic!("the new store is empty"),
         };
-        assert_eq!(counts, vec![8, 8, 2, 8, 8, 1, 6, 4, 8, 1]);
+        assert_eq!(counts, vec![8, 8, 2, 8, 8, 1, 6, 4, 8, 1, 4]);
         assert_eq!(all_rows(&to), all_rows(&from));
         assert_eq!(copy(&mut from, &mut to).unwrap(), Copied::TargetNotEmpty);
         assert_eq!(all_rows(&to), all_rows(&from), "nothing written twice");
