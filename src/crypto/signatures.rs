@@ -69,24 +69,20 @@ pub fn twilio_valid(token: &[u8], url: &str, body: &[u8], signature: &str) -> bo
     })
 }
 
-/// `url` with its port written out (443 for https, 80 for http) when it has none.
+/// `url` with its port written out (443 for https, 80 for http) when it has none. The url
+/// crate drops a scheme's default port when one is set, so it is written in by hand.
 fn with_default_port(url: &reqwest::Url) -> String {
-    let mut u = url.clone();
-    if u.port().is_none()
-        && let Some(p) = u.port_or_known_default()
-    {
-        // The url crate drops a scheme's default port when set: write it by hand.
-        let text = u.to_string();
-        let host = u.host_str().unwrap_or_default().to_string();
-        let marker = format!("{}://{host}", u.scheme());
-        let start = text.find(&marker).map(|i| i + marker.len());
-        return match start {
-            Some(i) if !text.contains('@') => format!("{}:{p}{}", &text[..i], &text[i..]),
-            _ => text,
-        };
+    let text = url.to_string();
+    let (None, Some(port), Some(host)) = (url.port(), url.port_or_known_default(), url.host_str())
+    else {
+        return text;
+    };
+    let origin = format!("{}://{host}", url.scheme());
+    match text.strip_prefix(&origin) {
+        Some(rest) => format!("{origin}:{port}{rest}"),
+        // User information before the host: left as it is.
+        None => text,
     }
-    let _ = u.set_port(u.port());
-    u.to_string()
 }
 
 /// `url` without a port.
