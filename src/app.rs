@@ -22,11 +22,13 @@ use crate::service::{Ctx, Service, Wording};
 use crate::store::any::AnyStore;
 use crate::store::copy::Copied;
 
+mod events;
 mod executor;
 mod keys;
 mod server;
 mod serving;
 mod verify_admin;
+pub use events::{LEASE, SinkStatus};
 pub use executor::Executor;
 pub use keys::CreatedKey;
 pub use serving::Serving;
@@ -227,6 +229,7 @@ impl App {
                     limits: &app.config.limits,
                     caller,
                     composer: &app.config.message,
+                    events: &app.config.events,
                 },
             );
             Ok(work(

@@ -179,6 +179,18 @@ pub enum Command {
         #[command(subcommand)]
         action: KeysCommand,
     },
+    /// Verify Events pushed to webhook sinks ([[events.sink]]) by otpd serve
+    Events {
+        #[command(subcommand)]
+        action: EventsCommand,
+    },
+}
+
+/// `otpd events …`.
+#[derive(Debug, Subcommand)]
+pub enum EventsCommand {
+    /// What each sink has pending, failed or dropped (exit status 1 if any failed or dropped)
+    Status,
 }
 
 /// `otpd serve --log-format`.

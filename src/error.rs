@@ -53,7 +53,7 @@ pub enum Usage {
     BadValue { flag: &'static str, detail: String },
     /// `--since` is not earlier than `--until`.
     SinceNotBeforeUntil,
-    /// `otpd serve` / `otpd keys` asked through a remote server.
+    /// `otpd serve` / `otpd keys` / `otpd events` asked through a remote server.
     ServerCommandThroughServer { url: String },
     /// A command that needs the database run with `--server`.
     LocalCommandThroughServer { url: String },
@@ -90,6 +90,12 @@ pub enum StartError {
     },
     BoundAddress(std::io::Error),
     Signals(std::io::Error),
+    /// The Verify Events delivery thread (`None`: it stopped before saying it was ready).
+    EventsThread(Option<std::io::Error>),
+    /// The events' HTTP client (TLS set-up); reqwest's words.
+    EventsClient {
+        detail: String,
+    },
 }
 
 impl From<StartError> for Error {
@@ -176,13 +182,18 @@ impl std::error::Error for Error {
                 | StartError::Runtime(e)
                 | StartError::Listen { source: e, .. }
                 | StartError::BoundAddress(e)
-                | StartError::Signals(e),
+                | StartError::Signals(e)
+                | StartError::EventsThread(Some(e)),
             ) => Some(e),
             Error::Init(InitError::Exists(_))
             | Error::TwilioUnchecked
             | Error::KioskShowsCodes
             | Error::Usage(_)
-            | Error::Start(StartError::WorkerThread(None))
+            | Error::Start(
+                StartError::WorkerThread(None)
+                | StartError::EventsThread(None)
+                | StartError::EventsClient { .. },
+            )
             | Error::Remote(_) => None,
         }
     }

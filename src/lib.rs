@@ -128,7 +128,9 @@ fn dispatch(cli: Cli, env: &Env, out: &mut dyn Write) -> Result<u8, Error> {
     }
     let (config, dirs) = cli::load_config(&cli.global, env, cli.json_log())?;
     let command = cli.command.unwrap_or(Command::Repl);
-    if let (Some(r), Command::Serve { .. } | Command::Keys { .. }) = (&config.remote, &command) {
+    if let (Some(r), Command::Serve { .. } | Command::Keys { .. } | Command::Events { .. }) =
+        (&config.remote, &command)
+    {
         return Err(error::Usage::ServerCommandThroughServer { url: r.url.clone() }.into());
     }
     match command {
@@ -155,5 +157,8 @@ fn dispatch(cli: Cli, env: &Env, out: &mut dyn Write) -> Result<u8, Error> {
             };
             serve::keys::run(config, action, json, out)
         }
+        Command::Events {
+            action: cli::EventsCommand::Status,
+        } => serve::events::status(config, json, out),
     }
 }

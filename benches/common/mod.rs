@@ -79,6 +79,7 @@ impl Fixture {
             policy,
             caller: &self.caller,
             composer: composer(),
+            events: events(),
         }
     }
 
@@ -155,6 +156,12 @@ pub fn phones(n: usize) -> Vec<PhoneNumber> {
 fn composer() -> &'static otpd::message::Composer {
     static C: std::sync::OnceLock<otpd::message::Composer> = std::sync::OnceLock::new();
     C.get_or_init(|| otpd::message::Composer::new(&Default::default()).expect("defaults"))
+}
+
+/// No `[events]` sinks, built once.
+fn events() -> &'static otpd::config::events::EventsConfig {
+    static E: std::sync::OnceLock<otpd::config::events::EventsConfig> = std::sync::OnceLock::new();
+    E.get_or_init(Default::default)
 }
 
 /// Appends `rows` varied events (spread over the last 30 days, 2,000 numbers, 8 stations) to

@@ -17,6 +17,7 @@ use crate::domain::{Channel, Limits, Policy};
 
 pub mod database;
 pub mod env;
+pub mod events;
 mod limits;
 mod message;
 pub mod origin;
@@ -130,6 +131,7 @@ pub struct Config {
     /// `[remote]` (`--server`, `OTPD_SERVER`): work through `otpd serve`; `None`: the local
     /// database.
     pub remote: Option<remote::RemoteConfig>,
+    pub events: events::EventsConfig,
     /// `NO_COLOR` was set (and not empty): the prompt prints no colour.
     pub no_color: bool,
     /// The instant the clock is pinned to (`OTPD_FAKE_NOW`, debug builds only; see
@@ -382,6 +384,7 @@ impl Config {
                 server::server(Default::default(), &Env::default())
             })
             .expect("the default [server] is valid");
+        let events = events::events(raw.events, &relative).map_err(&mut note);
         let remote = remote::remote(raw.remote, o.server.as_deref(), env, &relative)
             .unwrap_or_else(|e| {
                 note(e);
@@ -454,6 +457,7 @@ impl Config {
             message: composer,
             server,
             remote,
+            events: events.unwrap_or_default(),
             no_color: env.no_color,
             fake_now: env.fake_now.as_deref().and_then(instant),
         };

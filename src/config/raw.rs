@@ -39,6 +39,8 @@ pub(super) struct RawConfig {
     pub(super) server: super::server::RawServer,
     #[serde(default)]
     pub(super) remote: super::remote::RawRemote,
+    #[serde(default)]
+    pub(super) events: super::events::RawEvents,
 }
 
 /// `database = "PATH-or-URL"`, or a `[database]` table with `url`, `password_file`,

@@ -31,6 +31,7 @@ pub struct RawTwilio {
     api_base: Option<String>,
     timeout_seconds: Option<i64>,
     retry_base_ms: Option<i64>,
+    status_callback_url: Option<String>,
 }
 
 /// How otpd authenticates to Twilio (HTTP Basic). `Debug` never shows the secret.
@@ -108,6 +109,10 @@ pub struct TwilioConfig {
     pub api_base: String,
     pub timeout: Duration,
     pub retry_base: Duration,
+    /// The public URL of `otpd serve`'s `POST /otpd/v1/twilio/status`, sent as `StatusCallback`.
+    pub status_callback_url: Option<String>,
+    /// The auth token Twilio signs its callbacks with (given even beside an API key).
+    pub callback_token: Option<SecretString>,
 }
 
 /// Whether `s` is a Twilio SID: the two-letter `prefix` and 32 hexadecimal digits.
@@ -304,7 +309,14 @@ impl TwilioConfig {
     ) -> Result<TwilioConfig, ConfigError> {
         let mut missing: Vec<String> = Vec::new();
         let account_sid = account_sid(&raw, env, &mut missing)?;
-        let credentials = credentials(&raw, env, relative, &mut missing)?;
+        let (credentials, token) = credentials(&raw, env, relative, &mut missing)?;
+        let status_callback_url = match raw.status_callback_url.as_deref() {
+            Some(v) => Some(callback_url(v)?),
+            None => None,
+        };
+        if status_callback_url.is_some() && token.is_none() {
+            missing.push("the auth token Twilio signs its status callbacks with (twilio.status_callback_url needs TWILIO_AUTH_TOKEN or twilio.auth_token_file, even beside an API key)".into());
+        }
         let senders = senders(&raw, env, channel, &mut missing)?;
 
         let api_base = match (&env.api_base, &raw.api_base) {
@@ -337,6 +349,8 @@ impl TwilioConfig {
                 api_base,
                 timeout: Duration::from_secs(timeout),
                 retry_base: Duration::from_millis(retry_base),
+                status_callback_url,
+                callback_token: token,
             }),
             _ => Err(ConfigError::Missing {
                 what: "the twilio delivery".into(),
@@ -380,7 +394,7 @@ fn credentials(
     env: &TwilioEnv,
     relative: &dyn Fn(PathBuf) -> PathBuf,
     missing: &mut Vec<String>,
-) -> Result<Option<Credentials>, ConfigError> {
+) -> Result<(Option<Credentials>, Option<SecretString>), ConfigError> {
     let api_key = match (&env.api_key, &raw.api_key) {
         (Some(v), _) => Some(("TWILIO_API_KEY", v.trim().to_string())),
         (None, Some(v)) => Some(("twilio.api_key", v.trim().to_string())),
@@ -421,7 +435,8 @@ fn credentials(
         }
         (None, None) => None,
     };
-    Ok(match (api_key, api_secret, auth_token) {
+    let token = auth_token.as_ref().map(|(t, _)| t.clone());
+    let credentials = match (api_key, api_secret, auth_token) {
         (Some(key), Some((secret, source)), _) => Some(Credentials::ApiKey {
             key,
             secret,
@@ -448,7 +463,25 @@ fn credentials(
             );
             None
         }
-    })
+    };
+    Ok((credentials, token))
+}
+
+/// `twilio.status_callback_url`: where Twilio posts delivery statuses (this server's
+/// `/otpd/v1/twilio/status`, as the world reaches it).
+fn callback_url(raw: &str) -> Result<String, ConfigError> {
+    let expected = "the public http(s) URL of this server's /otpd/v1/twilio/status, e.g. https://otpd.example.com/otpd/v1/twilio/status, without user or fragment";
+    let url = reqwest::Url::parse(raw.trim())
+        .map_err(|_| bad("twilio.status_callback_url", raw, expected))?;
+    if !matches!(url.scheme(), "http" | "https")
+        || url.host().is_none()
+        || !url.username().is_empty()
+        || url.password().is_some()
+        || url.fragment().is_some()
+    {
+        return Err(bad("twilio.status_callback_url", raw, expected));
+    }
+    Ok(url.to_string())
 }
 
 /// Who messages come from.

@@ -20,6 +20,7 @@ use crate::domain::Code;
 use crate::secret_file;
 
 mod memory;
+pub mod signatures;
 
 pub use memory::{bound_concurrent_hashes, hashes as argon2_hashes, held as argon2_memory_held};
 

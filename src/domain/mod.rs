@@ -5,6 +5,7 @@ pub mod caller;
 pub mod challenge;
 pub mod channel;
 pub mod code;
+pub mod events;
 mod formatting;
 pub mod limits;
 pub mod number_type;

@@ -137,18 +137,80 @@ impl Kiosk<'_> {
             self.screen.redraw()?;
             got = self.input.next(idle, self.signals)?;
         }
-        Ok(match got {
-            Got::Dropped | Got::Idle => Answer::End(End::Reset),
-            Got::Hangup => Answer::End(End::Hangup),
-            Got::Line(Input::Line(l)) => match check_line(&l) {
-                Ok(()) => Answer::Text(l.trim().to_string()),
-                Err(_) => Answer::Bad,
-            },
-            Got::Line(Input::Refused(_)) => Answer::Bad,
-            Got::Line(Input::Interrupted | Input::Eof) => Answer::End(End::Hangup),
-        })
+        Ok(answer(got))
     }
 
+    /// [`Kiosk::ask`] at the code step: while the visitor has not answered, looks at the
+    /// delivery every [`WATCH`]; once the provider reports the code undelivered (a Twilio
+    /// status callback stores that at once), offers a voice call, once, if this kiosk offers
+    /// calls and the code did not go by one.
+    fn ask_watching(
+        &mut self,
+        question: &str,
+        phone: &PhoneNumber,
+        watch: &mut Watch,
+    ) -> Result<Answer, Error> {
+        self.screen.ask(question)?;
+        let until = Instant::now() + Duration::from_secs(self.cfg.idle_seconds);
+        loop {
+            let left = until.saturating_duration_since(Instant::now());
+            let watching = !watch.offered
+                && watch.channel != Channel::Call
+                && self.cfg.channels.contains(&Channel::Call);
+            let slice = if watching { left.min(WATCH) } else { left };
+            match self.input.next(slice, self.signals)? {
+                Got::Dropped => self.screen.redraw()?,
+                Got::Idle if watching && Instant::now() < until => {
+                    if self.undelivered(phone) {
+                        watch.offered = true;
+                        self.line(&self.texts().undelivered(watch.channel))?;
+                        self.screen.ask(question)?;
+                    }
+                }
+                got => return Ok(answer(got)),
+            }
+        }
+    }
+
+    /// Whether the provider said the code for `phone` was not delivered.
+    fn undelivered(&mut self, phone: &PhoneNumber) -> bool {
+        let status = self.app.execute(&Request::Status {
+            phone: Some(phone.clone()),
+        });
+        match status {
+            Ok(Outcome::Status { pending }) => pending
+                .first()
+                .is_some_and(|v| crate::domain::events::is_failed_delivery(&v.delivery_status)),
+            _ => false,
+        }
+    }
+}
+
+/// How often the code step looks at the delivery while the visitor has not answered.
+const WATCH: Duration = Duration::from_secs(5);
+
+/// The code step's view of its delivery: the channel the code went by, and whether a call was
+/// offered already.
+struct Watch {
+    channel: Channel,
+    offered: bool,
+}
+
+/// A wait's result as the visitor's answer.
+fn answer(got: Got) -> Answer {
+    match got {
+        Got::Dropped | Got::Idle => Answer::End(End::Reset),
+        Got::Hangup => Answer::End(End::Hangup),
+        Got::Line(Input::Line(l)) => match check_line(&l) {
+            Ok(()) => Answer::Text(l.trim().to_string()),
+            Err(_) => Answer::Bad,
+        },
+        Got::Line(Input::Refused(_)) => Answer::Bad,
+        Got::Line(Input::Interrupted | Input::Eof) => Answer::End(End::Hangup),
+    }
+}
+
+impl Kiosk<'_> {
     /// What the visitor reads for an outcome: their language's sentence, or the operator's
     /// (reworded where it would show internals) for one a visitor should not meet.
     fn outcome_text(&self, o: &Outcome) -> String {
@@ -220,7 +282,7 @@ impl Kiosk<'_> {
             if matches!(
                 sent,
                 Some(Outcome::Sent { .. } | Outcome::DeliveryUnknown { .. })
-            ) && let Some(end) = self.ask_code(&phone)?
+            ) && let Some(end) = self.ask_code(&phone, channel)?
             {
                 return Ok(end);
             }
@@ -281,12 +343,17 @@ impl Kiosk<'_> {
     }
 
     /// The code step. `None`: the verification cannot go on (expired, locked…), start again.
-    fn ask_code(&mut self, phone: &PhoneNumber) -> Result<Option<End>, Error> {
+    fn ask_code(&mut self, phone: &PhoneNumber, channel: Channel) -> Result<Option<End>, Error> {
         let cooldown = self.app.config().policy.resend_cooldown;
         let mut sent_at = self.app.now();
+        let mut watch = Watch {
+            channel,
+            offered: false,
+        };
         loop {
             let resend_allowed = self.app.now() - sent_at >= cooldown;
-            let answer = self.ask(&self.texts().ask_code(resend_allowed))?;
+            let question = self.texts().ask_code(resend_allowed);
+            let answer = self.ask_watching(&question, phone, &mut watch)?;
             let text = match answer {
                 Answer::End(end) => return Ok(Some(end)),
                 Answer::Bad => {
@@ -295,6 +362,29 @@ impl Kiosk<'_> {
                 }
                 Answer::Text(t) => t,
             };
+            // After the offer: the call word asks for the code by a voice call.
+            if watch.offered
+                && self
+                    .texts()
+                    .parse_channel(&text, &[Channel::Call])
+                    .is_some()
+            {
+                let o = self.execute(&Request::Send {
+                    phone: phone.clone(),
+                    channel: Some(Channel::Call),
+                    locale: Some(self.locale),
+                    app_hash: None,
+                })?;
+                match o {
+                    Some(Outcome::Sent { .. }) => {
+                        sent_at = self.app.now();
+                        watch.channel = Channel::Call;
+                    }
+                    Some(Outcome::RateLimited { .. }) | None => {}
+                    Some(_) => return Ok(None),
+                }
+                continue;
+            }
             let code_length = grammar::Reading::of(self.app.config()).code_length;
             let code = match code_answer(&text, self.texts(), code_length) {
                 CodeAnswer::Nothing => continue,

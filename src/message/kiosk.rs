@@ -48,6 +48,7 @@ pub struct KioskTexts {
     ask_code: String,
     ask_code_or_resend: String,
     resend: String,
+    undelivered: String,
     not_a_code: String,
     wrong_length: String,
     done: String,
@@ -112,6 +113,17 @@ impl KioskTexts {
         let names: Vec<&str> = channels.iter().map(|&c| self.channels.get(c)).collect();
         let choices = names.join(&format!(" {} ", self.or));
         fill(&self.ask_channel, &[("choices", &choices)])
+    }
+
+    /// The provider could not deliver the code `by` this channel: type the call word for a call.
+    pub fn undelivered(&self, by: Channel) -> String {
+        fill(
+            &self.undelivered,
+            &[
+                ("by", self.by.get(by)),
+                ("call", self.channels.get(Channel::Call)),
+            ],
+        )
     }
 
     /// The channel an answer names, among `channels`: the visitor's word ("llamada", or

@@ -160,6 +160,7 @@ pub fn config_summary(c: &Config) -> String {
             "\nserver service   {sid} (from the configuration)"
         ));
     }
+    summary.push_str(&events_summary(&c.events));
     match &c.remote {
         None => summary.push_str(
             "\nremote           none: commands use this machine's database (--server, OTPD_SERVER or remote.url name a server)",
@@ -175,6 +176,38 @@ pub fn config_summary(c: &Config) -> String {
         (None, p) => format!("\ntwilio           not used (delivery is {})", p.as_str()),
     });
     summary
+}
+
+/// `[events]`: the webhook sinks and how their queues are bounded and retried.
+fn events_summary(e: &crate::config::events::EventsConfig) -> String {
+    let bounds = format!(
+        "at most {} undelivered per sink (then new ones are dropped and counted), {} attempts, retries after {} s doubling (at most 1 h), {} s per request",
+        e.max_pending,
+        e.max_attempts,
+        e.retry_base.num_seconds(),
+        e.timeout.as_secs()
+    );
+    if e.sinks.is_empty() {
+        return format!(
+            "\nevents           no sinks ([[events.sink]]): no Verify Events are pushed; {bounds}"
+        );
+    }
+    let sinks: Vec<String> = e
+        .sinks
+        .iter()
+        .map(|s| {
+            let types = match &s.types {
+                None => "every event".to_string(),
+                Some(t) => t.iter().map(|k| k.as_str()).collect::<Vec<_>>().join(", "),
+            };
+            format!(
+                "{} ({types}; signed with the secret in {}, never shown)",
+                sanitize(&s.url),
+                sanitize(&s.secret_file.display().to_string())
+            )
+        })
+        .collect();
+    format!("\nevents           to {}; {bounds}", sinks.join(", "))
 }
 
 /// `[remote]` in use.
@@ -206,7 +239,7 @@ fn remote_summary(r: &crate::config::remote::RemoteConfig) -> String {
 fn twilio_summary(t: &crate::config::twilio::TwilioConfig) -> String {
     let or_none = |v: &Option<String>| v.clone().unwrap_or_else(|| "(none)".into());
     format!(
-        "\ntwilio account   {}\ntwilio auth      {}\ntwilio senders   from {}; messaging service {}; whatsapp from {}\ntwilio api       {} (timeout {} s, retry base {} ms)",
+        "\ntwilio account   {}\ntwilio auth      {}\ntwilio senders   from {}; messaging service {}; whatsapp from {}\ntwilio api       {} (timeout {} s, retry base {} ms)\ntwilio callback  {}",
         t.account_sid,
         t.credentials.describe(),
         or_none(&t.from),
@@ -215,6 +248,13 @@ fn twilio_summary(t: &crate::config::twilio::TwilioConfig) -> String {
         t.api_base,
         t.timeout.as_secs(),
         t.retry_base.as_millis(),
+        match &t.status_callback_url {
+            Some(u) => format!(
+                "StatusCallback {} (checked with the auth token, never shown)",
+                sanitize(u)
+            ),
+            None => "none: delivery statuses are polled (twilio.status_callback_url)".into(),
+        },
     )
 }
 
@@ -301,6 +341,8 @@ fn settings_of(label: &str) -> &'static [&'static str] {
         ],
         "server service" => &["server.service_sid"],
         "remote" => &["remote."],
+        "events" => &["events."],
+        "twilio callback" => &["twilio.status_callback_url"],
         "twilio account" | "twilio" => &["twilio."],
         _ => &[],
     }

@@ -52,7 +52,7 @@ fn usage(f: &mut fmt::Formatter<'_>, u: &Usage) -> fmt::Result {
         Usage::SinceNotBeforeUntil => f.write_str("--since must be earlier than --until"),
         Usage::ServerCommandThroughServer { url } => write!(
             f,
-            "otpd serve and otpd keys run where the database is, not through a server ({}): unset --server / OTPD_SERVER / [remote] url",
+            "otpd serve, otpd keys and otpd events run where the database is, not through a server ({}): unset --server / OTPD_SERVER / [remote] url",
             sanitize(url)
         ),
         Usage::LocalCommandThroughServer { url } => write!(
@@ -95,6 +95,11 @@ fn start(f: &mut fmt::Formatter<'_>, e: &StartError) -> fmt::Result {
         StartError::Listen { addr, source } => write!(f, "cannot listen on {addr}: {source}"),
         StartError::BoundAddress(e) => write!(f, "cannot read the bound address: {e}"),
         StartError::Signals(e) => write!(f, "cannot watch signals: {e}"),
+        StartError::EventsThread(Some(e)) => write!(f, "cannot start the events thread: {e}"),
+        StartError::EventsThread(None) => f.write_str("the events thread did not start"),
+        StartError::EventsClient { detail } => {
+            write!(f, "cannot start the HTTP client for events: {detail}")
+        }
     }
 }
 

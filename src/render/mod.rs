@@ -9,11 +9,13 @@
 //! - [`error`]: operational errors, clap's messages, warnings ([`error_text`]);
 //! - [`input`]: why a line, a phone, a code or a channel was refused;
 //! - [`prompt`] and [`kiosk`]: what only the prompt, or only the kiosk, says;
-//! - [`config_summary`]: `otpd config`; [`store`]: `otpd store copy`; [`setup`]: `otpd init`.
+//! - [`config_summary`]: `otpd config`; [`store`]: `otpd store copy`; [`setup`]: `otpd init`;
+//!   [`events`]: `otpd events status`.
 
 pub mod causes;
 pub mod config_summary;
 pub mod error;
+pub mod events;
 pub mod failures;
 pub mod input;
 pub mod json;

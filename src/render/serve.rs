@@ -79,6 +79,11 @@ pub fn note(at: DateTime<Utc>, text: &str, as_json: bool) -> String {
     }
 }
 
+/// A round of the Verify Events task that could not finish (the store unreachable, …).
+pub fn events_problem(detail: &str) -> String {
+    format!("events: {detail}; undelivered events stay queued and are tried again")
+}
+
 /// What the server runs with, known once it has opened its store.
 pub struct Startup {
     pub workers: usize,
@@ -135,6 +140,24 @@ pub fn startup(c: &Config, s: &Startup) -> Vec<String> {
         },
         s.workers
     ));
+    // Only when configured: a server without them says nothing more.
+    if !c.events.sinks.is_empty() {
+        let urls: Vec<String> = c.events.sinks.iter().map(|s| sanitize(&s.url)).collect();
+        lines.push(format!(
+            "otpd serve: Verify Events to {} (otpd events status shows their queues)",
+            urls.join(", ")
+        ));
+    }
+    if let Some(url) = c
+        .twilio
+        .as_ref()
+        .and_then(|t| t.status_callback_url.as_ref())
+    {
+        lines.push(format!(
+            "otpd serve: Twilio status callbacks expected at {} (checked with the auth token)",
+            sanitize(url)
+        ));
+    }
     lines
 }
 

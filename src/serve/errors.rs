@@ -95,6 +95,22 @@ impl ApiError {
         )
     }
 
+    /// 20403 for a status callback without Twilio's valid `X-Twilio-Signature`.
+    pub fn bad_twilio_signature() -> ApiError {
+        ApiError::new(
+            StatusCode::FORBIDDEN,
+            20403,
+            "X-Twilio-Signature is missing or does not match: status callbacks must be signed by Twilio with the account's auth token over twilio.status_callback_url",
+        )
+    }
+
+    /// 20404 for a status callback when none is configured.
+    pub fn callbacks_off() -> ApiError {
+        ApiError::not_found(
+            "/otpd/v1/twilio/status (this server takes no Twilio status callbacks: set twilio.status_callback_url and the auth token)",
+        )
+    }
+
     /// 20429: every worker is busy and the queue is full.
     pub fn saturated() -> ApiError {
         ApiError::new(

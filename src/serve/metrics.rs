@@ -15,6 +15,8 @@ const BUCKETS: [f64; 10] = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 
 pub struct Metrics {
     pub in_flight: AtomicI64,
     counts: Mutex<Counts>,
+    /// The Verify Events task's counters.
+    pub events: std::sync::Arc<super::events::EventCounters>,
 }
 
 #[derive(Default)]
@@ -25,6 +27,8 @@ struct Counts {
     hash: [u64; BUCKETS.len()],
     hash_sum: f64,
     hash_count: u64,
+    /// Twilio status callbacks, by result (`accepted`, `unknown`, `forbidden`, `invalid`).
+    callbacks: BTreeMap<&'static str, u64>,
 }
 
 impl Metrics {
@@ -44,6 +48,49 @@ impl Metrics {
             c.hash_sum += s;
             c.hash_count += 1;
         }
+    }
+
+    pub fn callback(&self, result: &'static str) {
+        if let Ok(mut c) = self.counts.lock() {
+            *c.callbacks.entry(result).or_default() += 1;
+        }
+    }
+
+    /// The Verify Events lines.
+    fn render_events(&self, out: &mut String) {
+        let e = &self.events;
+        let load = |a: &AtomicI64| a.load(Ordering::Relaxed);
+        let count = |a: &std::sync::atomic::AtomicU64| a.load(Ordering::Relaxed);
+        let _ = writeln!(
+            out,
+            "# HELP otpd_events_pending Verify Events queued for their sinks (all servers), at the last look.\n# TYPE otpd_events_pending gauge\notpd_events_pending {}",
+            load(&e.pending)
+        );
+        let _ = writeln!(
+            out,
+            "# HELP otpd_events_parked Verify Events parked as failed after their last attempt (all servers).\n# TYPE otpd_events_parked gauge\notpd_events_parked {}",
+            load(&e.parked)
+        );
+        let _ = writeln!(
+            out,
+            "# HELP otpd_events_dropped Verify Events not queued because their sink's queue was full (all servers).\n# TYPE otpd_events_dropped gauge\notpd_events_dropped {}",
+            load(&e.dropped)
+        );
+        let _ = writeln!(
+            out,
+            "# HELP otpd_events_delivered_total Verify Events this server delivered.\n# TYPE otpd_events_delivered_total counter\notpd_events_delivered_total {}",
+            count(&e.delivered)
+        );
+        let _ = writeln!(
+            out,
+            "# HELP otpd_events_retries_total Verify Events deliveries that failed and will be retried.\n# TYPE otpd_events_retries_total counter\notpd_events_retries_total {}",
+            count(&e.retries)
+        );
+        let _ = writeln!(
+            out,
+            "# HELP otpd_events_failed_total Verify Events parked as failed by this server.\n# TYPE otpd_events_failed_total counter\notpd_events_failed_total {}",
+            count(&e.failed)
+        );
     }
 
     /// The exposition text.
@@ -76,9 +123,17 @@ impl Metrics {
             "# HELP otpd_argon2_hashes_total argon2 hashes started (real and decoy).\n# TYPE otpd_argon2_hashes_total counter\notpd_argon2_hashes_total {}",
             crate::crypto::argon2_hashes()
         );
+        self.render_events(&mut out);
         let Ok(c) = self.counts.lock() else {
             return out;
         };
+        let _ = writeln!(
+            out,
+            "# HELP otpd_twilio_callbacks_total Twilio status callbacks, by result (forbidden: a wrong or missing X-Twilio-Signature).\n# TYPE otpd_twilio_callbacks_total counter"
+        );
+        for (k, v) in &c.callbacks {
+            let _ = writeln!(out, "otpd_twilio_callbacks_total{{result=\"{k}\"}} {v}");
+        }
         let _ = writeln!(
             out,
             "# HELP otpd_sends_total Verifications created, by outcome.\n# TYPE otpd_sends_total counter"

@@ -10,6 +10,7 @@ mod attempts;
 mod client;
 mod conn;
 mod errors;
+pub mod events;
 mod exec;
 mod ext;
 mod ids;
@@ -23,6 +24,7 @@ mod routes;
 pub use routes::{ROUTES, Route};
 mod shapes;
 mod tls;
+mod twilio_status;
 
 use std::io::Write;
 use std::net::IpAddr;
@@ -100,6 +102,14 @@ pub fn run(
     // The probe's connection is a blocking client: it must be dropped outside the runtime
     // (its own runtime cannot stop inside another), so this handle outlives `runtime`.
     let health = prepared.health.clone();
+    let metrics: Arc<metrics::Metrics> = Arc::default();
+    let events_log = log.clone();
+    let events = events::start(
+        &config,
+        prepared.service_sid.clone(),
+        metrics.events.clone(),
+        Box::new(move |line| events_log.line(note(line))),
+    )?;
     let served = runtime.block_on(async move {
         let listener = TcpListener::bind(s.listen)
             .await
@@ -119,13 +129,13 @@ pub fn run(
         writeln!(out, "listening on {scheme}://{local}").map_err(Error::Output)?;
         writeln!(out, "service {}", prepared.service_sid).map_err(Error::Output)?;
         out.flush().map_err(Error::Output)?;
-        let metrics: Arc<metrics::Metrics> = Arc::default();
         let shared = prepared.shared(&s, server_log, metrics.clone(), scheme, local.to_string());
         let router = routes::router(shared);
         accept(listener, router, tls, &s, metrics, signals).await
     });
     // On an error the error's own line follows (from `run`'s caller).
     drop(runtime);
+    drop(events);
     drop(health);
     let _ = App::for_process(config).and_then(|mut app| app.unmark_serving());
     let stopped = note("otpd serve: stopped");
@@ -146,6 +156,7 @@ struct Prepared {
     json_log: bool,
     pool: pool::WorkerPool,
     health: Arc<tokio::sync::Mutex<crate::store::health::Probe>>,
+    callbacks: Option<twilio_status::Callbacks>,
 }
 
 fn prepare(config: &Config, json_log: bool) -> Result<Prepared, Error> {
@@ -172,6 +183,7 @@ fn prepare(config: &Config, json_log: bool) -> Result<Prepared, Error> {
         json_log,
         pool,
         health,
+        callbacks: twilio_status::Callbacks::of(config),
     })
 }
 
@@ -197,6 +209,7 @@ impl Prepared {
             health: self.health,
             ids: self.ids,
             json_log: self.json_log,
+            callbacks: self.callbacks,
         })
     }
 }

@@ -51,6 +51,8 @@ pub struct Shared {
     pub ids: RequestIds,
     /// The access log as JSON lines (`--log-format json`).
     pub json_log: bool,
+    /// Twilio's status callbacks (`[twilio] status_callback_url`), when taken.
+    pub callbacks: Option<super::twilio_status::Callbacks>,
 }
 
 /// The longest a `/healthz` answer waits for the probe (PostgreSQL's probe gives up on a lock
@@ -176,6 +178,7 @@ pub const ROUTES: &[Route] = &[
     route("GET", "/otpd/v1/audit", || get(ext_audit)),
     route("POST", "/otpd/v1/audit", || post(ext_audit)),
     route("POST", "/otpd/v1/execute", || post(ext_execute)),
+    route("POST", "/otpd/v1/twilio/status", || post(twilio_status)),
     route("GET", "/healthz", || get(healthz)),
     route("GET", "/metrics", || get(metrics)),
 ];
@@ -390,6 +393,18 @@ fn res_delete(op: Op) -> MethodRouter<Arc<Shared>> {
             resource(s, p, None, (h, Body::empty()), params::NONE, op)
         },
     )
+}
+
+/// Twilio's status callbacks: authenticated by Twilio's signature, not by a key.
+async fn twilio_status(State(s): St, h: HeaderMap, b: Body) -> Response {
+    let cx = super::twilio_status::Ctx {
+        callbacks: s.callbacks.as_ref(),
+        metrics: &s.metrics,
+        pool: &s.pool,
+        body_timeout: s.body_timeout,
+        body_limit: BODY_LIMIT,
+    };
+    super::twilio_status::callback(cx, h, b).await
 }
 
 /// A read on the probe's own connection, on a blocking thread of its own: it never queues

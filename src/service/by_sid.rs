@@ -53,7 +53,8 @@ impl Service<'_> {
                 challenge_id: Some(ch.id),
                 detail: detail.clone(),
             };
-            tx.append_event(cx.secrets, &e)?;
+            let audit_id = tx.append_event(cx.secrets, &e)?;
+            cx.publish(tx, &e, audit_id)?;
             Ok(Some(ch.phone))
         })?;
         Ok(match approved {

@@ -12,6 +12,7 @@
 pub mod attempts;
 mod by_sid;
 mod cancel;
+mod events;
 mod limits;
 pub mod rate_limits;
 mod refusal;
@@ -29,6 +30,7 @@ use crate::domain::{Caller, Challenge, Limits, Outcome, PhoneNumber, Policy, Pri
 use crate::store::audit::{Event, NewEvent};
 use crate::store::{Backend, StoreError, Tx};
 
+pub use events::Reported;
 pub use refusal::Refusal;
 pub use send::Wording;
 
@@ -62,6 +64,8 @@ pub struct Ctx<'a> {
     pub caller: &'a Caller,
     /// The checked `[message]` settings every message is composed with.
     pub composer: &'a crate::message::Composer,
+    /// `[events]`: the webhook sinks lifecycle events are queued for.
+    pub events: &'a crate::config::events::EventsConfig,
 }
 
 /// Which verification a command names.
@@ -152,7 +156,8 @@ impl Ctx<'_> {
             challenge_id,
             detail: detail.into(),
         };
-        tx.append_event(self.secrets, &e).map(|_| ())
+        let audit_id = tx.append_event(self.secrets, &e)?;
+        self.publish(tx, &e, audit_id)
     }
 
     /// The verification a command means, as this caller may see it: this station's newest for

@@ -37,9 +37,12 @@ impl Service<'_> {
 }
 
 impl Ctx<'_> {
-    /// One pending verification, with the provider's delivery status when it has one.
+    /// One pending verification, with the provider's delivery status when it has one: the
+    /// stored one when it is final (a status callback brought it), else asked of the provider.
     fn pending_view(&self, now: DateTime<Utc>, c: Challenge) -> PendingView {
+        let final_status = crate::domain::events::is_final_delivery(&c.delivery_status);
         let (delivery_status, delivery_error) = match c.provider_ref.as_deref() {
+            Some(_) if final_status => (c.delivery_status.clone(), None),
             Some(r) => match self.delivery.fetch_status(r) {
                 Ok(Some(s)) => (
                     s.status,

@@ -17,6 +17,7 @@ use crate::delivery::RecordingDelivery;
 use crate::domain::{Channel, Code, Limits, Outcome, PhoneNumber, Policy};
 use crate::store::sqlite::SqliteStore;
 
+mod events;
 mod ledger;
 mod sends;
 mod settle;
@@ -30,6 +31,7 @@ struct Fixture {
     policy: Policy,
     limits: Limits,
     composer: crate::message::Composer,
+    events: crate::config::events::EventsConfig,
 }
 
 impl Fixture {
@@ -50,6 +52,7 @@ impl Fixture {
             secrets: Secrets::from_master(b"0123456789abcdef0123456789abcdef"),
             delivery: RecordingDelivery::default(),
             composer: crate::message::Composer::new(&Default::default()).unwrap(),
+            events: Default::default(),
             policy: Policy {
                 resend_cooldown: TimeDelta::zero(),
                 ..Policy::default()
@@ -80,6 +83,7 @@ impl Fixture {
                 limits: &self.limits,
                 caller: &caller,
                 composer: &self.composer,
+                events: &self.events,
             },
         );
         f(&mut s)

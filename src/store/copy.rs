@@ -26,10 +26,12 @@ pub enum Table {
     RateLimits,
     RateLimitBuckets,
     RateLimitHits,
+    /// Verify Events not yet delivered (or parked as failed): the copy delivers them.
+    EventOutbox,
 }
 
 impl Table {
-    pub const ALL: [Table; 13] = [
+    pub const ALL: [Table; 14] = [
         Table::Challenges,
         Table::AuditEvents,
         Table::AuditAnchor,
@@ -43,6 +45,7 @@ impl Table {
         Table::RateLimits,
         Table::RateLimitBuckets,
         Table::RateLimitHits,
+        Table::EventOutbox,
     ];
 
     /// The table's name in the schema.
@@ -61,6 +64,7 @@ impl Table {
             Table::RateLimits => "rate_limits",
             Table::RateLimitBuckets => "rate_limit_buckets",
             Table::RateLimitHits => "rate_limit_hits",
+            Table::EventOutbox => "event_outbox",
         }
     }
 
@@ -151,6 +155,20 @@ impl Table {
                 "updated_at",
             ],
             Table::RateLimitHits => &["id", "rate_limit_sid", "value_key", "at"],
+            Table::EventOutbox => &[
+                "id",
+                "sink",
+                "event_type",
+                "audit_id",
+                "challenge_id",
+                "created_at",
+                "data",
+                "attempts",
+                "next_at",
+                "lease_until",
+                "state",
+                "last_error",
+            ],
         }
     }
 
@@ -303,7 +321,11 @@ mod tests {
                      SELECT 'BL' || printf('%032x', id), 'RK' || printf('%032x', 3), 5, id, 1, 1
                      FROM challenges;
                  INSERT INTO rate_limit_hits (id, rate_limit_sid, value_key, at)
-                     SELECT id * 2, 'RK' || printf('%032x', 3), 'v', id FROM challenges;",
+                     SELECT id * 2, 'RK' || printf('%032x', 3), 'v', id FROM challenges;
+                 INSERT INTO event_outbox (id, sink, event_type, audit_id, challenge_id,
+                     created_at, data, next_at)
+                     SELECT id * 2, 'https://hooks.example/otpd', 'pending', id + 40, id,
+                         created_at, '{}', created_at FROM challenges WHERE id <= 12;",
             )
             .unwrap();
         let copied = copy(&mut from, &mut to).unwrap();
@@ -311,7 +333,7 @@ mod tests {
             Copied::Done(t) => t.iter().map(|(_, n)| *n).collect(),
             Copied::TargetNotEmpty => panic!("the new store is empty"),
         };
-        assert_eq!(counts, vec![8, 8, 2, 8, 8, 1, 6, 4, 8, 1, 4, 8, 8]);
+        assert_eq!(counts, vec![8, 8, 2, 8, 8, 1, 6, 4, 8, 1, 4, 8, 8, 4]);
         assert_eq!(all_rows(&to), all_rows(&from));
         assert_eq!(copy(&mut from, &mut to).unwrap(), Copied::TargetNotEmpty);
         assert_eq!(all_rows(&to), all_rows(&from), "nothing written twice");

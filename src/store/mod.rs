@@ -16,6 +16,7 @@ pub mod audit;
 pub mod audit_batch;
 pub mod audit_query;
 pub mod copy;
+pub mod events;
 pub mod health;
 pub mod key_seal;
 pub mod postgres;
@@ -33,6 +34,7 @@ use crate::domain::{Challenge, Channel, Limits, PhoneNumber, State};
 use audit::NewEvent;
 pub use audit_query::AuditTx;
 pub use copy::CopyTx;
+pub use events::EventsTx;
 pub use rate_limits::RateTx;
 
 /// How long a writer waits for another terminal's transaction before giving up.
@@ -152,7 +154,7 @@ fn retrying<T>(mut attempt: impl FnMut() -> Result<T>) -> Result<T> {
 /// (`count_attempt`, `consume`, `close`, `reissue`) report whether they changed the row: that,
 /// not an earlier read, is what makes a code single-use. The audit review's and the copier's
 /// methods come with it ([`AuditTx`], [`CopyTx`]).
-pub trait Tx: AuditTx + CopyTx + RateTx {
+pub trait Tx: AuditTx + CopyTx + RateTx + EventsTx {
     // Verifications.
     /// One verification by id.
     fn challenge(&mut self, id: i64) -> Result<Option<Challenge>>;

@@ -112,3 +112,33 @@ fn every_line_a_visitor_reads_is_in_visitor_words() {
     }
     assert_eq!(env.outbox().len(), 1, "{said}");
 }
+
+#[test]
+fn a_code_the_provider_could_not_deliver_gets_the_visitor_a_call() {
+    // The kiosk offers SMS and calls; the SMS's delivery status turns undelivered while the
+    // visitor waits (what a Twilio status callback stores at once).
+    // The call is a new send, held to the send limits: no resend cooldown here.
+    let env = Env::with_config(
+        "[policy]\nresend_cooldown_seconds = 0\n[kiosk]\nidle_seconds = 60\nchannels = [\"sms\", \"call\"]\n",
+    );
+    let mut p = prompt(&env, &["kiosk"]);
+    expect(&mut p, "Enter your mobile number");
+    type_line(&mut p, &format!("{US} sms"));
+    expect(&mut p, "Enter the code we sent");
+    env.execute("UPDATE challenges SET delivery_status = 'undelivered'");
+    // (The screen wraps the sentence after "with a".)
+    expect(
+        &mut p,
+        "We could not deliver the code by SMS. Type call and we will call you with a",
+    );
+    type_line(&mut p, "call");
+    expect(&mut p, "by a voice call to +1 •••-•••-2671");
+    let last = env.outbox().last().unwrap().clone();
+    assert_eq!(last["channel"], "call", "{last}");
+    // The code the call read out is the one that works.
+    let code = env.last_code(crate::harness::US_E164);
+    type_line(&mut p, &code);
+    expect(&mut p, "Verified");
+    p.process_mut().signal(Signal::SIGTERM).unwrap();
+    p.exp_eof().unwrap();
+}

@@ -335,6 +335,7 @@ fn every_key(dir: &Path) -> String {
         ("twilio-api.secret", "twilio-api-secret-never-shown-00\n"),
         ("twilio-token.secret", "twilio-token-never-shown-0000000\n"),
         ("remote.secret", "remote-secret-never-shown-000000\n"),
+        ("events.secret", "events-secret-never-shown-000000\n"),
     ] {
         std::fs::write(dir.join(name), text).unwrap();
         std::fs::set_permissions(dir.join(name), std::fs::Permissions::from_mode(0o600)).unwrap();
@@ -409,6 +410,7 @@ whatsapp_from = "+14155552672"
 api_base = "http://127.0.0.1:9"
 timeout_seconds = 7
 retry_base_ms = 250
+status_callback_url = "https://otpd.example/otpd/v1/twilio/status"
 
 [kiosk]
 idle_seconds = 45
@@ -449,6 +451,17 @@ connect_timeout_ms = 700
 request_timeout_ms = 7000
 ca_file = "ca.pem"
 allow_plain_http = true
+
+[events]
+max_pending = 500
+max_attempts = 4
+retry_base_seconds = 9
+timeout_seconds = 3
+
+[[events.sink]]
+url = "https://hooks.example/otpd"
+secret_file = "events.secret"
+types = ["approved", "delivery_status"]
 "#
     )
 }
@@ -471,7 +484,7 @@ fn config_shows_every_key_the_file_sets_with_the_file_as_its_origin() {
         }
     }
     // Every key src/config/raw.rs accepts today (a key added there belongs in the file above).
-    assert_eq!(keys.len(), 79, "{keys:?}");
+    assert_eq!(keys.len(), 85, "{keys:?}");
     let listed: Vec<&str> = shown
         .stdout
         .lines()

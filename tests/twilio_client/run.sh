@@ -33,3 +33,6 @@ service=$(sed -n 's/^service //p' "$tmp/serve.out")
 # Twilio's official Node.js helper library judges the same wire (issue 26).
 tests/twilio_node/run.sh "$base" "$service" "$(field sid)" "$(field secret)" "$tmp/outbox.jsonl" \
     || { cat "$tmp/serve.err" >&2; exit 1; }
+# Issue 26, part B: status callbacks signed by twilio-python's RequestValidator, and Verify
+# Events at a signed sink (the script starts its own server, fake Twilio and sink).
+"$tmp/venv/bin/python" tests/twilio_client/callbacks_check.py target/debug/otpd

@@ -112,12 +112,15 @@ pub fn form(cfg: &TwilioConfig, m: &Message<'_>, valid_for_seconds: i64) -> Resu
                     return Err("SMS needs a sender: set TWILIO_FROM, twilio.from or twilio.messaging_service_sid; nothing was sent".into());
                 }
             };
-            Ok(Form(vec![
-                ("To", to.to_string()),
-                sender,
-                ("Body", m.body().expose().to_string()),
-                ("ValidityPeriod", validity_period(valid_for_seconds)),
-            ]))
+            Ok(with_callback(
+                cfg,
+                vec![
+                    ("To", to.to_string()),
+                    sender,
+                    ("Body", m.body().expose().to_string()),
+                    ("ValidityPeriod", validity_period(valid_for_seconds)),
+                ],
+            ))
         }
         Channel::Whatsapp => {
             let sender = match (&cfg.whatsapp_from, &cfg.messaging_service_sid) {
@@ -127,24 +130,39 @@ pub fn form(cfg: &TwilioConfig, m: &Message<'_>, valid_for_seconds: i64) -> Resu
                     return Err("WhatsApp needs a sender: set twilio.whatsapp_from or twilio.messaging_service_sid; nothing was sent".into());
                 }
             };
-            Ok(Form(vec![
-                ("To", format!("whatsapp:{to}")),
-                sender,
-                ("Body", m.body().expose().to_string()),
-                ("ValidityPeriod", validity_period(valid_for_seconds)),
-            ]))
+            Ok(with_callback(
+                cfg,
+                vec![
+                    ("To", format!("whatsapp:{to}")),
+                    sender,
+                    ("Body", m.body().expose().to_string()),
+                    ("ValidityPeriod", validity_period(valid_for_seconds)),
+                ],
+            ))
         }
         Channel::Call => {
             let Some(from) = cfg.from.as_ref().filter(|f| f.starts_with('+')) else {
                 return Err("voice calls need a Twilio phone number: set TWILIO_FROM or twilio.from (a messaging service or sender ID cannot call); nothing was sent".into());
             };
-            Ok(Form(vec![
-                ("To", to.to_string()),
-                ("From", from.clone()),
-                ("Twiml", m.body().expose().to_string()),
-            ]))
+            Ok(with_callback(
+                cfg,
+                vec![
+                    ("To", to.to_string()),
+                    ("From", from.clone()),
+                    ("Twiml", m.body().expose().to_string()),
+                ],
+            ))
         }
     }
+}
+
+/// The form with `StatusCallback` (`[twilio] status_callback_url`) when one is set: Twilio then
+/// posts each status change of the message or call to otpd serve.
+fn with_callback(cfg: &TwilioConfig, mut fields: Vec<(&'static str, String)>) -> Form {
+    if let Some(url) = &cfg.status_callback_url {
+        fields.push(("StatusCallback", url.clone()));
+    }
+    Form(fields)
 }
 
 /// The code's remaining lifetime, within Twilio's accepted range.

@@ -20,6 +20,8 @@ fn cfg() -> TwilioConfig {
         api_base: "http://127.0.0.1:1".into(),
         timeout: Duration::from_secs(1),
         retry_base: Duration::from_millis(1),
+        status_callback_url: None,
+        callback_token: None,
     }
 }
 
@@ -262,4 +264,18 @@ fn created_and_status_parsing() {
         Some(Resource::Messages)
     );
     assert_eq!(Resource::for_sid("SM01/"), None);
+}
+
+#[test]
+fn a_status_callback_url_goes_with_every_channel() {
+    let to = us();
+    let code = Code::parse("482913").unwrap();
+    let mut c = cfg();
+    let url = "https://otpd.example.com/otpd/v1/twilio/status";
+    c.status_callback_url = Some(url.into());
+    for channel in Channel::ALL {
+        let f = form(&c, &message(&to, &code, channel), 300).unwrap();
+        let cb: Vec<_> = f.iter().filter(|(k, _)| *k == "StatusCallback").collect();
+        assert_eq!(cb, [&("StatusCallback", url.to_string())], "{channel}");
+    }
 }

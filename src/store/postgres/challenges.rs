@@ -184,3 +184,33 @@ pub fn close(c: &mut Conn<'_>, id: i64, generation: i64, state: State) -> PgResu
     )?;
     Ok(n == 1)
 }
+
+/// The newest verification whose message or call the provider knows as `provider_ref`.
+pub fn by_provider_ref(c: &mut Conn<'_>, provider_ref: &str) -> PgResult<Option<Challenge>> {
+    c.query_opt(
+        &format!(
+            "SELECT {COLUMNS} FROM challenges WHERE provider_ref = $1 ORDER BY id DESC LIMIT 1"
+        ),
+        &[&provider_ref],
+    )?
+    .as_ref()
+    .map(from_row)
+    .transpose()
+}
+
+/// Pending verifications whose code expired in (`after`, `until`], oldest expiry first.
+pub fn expired_between(
+    c: &mut Conn<'_>,
+    after: DateTime<Utc>,
+    until: DateTime<Utc>,
+) -> PgResult<Vec<Challenge>> {
+    let rows = c.query(
+        &format!(
+            "SELECT {COLUMNS} FROM challenges
+             WHERE state = 'pending' AND expires_at > $1 AND expires_at <= $2
+             ORDER BY expires_at, id"
+        ),
+        &[&to_ms(after), &to_ms(until)],
+    )?;
+    challenges(&rows)
+}

@@ -154,7 +154,7 @@ pub fn load_rows(c: &mut Conn<'_>, table: Table, rows: &[Row]) -> PgResult<()> {
     }
     if matches!(
         table,
-        Table::Challenges | Table::LimitSends | Table::RateLimitHits
+        Table::Challenges | Table::LimitSends | Table::RateLimitHits | Table::EventOutbox
     ) {
         // Past the largest id loaded: the next insert draws a fresh one.
         let name = table.name();

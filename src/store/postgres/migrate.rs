@@ -48,6 +48,10 @@ pub(super) const MIGRATIONS: &[(i64, &str)] = &[
         11,
         include_str!("../../../migrations/postgres/0011_rate_limits.sql"),
     ),
+    (
+        12,
+        include_str!("../../../migrations/postgres/0012_event_outbox.sql"),
+    ),
 ];
 
 /// The migration that adds the API key seals (the keys stored before it are sealed then).

@@ -14,6 +14,7 @@ mod challenges;
 mod conn;
 mod copy;
 mod errors;
+mod events;
 mod keys;
 mod limits;
 mod migrate;

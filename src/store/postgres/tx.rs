@@ -7,13 +7,14 @@ use std::path::Path;
 use chrono::{DateTime, Utc};
 
 use super::conn::{Conn, PgResult};
-use super::{audit, audit_query, challenges, copy, keys, limits, pauses, retention};
+use super::{audit, audit_query, challenges, copy, events, keys, limits, pauses, retention};
 use crate::crypto::Secrets;
 use crate::domain::limits::{FailureEffect, NumberState, Pause, Usage};
 use crate::domain::{Challenge, Limits, PhoneNumber, State};
 use crate::store::audit::{Anchor, AuditBatch, AuditRow, NewEvent};
 use crate::store::audit_query::{AuditTx, BucketCount, Filter};
 use crate::store::copy::{CopyTx, Row as CopyRow, Table, Value};
+use crate::store::events::{EventsTx, NewOutboxEvent, OutboxRow, SinkBacklog};
 use crate::store::retention::Cut;
 use crate::store::{
     ApiKey, Counting, LedgerKeys, LockedNumber, NewApiKey, NewChallenge, NewPause, NewSend,
@@ -323,5 +324,56 @@ impl CopyTx for PgTx<'_> {
     }
     fn load_rows(&mut self, table: Table, rows: &[CopyRow]) -> Result<()> {
         ok(self.path, copy::load_rows(&mut self.tx, table, rows))
+    }
+}
+
+impl EventsTx for PgTx<'_> {
+    fn enqueue_event(&mut self, e: &NewOutboxEvent<'_>, max: u64) -> Result<bool> {
+        ok(self.path, events::enqueue(&mut self.tx, e, max))
+    }
+    fn lease_events(
+        &mut self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<OutboxRow>> {
+        ok(
+            self.path,
+            events::lease(&mut self.tx, now, lease_until, limit),
+        )
+    }
+    fn event_delivered(&mut self, id: i64) -> Result<()> {
+        ok(self.path, events::delivered(&mut self.tx, id))
+    }
+    fn event_failed(
+        &mut self,
+        id: i64,
+        attempts: u32,
+        next_at: Option<DateTime<Utc>>,
+        error: &str,
+    ) -> Result<()> {
+        ok(
+            self.path,
+            events::failed(&mut self.tx, id, attempts, next_at, error),
+        )
+    }
+    fn outbox_backlog(&mut self) -> Result<Vec<SinkBacklog>> {
+        ok(self.path, events::backlog(&mut self.tx))
+    }
+    fn challenge_by_provider_ref(&mut self, provider_ref: &str) -> Result<Option<Challenge>> {
+        ok(
+            self.path,
+            challenges::by_provider_ref(&mut self.tx, provider_ref),
+        )
+    }
+    fn expired_between(
+        &mut self,
+        after: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<Vec<Challenge>> {
+        ok(
+            self.path,
+            challenges::expired_between(&mut self.tx, after, until),
+        )
     }
 }

@@ -193,3 +193,30 @@ pub fn close(c: &Connection, id: i64, generation: i64, state: State) -> rusqlite
     )?;
     Ok(n == 1)
 }
+
+/// The newest verification whose message or call the provider knows as `provider_ref`.
+pub fn by_provider_ref(c: &Connection, provider_ref: &str) -> rusqlite::Result<Option<Challenge>> {
+    c.query_row(
+        &format!(
+            "SELECT {COLUMNS} FROM challenges WHERE provider_ref = ?1 ORDER BY id DESC LIMIT 1"
+        ),
+        [provider_ref],
+        from_row,
+    )
+    .optional()
+}
+
+/// Pending verifications whose code expired in (`after`, `until`], oldest expiry first.
+pub fn expired_between(
+    c: &Connection,
+    after: DateTime<Utc>,
+    until: DateTime<Utc>,
+) -> rusqlite::Result<Vec<Challenge>> {
+    let mut stmt = c.prepare(&format!(
+        "SELECT {COLUMNS} FROM challenges
+         WHERE state = 'pending' AND expires_at > ?1 AND expires_at <= ?2
+         ORDER BY expires_at, id"
+    ))?;
+    let rows = stmt.query_map([to_ms(after), to_ms(until)], from_row)?;
+    rows.collect()
+}

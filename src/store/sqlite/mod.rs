@@ -8,6 +8,7 @@ pub mod audit;
 pub mod audit_query;
 pub mod challenges;
 pub mod copy;
+pub mod events;
 mod files;
 pub mod keys;
 pub mod limits;
@@ -61,6 +62,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (
         11,
         include_str!("../../../migrations/sqlite/0011_rate_limits.sql"),
+    ),
+    (
+        12,
+        include_str!("../../../migrations/sqlite/0012_event_outbox.sql"),
     ),
 ];
 

@@ -9,13 +9,14 @@ use std::path::Path;
 use chrono::{DateTime, Utc};
 use rusqlite::Transaction;
 
-use super::{audit, audit_query, challenges, copy, keys, limits, pauses, retention};
+use super::{audit, audit_query, challenges, copy, events, keys, limits, pauses, retention};
 use crate::crypto::Secrets;
 use crate::domain::limits::{FailureEffect, NumberState, Pause, Usage};
 use crate::domain::{Challenge, Limits, PhoneNumber, State};
 use crate::store::audit::{Anchor, AuditBatch, AuditRow, NewEvent};
 use crate::store::audit_query::{BucketCount, Filter};
 use crate::store::copy::{Row, Table, Value};
+use crate::store::events::{EventsTx, NewOutboxEvent, OutboxRow, SinkBacklog};
 use crate::store::retention::Cut;
 use crate::store::{
     ApiKey, AuditTx, CopyTx, Counting, LedgerKeys, LockedNumber, NewApiKey, NewChallenge, NewPause,
@@ -310,5 +311,50 @@ impl CopyTx for SqliteTx<'_> {
 
     fn load_rows(&mut self, table: Table, rows: &[Row]) -> Result<()> {
         self.ok(copy::load_rows(&self.tx, table, rows))
+    }
+}
+
+impl EventsTx for SqliteTx<'_> {
+    fn enqueue_event(&mut self, e: &NewOutboxEvent<'_>, max: u64) -> Result<bool> {
+        self.ok(events::enqueue(&self.tx, e, max))
+    }
+
+    fn lease_events(
+        &mut self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: usize,
+    ) -> Result<Vec<OutboxRow>> {
+        self.ok(events::lease(&self.tx, now, lease_until, limit))
+    }
+
+    fn event_delivered(&mut self, id: i64) -> Result<()> {
+        self.ok(events::delivered(&self.tx, id))
+    }
+
+    fn event_failed(
+        &mut self,
+        id: i64,
+        attempts: u32,
+        next_at: Option<DateTime<Utc>>,
+        error: &str,
+    ) -> Result<()> {
+        self.ok(events::failed(&self.tx, id, attempts, next_at, error))
+    }
+
+    fn outbox_backlog(&mut self) -> Result<Vec<SinkBacklog>> {
+        self.ok(events::backlog(&self.tx))
+    }
+
+    fn challenge_by_provider_ref(&mut self, provider_ref: &str) -> Result<Option<Challenge>> {
+        self.ok(challenges::by_provider_ref(&self.tx, provider_ref))
+    }
+
+    fn expired_between(
+        &mut self,
+        after: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<Vec<Challenge>> {
+        self.ok(challenges::expired_between(&self.tx, after, until))
     }
 }

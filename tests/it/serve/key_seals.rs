@@ -117,7 +117,11 @@ on_both_stores! {
     fn a_key_made_before_seals_is_sealed_by_the_migration_and_keeps_working(store) {
         let env = Env::new_on(store);
         let old = key(&env, "desk-1", "station");
-        // Back to schema 6: no seal column, no revocation index (and none of 0008's columns).
+        // Back to schema 6: no seal column, no revocation index (and none of 0008's columns,
+        // nor 0012's events outbox and indexes).
+        env.execute("DROP TABLE event_outbox");
+        env.execute("DROP INDEX challenges_provider_ref");
+        env.execute("DROP INDEX challenges_pending_expiry");
         env.execute("DROP INDEX audit_key_revoked");
         env.execute("ALTER TABLE api_keys DROP COLUMN mac");
         env.execute("ALTER TABLE challenges DROP COLUMN replaced_hash");

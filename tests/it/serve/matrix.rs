@@ -179,6 +179,13 @@ fn calls_for_route(
         ("POST", "/otpd/v1/audit") => vec![(name(""), vec![("Args", "--event sent")])],
         ("POST", "/otpd/v1/execute") => vec![], // one call per request kind, below
         ("GET", "/healthz") | ("GET", "/metrics") => vec![(name(""), vec![])],
+        ("POST", "/otpd/v1/twilio/status") => vec![(
+            name(""),
+            vec![
+                ("MessageSid", "SM00000000000000000000000000000000"),
+                ("MessageStatus", "undelivered"),
+            ],
+        )],
         _ => panic!("the matrix states nothing for {method} {path}: add its answers"),
     }
 }
@@ -265,6 +272,10 @@ fn expected(name: &str, who: Who) -> (u16, Option<&'static str>) {
         "POST /otpd/v1/limits Phone" | "POST /otpd/v1/unlock" => plain(by(403, 403, 403, 200)),
         "GET /otpd/v1/audit" | "POST /otpd/v1/audit" => plain(by(403, 403, 200, 200)),
         "GET /healthz" | "GET /metrics" => plain(200),
+        // Authenticated by Twilio's signature, never by a key: the same for every key. This
+        // server takes no callbacks (no twilio.status_callback_url): 404; with them, a request
+        // without Twilio's signature is 403 (tests/it/serve/callbacks.rs).
+        "POST /otpd/v1/twilio/status" => plain(404),
         "execute send" => byx(
             (200, Some("sent")),
             (200, Some("sent")),

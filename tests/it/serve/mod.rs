@@ -10,6 +10,7 @@
 
 mod deadlines;
 mod errors;
+mod events;
 mod flow;
 mod guards;
 mod hostile;
