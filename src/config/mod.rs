@@ -135,6 +135,9 @@ pub struct Config {
     /// The instant the clock is pinned to (`OTPD_FAKE_NOW`, debug builds only; see
     /// [`crate::clock::for_process`]).
     pub fake_now: Option<DateTime<Utc>>,
+    /// Debug builds only: `OTPD_FAKE_NOW=@FILE`, a clock read from FILE (an RFC 3339 instant)
+    /// at every look, so a test can move a running server's time (the kiosk page's resend).
+    pub fake_clock: Option<std::path::PathBuf>,
 }
 
 /// Values from command-line flags (or their clap `env` fallbacks), which override the file.
@@ -453,6 +456,11 @@ impl Config {
             remote,
             no_color: env.no_color,
             fake_now: env.fake_now.as_deref().and_then(instant),
+            fake_clock: env
+                .fake_now
+                .as_deref()
+                .and_then(|v| v.strip_prefix('@'))
+                .map(std::path::PathBuf::from),
         };
         (config, problems)
     }

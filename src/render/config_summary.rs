@@ -298,6 +298,8 @@ fn settings_of(label: &str) -> &'static [&'static str] {
             "server.idle_timeout_seconds",
             "server.max_connections_per_client",
             "server.trusted_proxies",
+            "server.public_url",
+            "server.enrol_ttl_seconds",
         ],
         "server service" => &["server.service_sid"],
         "remote" => &["remote."],

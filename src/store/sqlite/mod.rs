@@ -57,6 +57,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         8,
         include_str!("../../../migrations/sqlite/0008_replaced_code.sql"),
     ),
+    (
+        9,
+        include_str!("../../../migrations/sqlite/0009_kiosk_keys.sql"),
+    ),
 ];
 
 /// The migration that adds the API key seals (the keys stored before it are sealed then).

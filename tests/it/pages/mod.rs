@@ -2,6 +2,8 @@
 //! plumbing checked in-process here, the kiosk in [`kiosk`] (in-process) and [`browser`] (a
 //! real headless Chromium).
 
+mod kiosk;
+
 use std::sync::{Arc, Mutex};
 
 use axum::body::Body;
@@ -117,7 +119,10 @@ pub fn assert_secure_headers(a: &Answer) {
     ] {
         assert!(csp.contains(part), "CSP lacks {part}: {csp}");
     }
-    assert!(!csp.contains("unsafe-inline") && !csp.contains("unsafe-eval"), "{csp}");
+    assert!(
+        !csp.contains("unsafe-inline") && !csp.contains("unsafe-eval"),
+        "{csp}"
+    );
     assert_eq!(a.header("cache-control"), "no-store");
     assert_eq!(a.header("x-content-type-options"), "nosniff");
     assert_eq!(a.header("referrer-policy"), "no-referrer");
