@@ -20,7 +20,7 @@
     var pad = document.createElement("div");
     pad.className = "keypad";
     pad.setAttribute("role", "group");
-    pad.setAttribute("aria-label", document.documentElement.getAttribute("data-keypad-label") || "");
+    pad.setAttribute("aria-label", main.getAttribute("data-keypad-label"));
     var keys = ["1", "2", "3", "4", "5", "6", "7", "8", "9",
                 field.getAttribute("data-keypad") === "tel" ? "+" : "", "0", "\u232b"];
     keys.forEach(function (k) {
@@ -28,7 +28,7 @@
       b.type = "button";
       if (k === "") { b.hidden = true; b.disabled = true; }
       b.textContent = k;
-      if (k === "\u232b") { b.setAttribute("aria-label", main.getAttribute("data-delete") || "Delete"); }
+      if (k === "\u232b") { b.setAttribute("aria-label", main.getAttribute("data-delete")); }
       b.addEventListener("click", function () {
         if (k === "\u232b") { field.value = field.value.slice(0, -1); } else { field.value += k; }
         field.focus();
@@ -36,7 +36,6 @@
       pad.appendChild(b);
     });
     field.insertAdjacentElement("afterend", pad);
-    if (!pad.getAttribute("aria-label")) { pad.setAttribute("aria-label", main.getAttribute("data-keypad-label") || "Keypad"); }
   }
 
   // The resend countdown: the button waits until the server's cooldown is over.

@@ -107,7 +107,8 @@ pub fn visit(app: &App, v: &Visit, now: DateTime<Utc>) -> Markup {
     let (warn_before, warn_after) = split(&page.idle_warning("#SECONDS#"), "#SECONDS#");
     let body = html! {
         main id="kiosk" data-idle=(cfg.idle_seconds) data-warn=(WARN_SECONDS)
-            data-auto-reset=[auto_reset] {
+            data-auto-reset=[auto_reset] data-keypad-label=(page.keypad)
+            data-delete=(page.delete) {
             h1 { (page.title) }
             @if matches!(v.step, Step::Phone) && v.said.is_none() {
                 p { (texts.welcome()) }

@@ -2,6 +2,7 @@
 //! plumbing checked in-process here, the kiosk in [`kiosk`] (in-process) and [`browser`] (a
 //! real headless Chromium).
 
+mod browser;
 mod kiosk;
 
 use std::sync::{Arc, Mutex};
