@@ -4,7 +4,7 @@
 //! browser shows is in `browser.rs`.
 
 use super::{Answer, Pages, assert_secure_headers};
-use crate::harness::{Env, US_E164};
+use crate::harness::{Env, US_E164, on_both_stores};
 
 pub const CONFIG: &str =
     "[phone]\ndefault_region = \"US\"\n[policy]\nresend_cooldown_seconds = 30\n";
@@ -63,9 +63,9 @@ fn post(p: &Pages, cookie: &str, fields: &[(&str, &str)]) -> Answer {
     p.send("GET", "/kiosk/", Some(cookie), "")
 }
 
-#[test]
-fn kiosk_page_enrols_once_runs_the_flow_without_javascript_and_audits_its_key() {
-    let env = Env::with_config(CONFIG);
+on_both_stores! {
+fn kiosk_page_enrols_once_runs_the_flow_without_javascript_and_audits_its_key(store) {
+    let env = Env::with_config_on(store, CONFIG);
     let (sid, token) = kiosk_key(&env, "lobby");
     let p = Pages::start(&env);
     // No cookie: out of service, no form.
@@ -168,6 +168,7 @@ fn kiosk_page_enrols_once_runs_the_flow_without_javascript_and_audits_its_key() 
     assert_eq!(revoked.status, 403);
     assert!(revoked.body.contains("out of service") && !revoked.body.contains("<form"));
     assert!(revoked.header("set-cookie").contains("Max-Age=0"));
+}
 }
 
 #[test]
