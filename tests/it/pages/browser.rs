@@ -79,10 +79,21 @@ fn shot(name: &str) -> PathBuf {
     }
 }
 
-/// axe-core finds no serious or critical violation on this screen; then a photograph.
+/// axe-core finds no serious or critical violation on this screen, and every visible control
+/// is at least 48 CSS px each way; then a photograph.
 async fn check(b: &Browser, name: &str) {
     let bad = b.axe().await;
     assert!(bad.is_empty(), "{name}: {bad:#?}");
+    let small = b
+        .run(
+            "return [...document.querySelectorAll('button, input:not([type=hidden]), a')]\
+               .filter(e => e.offsetParent !== null)\
+               .map(e => [e.id || e.textContent, e.getBoundingClientRect()])\
+               .filter(([, r]) => r.width < 48 || r.height < 48)\
+               .map(([n, r]) => n + ' ' + r.width + 'x' + r.height);",
+        )
+        .await;
+    assert_eq!(small, serde_json::json!([]), "{name}: targets under 48 px");
     b.screenshot(&shot(name)).await;
 }
 
@@ -154,8 +165,8 @@ fn browser_kiosk_enrols_then_runs_the_whole_flow_with_a_national_number_and_swit
         b.wait_text("Enter your mobile number (e.g. (201) 555-0123)")
             .await;
         check(&b, "2-number").await;
-        b.type_into("#phone", "(415) 555-2671").await;
-        submit(&b, "form .row button").await;
+        // By keyboard: Enter in the field sends the form.
+        b.type_into("#phone", "(415) 555-2671\u{E007}").await;
         b.wait_text("How should we send the code?").await;
         check(&b, "3-channel").await;
         b.click("button[value=sms]").await;

@@ -186,3 +186,56 @@ fn kiosk_key_authenticates_no_api_request_and_is_listed_as_kiosk() {
         bad.stdout
     );
 }
+
+#[test]
+fn kiosk_page_refuses_an_expired_link_and_never_logs_a_token() {
+    let mut env = Env::with_config(CONFIG);
+    let (_, token) = kiosk_key(&env, "lobby");
+    // The server starts after the link's 900 s are over.
+    env.advance(901);
+    let p = Pages::start(&env);
+    let expired = p.send("GET", &format!("/kiosk/enrol/{token}"), None, "");
+    assert_eq!(expired.status, 403);
+    assert!(expired.body.contains("out of service") && !expired.body.contains("<form"));
+    assert_eq!(expired.header("set-cookie"), "");
+    let junk = p.send("GET", "/kiosk/enrol/not-a-token", None, "");
+    assert_eq!(junk.status, 403);
+    let log = p.log.clone();
+    drop(p);
+    let log = String::from_utf8(log.lock().unwrap().clone()).unwrap();
+    assert!(
+        log.contains("/kiosk/enrol/{token}"),
+        "the route's template: {log}"
+    );
+    assert!(!log.contains(&token), "{log}");
+}
+
+#[test]
+fn kiosk_page_holds_the_stations_limits_in_visitor_words() {
+    let env = Env::with_config(&format!(
+        "{CONFIG}[limits]\nper_number_per_hour = 1\nmax_cooldown_seconds = 0\n"
+    ));
+    let (_, token) = kiosk_key(&env, "lobby");
+    let p = Pages::start(&env);
+    let cookie = device_cookie(&p.send("GET", &format!("/kiosk/enrol/{token}"), None, ""));
+    let sent = post(
+        &p,
+        &cookie,
+        &[("action", "phone"), ("phone", "415 555 2671")],
+    );
+    assert!(sent.body.contains("Sent a 6-digit code"), "{}", sent.body);
+    post(&p, &cookie, &[("action", "restart")]);
+    let refused = post(
+        &p,
+        &cookie,
+        &[("action", "phone"), ("phone", "415 555 2671")],
+    );
+    assert!(refused.body.contains("Please wait"), "{}", refused.body);
+    assert!(refused.body.contains("role=\"alert\""));
+    assert!(
+        !refused.body.contains("per_number"),
+        "no operator words: {}",
+        refused.body
+    );
+    assert_eq!(env.outbox().len(), 1);
+}
