@@ -347,9 +347,16 @@ fn browser_two_kiosks_at_once_each_their_own_visitor_and_station() {
         let Some(a) = Browser::start().await else {
             return;
         };
-        let b = Browser::start().await.unwrap();
+        // The second screen in landscape.
+        let landscape = Options {
+            size: (1280, 800),
+            ..Options::default()
+        };
+        let b = Browser::start_with(landscape).await.unwrap();
         a.goto(&site.url(&format!("/kiosk/enrol/{lobby}"))).await;
         b.goto(&site.url(&format!("/kiosk/enrol/{desk}"))).await;
+        b.wait_text("Enter your mobile number").await;
+        check(&b, "10-landscape").await;
         a.type_into("#phone", "4155552671").await;
         b.type_into("#phone", "+44 7911 123456").await;
         submit(&a, "form .row button").await;
