@@ -135,8 +135,7 @@ pub struct Config {
     /// The instant the clock is pinned to (`OTPD_FAKE_NOW`, debug builds only; see
     /// [`crate::clock::for_process`]).
     pub fake_now: Option<DateTime<Utc>>,
-    /// Debug builds only: `OTPD_FAKE_NOW=@FILE`, a clock read from FILE (an RFC 3339 instant)
-    /// at every look, so a test can move a running server's time (the kiosk page's resend).
+    /// `OTPD_FAKE_NOW=@FILE` (debug builds): a clock read from FILE at every look.
     pub fake_clock: Option<std::path::PathBuf>,
 }
 
@@ -456,11 +455,7 @@ impl Config {
             remote,
             no_color: env.no_color,
             fake_now: env.fake_now.as_deref().and_then(instant),
-            fake_clock: env
-                .fake_now
-                .as_deref()
-                .and_then(|v| v.strip_prefix('@'))
-                .map(std::path::PathBuf::from),
+            fake_clock: env.fake_clock(),
         };
         (config, problems)
     }
