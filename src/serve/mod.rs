@@ -219,10 +219,15 @@ pub struct InProcess {
 
 /// What the pages get from this server.
 fn mount(shared: &Arc<routes::Shared>, tls: bool, config: Arc<Config>) -> crate::web::Mount {
+    let log = shared.clone();
     crate::web::Mount {
         pool: shared.clone(),
         tls,
         config,
+        note: Arc::new(move |text: &str| {
+            let line = crate::render::serve::note(chrono::Utc::now(), text, log.json_log);
+            log.log.line(line);
+        }),
     }
 }
 

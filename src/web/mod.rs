@@ -49,12 +49,14 @@ pub async fn run<T: Send + 'static>(
 }
 
 /// What the server hands the pages when it mounts them: its pool, whether it speaks TLS
-/// (cookies are then `Secure`), and the configuration it was started with.
+/// (cookies are then `Secure`), the configuration it was started with, and its log (a line
+/// for the operator — a database error behind a page — written without blocking).
 #[derive(Clone)]
 pub struct Mount {
     pub pool: Arc<dyn Blocking>,
     pub tls: bool,
     pub config: Arc<Config>,
+    pub note: Arc<dyn Fn(&str) + Send + Sync>,
 }
 
 /// Builds the pages' routes for a server (the crate root passes `pages::router`).

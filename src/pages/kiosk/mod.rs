@@ -100,7 +100,14 @@ async fn enrol(State(k): St, Path(token): Path<String>) -> Response {
             r.extensions_mut().insert(web::Station(key.station));
             r
         }
-        Ok(Ok(Enrolled::Refused)) | Ok(Err(_)) => k.out_of_service(),
+        Ok(Ok(Enrolled::Refused)) => k.out_of_service(),
+        Ok(Err(e)) => {
+            let why = crate::render::error_text(&e);
+            (k.mount.note)(&crate::render::error::warning(&format!(
+                "kiosk enrolment: {why}"
+            )));
+            k.out_of_service()
+        }
         Err(b) => busy(b),
     }
 }
@@ -125,7 +132,7 @@ impl Kiosk {
         };
         for w in warnings {
             // The operator's reason (a database error…), for the server's log.
-            eprintln!("otpd serve: {}", crate::render::error::warning(&w));
+            (self.mount.note)(&crate::render::error::warning(&w));
         }
         let station = |mut r: Response, s: Option<String>| {
             if let Some(s) = s {
@@ -150,8 +157,13 @@ impl Kiosk {
     fn on_worker(&self, app: &mut App, device: &str, form: Option<&form::Fields>) -> Reply {
         let key = match app.kiosk_device(device) {
             Ok(Some(key)) => key,
-            Ok(None) | Err(_) => {
+            Ok(None) => {
                 self.visits.forget(device);
+                return Reply::OutOfService;
+            }
+            // The visitor reads "out of service"; the operator's reason goes to the log.
+            Err(e) => {
+                app.warn(format!("kiosk page: {}", crate::render::error_text(&e)));
                 return Reply::OutOfService;
             }
         };

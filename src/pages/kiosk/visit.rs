@@ -35,7 +35,8 @@ pub enum Tone {
     Good,
 }
 
-#[derive(Clone, Debug)]
+/// No `Debug`: it holds the visit's CSRF token.
+#[derive(Clone)]
 pub struct Visit {
     /// The CSRF token of this visit's forms (new for each visitor).
     pub csrf: String,
