@@ -239,3 +239,63 @@ fn kiosk_page_holds_the_stations_limits_in_visitor_words() {
     );
     assert_eq!(env.outbox().len(), 1);
 }
+
+#[test]
+fn kiosk_page_forgets_an_idle_visitor_on_the_server_too() {
+    // JavaScript off, nobody touches the screen: the next request after idle_seconds and the
+    // warning's 30 s starts a new visit, whatever the browser still shows.
+    let env = Env::with_config(&format!("{CONFIG}[kiosk]\nidle_seconds = 60\n"));
+    let (_, token) = kiosk_key(&env, "lobby");
+    let clock = env.path("clock");
+    let now = env.now();
+    std::fs::write(&clock, now.to_rfc3339()).unwrap();
+    let p = Pages::start_on_clock(&env, &clock);
+    let cookie = device_cookie(&p.send("GET", &format!("/kiosk/enrol/{token}"), None, ""));
+    let sent = post(
+        &p,
+        &cookie,
+        &[("action", "phone"), ("phone", "415 555 2671")],
+    );
+    assert!(sent.body.contains("2671"), "{}", sent.body);
+    // Within the warning: still this visitor.
+    std::fs::write(&clock, (now + chrono::TimeDelta::seconds(89)).to_rfc3339()).unwrap();
+    let still = p.send("GET", "/kiosk/", Some(&cookie), "");
+    assert!(still.body.contains("one-time-code"), "{}", still.body);
+    // Past it: a new visitor, nothing of the last one on the page.
+    std::fs::write(
+        &clock,
+        (now + chrono::TimeDelta::seconds(89 + 91)).to_rfc3339(),
+    )
+    .unwrap();
+    let fresh = p.send("GET", "/kiosk/", Some(&cookie), "");
+    assert!(fresh.body.contains("type=\"tel\""), "{}", fresh.body);
+    assert!(!fresh.body.contains("2671") && !fresh.body.contains("one-time-code"));
+}
+
+#[test]
+fn keys_create_kiosk_in_text_prints_the_link_and_no_secret() {
+    let env = Env::with_config("[server]\npublic_url = \"https://otpd.example:8443/\"\n");
+    let run = env.run(&["keys", "create", "--station", "lobby", "--role", "kiosk"]);
+    run.ok();
+    assert!(
+        run.stdout
+            .contains("https://otpd.example:8443/kiosk/enrol/"),
+        "{}",
+        run.stdout
+    );
+    assert!(!run.stdout.contains("Secret"), "{}", run.stdout);
+    let wrong = Env::with_config("[server]\npublic_url = \"ftp://x\"\n");
+    let refused = wrong.run(&["keys", "list"]);
+    assert_ne!(refused.code, 0);
+    assert!(
+        refused.stderr.contains("server.public_url"),
+        "{}",
+        refused.stderr
+    );
+    assert_eq!(
+        refused.stderr.trim().lines().count(),
+        1,
+        "{}",
+        refused.stderr
+    );
+}

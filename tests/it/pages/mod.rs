@@ -52,9 +52,21 @@ impl Answer {
 
 impl Pages {
     pub fn start(env: &Env) -> Pages {
+        Pages::start_with(crate::serve::in_process::config(env))
+    }
+
+    /// With the clock read from `clock` (a file holding an RFC 3339 instant) at every look.
+    pub fn start_on_clock(env: &Env, clock: &std::path::Path) -> Pages {
+        let mut config = crate::serve::in_process::config(env);
+        config.fake_now = None;
+        config.fake_clock = Some(clock.to_path_buf());
+        Pages::start_with(config)
+    }
+
+    fn start_with(config: otpd::config::Config) -> Pages {
         let log = Arc::new(Mutex::new(Vec::new()));
         let server = otpd::serve::InProcess::with_pages(
-            &crate::serve::in_process::config(env),
+            &config,
             Box::new(Lines(log.clone())),
             Some(otpd::pages::router),
         )
