@@ -299,3 +299,39 @@ fn keys_create_kiosk_in_text_prints_the_link_and_no_secret() {
         refused.stderr
     );
 }
+
+#[test]
+fn kiosk_page_is_held_by_the_conversion_guard_like_any_station() {
+    let env = Env::with_config(&format!(
+        "{CONFIG}[limits]\nmin_sends_for_conversion = 2\nmin_conversion = 0.5\n"
+    ));
+    let (_, token) = kiosk_key(&env, "lobby");
+    let p = Pages::start(&env);
+    let cookie = device_cookie(&p.send("GET", &format!("/kiosk/enrol/{token}"), None, ""));
+    for number in ["415 555 2671", "202 555 0123"] {
+        let sent = post(&p, &cookie, &[("action", "phone"), ("phone", number)]);
+        assert!(sent.body.contains("Sent a 6-digit code"), "{}", sent.body);
+        post(&p, &cookie, &[("action", "restart")]);
+    }
+    // Two sends, none verified: sending is paused, and the visitor is asked to find staff.
+    let held = post(
+        &p,
+        &cookie,
+        &[("action", "phone"), ("phone", "+44 7911 123456")],
+    );
+    assert!(
+        held.body.contains("Please ask a member of staff."),
+        "{}",
+        held.body
+    );
+    assert!(
+        !held.body.contains("otpd limits"),
+        "no operator words: {}",
+        held.body
+    );
+    assert_eq!(env.outbox().len(), 2);
+    let paused = env.query_strings(
+        "SELECT station FROM audit_events WHERE event = 'limits_paused' ORDER BY id",
+    );
+    assert_eq!(paused, ["lobby"]);
+}
