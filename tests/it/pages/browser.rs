@@ -267,6 +267,14 @@ fn browser_kiosk_resends_after_the_countdown_on_moved_clocks() {
         b.type_into("#code", &code).await;
         submit(&b, "form .row button").await;
         b.wait_text("Verified").await;
+        // The success stays result_seconds (5), then the screen starts again by itself.
+        shift(&b, 6).await;
+        b.wait_text("Enter your mobile number").await;
+        assert_eq!(
+            b.run("return document.getElementById('phone').value;")
+                .await,
+            ""
+        );
         b.close().await;
     });
 }
