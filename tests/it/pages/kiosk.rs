@@ -238,6 +238,20 @@ fn kiosk_page_holds_the_stations_limits_in_visitor_words() {
         refused.body
     );
     assert_eq!(env.outbox().len(), 1);
+    // The access log names the route and the kiosk's station, never the number or the cookie.
+    let log = p.log.clone();
+    drop(p);
+    let log = String::from_utf8(log.lock().unwrap().clone()).unwrap();
+    let posts: Vec<&str> = log.lines().filter(|l| l.contains("POST /kiosk/")).collect();
+    assert!(
+        !posts.is_empty() && posts.iter().all(|l| l.contains("lobby")),
+        "{log}"
+    );
+    assert!(
+        !log.contains("5552671") && !log.contains("555 2671"),
+        "{log}"
+    );
+    assert!(!log.contains(cookie.split('=').nth(1).unwrap()), "{log}");
 }
 
 #[test]
