@@ -25,6 +25,8 @@ use crate::store::copy::Copied;
 mod events;
 mod executor;
 mod keys;
+mod kiosk_devices;
+pub use kiosk_devices::Enrolled;
 mod server;
 mod serving;
 mod verify_admin;
@@ -121,6 +123,11 @@ impl App {
     /// The current time, from the injected clock.
     pub fn now(&self) -> DateTime<Utc> {
         self.clock.now()
+    }
+
+    /// Notes a warning for the front-end's log (one line, naming no secret).
+    pub fn warn(&mut self, warning: String) {
+        self.warnings.push(warning);
     }
 
     /// Takes the warnings noted so far.
@@ -351,7 +358,7 @@ impl Opened {
 
 /// The system clock (or `Config::fake_now` in debug builds) and the operating system's CSPRNG.
 fn process_clock_and_rng(config: &Config) -> (Box<dyn Clock>, Box<dyn CryptoRng>) {
-    let clock = crate::clock::for_process(config.fake_now);
+    let clock = crate::clock::for_process(config.fake_now, config.fake_clock.as_deref());
     let rng = rand::rand_core::UnwrapErr(rand::rngs::SysRng);
     (clock, Box::new(rng))
 }

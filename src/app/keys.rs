@@ -129,7 +129,8 @@ impl App {
             return Ok(None);
         }
         let live = key.revoked_at.is_none() && revoked.is_none();
-        Ok((same && live).then_some(key))
+        // A kiosk key's secret is never shown: only its enrolled browser acts as it.
+        Ok((same && live && key.role != Role::Kiosk).then_some(key))
     }
 }
 

@@ -48,6 +48,12 @@ pub struct Env {
 }
 
 impl Env {
+    /// `OTPD_FAKE_NOW=@FILE`: the file a debug build's clock is read from.
+    pub fn fake_clock(&self) -> Option<std::path::PathBuf> {
+        let file = self.fake_now.as_deref()?.strip_prefix('@')?;
+        Some(std::path::PathBuf::from(file))
+    }
+
     /// Reads the process environment.
     pub fn capture() -> Env {
         Env {

@@ -17,6 +17,7 @@ use crate::domain::{Channel, Limits, Policy};
 
 pub mod database;
 pub mod env;
+mod error;
 pub mod events;
 mod limits;
 mod message;
@@ -31,6 +32,7 @@ pub mod twilio;
 
 pub use database::{Database, Postgres, TlsMode};
 pub use env::{Env, TwilioEnv};
+pub use error::ConfigError;
 pub use origin::{Lookup, Origins};
 pub use phone::PhoneConfig;
 
@@ -137,6 +139,8 @@ pub struct Config {
     /// The instant the clock is pinned to (`OTPD_FAKE_NOW`, debug builds only; see
     /// [`crate::clock::for_process`]).
     pub fake_now: Option<DateTime<Utc>>,
+    /// `OTPD_FAKE_NOW=@FILE` (debug builds): a clock read from FILE at every look.
+    pub fake_clock: Option<std::path::PathBuf>,
 }
 
 /// Values from command-line flags (or their clap `env` fallbacks), which override the file.
@@ -153,46 +157,7 @@ pub struct Overrides {
     pub server: Option<String>,
 }
 
-/// Worded in `render::failures`.
-#[derive(Debug, thiserror::Error)]
-pub enum ConfigError {
-    Read {
-        path: PathBuf,
-        detail: String,
-    },
-    Parse {
-        path: PathBuf,
-        detail: String,
-    },
-    Value {
-        key: &'static str,
-        value: String,
-        expected: String,
-    },
-    Missing {
-        what: String,
-        missing: String,
-    },
-    SecretFile {
-        key: &'static str,
-        path: PathBuf,
-        detail: String,
-    },
-    Message(#[from] crate::message::MessageError),
-    NoHome,
-}
-
 /// The platform folders otpd uses when nothing else is configured.
-impl ConfigError {
-    /// The setting the problem is about, when it names one (`policy.ttl_seconds`).
-    pub fn key(&self) -> Option<&'static str> {
-        match self {
-            ConfigError::Value { key, .. } | ConfigError::SecretFile { key, .. } => Some(key),
-            _ => None,
-        }
-    }
-}
-
 #[derive(Debug, Clone)]
 pub struct Dirs {
     pub config: PathBuf,
@@ -460,6 +425,7 @@ impl Config {
             events: events.unwrap_or_default(),
             no_color: env.no_color,
             fake_now: env.fake_now.as_deref().and_then(instant),
+            fake_clock: env.fake_clock(),
         };
         (config, problems)
     }

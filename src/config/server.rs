@@ -26,9 +26,27 @@ pub(super) struct RawServer {
     idle_timeout_seconds: Option<i64>,
     max_connections_per_client: Option<i64>,
     trusted_proxies: Option<Vec<String>>,
+    public_url: Option<String>,
+    enrol_ttl_seconds: Option<i64>,
 }
 
 impl ServerConfig {
+    /// The server's address for browsers, without a trailing `/`: `public_url`, else
+    /// `http(s)://LISTEN` (https with TLS).
+    pub fn public_base(&self) -> String {
+        match &self.public_url {
+            Some(u) => u.trim_end_matches('/').to_string(),
+            None => {
+                let scheme = if self.tls_cert.is_some() {
+                    "https"
+                } else {
+                    "http"
+                };
+                format!("{scheme}://{}", self.listen)
+            }
+        }
+    }
+
     /// The worker threads `otpd serve` runs: `workers`, or with 0 one per core of this
     /// machine (as many as the operating system lets this process use).
     pub fn worker_count(&self) -> usize {
@@ -67,9 +85,40 @@ pub struct ServerConfig {
     pub max_connections_per_client: usize,
     /// Reverse proxies whose `X-Forwarded-For` names the client (addresses or CIDR blocks).
     pub trusted_proxies: Vec<IpNet>,
+    /// The address browsers reach this server at (kiosk enrolment links); `None`: derived
+    /// from `listen` ([`ServerConfig::public_base`]).
+    pub public_url: Option<String>,
+    /// How long a kiosk enrolment link stays valid.
+    pub enrol_ttl_seconds: u64,
 }
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+
+/// `server.public_url`: `http://` or `https://`, a host, maybe a port and a path; no query,
+/// fragment, credentials or spaces.
+fn public_url(value: &str) -> Result<String, ConfigError> {
+    let v = value.trim();
+    let rest = v
+        .strip_prefix("https://")
+        .or_else(|| v.strip_prefix("http://"));
+    let ok = rest.is_some_and(|r| {
+        let host = r.split('/').next().unwrap_or("");
+        !host.is_empty()
+            && !host.contains('@')
+            && r.bytes()
+                .all(|b| b.is_ascii_graphic() && !b"?#\"'<>".contains(&b))
+    });
+    if !ok {
+        return Err(ConfigError::Value {
+            key: "server.public_url",
+            value: format!("\"{}\"", crate::sanitize::sanitize(value)),
+            expected:
+                "use the address browsers reach this server at, e.g. https://otpd.example:8443"
+                    .into(),
+        });
+    }
+    Ok(v.trim_end_matches('/').to_string())
+}
 
 /// Parses a listen address (`IP:PORT`), naming `key` when it is wrong.
 pub fn listen_addr(key: &'static str, value: &str) -> Result<SocketAddr, ConfigError> {
@@ -157,6 +206,17 @@ pub(super) fn server(raw: RawServer, env: &Env) -> Result<ServerConfig, ConfigEr
         .iter()
         .map(|p| proxy(p))
         .collect::<Result<Vec<_>, _>>()?;
+    let public_url = match raw.public_url {
+        Some(u) => Some(public_url(&u)?),
+        None => None,
+    };
+    let enrol_ttl = ranged(
+        "server.enrol_ttl_seconds",
+        raw.enrol_ttl_seconds,
+        900,
+        60..=604_800,
+        " seconds",
+    )?;
     Ok(ServerConfig {
         listen,
         service_sid: raw.service_sid,
@@ -171,6 +231,8 @@ pub(super) fn server(raw: RawServer, env: &Env) -> Result<ServerConfig, ConfigEr
         idle_timeout_seconds: idle_timeout as u64,
         max_connections_per_client: per_client as usize,
         trusted_proxies,
+        public_url,
+        enrol_ttl_seconds: enrol_ttl as u64,
     })
 }
 

@@ -13,16 +13,21 @@ pub enum Role {
     Auditor,
     /// Everything, including manual approval and the operator's controls.
     Admin,
+    /// The kiosk page's station (issue 22): exactly what the terminal kiosk does (send, resend,
+    /// check its own station's verifications), only through a browser it enrolled; its secret
+    /// is never shown, so it authenticates no API request.
+    Kiosk,
 }
 
 impl Role {
-    pub const ALL: [Role; 3] = [Role::Station, Role::Auditor, Role::Admin];
+    pub const ALL: [Role; 4] = [Role::Station, Role::Auditor, Role::Admin, Role::Kiosk];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Role::Station => "station",
             Role::Auditor => "auditor",
             Role::Admin => "admin",
+            Role::Kiosk => "kiosk",
         }
     }
 
@@ -139,7 +144,7 @@ impl Caller {
             (Authority::Local, _) => true,
             (Authority::Key { role, .. }, p) => match role {
                 Role::Admin => true,
-                Role::Station => p == RunVerifications,
+                Role::Station | Role::Kiosk => p == RunVerifications,
                 Role::Auditor => p == ReadAudit,
             },
         }
@@ -168,25 +173,28 @@ mod tests {
         let station = Caller::key("desk-1", "SK1", Role::Station);
         let auditor = Caller::key("audit", "SK2", Role::Auditor);
         let admin = Caller::key("hq", "SK3", Role::Admin);
+        let kiosk = Caller::key("lobby", "SK4", Role::Kiosk);
         let rows = [
-            (RunVerifications, [true, true, false, true]),
-            (ResumeSending, [true, false, false, true]),
-            (Unlock, [true, false, false, true]),
-            (ReadLimits, [true, false, false, true]),
-            (ReadAudit, [true, false, true, true]),
-            (ActOnAnyStation, [false, false, false, true]),
-            (ManageService, [true, false, false, true]),
+            (RunVerifications, [true, true, false, true, true]),
+            (ResumeSending, [true, false, false, true, false]),
+            (Unlock, [true, false, false, true, false]),
+            (ReadLimits, [true, false, false, true, false]),
+            (ReadAudit, [true, false, true, true, false]),
+            (ActOnAnyStation, [false, false, false, true, false]),
+            (ManageService, [true, false, false, true, false]),
         ];
         assert_eq!(rows.len(), Privilege::ALL.len());
+        let callers = [&local, &station, &auditor, &admin, &kiosk];
         for (p, expected) in rows {
-            let got = [&local, &station, &auditor, &admin].map(|c| c.may(p));
+            let got = callers.map(|c| c.may(p));
             assert_eq!(got, expected, "{p:?}");
-            for (c, may) in [&local, &station, &auditor, &admin].iter().zip(expected) {
+            for (c, may) in callers.iter().zip(expected) {
                 assert_eq!(c.require(p).is_ok(), may);
             }
         }
         assert!(station.reaches("desk-1") && !station.reaches("desk-2"));
         assert!(!local.reaches("desk-2") && admin.reaches("desk-2"));
+        assert!(kiosk.reaches("lobby") && !kiosk.reaches("desk-1"));
     }
 
     #[test]

@@ -152,6 +152,11 @@ impl KioskTexts {
         answer.eq_ignore_ascii_case("resend") || fold(answer) == fold(&self.resend)
     }
 
+    /// How a sentence names a channel ("by SMS"): the page's channel buttons.
+    pub fn by(&self, c: Channel) -> &str {
+        self.by.get(c)
+    }
+
     pub fn not_a_code(&self) -> &str {
         &self.not_a_code
     }

@@ -8,6 +8,7 @@ use serde::Deserialize;
 
 use super::fold::fold;
 use super::kiosk::KioskTexts;
+use super::kiosk_page::PageTexts;
 use super::template::{Template, fill};
 
 /// Every built-in locale: its tag and its file. The first is the default.
@@ -45,6 +46,7 @@ pub struct Locale {
     sms: SmsTemplates,
     voice: VoiceTexts,
     kiosk: KioskTexts,
+    kiosk_page: PageTexts,
 }
 
 #[derive(Deserialize)]
@@ -56,6 +58,7 @@ struct LocaleFile {
     sms: SmsFile,
     voice: VoiceTexts,
     kiosk: KioskTexts,
+    kiosk_page: PageTexts,
 }
 
 #[derive(Deserialize)]
@@ -166,6 +169,11 @@ impl Locale {
     pub fn kiosk(&self) -> &KioskTexts {
         &self.kiosk
     }
+
+    /// The kiosk page's own words.
+    pub fn kiosk_page(&self) -> &PageTexts {
+        &self.kiosk_page
+    }
 }
 
 /// Locales are built in, one per tag: the tag decides.
@@ -239,6 +247,7 @@ fn parse(tag: &'static str, source: &str) -> Result<Locale, String> {
         sms,
         voice: file.voice,
         kiosk: file.kiosk,
+        kiosk_page: file.kiosk_page,
     })
 }
 

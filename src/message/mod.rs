@@ -8,6 +8,7 @@
 pub mod autofill;
 mod fold;
 pub mod kiosk;
+pub mod kiosk_page;
 pub mod locale;
 pub mod segments;
 pub mod template;

@@ -101,7 +101,7 @@ impl Client {
             .retry(reqwest::retry::never())
             .build()
             .map_err(|e| unreachable(&remote.url, &e))?;
-        let clock = crate::clock::for_process(config.fake_now);
+        let clock = crate::clock::for_process(config.fake_now, config.fake_clock.as_deref());
         Ok(Client {
             config,
             remote,

@@ -125,7 +125,7 @@ pub fn config_summary(c: &Config) -> String {
     ));
     let s = &c.server;
     summary.push_str(&format!(
-        "\nserver           listen {}; {}; {}, queue {}, {} connections ({} per address), headers within {} s, answers read within {} s, idle {} s; client address from X-Forwarded-For: {}",
+        "\nserver           listen {}; {}; {}, queue {}, {} connections ({} per address), headers within {} s, answers read within {} s, idle {} s; client address from X-Forwarded-For: {}; kiosk enrolment links on {} (valid {} s)",
         s.listen,
         match (&s.tls_cert, s.allow_plain_http) {
             (Some(_), _) => "TLS",
@@ -154,6 +154,8 @@ pub fn config_summary(c: &Config) -> String {
                     .join(", ")
             )
         },
+        s.public_base(),
+        s.enrol_ttl_seconds
     ));
     if let Some(sid) = &s.service_sid {
         summary.push_str(&format!(
@@ -338,6 +340,8 @@ fn settings_of(label: &str) -> &'static [&'static str] {
             "server.idle_timeout_seconds",
             "server.max_connections_per_client",
             "server.trusted_proxies",
+            "server.public_url",
+            "server.enrol_ttl_seconds",
         ],
         "server service" => &["server.service_sid"],
         "remote" => &["remote."],

@@ -49,7 +49,7 @@ fn create(config: Config, station: &str, role: &str, json: bool) -> Result<(u8, 
     let Some(role) = Role::parse(role) else {
         return Ok(bad(
             format!(
-                "unknown role \"{}\"; use station, auditor or admin",
+                "unknown role \"{}\"; use station, auditor, admin or kiosk",
                 crate::sanitize::sanitize(role)
             ),
             json,
@@ -58,7 +58,18 @@ fn create(config: Config, station: &str, role: &str, json: bool) -> Result<(u8, 
     if let Err(e) = crate::config::validate_station(station.to_string()) {
         return Ok(bad(e.to_string(), json));
     }
-    let key = App::for_process(config)?.create_key(station, role)?;
+    let ttl = config.server.enrol_ttl_seconds;
+    let base = config.server.public_base();
+    let mut app = App::for_process(config)?;
+    let key = app.create_key(station, role)?;
+    if role == Role::Kiosk {
+        // The key's secret is never shown: a browser becomes the kiosk through this link.
+        let token = app.create_enrolment(&key.sid, ttl)?;
+        return Ok((
+            0,
+            kiosk_created(&key, &format!("{base}{ENROL_PATH}{token}"), ttl, json),
+        ));
+    }
     let secret = key.secret.expose_secret();
     let line = if json {
         json!({
@@ -78,6 +89,28 @@ fn create(config: Config, station: &str, role: &str, json: bool) -> Result<(u8, 
         )
     };
     Ok((0, line))
+}
+
+/// Where an enrolment link points (the pages front-end serves it), before its token.
+pub const ENROL_PATH: &str = "/kiosk/enrol/";
+
+fn kiosk_created(key: &crate::app::CreatedKey, url: &str, ttl: u64, json: bool) -> String {
+    if json {
+        json!({
+            "outcome": "key_created",
+            "sid": key.sid,
+            "station": key.station,
+            "role": key.role,
+            "enrol_url": url,
+            "enrol_expires_in_seconds": ttl,
+        })
+        .to_string()
+    } else {
+        format!(
+            "Kiosk key {} created for station {}.\nOpen this link once, in the kiosk's browser, within {ttl} seconds:\n{url}\nIt sets the browser up as this kiosk; otpd keys revoke {} ends it.",
+            key.sid, key.station, key.sid
+        )
+    }
 }
 
 fn list(config: Config, json: bool) -> Result<(u8, String), Error> {

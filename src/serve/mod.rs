@@ -52,10 +52,12 @@ const DRAIN: Duration = Duration::from_secs(30);
 /// Runs the server until SIGTERM or SIGINT; prints `listening on http://ADDR` and the service
 /// SID on `out` once bound (`--listen 127.0.0.1:0` picks a free port).
 /// `json_log`: the log on stderr as one JSON object a line.
+/// `pages`: the web pages to serve beside the API (the crate root passes the pages front-end).
 pub fn run(
     mut config: Config,
     listen: Option<&str>,
     json_log: bool,
+    pages: Option<crate::web::Pages>,
     out: &mut dyn Write,
 ) -> Result<u8, Error> {
     if let Some(l) = listen {
@@ -110,6 +112,7 @@ pub fn run(
         metrics.events.clone(),
         Box::new(move |line| events_log.line(note(line))),
     )?;
+    let page_config = Arc::new(config.clone());
     let served = runtime.block_on(async move {
         let listener = TcpListener::bind(s.listen)
             .await
@@ -130,7 +133,8 @@ pub fn run(
         writeln!(out, "service {}", prepared.service_sid).map_err(Error::Output)?;
         out.flush().map_err(Error::Output)?;
         let shared = prepared.shared(&s, server_log, metrics.clone(), scheme, local.to_string());
-        let router = routes::router(shared);
+        let pages = pages.map(|p| p(mount(&shared, tls.is_some(), page_config)));
+        let router = routes::router(shared, pages);
         accept(listener, router, tls, &s, metrics, signals).await
     });
     // On an error the error's own line follows (from `run`'s caller).
@@ -225,8 +229,31 @@ pub struct InProcess {
     log: Arc<log::AccessLog>,
 }
 
+/// What the pages get from this server.
+fn mount(shared: &Arc<routes::Shared>, tls: bool, config: Arc<Config>) -> crate::web::Mount {
+    let log = shared.clone();
+    crate::web::Mount {
+        pool: shared.clone(),
+        tls,
+        config,
+        note: Arc::new(move |text: &str| {
+            let line = crate::render::serve::note(chrono::Utc::now(), text, log.json_log);
+            log.log.line(line);
+        }),
+    }
+}
+
 impl InProcess {
     pub fn new(config: &Config, log: Box<dyn Write + Send>) -> Result<InProcess, Error> {
+        InProcess::with_pages(config, log, None)
+    }
+
+    /// The router with the web pages `pages` builds mounted beside the API.
+    pub fn with_pages(
+        config: &Config,
+        log: Box<dyn Write + Send>,
+        pages: Option<crate::web::Pages>,
+    ) -> Result<InProcess, Error> {
         let prepared = prepare(config, false)?;
         let service_sid = prepared.service_sid.clone();
         let log = Arc::new(log::AccessLog::start(log).map_err(StartError::AccessLogWriter)?);
@@ -237,8 +264,9 @@ impl InProcess {
             "http",
             "localhost".into(),
         );
+        let pages = pages.map(|p| p(mount(&shared, false, Arc::new(config.clone()))));
         Ok(InProcess {
-            router: routes::router(shared),
+            router: routes::router(shared, pages),
             service_sid,
             log,
         })

@@ -148,13 +148,20 @@ impl Ctx<'_> {
         challenge_id: Option<i64>,
         detail: impl Into<String>,
     ) -> std::result::Result<(), StoreError> {
+        let mut detail = detail.into();
+        // The kiosk page's events name its key as well as its station (issue 22).
+        if self.caller.role() == Some(crate::domain::Role::Kiosk)
+            && let Some(sid) = self.caller.key_sid()
+        {
+            detail.push_str(&format!("; kiosk key {sid}"));
+        }
         let e = NewEvent {
             at: now,
             station: self.station(),
             event,
             phone,
             challenge_id,
-            detail: detail.into(),
+            detail,
         };
         let audit_id = tx.append_event(self.secrets, &e)?;
         self.publish(tx, &e, audit_id)

@@ -3,6 +3,8 @@
 
 mod audit;
 mod audit_tamper;
+#[path = "../support/browser.rs"]
+mod browser;
 mod code_length;
 mod commits;
 mod contrib;
@@ -16,6 +18,7 @@ mod kiosk_visitor;
 mod layout;
 mod limits;
 mod message;
+mod pages;
 mod pg_env;
 #[path = "../support/postgres.rs"]
 mod pg_server;

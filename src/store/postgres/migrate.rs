@@ -45,6 +45,10 @@ pub(super) const MIGRATIONS: &[(i64, &str)] = &[
         include_str!("../../../migrations/postgres/0008_replaced_code.sql"),
     ),
     (
+        9,
+        include_str!("../../../migrations/postgres/0009_kiosk_keys.sql"),
+    ),
+    (
         11,
         include_str!("../../../migrations/postgres/0011_rate_limits.sql"),
     ),

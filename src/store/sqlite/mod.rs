@@ -60,6 +60,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
         include_str!("../../../migrations/sqlite/0008_replaced_code.sql"),
     ),
     (
+        9,
+        include_str!("../../../migrations/sqlite/0009_kiosk_keys.sql"),
+    ),
+    (
         11,
         include_str!("../../../migrations/sqlite/0011_rate_limits.sql"),
     ),

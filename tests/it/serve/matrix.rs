@@ -32,9 +32,12 @@ enum Who {
     Other,
     Auditor,
     Admin,
+    /// A kiosk key of the owner's station (issue 22), presenting its real secret (which no
+    /// command ever shows): only its enrolled browser acts as it, so every API route refuses it.
+    Kiosk,
 }
 
-const EVERYONE: [Who; 4] = [Who::Auditor, Who::Other, Who::Admin, Who::Owner];
+const EVERYONE: [Who; 5] = [Who::Auditor, Who::Other, Who::Admin, Who::Owner, Who::Kiosk];
 
 /// One call: method, URL tail and form (`{P}` and `{SID}` filled in).
 struct Call {
@@ -50,6 +53,7 @@ struct World {
     other: Key,
     auditor: Key,
     admin: Key,
+    kiosk: Key,
 }
 
 impl World {
@@ -59,6 +63,18 @@ impl World {
         let other = key(&env, "desk-2", "station");
         let auditor = key(&env, "audit", "auditor");
         let admin = key(&env, "hq", "admin");
+        let kiosk = {
+            use secrecy::ExposeSecret;
+            let config = super::in_process::config(&env);
+            let mut app = otpd::app::App::for_process(config).expect("the store");
+            let k = app
+                .create_key("desk-1", otpd::domain::Role::Kiosk)
+                .expect("a kiosk key");
+            Key {
+                sid: k.sid,
+                secret: k.secret.expose_secret().to_string(),
+            }
+        };
         // A process of its own: the cells count argon2 hashes in `/metrics`, a per-process
         // counter that in-process tests running beside this one would move.
         let server = Server::start(&env);
@@ -69,6 +85,7 @@ impl World {
             other,
             auditor,
             admin,
+            kiosk,
         }
     }
 
@@ -78,6 +95,7 @@ impl World {
             Who::Other => &self.other,
             Who::Auditor => &self.auditor,
             Who::Admin => &self.admin,
+            Who::Kiosk => &self.kiosk,
         }
     }
 
@@ -238,7 +256,16 @@ fn expected(name: &str, who: Who) -> (u16, Option<&'static str>) {
             Other => other,
             Auditor => auditor,
             Admin => admin,
+            Kiosk => unreachable!("a kiosk key is answered above"),
         }
+    }
+    if who == Kiosk {
+        return match name {
+            "GET /healthz" | "GET /metrics" => (200, None),
+            // Not a key's route at all (see below): the same answer for every caller.
+            "POST /otpd/v1/twilio/status" => (404, None),
+            _ => (401, None),
+        };
     }
     let by = |a: u16, b: u16, c: u16, d: u16| pick(who, a, b, c, d);
     type Ex = (u16, Option<&'static str>);
@@ -435,7 +462,7 @@ fn every_route_and_request_for_every_role_and_station() {
         }
     }
     assert!(
-        covered >= 4 * (otpd::serve::ROUTES.len() + kinds.len()),
+        covered >= EVERYONE.len() * (otpd::serve::ROUTES.len() + kinds.len()),
         "{covered}"
     );
 }

@@ -14,7 +14,7 @@ mod events;
 mod flow;
 mod guards;
 mod hostile;
-mod in_process;
+pub mod in_process;
 mod key_seals;
 mod locks;
 mod log;
