@@ -46,8 +46,10 @@ pub struct TimeArgs {
     pub until: Option<String>,
 }
 
+/// Which events: the filter options `audit` (list) and `audit export` share, and the query
+/// parameters of the audit pages are named after.
 #[derive(Debug, Clone, Default, Args)]
-pub struct ListArgs {
+pub struct FilterArgs {
     /// Only this phone number's events (matched through its keyed hash)
     #[arg(long, num_args = 1.., value_name = "PHONE")]
     pub phone: Option<Vec<String>>,
@@ -57,8 +59,17 @@ pub struct ListArgs {
     /// Only these events (repeatable): sent, resent, delivered, approved, invalid, …
     #[arg(long = "event", value_name = "EVENT", value_parser = parse_event)]
     pub events: Vec<Event>,
+    /// Only events with this outcome: ok, refused or failed
+    #[arg(long, value_name = "OUTCOME", value_parser = parse_outcome)]
+    pub outcome: Option<&'static str>,
     #[command(flatten)]
     pub time: TimeArgs,
+}
+
+#[derive(Debug, Clone, Default, Args)]
+pub struct ListArgs {
+    #[command(flatten)]
+    pub filter: FilterArgs,
     /// How many events to show
     #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     pub limit: u32,
@@ -109,7 +120,7 @@ pub struct ExportArgs {
     #[arg(long, value_enum, default_value = "csv")]
     pub format: ExportFormat,
     #[command(flatten)]
-    pub time: TimeArgs,
+    pub filter: FilterArgs,
 }
 
 /// Delete finished verifications older than an age; with `[audit] retention_days`, also old
@@ -132,13 +143,16 @@ pub fn drop_station_from_env(args: &mut AuditArgs, matches: &clap::ArgMatches) {
         m.value_source("station") == Some(clap::parser::ValueSource::CommandLine)
     };
     if !typed(m) {
-        args.list.station = None;
+        args.list.filter.station = None;
     }
-    if let (Some(AuditCommand::List(l)), Some(sub)) =
-        (&mut args.command, m.subcommand_matches("list"))
-        && !typed(sub)
-    {
-        l.station = None;
+    match (&mut args.command, m.subcommand()) {
+        (Some(AuditCommand::List(l)), Some(("list", sub))) if !typed(sub) => {
+            l.filter.station = None
+        }
+        (Some(AuditCommand::Export(e)), Some(("export", sub))) if !typed(sub) => {
+            e.filter.station = None
+        }
+        _ => {}
     }
 }
 
@@ -181,7 +195,7 @@ impl AuditArgs {
                     ExportFormat::Json => "json",
                 };
                 w.extend(["--format".into(), format.into()]);
-                e.time.push_words(&mut w);
+                e.filter.push_words(&mut w);
             }
         }
         w
@@ -198,7 +212,7 @@ impl TimeArgs {
     }
 }
 
-impl ListArgs {
+impl FilterArgs {
     fn push_words(&self, w: &mut Vec<String>) {
         if let Some(phone) = &self.phone {
             w.push("--phone".into());
@@ -210,7 +224,16 @@ impl ListArgs {
         for e in &self.events {
             w.extend(["--event".into(), e.as_str().into()]);
         }
+        if let Some(o) = self.outcome {
+            w.extend(["--outcome".into(), o.into()]);
+        }
         self.time.push_words(w);
+    }
+}
+
+impl ListArgs {
+    fn push_words(&self, w: &mut Vec<String>) {
+        self.filter.push_words(w);
         w.extend(["--limit".into(), self.limit.to_string()]);
         if let Some(b) = self.before {
             w.extend(["--before".into(), b.to_string()]);
@@ -226,7 +249,18 @@ impl ListArgs {
     }
 }
 
-fn parse_event(s: &str) -> Result<Event, String> {
+/// The outcomes stored beside events.
+pub const OUTCOMES: [&str; 3] = ["ok", "refused", "failed"];
+
+fn parse_outcome(s: &str) -> Result<&'static str, String> {
+    OUTCOMES
+        .into_iter()
+        .find(|o| *o == s)
+        .ok_or_else(|| "unknown outcome; use one of: ok, refused, failed".to_string())
+}
+
+/// An event by its stored name, or the sentence that lists the names.
+pub fn parse_event(s: &str) -> Result<Event, String> {
     Event::from_name(s).ok_or_else(|| {
         let names: Vec<&str> = Event::ALL.iter().map(|e| e.as_str()).collect();
         format!("unknown event; use one of: {}", names.join(", "))
@@ -245,7 +279,7 @@ mod tests {
     fn list_is_the_default_and_subcommands_parse() {
         let a = parse(&["--event", "sent", "--event", "approved", "--limit", "5"]).unwrap();
         assert!(a.command.is_none());
-        assert_eq!(a.list.events, [Event::Sent, Event::Approved]);
+        assert_eq!(a.list.filter.events, [Event::Sent, Event::Approved]);
         assert_eq!(a.list.limit, 5);
         let a = parse(&[]).unwrap();
         assert_eq!(a.list.limit, 50);
@@ -281,6 +315,11 @@ mod tests {
             &["head"],
             &["stats", "--until", "2026-11-28"],
             &["export", "--format", "json"],
+            &[
+                "export", "--event", "sent", "--station", "lobby", "--outcome", "ok", "--phone",
+                "+1", "202", "555", "0123", "--since", "7d",
+            ],
+            &["--outcome", "refused"],
         ];
         for words in cases {
             let a = parse(words).unwrap();
@@ -299,6 +338,8 @@ mod tests {
             &["--format", "xml"],
             &["verify", "--bogus"],
             &["stats", "--phone", "x"],
+            &["--outcome", "maybe"],
+            &["export", "--limit", "3"],
         ];
         for words in cases {
             assert!(parse(words).is_err(), "{words:?}");

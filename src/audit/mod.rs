@@ -91,7 +91,7 @@ pub fn execute(
             Ok(exit::OK)
         }
         Some(AuditCommand::Export(e)) => {
-            let f = query::time_filter(&e.time, now, cx.zone)?;
+            let f = query::filter(&e.filter, cx.secrets, (now, cx.zone), cx.region)?;
             let format = if json {
                 args::ExportFormat::Json
             } else {

@@ -2,6 +2,7 @@
 //! surface (argv, stdin, files, exit status) with a temp database and a cleaned environment.
 
 mod audit;
+mod audit_filters;
 mod audit_tamper;
 mod code_length;
 mod commits;
