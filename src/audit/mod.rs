@@ -11,6 +11,7 @@ pub mod head;
 pub mod prune;
 pub mod query;
 pub mod render;
+pub mod rollup;
 pub mod stats;
 pub mod verify;
 pub mod when;

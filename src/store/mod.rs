@@ -20,6 +20,7 @@ pub mod health;
 pub mod key_seal;
 pub mod postgres;
 pub mod retention;
+pub mod review;
 pub mod sqlite;
 
 use std::path::PathBuf;
@@ -32,6 +33,7 @@ use crate::domain::{Challenge, Channel, Limits, PhoneNumber, State};
 use audit::NewEvent;
 pub use audit_query::AuditTx;
 pub use copy::CopyTx;
+pub use review::ReviewTx;
 
 /// The store every command opens (a path: SQLite). With PostgreSQL this becomes a choice made
 /// from the configured database.
@@ -148,7 +150,7 @@ fn retrying<T>(mut attempt: impl FnMut() -> Result<T>) -> Result<T> {
 /// (`count_attempt`, `consume`, `close`, `reissue`) report whether they changed the row: that,
 /// not an earlier read, is what makes a code single-use. The audit review's and the copier's
 /// methods come with it ([`AuditTx`], [`CopyTx`]).
-pub trait Tx: AuditTx + CopyTx {
+pub trait Tx: AuditTx + CopyTx + ReviewTx {
     // Verifications.
     /// One verification by id.
     fn challenge(&mut self, id: i64) -> Result<Option<Challenge>>;

@@ -3,6 +3,7 @@
 
 mod audit;
 mod audit_filters;
+mod audit_rollup;
 mod audit_tamper;
 mod code_length;
 mod commits;

@@ -44,6 +44,10 @@ pub(super) const MIGRATIONS: &[(i64, &str)] = &[
         8,
         include_str!("../../../migrations/postgres/0008_replaced_code.sql"),
     ),
+    (
+        10,
+        include_str!("../../../migrations/postgres/0010_audit_review.sql"),
+    ),
 ];
 
 /// The migration that adds the API key seals (the keys stored before it are sealed then).

@@ -20,6 +20,7 @@ mod migrate;
 mod pauses;
 mod pool;
 mod retention;
+mod review;
 mod session;
 mod tls;
 mod tx;

@@ -13,6 +13,7 @@ pub mod keys;
 pub mod limits;
 pub mod pauses;
 pub mod retention;
+pub mod review;
 mod tx;
 
 use std::path::{Path, PathBuf};
@@ -56,6 +57,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (
         8,
         include_str!("../../../migrations/sqlite/0008_replaced_code.sql"),
+    ),
+    (
+        10,
+        include_str!("../../../migrations/sqlite/0010_audit_review.sql"),
     ),
 ];
 
