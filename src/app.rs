@@ -24,6 +24,7 @@ use crate::store::copy::Copied;
 
 mod executor;
 mod keys;
+pub mod review;
 mod server;
 mod serving;
 pub use executor::Executor;

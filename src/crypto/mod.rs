@@ -131,6 +131,14 @@ impl Secrets {
         hex::encode(hmac(&key, &[sid.as_bytes(), b":", secret.as_bytes()]))
     }
 
+    /// The stored form of an audit-page session token: HMAC-SHA256 under its own derived key,
+    /// so the database never holds a token that would let its reader in (256-bit random, as
+    /// key secrets, so a fast keyed hash suffices).
+    pub fn session_hash(&self, token: &str) -> String {
+        let key = hmac(self.audit.expose_secret(), &[b"otpd/v1/audit-session"]);
+        hex::encode(hmac(&key, &[token.as_bytes()]))
+    }
+
     /// The seal of an API key's row (`api_keys.mac`): HMAC-SHA256 over the row's canonical bytes
     /// under the key-row key, so a row whose role, station, secret hash or dates were edited in
     /// the database no longer matches (see `store::key_seal`).

@@ -60,6 +60,12 @@ pub enum Event {
     KeyRevoked,
     /// An admin key approved a verification without its code (`otpd serve`).
     ManuallyApproved,
+    /// An auditor or admin key signed in to the audit pages.
+    SignedIn,
+    /// A sign-in to the audit pages was refused (unknown key, wrong secret, a station key).
+    SignInRefused,
+    /// An audit-page session was ended by its user.
+    SignedOut,
 }
 
 impl Event {
@@ -89,6 +95,9 @@ impl Event {
             Event::KeyCreated => "key_created",
             Event::KeyRevoked => "key_revoked",
             Event::ManuallyApproved => "manually_approved",
+            Event::SignedIn => "signed_in",
+            Event::SignInRefused => "sign_in_refused",
+            Event::SignedOut => "signed_out",
         }
     }
 
@@ -111,7 +120,9 @@ impl Event {
             | Event::AuditTruncated
             | Event::KeyCreated
             | Event::KeyRevoked
-            | Event::ManuallyApproved => "ok",
+            | Event::ManuallyApproved
+            | Event::SignedIn
+            | Event::SignedOut => "ok",
             Event::DeliveryFailed | Event::DeliveryUnknown => "failed",
             Event::Invalid
             | Event::Expired
@@ -122,11 +133,12 @@ impl Event {
             | Event::CountryBlocked
             | Event::NumberTypeBlocked
             | Event::NumberLocked
-            | Event::LimitsPaused => "refused",
+            | Event::LimitsPaused
+            | Event::SignInRefused => "refused",
         }
     }
 
-    pub const ALL: [Event; 24] = [
+    pub const ALL: [Event; 27] = [
         Event::Sent,
         Event::Resent,
         Event::Delivered,
@@ -151,6 +163,9 @@ impl Event {
         Event::KeyCreated,
         Event::KeyRevoked,
         Event::ManuallyApproved,
+        Event::SignedIn,
+        Event::SignInRefused,
+        Event::SignedOut,
     ];
 }
 
