@@ -5,6 +5,9 @@
 //! request, as the API checks it). Sign-ins, refused sign-ins and sign-outs are audit events.
 //! A child of `app` so it reaches the store, the secrets, the clock and the RNG.
 
+use std::sync::Arc;
+use std::sync::atomic::AtomicI64;
+
 use chrono::{DateTime, TimeDelta, Utc};
 use secrecy::SecretString;
 
@@ -170,6 +173,31 @@ impl App {
         Ok(key.filter(|k| {
             k.seal_matches(&self.secrets) && k.revoked_at.is_none() && revoked.is_none()
         }))
+    }
+
+    /// The chain check of `otpd audit verify` (with its default head file), reporting the last
+    /// row id read into `progress`; the finishing time comes with the verdict.
+    pub fn check_chain(&mut self, progress: Arc<AtomicI64>) -> crate::audit::watch::Outcome {
+        let run = |app: &mut App| -> Result<crate::audit::verify::Report, Error> {
+            let args = crate::audit::args::VerifyArgs::default();
+            let (head, head_file) =
+                crate::audit::head::for_verify(&args, &app.config.audit).map_err(Error::Usage)?;
+            let mut report = crate::audit::verify::verify_watched(
+                app.store.backend(),
+                &app.secrets,
+                head.as_ref(),
+                progress.clone(),
+            )?;
+            report.head_file = head_file;
+            Ok(report)
+        };
+        let r = run(self).map_err(|e| e.to_string());
+        (self.clock.now(), r)
+    }
+
+    /// The newest audit row's id and MAC.
+    pub fn audit_head(&mut self) -> Result<Option<(i64, String)>, Error> {
+        Ok(self.store.backend().snapshot(|tx| tx.audit_head())?)
     }
 
     fn review_event(&mut self, station: &str, event: Event, detail: String) -> Result<(), Error> {

@@ -14,6 +14,7 @@ pub mod render;
 pub mod rollup;
 pub mod stats;
 pub mod verify;
+pub mod watch;
 pub mod when;
 pub mod zone;
 

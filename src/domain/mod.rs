@@ -13,6 +13,7 @@ pub mod phone;
 mod plan;
 pub mod policy;
 pub mod region;
+pub mod sign_in_limit;
 
 pub use caller::{Caller, Privilege, Role};
 pub use challenge::{Challenge, Gate, State};
