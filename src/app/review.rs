@@ -12,7 +12,14 @@ use chrono::{DateTime, TimeDelta, Utc};
 use secrecy::SecretString;
 
 use super::App;
+use crate::audit::Zone;
+use crate::audit::args::{
+    AuditArgs, AuditCommand, ExportArgs, ExportFormat, FilterArgs, ListArgs, TimeArgs,
+};
+use crate::audit::query::Page;
+use crate::audit::stats::Day;
 use crate::clock::to_ms;
+use crate::domain::{Caller, Privilege};
 use crate::error::Error;
 use crate::store::audit::{Event, NewEvent};
 use crate::store::{ApiKey, Backend, Role};
@@ -28,7 +35,7 @@ pub enum SignIn {
     Session { token: SecretString, key: ApiKey },
     /// No live key with that SID and secret.
     BadCredentials,
-    /// The key is live but may not read the audit log (a station key).
+    /// The key is live but may not read the audit log (a station or kiosk key).
     NotForReview { role: Role },
 }
 
@@ -80,8 +87,12 @@ impl App {
             self.review_event(&me, Event::SignInRefused, detail)?;
             return Ok(SignIn::BadCredentials);
         };
-        if key.role == Role::Station {
-            let detail = format!("key {} from {client}: a station key", key.sid);
+        if !key.caller().may(Privilege::ReadAudit) {
+            let detail = format!(
+                "key {} from {client}: a {} key may not read the audit log",
+                key.sid,
+                key.role.as_str()
+            );
             self.review_event(&key.station, Event::SignInRefused, detail)?;
             return Ok(SignIn::NotForReview { role: key.role });
         }
@@ -193,6 +204,71 @@ impl App {
         };
         let r = run(self).map_err(|e| e.to_string());
         (self.clock.now(), r)
+    }
+
+    /// One newest-first page of the listing `args` asks for, as `caller` may read it (auditor
+    /// and admin keys), with times read in `zone`: the rows `otpd audit --json` lists.
+    pub fn audit_page(
+        &mut self,
+        caller: &Caller,
+        args: &ListArgs,
+        zone: Zone,
+    ) -> Result<Result<Page, Privilege>, Error> {
+        if let Err(p) = caller.require(Privilege::ReadAudit) {
+            return Ok(Err(p));
+        }
+        let now = self.clock.now();
+        let region = self.config.phone.default_region;
+        let page = crate::audit::query::list(
+            self.store.backend(),
+            &self.secrets,
+            args,
+            (now, zone),
+            region,
+        )?;
+        Ok(Ok(page))
+    }
+
+    /// The per-day statistics of `otpd audit stats` for `caller` (from the rollup).
+    pub fn audit_days(
+        &mut self,
+        caller: &Caller,
+        time: &TimeArgs,
+        zone: Zone,
+    ) -> Result<Result<Vec<Day>, Privilege>, Error> {
+        if let Err(p) = caller.require(Privilege::ReadAudit) {
+            return Ok(Err(p));
+        }
+        let f = crate::audit::query::time_filter(time, self.clock.now(), zone)?;
+        Ok(Ok(crate::audit::stats::stats(
+            self.store.backend(),
+            &f,
+            zone,
+        )?))
+    }
+
+    /// `otpd audit export` with the filter of `args` in `format`, for `caller`: the bytes the
+    /// command prints with the same options and zone.
+    pub fn audit_export(
+        &mut self,
+        caller: &Caller,
+        filter: &FilterArgs,
+        format: ExportFormat,
+        zone: Zone,
+        out: &mut dyn std::io::Write,
+    ) -> Result<Result<(), Privilege>, Error> {
+        if let Err(p) = caller.require(Privilege::ReadAudit) {
+            return Ok(Err(p));
+        }
+        let args = AuditArgs {
+            command: Some(AuditCommand::Export(ExportArgs {
+                format,
+                filter: filter.clone(),
+            })),
+            list: ListArgs::default(),
+        };
+        self.audit_in(&args, false, zone, out)?;
+        Ok(Ok(()))
     }
 
     /// The newest audit row's id and MAC.

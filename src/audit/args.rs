@@ -249,6 +249,74 @@ impl ListArgs {
     }
 }
 
+/// The names of the filter options, as the audit pages' query parameters spell them.
+pub const FILTER_NAMES: [&str; 6] = ["event", "phone", "station", "outcome", "since", "until"];
+
+impl ListArgs {
+    /// The listing a page's query asks for: each parameter named as the option of `otpd audit`
+    /// it stands for (`event` repeatable, blank ones ignored), plus `before` (the next page)
+    /// and `limit`, read by the same clap definitions so a shared link lists exactly what the
+    /// command with those options lists. Anything else is refused with one line.
+    pub fn from_pairs<'a>(
+        pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> Result<ListArgs, String> {
+        let mut words: Vec<String> = vec!["audit".into()];
+        for (name, value) in pairs {
+            let value = value.trim();
+            if value.is_empty() {
+                continue;
+            }
+            if !FILTER_NAMES.contains(&name) && !["before", "limit"].contains(&name) {
+                return Err(format!(
+                    "\"{}\" is not a filter; use {}, before or limit",
+                    crate::sanitize::sanitize(&crate::sanitize::truncate(name, 40)),
+                    FILTER_NAMES.join(", ")
+                ));
+            }
+            // `--name=value`: a value that starts with '-' stays a value.
+            words.push(format!("--{name}={value}"));
+        }
+        let args = AuditArgs::try_parse_from(&words).map_err(|e| {
+            let text = e.kind().to_string();
+            // clap's own sentence, first line only, with the option's value in it.
+            let detail = e
+                .to_string()
+                .lines()
+                .next()
+                .map(|l| l.trim_start_matches("error: ").to_string())
+                .unwrap_or(text);
+            crate::sanitize::sanitize(&detail)
+        })?;
+        Ok(args.list)
+    }
+
+    /// The query parameters that give this listing back (the inverse of [`Self::from_pairs`]),
+    /// without `before` and `limit`.
+    pub fn filter_pairs(&self) -> Vec<(&'static str, String)> {
+        let f = &self.filter;
+        let mut out = Vec::new();
+        for e in &f.events {
+            out.push(("event", e.as_str().to_string()));
+        }
+        if let Some(p) = &f.phone {
+            out.push(("phone", p.join(" ")));
+        }
+        if let Some(s) = &f.station {
+            out.push(("station", s.clone()));
+        }
+        if let Some(o) = f.outcome {
+            out.push(("outcome", o.to_string()));
+        }
+        if let Some(s) = &f.time.since {
+            out.push(("since", s.clone()));
+        }
+        if let Some(u) = &f.time.until {
+            out.push(("until", u.clone()));
+        }
+        out
+    }
+}
+
 /// The outcomes stored beside events.
 pub const OUTCOMES: [&str; 3] = ["ok", "refused", "failed"];
 
@@ -339,6 +407,39 @@ mod tests {
             let again: Vec<&str> = again.iter().map(String::as_str).collect();
             let b = parse(&again).unwrap();
             assert_eq!(format!("{a:?}"), format!("{b:?}"), "{words:?}");
+        }
+    }
+
+    #[test]
+    fn a_page_query_reads_as_the_options_of_the_same_names() {
+        let a = ListArgs::from_pairs([
+            ("event", "sent"),
+            ("event", "delivered"),
+            ("station", "-lobby"),
+            ("phone", "+1 202 555 0123"),
+            ("outcome", "ok"),
+            ("since", "7d"),
+            ("until", ""),
+            ("before", "90"),
+        ])
+        .unwrap();
+        assert_eq!(a.filter.events, [Event::Sent, Event::Delivered]);
+        assert_eq!(a.filter.station.as_deref(), Some("-lobby"));
+        assert_eq!(a.filter.outcome, Some("ok"));
+        assert_eq!(a.filter.time.until, None);
+        assert_eq!(a.before, Some(90));
+        let back = a.filter_pairs();
+        let again = ListArgs::from_pairs(back.iter().map(|(k, v)| (*k, v.as_str()))).unwrap();
+        assert_eq!(format!("{:?}", again.filter), format!("{:?}", a.filter));
+        for (bad, says) in [
+            (("event", "nope"), "approved"),
+            (("outcome", "meh"), "ok, refused, failed"),
+            (("sort", "id"), "is not a filter"),
+            (("before", "x"), "x"),
+        ] {
+            let e = ListArgs::from_pairs([bad]).unwrap_err();
+            assert!(e.contains(says), "{bad:?}: {e}");
+            assert_eq!(e.lines().count(), 1, "{e}");
         }
     }
 
