@@ -26,6 +26,7 @@ pub mod grammar;
 pub mod hugepages;
 pub mod kiosk;
 pub mod message;
+pub mod pages;
 pub mod prompt;
 pub mod remote;
 pub mod render;
@@ -36,6 +37,7 @@ pub mod serve;
 pub mod service;
 pub mod store;
 pub mod terminal;
+pub mod web;
 
 use std::ffi::OsString;
 use std::io::Write;
@@ -147,6 +149,7 @@ fn dispatch(cli: Cli, env: &Env, out: &mut dyn Write) -> Result<u8, Error> {
             config,
             listen.as_deref(),
             log_format == cli::LogFormat::Json,
+            Some(pages::router),
             out,
         ),
         Command::Keys { action } => {

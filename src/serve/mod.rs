@@ -47,10 +47,12 @@ const DRAIN: Duration = Duration::from_secs(30);
 /// Runs the server until SIGTERM or SIGINT; prints `listening on http://ADDR` and the service
 /// SID on `out` once bound (`--listen 127.0.0.1:0` picks a free port).
 /// `json_log`: the log on stderr as one JSON object a line.
+/// `pages`: the web pages to serve beside the API (the crate root passes the pages front-end).
 pub fn run(
     mut config: Config,
     listen: Option<&str>,
     json_log: bool,
+    pages: Option<crate::web::Pages>,
     out: &mut dyn Write,
 ) -> Result<u8, Error> {
     if let Some(l) = listen {
@@ -101,6 +103,7 @@ pub fn run(
     // The probe's connection is a blocking client: it must be dropped outside the runtime
     // (its own runtime cannot stop inside another), so this handle outlives `runtime`.
     let health = prepared.health.clone();
+    let page_config = Arc::new(config.clone());
     let served = runtime.block_on(async move {
         let listener = TcpListener::bind(s.listen)
             .await
@@ -122,7 +125,8 @@ pub fn run(
         out.flush().map_err(Error::Output)?;
         let metrics: Arc<metrics::Metrics> = Arc::default();
         let shared = prepared.shared(&s, server_log, metrics.clone(), scheme, local.to_string());
-        let router = routes::router(shared);
+        let pages = pages.map(|p| p(mount(&shared, tls.is_some(), page_config)));
+        let router = routes::router(shared, pages);
         accept(listener, router, tls, &s, metrics, signals).await
     });
     // On an error the error's own line follows (from `run`'s caller).
@@ -213,8 +217,26 @@ pub struct InProcess {
     log: Arc<log::AccessLog>,
 }
 
+/// What the pages get from this server.
+fn mount(shared: &Arc<routes::Shared>, tls: bool, config: Arc<Config>) -> crate::web::Mount {
+    crate::web::Mount {
+        pool: shared.clone(),
+        tls,
+        config,
+    }
+}
+
 impl InProcess {
     pub fn new(config: &Config, log: Box<dyn Write + Send>) -> Result<InProcess, Error> {
+        InProcess::with_pages(config, log, None)
+    }
+
+    /// The router with the web pages `pages` builds mounted beside the API.
+    pub fn with_pages(
+        config: &Config,
+        log: Box<dyn Write + Send>,
+        pages: Option<crate::web::Pages>,
+    ) -> Result<InProcess, Error> {
         let prepared = prepare(config, false)?;
         let service_sid = prepared.service_sid.clone();
         let log = Arc::new(
@@ -228,8 +250,9 @@ impl InProcess {
             "http",
             "localhost".into(),
         );
+        let pages = pages.map(|p| p(mount(&shared, false, Arc::new(config.clone()))));
         Ok(InProcess {
-            router: routes::router(shared),
+            router: routes::router(shared, pages),
             service_sid,
             log,
         })

@@ -88,9 +88,14 @@ impl Pool {
         f: impl FnOnce(&mut App) -> T + Send + 'static,
     ) -> Result<T, Refused> {
         let (reply, answer) = tokio::sync::oneshot::channel();
-        let job: Job = Box::new(move |app| {
+        self.submit(Box::new(move |app| {
             let _ = reply.send(f(app));
-        });
+        }))?;
+        answer.await.map_err(|_| Refused::Lost)
+    }
+
+    /// Queues `job` without waiting for it (refused at once when the queue is full).
+    pub fn submit(&self, job: Job) -> Result<(), Refused> {
         let tx = self.tx.as_ref().ok_or(Refused::Lost)?;
         self.depth.fetch_add(1, Ordering::Relaxed);
         match tx.try_send(job) {
@@ -104,7 +109,7 @@ impl Pool {
                 return Err(Refused::Lost);
             }
         }
-        answer.await.map_err(|_| Refused::Lost)
+        Ok(())
     }
 }
 

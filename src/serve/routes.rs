@@ -82,9 +82,8 @@ const HEALTH_TIMEOUT: Duration = Duration::from_secs(5);
 
 type St = State<Arc<Shared>>;
 
-/// The station a request acted as, for the log line.
-#[derive(Clone)]
-struct Station(String);
+/// The station a request acted as, for the log line (pages set it too).
+use crate::web::Station;
 
 /// One route: its method, its path template and its handler.
 pub struct Route {
@@ -138,16 +137,32 @@ pub const ROUTES: &[Route] = &[
     route("GET", "/metrics", || get(metrics)),
 ];
 
-pub fn router(shared: Arc<Shared>) -> Router {
-    ROUTES
+/// The API's routes and, when given, the web pages' (`pages`, built by the crate root's
+/// pages front-end over [`Shared`]'s pool), under one access log.
+pub fn router(shared: Arc<Shared>, pages: Option<Router>) -> Router {
+    let api = ROUTES
         .iter()
         .fold(Router::new(), |r, each| {
             r.route(each.path, (each.handler)())
         })
-        .fallback(|| async { ApiError::not_found("at this path").into_response() })
+        .with_state(shared.clone());
+    match pages {
+        Some(pages) => api.merge(pages),
+        None => api,
+    }
+    .fallback(|| async { ApiError::not_found("at this path").into_response() })
         .method_not_allowed_fallback(|| async { ApiError::method_not_allowed().into_response() })
-        .layer(middleware::from_fn_with_state(shared.clone(), log))
-        .with_state(shared)
+        .layer(middleware::from_fn_with_state(shared, log))
+}
+
+/// The pages run their work on the API's pool: one bound on workers and queue for both.
+impl crate::web::Blocking for Shared {
+    fn submit(&self, job: crate::web::Job) -> Result<(), crate::web::Busy> {
+        self.pool.submit(job).map_err(|r| match r {
+            Refused::Saturated => crate::web::Busy::Saturated,
+            Refused::Lost => crate::web::Busy::Lost,
+        })
+    }
 }
 
 async fn log(State(s): St, req: Request, next: Next) -> Response {

@@ -29,8 +29,10 @@ const LAYERS: &[&[&str]] = &[
     &["grammar"],
     &["render"],
     &["terminal"],
+    // What every web page shares (headers, CSRF, cookies, assets, the pool seam).
+    &["web"],
     // The front-ends: siblings, none imports another.
-    &["cli", "prompt", "kiosk", "serve", "remote"],
+    &["cli", "prompt", "kiosk", "serve", "remote", "pages"],
 ];
 
 /// The longest a file under `src/` may grow before it wants splitting.

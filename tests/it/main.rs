@@ -5,6 +5,8 @@ mod audit;
 mod audit_filters;
 mod audit_rollup;
 mod audit_tamper;
+#[path = "../support/browser.rs"]
+mod browser;
 mod code_length;
 mod commits;
 mod contrib;
@@ -18,6 +20,7 @@ mod kiosk_visitor;
 mod layout;
 mod limits;
 mod message;
+mod pages;
 mod pg_env;
 #[path = "../support/postgres.rs"]
 mod pg_server;

@@ -35,7 +35,7 @@ impl Write for Lines {
 
 /// The installation's configuration, read the way the binary reads it (its flags, files and
 /// fixed clock), without touching this process's environment.
-fn config(env: &Env) -> otpd::config::Config {
+pub fn config(env: &Env) -> otpd::config::Config {
     let args: Vec<OsString> = vec![
         "otpd".into(),
         "--config".into(),

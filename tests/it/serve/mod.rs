@@ -13,7 +13,7 @@ mod errors;
 mod flow;
 mod guards;
 mod hostile;
-mod in_process;
+pub mod in_process;
 mod key_seals;
 mod locks;
 mod log;
