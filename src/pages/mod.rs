@@ -4,6 +4,8 @@
 //! under its access log, its connection guards and its worker pool. What every page shares
 //! (headers, CSRF, cookies, assets, escaping) is in [`crate::web`], below both.
 
+mod audit;
+
 use axum::Router;
 use axum::middleware;
 
@@ -12,8 +14,8 @@ use crate::web::{Mount, assets, headers};
 /// Every page's routes, each answer with the security headers.
 pub fn router(mount: Mount) -> Router {
     // The pages mount here (the kiosk page, the audit pages), each given `mount`.
-    let _ = mount;
     Router::new()
         .route(assets::STYLE.path, assets::route(&assets::STYLE))
+        .merge(audit::router(mount))
         .layer(middleware::from_fn(headers::secure))
 }

@@ -16,6 +16,7 @@ pub mod error;
 pub mod input;
 pub mod json;
 pub mod kiosk;
+pub mod audit_pages;
 pub mod limits;
 pub mod outcome;
 pub mod prompt;

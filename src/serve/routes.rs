@@ -165,7 +165,7 @@ impl crate::web::Blocking for Shared {
     }
 }
 
-async fn log(State(s): St, req: Request, next: Next) -> Response {
+async fn log(State(s): St, mut req: Request, next: Next) -> Response {
     let started = Instant::now();
     let at = chrono::Utc::now();
     let id = s.ids.take();
@@ -181,6 +181,9 @@ async fn log(State(s): St, req: Request, next: Next) -> Response {
         .map(|p| client::resolve(p.0, req.headers(), &s.trusted_proxies));
     // Set by the accept loop if the client leaves before its answer is ready (the request
     // runs on to its end on its own task: the work is done, so it is logged).
+    if let Some(c) = client {
+        req.extensions_mut().insert(crate::web::ClientAddr(c));
+    }
     let left = req.extensions().get::<Left>().cloned();
     // The gauge counts the requests being answered, not the read of it.
     let in_flight = (route != "/metrics").then(|| InFlight::new(s.metrics.clone()));
