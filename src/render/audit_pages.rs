@@ -53,7 +53,9 @@ pub fn filter_label(name: &str) -> &'static str {
 }
 
 /// The events table's column headings.
-pub const EVENT_COLUMNS: [&str; 7] = ["#", "Time", "Station", "Event", "Number", "Outcome", "Detail"];
+pub const EVENT_COLUMNS: [&str; 7] = [
+    "#", "Time", "Station", "Event", "Number", "Outcome", "Detail",
+];
 
 /// The stats table's column headings.
 pub const DAY_COLUMN: &str = "Day";
@@ -149,8 +151,14 @@ pub fn chain_status(status: &Status, zone: Zone) -> (String, Option<String>) {
         ),
         Status::Done { at, report } => (verdict(report), Some(checked_at(*at, zone, report))),
         Status::Failed { at, error } => (
-            format!("The chain could not be checked: {}", crate::sanitize::sanitize(error)),
-            Some(format!("Tried at {}.", zone.wall(*at).format("%Y-%m-%d %H:%M:%S"))),
+            format!(
+                "The chain could not be checked: {}",
+                crate::sanitize::sanitize(error)
+            ),
+            Some(format!(
+                "Tried at {}.",
+                zone.wall(*at).format("%Y-%m-%d %H:%M:%S")
+            )),
         ),
     }
 }
@@ -174,7 +182,10 @@ fn checked_at(at: DateTime<Utc>, zone: Zone, r: &Report) -> String {
 pub const CHARTS: [(&str, &str); 7] = [
     ("Sends per day", "sends"),
     ("Approved per day", "approvals"),
-    ("Failed per day (wrong or expired codes, failed deliveries)", "failures"),
+    (
+        "Failed per day (wrong or expired codes, failed deliveries)",
+        "failures",
+    ),
     ("Refused per day: lockouts", "lockouts"),
     ("Refused per day: rate limits", "rate_limited"),
     ("SMS segments per day", "sms_segments"),

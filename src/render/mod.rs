@@ -11,12 +11,12 @@
 //! - [`prompt`] and [`kiosk`]: what only the prompt, or only the kiosk, says;
 //! - [`config_summary`]: `otpd config`; [`store`]: `otpd store copy`; [`setup`]: `otpd init`.
 
+pub mod audit_pages;
 pub mod config_summary;
 pub mod error;
 pub mod input;
 pub mod json;
 pub mod kiosk;
-pub mod audit_pages;
 pub mod limits;
 pub mod outcome;
 pub mod prompt;

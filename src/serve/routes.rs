@@ -151,8 +151,8 @@ pub fn router(shared: Arc<Shared>, pages: Option<Router>) -> Router {
         None => api,
     }
     .fallback(|| async { ApiError::not_found("at this path").into_response() })
-        .method_not_allowed_fallback(|| async { ApiError::method_not_allowed().into_response() })
-        .layer(middleware::from_fn_with_state(shared, log))
+    .method_not_allowed_fallback(|| async { ApiError::method_not_allowed().into_response() })
+    .layer(middleware::from_fn_with_state(shared, log))
 }
 
 /// The pages run their work on the API's pool: one bound on workers and queue for both.

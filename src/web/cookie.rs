@@ -41,8 +41,18 @@ mod tests {
             c.to_str().unwrap(),
             "d=ab; Path=/kiosk/; Max-Age=60; HttpOnly; SameSite=Strict; Secure"
         );
-        assert!(!set("d", "ab", "/", 60, false).to_str().unwrap().contains("Secure"));
-        assert!(clear("d", "/", false).to_str().unwrap().contains("Max-Age=0"));
+        assert!(
+            !set("d", "ab", "/", 60, false)
+                .to_str()
+                .unwrap()
+                .contains("Secure")
+        );
+        assert!(
+            clear("d", "/", false)
+                .to_str()
+                .unwrap()
+                .contains("Max-Age=0")
+        );
     }
 
     #[test]

@@ -30,7 +30,9 @@ pub async fn read(body: Body) -> Result<Fields, FormError> {
     };
     let mut fields = Fields::new();
     for (k, v) in form_urlencoded::parse(&bytes) {
-        fields.entry(k.into_owned()).or_insert_with(|| v.into_owned());
+        fields
+            .entry(k.into_owned())
+            .or_insert_with(|| v.into_owned());
     }
     Ok(fields)
 }

@@ -32,7 +32,10 @@ fn required() -> bool {
 /// Skips through the one rule (and fails with `OTPD_REQUIRE_BROWSER=1` too).
 #[track_caller]
 fn skip(why: &str) {
-    assert!(!required(), "cannot run here under OTPD_REQUIRE_BROWSER=1: {why}");
+    assert!(
+        !required(),
+        "cannot run here under OTPD_REQUIRE_BROWSER=1: {why}"
+    );
     crate::pg_server::skip(why);
 }
 
@@ -125,13 +128,11 @@ impl Browser {
             "goog:chromeOptions".into(),
             json!({"binary": CHROMIUM, "args": args}),
         );
-        let client = ClientBuilder::new(
-            hyper_util::client::legacy::connect::HttpConnector::new(),
-        )
-        .capabilities(caps)
-        .connect(&format!("http://127.0.0.1:{}", driver.port))
-        .await
-        .expect("a WebDriver session on chromedriver");
+        let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+            .capabilities(caps)
+            .connect(&format!("http://127.0.0.1:{}", driver.port))
+            .await
+            .expect("a WebDriver session on chromedriver");
         Some(Browser {
             client,
             _profile: profile,

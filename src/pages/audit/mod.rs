@@ -94,7 +94,9 @@ fn query(q: Option<&str>) -> Result<Query, String> {
     )
     .map_err(|e| words::bad_filter(&e))?;
     if args.limit > MAX_PAGE {
-        return Err(words::bad_filter(&format!("at most {MAX_PAGE} events a page")));
+        return Err(words::bad_filter(&format!(
+            "at most {MAX_PAGE} events a page"
+        )));
     }
     if !q.unwrap_or("").contains("limit=") {
         args.limit = 50;
@@ -121,7 +123,11 @@ async fn events(State(s): St, req: Request) -> Response {
         let caller = key.caller();
         let page = match app.audit_page(&caller, &q.args, q.zone)? {
             Ok(p) => p,
-            Err(_) => return Ok(view::Body::Problem(words::not_for_review(key.role.as_str()))),
+            Err(_) => {
+                return Ok(view::Body::Problem(words::not_for_review(
+                    key.role.as_str(),
+                )));
+            }
         };
         let head = app.audit_head()?;
         session::start_check_once(&watch, app, &config);
@@ -152,7 +158,11 @@ async fn stats_page(State(s): St, req: Request) -> Response {
         };
         let days = match app.audit_days(&key.caller(), &q.args.filter.time, q.zone)? {
             Ok(d) => d,
-            Err(_) => return Ok(view::Body::Problem(words::not_for_review(key.role.as_str()))),
+            Err(_) => {
+                return Ok(view::Body::Problem(words::not_for_review(
+                    key.role.as_str(),
+                )));
+            }
         };
         let head = app.audit_head()?;
         session::start_check_once(&watch, app, &config);
@@ -197,7 +207,9 @@ async fn export(State(s): St, req: Request, format: ExportFormat) -> Response {
         }
         match r? {
             Ok(()) => Ok(view::Body::File(format, out.buf)),
-            Err(_) => Ok(view::Body::Problem(words::not_for_review(key.role.as_str()))),
+            Err(_) => Ok(view::Body::Problem(words::not_for_review(
+                key.role.as_str(),
+            ))),
         }
     })
     .await;

@@ -169,22 +169,36 @@ pub(super) async fn sign_in(State(s): St, req: Request) -> Response {
     if !visit.csrf_ok(&form) {
         return refuse(&visit, StatusCode::FORBIDDEN, words::bad_form(), "");
     }
-    let sid = form.get("sid").map(|v| v.trim().to_string()).unwrap_or_default();
+    let sid = form
+        .get("sid")
+        .map(|v| v.trim().to_string())
+        .unwrap_or_default();
     let secret = zeroize::Zeroizing::new(form.get("secret").cloned().unwrap_or_default());
     if sid.is_empty() || secret.is_empty() {
-        return refuse(&visit, StatusCode::BAD_REQUEST, words::missing_field(), &sid);
+        return refuse(
+            &visit,
+            StatusCode::BAD_REQUEST,
+            words::missing_field(),
+            &sid,
+        );
     }
     let limit = s.limit.clone();
     let typed = sid.clone();
     let ran = web::run(&*s.mount.pool, move |app| {
         let now = app.now();
-        let braked = limit.lock().unwrap_or_else(|e| e.into_inner()).check(addr, now);
+        let braked = limit
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .check(addr, now);
         if let Some(until) = braked {
             return Ok(Tried::Braked(until));
         }
         let r = app.audit_sign_in(&typed, &secret, &addr.to_string())?;
         if !matches!(r, SignIn::Session { .. }) {
-            limit.lock().unwrap_or_else(|e| e.into_inner()).failed(addr, now);
+            limit
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .failed(addr, now);
         }
         Ok::<_, Error>(Tried::In(r))
     })
@@ -192,16 +206,24 @@ pub(super) async fn sign_in(State(s): St, req: Request) -> Response {
     let zone = crate::audit::Zone::Named(chrono_tz::UTC);
     match ran {
         Err(_) => refuse(&visit, StatusCode::SERVICE_UNAVAILABLE, words::busy(), &sid),
-        Ok(Err(_)) => refuse(&visit, StatusCode::INTERNAL_SERVER_ERROR, words::failed(), &sid),
+        Ok(Err(_)) => refuse(
+            &visit,
+            StatusCode::INTERNAL_SERVER_ERROR,
+            words::failed(),
+            &sid,
+        ),
         Ok(Ok(Tried::Braked(until))) => refuse(
             &visit,
             StatusCode::TOO_MANY_REQUESTS,
             &words::too_many_failures(until, zone),
             &sid,
         ),
-        Ok(Ok(Tried::In(SignIn::BadCredentials))) => {
-            refuse(&visit, StatusCode::UNAUTHORIZED, words::bad_credentials(), &sid)
-        }
+        Ok(Ok(Tried::In(SignIn::BadCredentials))) => refuse(
+            &visit,
+            StatusCode::UNAUTHORIZED,
+            words::bad_credentials(),
+            &sid,
+        ),
         Ok(Ok(Tried::In(SignIn::NotForReview { role }))) => refuse(
             &visit,
             StatusCode::FORBIDDEN,
@@ -252,7 +274,12 @@ pub(super) async fn sign_out(State(s): St, req: Request) -> Response {
             return view::problem(StatusCode::SERVICE_UNAVAILABLE, words::busy());
         }
     }
-    let mut r = view::sign_in(StatusCode::OK, words::ended(Ended::SignedOut), &visit.csrf, "");
+    let mut r = view::sign_in(
+        StatusCode::OK,
+        words::ended(Ended::SignedOut),
+        &visit.csrf,
+        "",
+    );
     r.headers_mut()
         .append(header::SET_COOKIE, cookie::clear(SESSION, PATH, visit.tls));
     visit.set_csrf(&mut r);

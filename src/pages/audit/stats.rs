@@ -78,7 +78,11 @@ fn value(d: &Day, series: &str) -> (i64, String) {
 fn chart(i: usize, title: &str, series: &str, days: &[Day]) -> Markup {
     let values: Vec<(i64, String)> = days.iter().map(|d| value(d, series)).collect();
     let max = values.iter().map(|v| v.0).max().unwrap_or(0);
-    let scale = if series == "conversion" { 100 } else { max.max(1) };
+    let scale = if series == "conversion" {
+        100
+    } else {
+        max.max(1)
+    };
     let n = days.len() as i64;
     let bar = ((WIDTH - GAP * n) / n.max(1)).max(1);
     let title_id = format!("chart-{i}-title");

@@ -88,7 +88,12 @@ pub(super) fn problem(status: StatusCode, why: &str) -> Response {
 }
 
 /// The sign-in page: `msg` (why the visitor is here again) in an alert, the SID kept.
-pub(super) fn sign_in(status: StatusCode, msg: Option<&str>, csrf_token: &str, sid: &str) -> Response {
+pub(super) fn sign_in(
+    status: StatusCode,
+    msg: Option<&str>,
+    csrf_token: &str,
+    sid: &str,
+) -> Response {
     let body = html! {
         main {
             h1 { (words::SIGN_IN_TITLE) }
@@ -111,7 +116,10 @@ pub(super) fn sign_in(status: StatusCode, msg: Option<&str>, csrf_token: &str, s
             }
         }
     };
-    html::with_status(status, html::document("en", words::SIGN_IN_TITLE, body, &[]))
+    html::with_status(
+        status,
+        html::document("en", words::SIGN_IN_TITLE, body, &[]),
+    )
 }
 
 /// The shell of a signed-in page: navigation, the chain's live region, `content`, sign-out.

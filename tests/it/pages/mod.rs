@@ -10,6 +10,8 @@ use tower::ServiceExt;
 
 use crate::harness::Env;
 
+mod audit;
+
 /// A server in this process with the pages mounted, and a runtime to answer on.
 pub struct Pages {
     server: Option<otpd::serve::InProcess>,
@@ -117,7 +119,10 @@ pub fn assert_secure_headers(a: &Answer) {
     ] {
         assert!(csp.contains(part), "CSP lacks {part}: {csp}");
     }
-    assert!(!csp.contains("unsafe-inline") && !csp.contains("unsafe-eval"), "{csp}");
+    assert!(
+        !csp.contains("unsafe-inline") && !csp.contains("unsafe-eval"),
+        "{csp}"
+    );
     assert_eq!(a.header("cache-control"), "no-store");
     assert_eq!(a.header("x-content-type-options"), "nosniff");
     assert_eq!(a.header("referrer-policy"), "no-referrer");
