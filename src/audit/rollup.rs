@@ -6,11 +6,14 @@
 //! starts with an empty rollup and folds its log on its first view. Exact: the figures are
 //! those of a full scan.
 
-use super::stats::BUCKET_MS;
 use crate::message::segments::segments_in_detail;
 use crate::store::audit::{AuditBatch, Event};
 use crate::store::audit_query::{BucketCount, Filter};
 use crate::store::{Result, Tx};
+
+/// Counting granularity: every real time-zone offset is a multiple of 15 minutes, so buckets
+/// this wide fall wholly inside one local day.
+pub const BUCKET_MS: i64 = 15 * 60 * 1000;
 
 /// The pseudo-event the SMS segments are counted as.
 pub const SEGMENTS: &str = "sms_segments";

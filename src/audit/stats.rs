@@ -8,7 +8,7 @@ use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use super::zone::Zone;
 use serde::Serialize;
 
-use super::rollup::{self, SEGMENTS};
+use super::rollup::{self, BUCKET_MS, SEGMENTS};
 use crate::clock::from_ms;
 use crate::error::Error;
 use crate::store::Backend;
@@ -17,10 +17,6 @@ use crate::store::audit_query::Filter;
 
 /// A day whose conversion falls below this share is flagged.
 pub const LOW_CONVERSION: f64 = 0.20;
-
-/// Counting granularity: every real time-zone offset is a multiple of 15 minutes, so buckets
-/// this wide fall wholly inside one local day.
-pub const BUCKET_MS: i64 = 15 * 60 * 1000;
 
 /// Gaps between active days are filled with zero rows up to this many days.
 const MAX_FILLED_DAYS: i64 = 3660;

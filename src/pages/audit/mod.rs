@@ -13,8 +13,9 @@ use std::sync::{Arc, Mutex};
 
 use axum::Router;
 use axum::extract::{Request, State};
+use axum::http::HeaderValue;
 use axum::http::{StatusCode, header};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 
 use crate::audit::Zone;
@@ -290,5 +291,34 @@ impl std::io::Write for Capped {
 
     fn flush(&mut self) -> std::io::Result<()> {
         Ok(())
+    }
+}
+
+/// A signed-in answer as a response.
+fn render(body: view::Body, csrf_token: &str) -> Response {
+    match body {
+        view::Body::Events(e) => html::page(view::events(&e, csrf_token)),
+        view::Body::Stats(s) => html::page(stats::page(&s, csrf_token)),
+        view::Body::File(format, bytes) => {
+            let (kind, name) = match format {
+                ExportFormat::Csv => ("text/csv; charset=utf-8", "otpd-audit.csv"),
+                ExportFormat::Json => ("application/x-ndjson", "otpd-audit.jsonl"),
+            };
+            let mut r = (StatusCode::OK, bytes).into_response();
+            let h = r.headers_mut();
+            h.insert(header::CONTENT_TYPE, HeaderValue::from_static(kind));
+            if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{name}\"")) {
+                h.insert(header::CONTENT_DISPOSITION, v);
+            }
+            r
+        }
+        view::Body::Json(v) => (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, "application/json")],
+            v.to_string(),
+        )
+            .into_response(),
+        view::Body::Redirect(to) => html::see_other(&to),
+        view::Body::Problem(why) => view::problem(StatusCode::BAD_REQUEST, &why),
     }
 }

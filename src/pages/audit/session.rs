@@ -69,7 +69,7 @@ impl Visit {
     pub(super) fn respond(&self, answer: Answer) -> Response {
         let mut r = match answer {
             Answer::Page(body, station) => {
-                let mut r = view::render(body, &self.csrf);
+                let mut r = super::render(body, &self.csrf);
                 r.extensions_mut().insert(web::Station(station));
                 r
             }

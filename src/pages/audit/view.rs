@@ -2,8 +2,8 @@
 //! the sign-in form, the events table with its filter form, keyset links and export links.
 //! Every stored string goes through the one sanitiser, then maud escapes it.
 
-use axum::http::{HeaderValue, StatusCode, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::StatusCode;
+use axum::response::Response;
 
 use super::SCRIPT;
 use crate::audit::Zone;
@@ -45,34 +45,6 @@ pub(super) struct StatsView {
     pub zone: Zone,
     pub zone_name: String,
     pub args: ListArgs,
-}
-
-pub(super) fn render(body: Body, csrf_token: &str) -> Response {
-    match body {
-        Body::Events(e) => html::page(events(&e, csrf_token)),
-        Body::Stats(s) => html::page(super::stats::page(&s, csrf_token)),
-        Body::File(format, bytes) => {
-            let (kind, name) = match format {
-                ExportFormat::Csv => ("text/csv; charset=utf-8", "otpd-audit.csv"),
-                ExportFormat::Json => ("application/x-ndjson", "otpd-audit.jsonl"),
-            };
-            let mut r = (StatusCode::OK, bytes).into_response();
-            let h = r.headers_mut();
-            h.insert(header::CONTENT_TYPE, HeaderValue::from_static(kind));
-            if let Ok(v) = HeaderValue::from_str(&format!("attachment; filename=\"{name}\"")) {
-                h.insert(header::CONTENT_DISPOSITION, v);
-            }
-            r
-        }
-        Body::Json(v) => (
-            StatusCode::OK,
-            [(header::CONTENT_TYPE, "application/json")],
-            v.to_string(),
-        )
-            .into_response(),
-        Body::Redirect(to) => html::see_other(&to),
-        Body::Problem(why) => problem(StatusCode::BAD_REQUEST, &why),
-    }
 }
 
 /// A page that says one thing went wrong (and links back to the events).
@@ -180,7 +152,7 @@ pub(super) fn link(args: &ListArgs, zone_name: &str, extra: &[(&str, String)]) -
     q.finish()
 }
 
-fn events(e: &Events, csrf_token: &str) -> Markup {
+pub(super) fn events(e: &Events, csrf_token: &str) -> Markup {
     let q = &e.args.filter;
     let content = html! {
         (filter_form(&e.args, &e.zone_name))
