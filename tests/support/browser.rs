@@ -144,15 +144,13 @@ impl Browser {
         self.client.goto(url).await.expect("navigate");
     }
 
-    /// The page's visible text.
+    /// The page's visible text (empty while a navigation replaces the page: a redirect, or a
+    /// script sending the browser on, leaves no body for a moment).
     pub async fn text(&self) -> String {
-        self.client
-            .find(Locator::Css("body"))
-            .await
-            .expect("a body")
-            .text()
-            .await
-            .expect("its text")
+        match self.client.find(Locator::Css("body")).await {
+            Ok(body) => body.text().await.unwrap_or_default(),
+            Err(_) => String::new(),
+        }
     }
 
     /// Waits (polling, at most 10 s) until the page's text contains `needle`; the text.
