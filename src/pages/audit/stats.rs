@@ -84,7 +84,7 @@ fn chart(i: usize, title: &str, series: &str, days: &[Day]) -> Markup {
         max.max(1)
     };
     let n = days.len() as i64;
-    let bar = ((WIDTH - GAP * n) / n.max(1)).max(1);
+    let bar = ((WIDTH - GAP * n) / n.max(1)).clamp(1, 48);
     let title_id = format!("chart-{i}-title");
     let desc_id = format!("chart-{i}-desc");
     html! {
