@@ -117,14 +117,14 @@ fn main() {
         "/audit/stats?tz=UTC",
         "/audit/stats?tz=UTC&since=7d",
     ] {
-        let (first, status, _, _) = send("GET", path, &cookie, String::new());
+        let (first, status, _, bytes) = send("GET", path, &cookie, String::new());
         assert_eq!(status, 200, "{path}");
         let best = (0..5)
             .map(|_| send("GET", path, &cookie, String::new()).0)
             .min()
             .unwrap_or(Duration::ZERO);
         println!(
-            "{path:<52} {:>8.1} ms  (first: {:.1} ms)",
+            "{path:<52} {:>8.1} ms  (first: {:.1} ms, {bytes} bytes)",
             best.as_secs_f64() * 1000.0,
             first.as_secs_f64() * 1000.0
         );
