@@ -122,6 +122,8 @@ on_both_stores! {
         env.execute("ALTER TABLE api_keys DROP COLUMN mac");
         env.execute("ALTER TABLE challenges DROP COLUMN replaced_hash");
         env.execute("ALTER TABLE challenges DROP COLUMN replaced_expires_at");
+        // … nor 0010's tables.
+        env.execute("DROP TABLE audit_sessions; DROP TABLE audit_rollup; DROP TABLE audit_rollup_mark;");
         env.execute(match env.store() {
             crate::harness::Store::Sqlite => "PRAGMA user_version = 6",
             crate::harness::Store::Postgres => "UPDATE otpd_schema SET version = 6",
