@@ -27,6 +27,7 @@ mod executor;
 mod keys;
 mod kiosk_devices;
 pub use kiosk_devices::Enrolled;
+pub mod review;
 mod server;
 mod serving;
 mod verify_admin;

@@ -46,8 +46,10 @@ pub struct TimeArgs {
     pub until: Option<String>,
 }
 
+/// Which events: the filter options `audit` (list) and `audit export` share, and the query
+/// parameters of the audit pages are named after.
 #[derive(Debug, Clone, Default, Args)]
-pub struct ListArgs {
+pub struct FilterArgs {
     /// Only this phone number's events (matched through its keyed hash)
     #[arg(long, num_args = 1.., value_name = "PHONE")]
     pub phone: Option<Vec<String>>,
@@ -57,8 +59,17 @@ pub struct ListArgs {
     /// Only these events (repeatable): sent, resent, delivered, approved, invalid, …
     #[arg(long = "event", value_name = "EVENT", value_parser = parse_event)]
     pub events: Vec<Event>,
+    /// Only events with this outcome: ok, refused or failed
+    #[arg(long, value_name = "OUTCOME", value_parser = parse_outcome)]
+    pub outcome: Option<&'static str>,
     #[command(flatten)]
     pub time: TimeArgs,
+}
+
+#[derive(Debug, Clone, Default, Args)]
+pub struct ListArgs {
+    #[command(flatten)]
+    pub filter: FilterArgs,
     /// How many events to show
     #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
     pub limit: u32,
@@ -109,7 +120,7 @@ pub struct ExportArgs {
     #[arg(long, value_enum, default_value = "csv")]
     pub format: ExportFormat,
     #[command(flatten)]
-    pub time: TimeArgs,
+    pub filter: FilterArgs,
 }
 
 /// Delete finished verifications older than an age; with `[audit] retention_days`, also old
@@ -132,13 +143,16 @@ pub fn drop_station_from_env(args: &mut AuditArgs, matches: &clap::ArgMatches) {
         m.value_source("station") == Some(clap::parser::ValueSource::CommandLine)
     };
     if !typed(m) {
-        args.list.station = None;
+        args.list.filter.station = None;
     }
-    if let (Some(AuditCommand::List(l)), Some(sub)) =
-        (&mut args.command, m.subcommand_matches("list"))
-        && !typed(sub)
-    {
-        l.station = None;
+    match (&mut args.command, m.subcommand()) {
+        (Some(AuditCommand::List(l)), Some(("list", sub))) if !typed(sub) => {
+            l.filter.station = None
+        }
+        (Some(AuditCommand::Export(e)), Some(("export", sub))) if !typed(sub) => {
+            e.filter.station = None
+        }
+        _ => {}
     }
 }
 
@@ -181,7 +195,7 @@ impl AuditArgs {
                     ExportFormat::Json => "json",
                 };
                 w.extend(["--format".into(), format.into()]);
-                e.time.push_words(&mut w);
+                e.filter.push_words(&mut w);
             }
         }
         w
@@ -198,7 +212,7 @@ impl TimeArgs {
     }
 }
 
-impl ListArgs {
+impl FilterArgs {
     fn push_words(&self, w: &mut Vec<String>) {
         if let Some(phone) = &self.phone {
             w.push("--phone".into());
@@ -210,7 +224,16 @@ impl ListArgs {
         for e in &self.events {
             w.extend(["--event".into(), e.as_str().into()]);
         }
+        if let Some(o) = self.outcome {
+            w.extend(["--outcome".into(), o.into()]);
+        }
         self.time.push_words(w);
+    }
+}
+
+impl ListArgs {
+    fn push_words(&self, w: &mut Vec<String>) {
+        self.filter.push_words(w);
         w.extend(["--limit".into(), self.limit.to_string()]);
         if let Some(b) = self.before {
             w.extend(["--before".into(), b.to_string()]);
@@ -226,7 +249,86 @@ impl ListArgs {
     }
 }
 
-fn parse_event(s: &str) -> Result<Event, String> {
+/// The names of the filter options, as the audit pages' query parameters spell them.
+pub const FILTER_NAMES: [&str; 6] = ["event", "phone", "station", "outcome", "since", "until"];
+
+impl ListArgs {
+    /// The listing a page's query asks for: each parameter named as the option of `otpd audit`
+    /// it stands for (`event` repeatable, blank ones ignored), plus `before` (the next page)
+    /// and `limit`, read by the same clap definitions so a shared link lists exactly what the
+    /// command with those options lists. Anything else is refused with one line.
+    pub fn from_pairs<'a>(
+        pairs: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> Result<ListArgs, String> {
+        let mut words: Vec<String> = vec!["audit".into()];
+        for (name, value) in pairs {
+            let value = value.trim();
+            if value.is_empty() {
+                continue;
+            }
+            if !FILTER_NAMES.contains(&name) && !["before", "limit"].contains(&name) {
+                return Err(format!(
+                    "\"{}\" is not a filter; use {}, before or limit",
+                    crate::sanitize::sanitize(&crate::sanitize::truncate(name, 40)),
+                    FILTER_NAMES.join(", ")
+                ));
+            }
+            // `--name=value`: a value that starts with '-' stays a value.
+            words.push(format!("--{name}={value}"));
+        }
+        let args = AuditArgs::try_parse_from(&words).map_err(|e| {
+            let text = e.kind().to_string();
+            // clap's own sentence, first line only, with the option's value in it.
+            let detail = e
+                .to_string()
+                .lines()
+                .next()
+                .map(|l| l.trim_start_matches("error: ").to_string())
+                .unwrap_or(text);
+            crate::sanitize::sanitize(&detail)
+        })?;
+        Ok(args.list)
+    }
+
+    /// The query parameters that give this listing back (the inverse of [`Self::from_pairs`]),
+    /// without `before` and `limit`.
+    pub fn filter_pairs(&self) -> Vec<(&'static str, String)> {
+        let f = &self.filter;
+        let mut out = Vec::new();
+        for e in &f.events {
+            out.push(("event", e.as_str().to_string()));
+        }
+        if let Some(p) = &f.phone {
+            out.push(("phone", p.join(" ")));
+        }
+        if let Some(s) = &f.station {
+            out.push(("station", s.clone()));
+        }
+        if let Some(o) = f.outcome {
+            out.push(("outcome", o.to_string()));
+        }
+        if let Some(s) = &f.time.since {
+            out.push(("since", s.clone()));
+        }
+        if let Some(u) = &f.time.until {
+            out.push(("until", u.clone()));
+        }
+        out
+    }
+}
+
+/// The outcomes stored beside events.
+pub const OUTCOMES: [&str; 3] = ["ok", "refused", "failed"];
+
+fn parse_outcome(s: &str) -> Result<&'static str, String> {
+    OUTCOMES
+        .into_iter()
+        .find(|o| *o == s)
+        .ok_or_else(|| "unknown outcome; use one of: ok, refused, failed".to_string())
+}
+
+/// An event by its stored name, or the sentence that lists the names.
+pub fn parse_event(s: &str) -> Result<Event, String> {
     Event::from_name(s).ok_or_else(|| {
         let names: Vec<&str> = Event::ALL.iter().map(|e| e.as_str()).collect();
         format!("unknown event; use one of: {}", names.join(", "))
@@ -245,7 +347,7 @@ mod tests {
     fn list_is_the_default_and_subcommands_parse() {
         let a = parse(&["--event", "sent", "--event", "approved", "--limit", "5"]).unwrap();
         assert!(a.command.is_none());
-        assert_eq!(a.list.events, [Event::Sent, Event::Approved]);
+        assert_eq!(a.list.filter.events, [Event::Sent, Event::Approved]);
         assert_eq!(a.list.limit, 5);
         let a = parse(&[]).unwrap();
         assert_eq!(a.list.limit, 50);
@@ -281,6 +383,23 @@ mod tests {
             &["head"],
             &["stats", "--until", "2026-11-28"],
             &["export", "--format", "json"],
+            &[
+                "export",
+                "--event",
+                "sent",
+                "--station",
+                "lobby",
+                "--outcome",
+                "ok",
+                "--phone",
+                "+1",
+                "202",
+                "555",
+                "0123",
+                "--since",
+                "7d",
+            ],
+            &["--outcome", "refused"],
         ];
         for words in cases {
             let a = parse(words).unwrap();
@@ -292,6 +411,39 @@ mod tests {
     }
 
     #[test]
+    fn a_page_query_reads_as_the_options_of_the_same_names() {
+        let a = ListArgs::from_pairs([
+            ("event", "sent"),
+            ("event", "delivered"),
+            ("station", "-lobby"),
+            ("phone", "+1 202 555 0123"),
+            ("outcome", "ok"),
+            ("since", "7d"),
+            ("until", ""),
+            ("before", "90"),
+        ])
+        .unwrap();
+        assert_eq!(a.filter.events, [Event::Sent, Event::Delivered]);
+        assert_eq!(a.filter.station.as_deref(), Some("-lobby"));
+        assert_eq!(a.filter.outcome, Some("ok"));
+        assert_eq!(a.filter.time.until, None);
+        assert_eq!(a.before, Some(90));
+        let back = a.filter_pairs();
+        let again = ListArgs::from_pairs(back.iter().map(|(k, v)| (*k, v.as_str()))).unwrap();
+        assert_eq!(format!("{:?}", again.filter), format!("{:?}", a.filter));
+        for (bad, says) in [
+            (("event", "nope"), "approved"),
+            (("outcome", "meh"), "ok, refused, failed"),
+            (("sort", "id"), "is not a filter"),
+            (("before", "x"), "x"),
+        ] {
+            let e = ListArgs::from_pairs([bad]).unwrap_err();
+            assert!(e.contains(says), "{bad:?}: {e}");
+            assert_eq!(e.lines().count(), 1, "{e}");
+        }
+    }
+
+    #[test]
     fn bad_words_are_refused() {
         let cases: &[&[&str]] = &[
             &["--event", "nope"],
@@ -299,6 +451,8 @@ mod tests {
             &["--format", "xml"],
             &["verify", "--bogus"],
             &["stats", "--phone", "x"],
+            &["--outcome", "maybe"],
+            &["export", "--limit", "3"],
         ];
         for words in cases {
             assert!(parse(words).is_err(), "{words:?}");

@@ -11,8 +11,10 @@ pub mod head;
 pub mod prune;
 pub mod query;
 pub mod render;
+pub mod rollup;
 pub mod stats;
 pub mod verify;
+pub mod watch;
 pub mod when;
 pub mod zone;
 
@@ -91,7 +93,7 @@ pub fn execute(
             Ok(exit::OK)
         }
         Some(AuditCommand::Export(e)) => {
-            let f = query::time_filter(&e.time, now, cx.zone)?;
+            let f = query::filter(&e.filter, cx.secrets, (now, cx.zone), cx.region)?;
             let format = if json {
                 args::ExportFormat::Json
             } else {

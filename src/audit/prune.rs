@@ -70,6 +70,7 @@ pub fn prune(
                 if let Some(broken) = verify::verify_through(tx, secrets, through)? {
                     return Ok(Err(broken));
                 }
+                super::rollup::forget(tx, cut.last_removed)?;
                 let a = tx.audit_truncate(secrets, cut, to_ms(now))?;
                 tx.append_event(
                     secrets,

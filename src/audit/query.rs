@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 
-use super::args::{ListArgs, TimeArgs};
+use super::args::{FilterArgs, ListArgs, TimeArgs};
 use super::when;
 use super::zone::Zone;
 use crate::clock::to_ms;
@@ -51,10 +51,10 @@ pub fn time_filter(t: &TimeArgs, now: DateTime<Utc>, zone: Zone) -> Result<Filte
     })
 }
 
-/// Every listing option as a filter; `--phone` read as `send` reads a number (national numbers
-/// of `region`, from `--region` / `OTPD_REGION` / `[phone] default_region`).
+/// Every filter option as a store filter; `--phone` read as `send` reads a number (national
+/// numbers of `region`, from `--region` / `OTPD_REGION` / `[phone] default_region`).
 pub fn filter(
-    args: &ListArgs,
+    args: &FilterArgs,
     secrets: &Secrets,
     (now, zone): (DateTime<Utc>, Zone),
     region: Option<Region>,
@@ -70,7 +70,7 @@ pub fn filter(
     }
     f.station = args.station.clone();
     f.events = args.events.iter().map(|e| e.as_str()).collect();
-    f.before_id = args.before;
+    f.outcome = args.outcome;
     Ok(f)
 }
 
@@ -82,7 +82,8 @@ pub fn list(
     (now, zone): (DateTime<Utc>, Zone),
     region: Option<Region>,
 ) -> Result<Page, Error> {
-    let f = filter(args, secrets, (now, zone), region)?;
+    let mut f = filter(&args.filter, secrets, (now, zone), region)?;
+    f.before_id = args.before;
     let limit = i64::from(args.limit);
     let mut rows = store.snapshot(|tx| tx.audit_list(&f, limit + 1))?;
     let more = rows.len() as i64 > limit;

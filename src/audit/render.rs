@@ -232,7 +232,7 @@ fn plural(n: i64, word: &str) -> String {
     format!("{n} {word}{}", if n == 1 { "" } else { "s" })
 }
 
-fn percent(c: Option<f64>) -> String {
+pub fn percent(c: Option<f64>) -> String {
     c.map(|c| format!("{:.0}%", c * 100.0))
         .unwrap_or_else(|| "–".into())
 }

@@ -8,20 +8,15 @@ use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use super::zone::Zone;
 use serde::Serialize;
 
+use super::rollup::{self, BUCKET_MS, SEGMENTS};
 use crate::clock::from_ms;
 use crate::error::Error;
-use crate::message::segments::segments_in_detail;
-use crate::store::audit::AuditBatch;
+use crate::store::Backend;
 use crate::store::audit::Event;
 use crate::store::audit_query::Filter;
-use crate::store::{Backend, Tx};
 
 /// A day whose conversion falls below this share is flagged.
 pub const LOW_CONVERSION: f64 = 0.20;
-
-/// Counting granularity: every real time-zone offset is a multiple of 15 minutes, so buckets
-/// this wide fall wholly inside one local day.
-const BUCKET_MS: i64 = 15 * 60 * 1000;
 
 /// Gaps between active days are filled with zero rows up to this many days.
 const MAX_FILLED_DAYS: i64 = 3660;
@@ -36,9 +31,6 @@ const COUNTED: [Event; 8] = [
     Event::Locked,
     Event::RateLimited,
 ];
-
-/// The pseudo-event the SMS segments are folded in as.
-const SEGMENTS: &str = "sms_segments";
 
 /// One local day.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
@@ -89,56 +81,21 @@ impl Day {
 }
 
 /// The days between the filter's bounds that have events (and the quiet days between them),
-/// oldest first.
+/// oldest first. The counts come from the rollup ([`super::rollup`]), which this brings up to
+/// date first (so it takes a write transaction).
 pub fn stats(store: &mut dyn Backend, f: &Filter, zone: Zone) -> Result<Vec<Day>, Error> {
     let names: Vec<&'static str> = COUNTED.iter().map(|e| e.as_str()).collect();
-    let mut rows = store.snapshot(|tx| {
-        let mut rows: Vec<(i64, String, i64)> = tx
-            .audit_bucket_counts(f.since_ms, f.until_ms, BUCKET_MS, &names)?
-            .into_iter()
-            .map(|b| (b.bucket, b.event, b.count))
-            .collect();
-        rows.extend(segment_counts(tx, f)?);
-        Ok(rows)
-    })?;
-    rows.sort_by_key(|(bucket, _, _)| *bucket);
+    let rows = store.transaction(|tx| rollup::counts(tx, f.since_ms, f.until_ms, &names))?;
     Ok(fold(
-        rows.into_iter()
-            .map(|(b, e, n)| (from_ms(b.saturating_mul(BUCKET_MS)), e, n)),
+        rows.into_iter().map(|b| {
+            (
+                from_ms(b.bucket.saturating_mul(BUCKET_MS)),
+                b.event,
+                b.count,
+            )
+        }),
         zone,
     ))
-}
-
-/// The SMS segments each `delivered` event in the filter's bounds records, by bucket, read page
-/// after page (events without a segment count, such as calls, add nothing).
-fn segment_counts(tx: &mut dyn Tx, f: &Filter) -> crate::store::Result<Vec<(i64, String, i64)>> {
-    const PAGE: usize = 4096;
-    let delivered = Filter {
-        events: vec![Event::Delivered.as_str()],
-        since_ms: f.since_ms,
-        until_ms: f.until_ms,
-        ..Filter::default()
-    };
-    let mut page = AuditBatch::default();
-    let mut after = None;
-    let mut out = Vec::new();
-    loop {
-        tx.audit_scan(&delivered, after, PAGE, &mut page)?;
-        for row in page.iter() {
-            match row {
-                Ok(r) => {
-                    after = Some(r.id);
-                    if let Some(n) = segments_in_detail(r.detail) {
-                        out.push((r.at.div_euclid(BUCKET_MS), SEGMENTS.to_string(), n));
-                    }
-                }
-                Err(id) => after = Some(id),
-            }
-        }
-        if page.len() < PAGE {
-            return Ok(out);
-        }
-    }
 }
 
 /// Folds (bucket start, event, count) into days in `zone`, filling quiet days with zeros.

@@ -2,6 +2,8 @@
 //! when it breaks says where and how — a row changed, deleted, inserted or moved, a truncated
 //! tail (against a head kept elsewhere), or a forged retention anchor.
 
+use std::sync::Arc;
+use std::sync::atomic::AtomicI64;
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
@@ -97,6 +99,46 @@ pub trait Source {
         &mut self,
         f: impl FnMut(&mut dyn Tx) -> Result<T, StoreError>,
     ) -> Result<T, StoreError>;
+
+    /// Where the reader reports the id of the last row it read, page after page (for a check
+    /// that shows its progress); `None` when nobody watches.
+    fn progress(&self) -> Option<Arc<AtomicI64>> {
+        None
+    }
+}
+
+/// A store whose check reports its progress ([`verify_watched`]).
+struct Watched<'a> {
+    store: Snapshots<'a>,
+    progress: Arc<AtomicI64>,
+}
+
+impl Source for Watched<'_> {
+    fn read<T>(
+        &mut self,
+        f: impl FnMut(&mut dyn Tx) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        self.store.read(f)
+    }
+
+    fn progress(&self) -> Option<Arc<AtomicI64>> {
+        Some(self.progress.clone())
+    }
+}
+
+/// [`verify`], storing the id of the last row read into `progress` as it goes (the audit
+/// pages show how far a long check has come).
+pub fn verify_watched(
+    store: &mut dyn Backend,
+    secrets: &Secrets,
+    head: Option<&Head>,
+    progress: Arc<AtomicI64>,
+) -> Result<Report, StoreError> {
+    let mut source = Watched {
+        store: Snapshots(store),
+        progress,
+    };
+    verify_from(&mut source, secrets, head, None)
 }
 
 /// A store as a [`Source`]: each read is its own read transaction.

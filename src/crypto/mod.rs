@@ -2,12 +2,7 @@
 //! derived from it for argon2id, the audit key for the chain MACs, phone-number keys and API key
 //! hashes, and the key-row key that seals each API key's row.
 
-use std::{
-    fs,
-    io::Write,
-    os::unix::fs::OpenOptionsExt,
-    path::{Path, PathBuf},
-};
+use std::path::{Path, PathBuf};
 
 use argon2::password_hash::phc::{Output, ParamsString, PasswordHash, Salt};
 use argon2::{Algorithm, Argon2, Params, Version};
@@ -19,9 +14,12 @@ use zeroize::Zeroizing;
 use crate::domain::Code;
 use crate::secret_file;
 
+mod key_file;
 mod memory;
 pub mod signatures;
 
+pub use key_file::create_master_secret;
+use key_file::read_or_create_key_file;
 pub use memory::{bound_concurrent_hashes, hashes as argon2_hashes, held as argon2_memory_held};
 
 // The tests below check file modes.
@@ -129,6 +127,14 @@ impl Secrets {
         hex::encode(hmac(&key, &[sid.as_bytes(), b":", secret.as_bytes()]))
     }
 
+    /// The stored form of an audit-page session token: HMAC-SHA256 under its own derived key,
+    /// so the database never holds a token that would let its reader in (256-bit random, as
+    /// key secrets, so a fast keyed hash suffices).
+    pub fn session_hash(&self, token: &str) -> String {
+        let key = hmac(self.audit.expose_secret(), &[b"otpd/v1/audit-session"]);
+        hex::encode(hmac(&key, &[token.as_bytes()]))
+    }
+
     /// The seal of an API key's row (`api_keys.mac`): HMAC-SHA256 over the row's canonical bytes
     /// under the key-row key, so a row whose role, station, secret hash or dates were edited in
     /// the database no longer matches (see `store::key_seal`).
@@ -178,99 +184,6 @@ fn hmac(key: &[u8], parts: &[&[u8]]) -> [u8; 32] {
     mac.finalize().into_bytes().into()
 }
 
-/// How many times key loading may find the file missing, then lose the race to create it
-/// (another process created it, or something keeps replacing it) before giving up.
-const KEY_FILE_ATTEMPTS: u32 = 5;
-
-/// The largest key file read (a key is 64 hex characters).
-const KEY_FILE_MAX: u64 = 4096;
-
-fn read_or_create_key_file(path: &Path) -> Result<Zeroizing<Vec<u8>>, SecretError> {
-    let unsafe_file = |problem| SecretError::Unsafe {
-        path: path.to_path_buf(),
-        problem,
-    };
-    for _ in 0..KEY_FILE_ATTEMPTS {
-        match secret_file::open_read(path) {
-            Ok(file) => return read_key_file(path, file),
-            Err(e) if e.is_not_found() => {
-                if let Some(key) = create_key_file(path)? {
-                    return Ok(key);
-                }
-                // Another process created it first: read theirs.
-            }
-            Err(e) => return Err(unsafe_file(e)),
-        }
-    }
-    Err(SecretError::Unstable {
-        path: path.to_path_buf(),
-        attempts: KEY_FILE_ATTEMPTS,
-    })
-}
-
-fn read_key_file(path: &Path, file: fs::File) -> Result<Zeroizing<Vec<u8>>, SecretError> {
-    let buf = secret_file::read_capped(file, KEY_FILE_MAX).map_err(|source| SecretError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
-    let trimmed = Zeroizing::new(buf.trim_ascii().to_vec());
-    if trimmed.len() < MIN_SECRET_LEN {
-        return Err(SecretError::FileTooShort(path.to_path_buf()));
-    }
-    Ok(trimmed)
-}
-
-/// `otpd init`: writes a new master secret at `path` (private directories, mode 0600);
-/// `false` when a file is already there, which is never touched.
-pub fn create_master_secret(path: &Path) -> Result<bool, SecretError> {
-    Ok(create_key_file(path)?.is_some())
-}
-
-/// Writes a new random key at `path`; `None` if a file appeared there first.
-fn create_key_file(path: &Path) -> Result<Option<Zeroizing<Vec<u8>>>, SecretError> {
-    let io = |source| SecretError::Io {
-        path: path.to_path_buf(),
-        source,
-    };
-    if let Some(dir) = path.parent() {
-        secret_file::create_private_dirs(dir).map_err(io)?;
-    }
-    let mut raw = Zeroizing::new([0u8; 32]);
-    getrandom_fill(raw.as_mut_slice());
-    let encoded = Zeroizing::new(hex::encode(raw.as_slice()));
-    // Written whole under a private name, then linked into place: link(2) fails if the name
-    // exists (even as a dangling symbolic link), so exactly one process's key wins, and nobody
-    // ever reads a key file that is still being written (which `create_new` + write allowed:
-    // a second process starting at the same moment found it empty and refused to start).
-    let mut suffix = [0u8; 8];
-    getrandom_fill(&mut suffix);
-    let mut tmp_name = path.file_name().unwrap_or_default().to_os_string();
-    tmp_name.push(format!(".new-{}", hex::encode(suffix)));
-    let tmp = path.with_file_name(tmp_name);
-    let written = fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(&tmp)
-        .and_then(|mut f| {
-            f.write_all(encoded.as_bytes())?;
-            f.write_all(b"\n")?;
-            f.sync_all()
-        });
-    let linked = written.and_then(|()| fs::hard_link(&tmp, path));
-    let _ = fs::remove_file(&tmp);
-    match linked {
-        Ok(()) => {
-            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-                let _ = fs::File::open(dir).and_then(|d| d.sync_all());
-            }
-            Ok(Some(Zeroizing::new(encoded.as_bytes().to_vec())))
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(None),
-        Err(e) => Err(io(e)),
-    }
-}
-
 /// Keeps secrets out of core files: the process is marked not dumpable (which also closes its
 /// memory to other processes of the same user through `/proc` and ptrace) and its core-file
 /// limit is 0, soft and hard. Best effort: a system that refuses either still runs otpd.
@@ -287,7 +200,7 @@ pub fn forbid_core_dumps() {
     );
 }
 
-fn getrandom_fill(buf: &mut [u8]) {
+pub(crate) fn getrandom_fill(buf: &mut [u8]) {
     use rand::{TryRng, rngs::SysRng};
     // The OS RNG does not fail on supported systems; if it ever did, refuse to continue
     // rather than write a weak key.
@@ -440,6 +353,7 @@ impl<'s> CodeHasher<'s> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::fs;
 
     const CHEAP: HashParams = HashParams {
         memory_kib: 8,

@@ -15,6 +15,7 @@ mod plan;
 pub mod policy;
 pub mod rate_limits;
 pub mod region;
+pub mod sign_in_limit;
 
 pub use caller::{Caller, Privilege, Role};
 pub use challenge::{Challenge, Gate, State};

@@ -4,6 +4,7 @@
 //! under its access log, its connection guards and its worker pool. What every page shares
 //! (headers, CSRF, cookies, assets, escaping) is in [`crate::web`], below both.
 
+mod audit;
 mod kiosk;
 
 use axum::Router;
@@ -13,8 +14,10 @@ use crate::web::{Mount, assets, headers};
 
 /// Every page's routes, each answer with the security headers.
 pub fn router(mount: Mount) -> Router {
+    // The pages mount here (the kiosk page, the audit pages), each given `mount`.
     Router::new()
         .route(assets::STYLE.path, assets::route(&assets::STYLE))
-        .merge(kiosk::router(mount))
+        .merge(kiosk::router(mount.clone()))
+        .merge(audit::router(mount))
         .layer(middleware::from_fn(headers::secure))
 }

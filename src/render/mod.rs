@@ -12,6 +12,7 @@
 //! - [`config_summary`]: `otpd config`; [`store`]: `otpd store copy`; [`setup`]: `otpd init`;
 //!   [`events`]: `otpd events status`.
 
+pub mod audit_pages;
 pub mod causes;
 pub mod config_summary;
 pub mod error;

@@ -5,6 +5,7 @@
 //! against slowloris, write and idle deadlines, each request on its own task so a client
 //! leaving does not cancel it, a drain on SIGTERM). [`keys`] is `otpd keys`.
 
+mod access;
 mod api;
 mod attempts;
 mod client;

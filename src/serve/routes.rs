@@ -1,25 +1,21 @@
 //! The HTTP surface: routes, the shared state, reading a bounded form body and Basic
-//! credentials, handing the work to the pool, and the one log line per request (method, the
-//! route's template — never the raw path or query, which could carry a number — status, time,
-//! station, client address, and `client-gone` when the client left before its answer).
+//! credentials, and handing the work to the pool (the one log line per request is
+//! [`super::access`]).
 
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::Router;
 use axum::body::Body;
-use axum::extract::{MatchedPath, Path, RawQuery, Request, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
-use axum::middleware::{self, Next};
+use axum::middleware;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, delete, get, post};
 use base64::Engine;
 use zeroize::Zeroizing;
 
 use super::api::{self, Answer, Call, Creds, Form};
-use super::client::{self, Peer};
-use super::conn::Left;
 use super::errors::{ApiError, Reason};
 use super::ids::RequestIds;
 use super::log::AccessLog;
@@ -30,6 +26,8 @@ use super::{attempts, exec, ext, params, resources};
 use crate::app::App;
 use crate::store::ApiKey;
 use crate::store::health::Probe;
+// The station a request acted as, for the log line (pages set it too).
+use crate::web::Station;
 
 /// The largest request body accepted.
 pub const BODY_LIMIT: usize = 16 * 1024;
@@ -60,9 +58,6 @@ pub struct Shared {
 const HEALTH_TIMEOUT: Duration = Duration::from_secs(5);
 
 type St = State<Arc<Shared>>;
-
-/// The station a request acted as, for the log line (pages set it too).
-use crate::web::Station;
 
 /// One route: its method, its path template and its handler.
 pub struct Route {
@@ -197,7 +192,7 @@ pub fn router(shared: Arc<Shared>, pages: Option<Router>) -> Router {
     }
     .fallback(|| async { ApiError::not_found("at this path").into_response() })
     .method_not_allowed_fallback(|| async { ApiError::method_not_allowed().into_response() })
-    .layer(middleware::from_fn_with_state(shared, log))
+    .layer(middleware::from_fn_with_state(shared, super::access::log))
 }
 
 /// The pages run their work on the API's pool: one bound on workers and queue for both.
@@ -207,74 +202,6 @@ impl crate::web::Blocking for Shared {
             Refused::Saturated => crate::web::Busy::Saturated,
             Refused::Lost => crate::web::Busy::Lost,
         })
-    }
-}
-
-async fn log(State(s): St, req: Request, next: Next) -> Response {
-    let started = Instant::now();
-    let at = chrono::Utc::now();
-    let id = s.ids.take();
-    let method = req.method().clone();
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|m| m.as_str().to_string())
-        .unwrap_or_else(|| "(no route)".into());
-    let client = req
-        .extensions()
-        .get::<Peer>()
-        .map(|p| client::resolve(p.0, req.headers(), &s.trusted_proxies));
-    // Set by the accept loop if the client leaves before its answer is ready (the request
-    // runs on to its end on its own task: the work is done, so it is logged).
-    let left = req.extensions().get::<Left>().cloned();
-    // The gauge counts the requests being answered, not the read of it.
-    let in_flight = (route != "/metrics").then(|| InFlight::new(s.metrics.clone()));
-    let mut response = next.run(req).await;
-    drop(in_flight);
-    if let Ok(v) = axum::http::HeaderValue::from_str(&id) {
-        response.headers_mut().insert("x-request-id", v);
-    }
-    let station = response
-        .extensions()
-        .get::<Station>()
-        .map(|s| crate::sanitize::sanitize(&s.0))
-        .unwrap_or_else(|| "-".into());
-    let status = response.status();
-    let reason = status
-        .is_server_error()
-        .then(|| response.extensions().get::<Reason>().map(|r| r.0.clone()))
-        .flatten();
-    s.log.line(crate::render::serve::access_line(
-        &crate::render::serve::Access {
-            at,
-            id: &id,
-            method: method.as_str(),
-            route: &route,
-            status: status.as_u16(),
-            millis: started.elapsed().as_millis(),
-            station: &station,
-            client: client.map(|c| c.to_string()).as_deref(),
-            client_gone: left.is_some_and(|l| l.is_set()),
-            reason: reason.as_deref(),
-        },
-        s.json_log,
-    ));
-    response
-}
-
-/// One request in the in-flight gauge, for as long as it lives (a panic included).
-struct InFlight(Arc<Metrics>);
-
-impl InFlight {
-    fn new(metrics: Arc<Metrics>) -> InFlight {
-        metrics.in_flight.fetch_add(1, Ordering::SeqCst);
-        InFlight(metrics)
-    }
-}
-
-impl Drop for InFlight {
-    fn drop(&mut self) {
-        self.0.in_flight.fetch_sub(1, Ordering::SeqCst);
     }
 }
 

@@ -62,6 +62,12 @@ pub enum Event {
     ManuallyApproved,
     /// An admin changed the service's settings or its programmable rate limits (issue 26).
     ServiceChanged,
+    /// An auditor or admin key signed in to the audit pages.
+    SignedIn,
+    /// A sign-in to the audit pages was refused (unknown key, wrong secret, a station key).
+    SignInRefused,
+    /// An audit-page session was ended by its user.
+    SignedOut,
 }
 
 impl Event {
@@ -92,6 +98,9 @@ impl Event {
             Event::KeyRevoked => "key_revoked",
             Event::ManuallyApproved => "manually_approved",
             Event::ServiceChanged => "service_changed",
+            Event::SignedIn => "signed_in",
+            Event::SignInRefused => "sign_in_refused",
+            Event::SignedOut => "signed_out",
         }
     }
 
@@ -115,7 +124,9 @@ impl Event {
             | Event::KeyCreated
             | Event::KeyRevoked
             | Event::ManuallyApproved
-            | Event::ServiceChanged => "ok",
+            | Event::ServiceChanged
+            | Event::SignedIn
+            | Event::SignedOut => "ok",
             Event::DeliveryFailed | Event::DeliveryUnknown => "failed",
             Event::Invalid
             | Event::Expired
@@ -126,11 +137,12 @@ impl Event {
             | Event::CountryBlocked
             | Event::NumberTypeBlocked
             | Event::NumberLocked
-            | Event::LimitsPaused => "refused",
+            | Event::LimitsPaused
+            | Event::SignInRefused => "refused",
         }
     }
 
-    pub const ALL: [Event; 25] = [
+    pub const ALL: [Event; 28] = [
         Event::Sent,
         Event::Resent,
         Event::Delivered,
@@ -156,6 +168,9 @@ impl Event {
         Event::KeyRevoked,
         Event::ManuallyApproved,
         Event::ServiceChanged,
+        Event::SignedIn,
+        Event::SignInRefused,
+        Event::SignedOut,
     ];
 }
 

@@ -18,6 +18,8 @@ pub struct Filter {
     pub station: Option<String>,
     /// Stored event names; empty means every event.
     pub events: Vec<&'static str>,
+    /// The stored outcome (`ok`, `refused`, `failed`).
+    pub outcome: Option<&'static str>,
     pub since_ms: Option<i64>,
     pub until_ms: Option<i64>,
     /// Keyset pagination: only rows with a smaller id (the next page of a newest-first list).

@@ -22,6 +22,7 @@ pub mod key_seal;
 pub mod postgres;
 pub mod rate_limits;
 pub mod retention;
+pub mod review;
 pub mod sqlite;
 
 use std::path::PathBuf;
@@ -36,6 +37,7 @@ pub use audit_query::AuditTx;
 pub use copy::CopyTx;
 pub use events::EventsTx;
 pub use rate_limits::RateTx;
+pub use review::ReviewTx;
 
 /// How long a writer waits for another terminal's transaction before giving up.
 pub const BUSY_TIMEOUT_MS: u64 = 10_000;
@@ -154,7 +156,7 @@ fn retrying<T>(mut attempt: impl FnMut() -> Result<T>) -> Result<T> {
 /// (`count_attempt`, `consume`, `close`, `reissue`) report whether they changed the row: that,
 /// not an earlier read, is what makes a code single-use. The audit review's and the copier's
 /// methods come with it ([`AuditTx`], [`CopyTx`]).
-pub trait Tx: AuditTx + CopyTx + RateTx + EventsTx {
+pub trait Tx: AuditTx + CopyTx + RateTx + EventsTx + ReviewTx {
     // Verifications.
     /// One verification by id.
     fn challenge(&mut self, id: i64) -> Result<Option<Challenge>>;

@@ -62,6 +62,11 @@ pub struct Mount {
 /// Builds the pages' routes for a server (the crate root passes `pages::router`).
 pub type Pages = fn(Mount) -> axum::Router;
 
+/// The client's address as the server resolved it (through trusted proxies), set on each
+/// request for the pages (the audit pages brake failed sign-ins per address).
+#[derive(Clone, Copy, Debug)]
+pub struct ClientAddr(pub std::net::IpAddr);
+
 /// The station a request acted as, set on a response for the server's access log line.
 #[derive(Clone, Debug)]
 pub struct Station(pub String);

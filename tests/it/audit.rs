@@ -10,14 +10,14 @@ use crate::harness::*;
 /// One master secret for every installation here, so copies of a database verify.
 const SECRET: &str = "audit-tests-master-secret-0123456789abcdef";
 
-fn env_with(store: Store, extra: &str) -> Env {
+pub(crate) fn env_with(store: Store, extra: &str) -> Env {
     let mut env = Env::with_config_on(store, extra);
     env.set_env("OTPD_SECRET", SECRET);
     env
 }
 
 /// A little real activity on two stations: 11 audit rows.
-fn activity(env: &mut Env) {
+pub(crate) fn activity(env: &mut Env) {
     env.run(&["send", US]).ok(); // 1 sent, 2 delivered
     let wrong = env.wrong_code(US_E164);
     assert_eq!(env.run(&["verify", &wrong, "--phone", US]).code, 1); // 3 invalid

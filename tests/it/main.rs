@@ -2,6 +2,8 @@
 //! surface (argv, stdin, files, exit status) with a temp database and a cleaned environment.
 
 mod audit;
+mod audit_filters;
+mod audit_rollup;
 mod audit_tamper;
 #[path = "../support/browser.rs"]
 mod browser;

@@ -234,7 +234,7 @@ on_both_stores! {
                 env.query_i64("SELECT version FROM otpd_schema")
             }
         };
-        // Both stores are at the same schema: the events outbox (migration 12) included.
+        // Both stores are at the same schema: every migration (0001–0012) applied, 12 the last.
         assert_eq!(version, 12);
         // Migration 2's seed row exists once: a second run of it would have failed or doubled it.
         assert_eq!(env.query_i64("SELECT count(*) FROM limit_pause"), 1);

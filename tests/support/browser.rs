@@ -144,7 +144,8 @@ impl Browser {
         self.client.goto(url).await.expect("navigate");
     }
 
-    /// The page's visible text (empty while a navigation has no body yet).
+    /// The page's visible text (empty while a navigation replaces the page: a redirect, or a
+    /// script sending the browser on, leaves no body for a moment).
     pub async fn text(&self) -> String {
         match self.client.find(Locator::Css("body")).await {
             Ok(body) => body.text().await.unwrap_or_default(),

@@ -187,6 +187,7 @@ impl Reader<'_> {
     fn read_batches<S: Source>(&mut self, store: &mut S, mut after: i64) -> Result<(), StoreError> {
         let all = Filter::default();
         let mut page = AuditBatch::default();
+        let progress = store.progress();
         loop {
             let ended = store.read(|tx| {
                 let mut read = 0;
@@ -199,6 +200,9 @@ impl Reader<'_> {
                         }
                     }
                     read += page.len();
+                    if let Some(p) = &progress {
+                        p.store(after, Ordering::Relaxed);
+                    }
                     if page.len() < want {
                         return Ok(true);
                     }

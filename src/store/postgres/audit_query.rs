@@ -43,6 +43,9 @@ fn where_clause(f: &Filter, after_id: Option<i64>) -> (String, Vec<Arg>) {
     if let Some(s) = &f.station {
         push("station =", Arg::Text(s.clone()), &mut parts);
     }
+    if let Some(o) = f.outcome {
+        push("outcome =", Arg::Text(o.to_string()), &mut parts);
+    }
     if let Some(t) = f.since_ms {
         push("at >=", Arg::Int(t), &mut parts);
     }

@@ -49,6 +49,10 @@ pub(super) const MIGRATIONS: &[(i64, &str)] = &[
         include_str!("../../../migrations/postgres/0009_kiosk_keys.sql"),
     ),
     (
+        10,
+        include_str!("../../../migrations/postgres/0010_audit_review.sql"),
+    ),
+    (
         11,
         include_str!("../../../migrations/postgres/0011_rate_limits.sql"),
     ),

@@ -22,6 +22,7 @@ mod pauses;
 mod pool;
 mod rate_limits;
 mod retention;
+mod review;
 mod session;
 mod tls;
 mod tx;

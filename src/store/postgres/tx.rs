@@ -7,7 +7,9 @@ use std::path::Path;
 use chrono::{DateTime, Utc};
 
 use super::conn::{Conn, PgResult};
-use super::{audit, audit_query, challenges, copy, events, keys, limits, pauses, retention};
+use super::{
+    audit, audit_query, challenges, copy, events, keys, limits, pauses, retention, review,
+};
 use crate::crypto::Secrets;
 use crate::domain::limits::{FailureEffect, NumberState, Pause, Usage};
 use crate::domain::{Challenge, Limits, PhoneNumber, State};
@@ -16,6 +18,7 @@ use crate::store::audit_query::{AuditTx, BucketCount, Filter};
 use crate::store::copy::{CopyTx, Row as CopyRow, Table, Value};
 use crate::store::events::{EventsTx, NewOutboxEvent, OutboxRow, SinkBacklog};
 use crate::store::retention::Cut;
+use crate::store::review::{ReviewTx, StoredSession};
 use crate::store::{
     ApiKey, Counting, LedgerKeys, LockedNumber, NewApiKey, NewChallenge, NewPause, NewSend,
     Reissue, Result, Tx,
@@ -303,6 +306,60 @@ impl AuditTx for PgTx<'_> {
         ok(
             self.path,
             retention::delete_finished_challenges(&mut self.tx, cutoff_ms, now_ms),
+        )
+    }
+}
+
+impl ReviewTx for PgTx<'_> {
+    fn insert_session(&mut self, token_hash: &str, key_sid: &str, now_ms: i64) -> Result<()> {
+        ok(
+            self.path,
+            review::insert_session(&mut self.tx, token_hash, key_sid, now_ms),
+        )
+    }
+    fn session(&mut self, token_hash: &str) -> Result<Option<StoredSession>> {
+        ok(self.path, review::session(&mut self.tx, token_hash))
+    }
+    fn touch_session(&mut self, token_hash: &str, now_ms: i64) -> Result<()> {
+        ok(
+            self.path,
+            review::touch_session(&mut self.tx, token_hash, now_ms),
+        )
+    }
+    fn end_session(&mut self, token_hash: &str, now_ms: i64) -> Result<bool> {
+        ok(
+            self.path,
+            review::end_session(&mut self.tx, token_hash, now_ms),
+        )
+    }
+    fn delete_sessions_before(&mut self, cutoff_ms: i64) -> Result<usize> {
+        ok(
+            self.path,
+            review::delete_sessions_before(&mut self.tx, cutoff_ms),
+        )
+    }
+    fn rollup_mark(&mut self) -> Result<i64> {
+        ok(self.path, review::rollup_mark(&mut self.tx))
+    }
+    fn rollup_add(&mut self, counts: &[BucketCount], mark: i64) -> Result<()> {
+        ok(self.path, review::rollup_add(&mut self.tx, counts, mark))
+    }
+    fn rollup_counts(
+        &mut self,
+        since: Option<i64>,
+        until: Option<i64>,
+    ) -> Result<Vec<BucketCount>> {
+        ok(self.path, review::rollup_counts(&mut self.tx, since, until))
+    }
+    fn bucket_counts_by_id(
+        &mut self,
+        after_id: i64,
+        through_id: i64,
+        bucket_ms: i64,
+    ) -> Result<Vec<BucketCount>> {
+        ok(
+            self.path,
+            review::bucket_counts_by_id(&mut self.tx, after_id, through_id, bucket_ms),
         )
     }
 }

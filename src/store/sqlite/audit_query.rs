@@ -23,6 +23,9 @@ fn where_clause(f: &Filter, after_id: Option<i64>) -> (String, Vec<Value>) {
     if let Some(s) = &f.station {
         push("station = ?", Value::Text(s.clone()), &mut parts);
     }
+    if let Some(o) = f.outcome {
+        push("outcome = ?", Value::Text(o.to_string()), &mut parts);
+    }
     if let Some(t) = f.since_ms {
         push("at >= ?", Value::Integer(t), &mut parts);
     }
@@ -134,6 +137,7 @@ mod tests {
             phone_key: Some("k".into()),
             station: Some("desk".into()),
             events: vec!["sent", "resent"],
+            outcome: None,
             since_ms: Some(1),
             until_ms: Some(2),
             before_id: Some(9),

@@ -125,11 +125,17 @@ mod tests {
         let mut stmt = c
             .prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
             .unwrap();
+        // Left behind on purpose: the audit pages' sessions (a copy signs everyone out) and
+        // the stats rollup (a copy starts at mark 0 and refolds its log on the first view).
+        let not_copied = ["audit_rollup", "audit_rollup_mark", "audit_sessions"];
         let tables: Vec<String> = stmt
-            .query_map([], |r| r.get(0))
+            .query_map([], |r| r.get::<_, String>(0))
             .unwrap()
-            .collect::<Result<_, _>>()
-            .unwrap();
+            .collect::<Result<Vec<_>, _>>()
+            .unwrap()
+            .into_iter()
+            .filter(|t| !not_copied.contains(&t.as_str()))
+            .collect();
         let mut known: Vec<&str> = Table::ALL.iter().map(|t| t.name()).collect();
         known.sort();
         assert_eq!(

@@ -15,6 +15,7 @@ pub mod limits;
 pub mod pauses;
 mod rate_limits;
 pub mod retention;
+pub mod review;
 mod tx;
 
 use std::path::{Path, PathBuf};
@@ -62,6 +63,10 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (
         9,
         include_str!("../../../migrations/sqlite/0009_kiosk_keys.sql"),
+    ),
+    (
+        10,
+        include_str!("../../../migrations/sqlite/0010_audit_review.sql"),
     ),
     (
         11,

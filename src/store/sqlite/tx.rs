@@ -9,7 +9,9 @@ use std::path::Path;
 use chrono::{DateTime, Utc};
 use rusqlite::Transaction;
 
-use super::{audit, audit_query, challenges, copy, events, keys, limits, pauses, retention};
+use super::{
+    audit, audit_query, challenges, copy, events, keys, limits, pauses, retention, review,
+};
 use crate::crypto::Secrets;
 use crate::domain::limits::{FailureEffect, NumberState, Pause, Usage};
 use crate::domain::{Challenge, Limits, PhoneNumber, State};
@@ -18,6 +20,7 @@ use crate::store::audit_query::{BucketCount, Filter};
 use crate::store::copy::{Row, Table, Value};
 use crate::store::events::{EventsTx, NewOutboxEvent, OutboxRow, SinkBacklog};
 use crate::store::retention::Cut;
+use crate::store::review::{ReviewTx, StoredSession};
 use crate::store::{
     ApiKey, AuditTx, CopyTx, Counting, LedgerKeys, LockedNumber, NewApiKey, NewChallenge, NewPause,
     NewSend, Reissue, Result, StoreError, Tx,
@@ -291,6 +294,49 @@ impl AuditTx for SqliteTx<'_> {
     fn delete_finished_challenges(&mut self, cutoff_ms: i64, now_ms: i64) -> Result<usize> {
         self.ok(retention::delete_finished_challenges(
             &self.tx, cutoff_ms, now_ms,
+        ))
+    }
+}
+
+impl ReviewTx for SqliteTx<'_> {
+    fn insert_session(&mut self, token_hash: &str, key_sid: &str, now_ms: i64) -> Result<()> {
+        self.ok(review::insert_session(
+            &self.tx, token_hash, key_sid, now_ms,
+        ))
+    }
+    fn session(&mut self, token_hash: &str) -> Result<Option<StoredSession>> {
+        self.ok(review::session(&self.tx, token_hash))
+    }
+    fn touch_session(&mut self, token_hash: &str, now_ms: i64) -> Result<()> {
+        self.ok(review::touch_session(&self.tx, token_hash, now_ms))
+    }
+    fn end_session(&mut self, token_hash: &str, now_ms: i64) -> Result<bool> {
+        self.ok(review::end_session(&self.tx, token_hash, now_ms))
+    }
+    fn delete_sessions_before(&mut self, cutoff_ms: i64) -> Result<usize> {
+        self.ok(review::delete_sessions_before(&self.tx, cutoff_ms))
+    }
+    fn rollup_mark(&mut self) -> Result<i64> {
+        self.ok(review::rollup_mark(&self.tx))
+    }
+    fn rollup_add(&mut self, counts: &[BucketCount], mark: i64) -> Result<()> {
+        self.ok(review::rollup_add(&self.tx, counts, mark))
+    }
+    fn rollup_counts(
+        &mut self,
+        since: Option<i64>,
+        until: Option<i64>,
+    ) -> Result<Vec<BucketCount>> {
+        self.ok(review::rollup_counts(&self.tx, since, until))
+    }
+    fn bucket_counts_by_id(
+        &mut self,
+        after_id: i64,
+        through_id: i64,
+        bucket_ms: i64,
+    ) -> Result<Vec<BucketCount>> {
+        self.ok(review::bucket_counts_by_id(
+            &self.tx, after_id, through_id, bucket_ms,
         ))
     }
 }

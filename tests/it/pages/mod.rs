@@ -13,6 +13,9 @@ use tower::ServiceExt;
 
 use crate::harness::Env;
 
+mod audit;
+mod audit_browser;
+
 /// A server in this process with the pages mounted, and a runtime to answer on.
 pub struct Pages {
     server: Option<otpd::serve::InProcess>,

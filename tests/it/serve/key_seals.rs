@@ -130,6 +130,8 @@ on_both_stores! {
         for t in ["rate_limits", "rate_limit_buckets", "rate_limit_hits"] {
             env.execute(&format!("DROP TABLE {t}"));
         }
+        // … nor 0010's tables.
+        env.execute("DROP TABLE audit_sessions; DROP TABLE audit_rollup; DROP TABLE audit_rollup_mark;");
         env.execute(match env.store() {
             crate::harness::Store::Sqlite => "PRAGMA user_version = 6",
             crate::harness::Store::Postgres => "UPDATE otpd_schema SET version = 6",
