@@ -153,3 +153,31 @@ fn write_rows(tx: &mut dyn Tx, f: &Filter, w: &mut Writer<'_>) -> Result<u64, Er
         }
     }
 }
+
+/// The most one answer over HTTP carries of an export (the API's `audit export`, the pages'
+/// export links): an answer is one body, built in memory by a worker, so a larger export is
+/// refused with the way out (a narrower window, or the server's own machine) rather than
+/// holding an unbounded log in memory.
+pub const MAX_EXPORT_BYTES: usize = 32 << 20;
+
+/// A buffer that refuses to grow past [`MAX_EXPORT_BYTES`] and remembers that it did.
+#[derive(Default)]
+pub struct Capped {
+    pub buf: Vec<u8>,
+    pub over: bool,
+}
+
+impl std::io::Write for Capped {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        if self.buf.len() + bytes.len() > MAX_EXPORT_BYTES {
+            self.over = true;
+            return Err(std::io::Error::other("the answer is full"));
+        }
+        self.buf.extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}

@@ -9,6 +9,7 @@ use super::api::{Answer, Call};
 use super::errors::ApiError;
 use crate::app::App;
 use crate::audit::Zone;
+use crate::audit::export::{Capped, MAX_EXPORT_BYTES};
 use crate::domain::PhoneNumber;
 use crate::request::Request;
 use crate::store::ApiKey;
@@ -53,10 +54,6 @@ pub fn unlock(app: &mut App, key: &ApiKey, call: &Call) -> Answer {
 
 /// The most events one answer lists (pages go on with `--before`).
 const MAX_LIST: u32 = 1000;
-/// The most one answer carries of `audit export`: an answer is one body, built in memory by a
-/// worker, so a larger export is refused with the way out (a narrower window, or the server's
-/// own machine) rather than holding an unbounded log in memory.
-const MAX_EXPORT_BYTES: usize = 32 << 20;
 
 /// `otpd audit WORDS` run for a key: what it printed and its exit status, within what one
 /// answer carries (`--limit` ≤ 1000, an export ≤ 32 MiB), with times shown and read in `zone`
@@ -116,28 +113,6 @@ pub(super) fn run_audit(
     }
     let status = status.map_err(|e| ApiError::from_error(&e))?;
     Ok((status, out.buf))
-}
-
-/// A buffer that refuses to grow past [`MAX_EXPORT_BYTES`] and remembers that it did.
-#[derive(Default)]
-struct Capped {
-    buf: Vec<u8>,
-    over: bool,
-}
-
-impl std::io::Write for Capped {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        if self.buf.len() + bytes.len() > MAX_EXPORT_BYTES {
-            self.over = true;
-            return Err(std::io::Error::other("the answer is full"));
-        }
-        self.buf.extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
 }
 
 /// `GET|POST /otpd/v1/audit` (`Args`: the words after `otpd audit`, e.g. `verify`, `stats`,

@@ -21,6 +21,7 @@ mod metrics;
 mod params;
 mod pool;
 mod resources;
+mod router;
 mod routes;
 pub use routes::{ROUTES, Route};
 mod shapes;
@@ -135,7 +136,7 @@ pub fn run(
         out.flush().map_err(Error::Output)?;
         let shared = prepared.shared(&s, server_log, metrics.clone(), scheme, local.to_string());
         let pages = pages.map(|p| p(mount(&shared, tls.is_some(), page_config)));
-        let router = routes::router(shared, pages);
+        let router = router::router(shared, pages);
         accept(listener, router, tls, &s, metrics, signals).await
     });
     // On an error the error's own line follows (from `run`'s caller).
@@ -267,7 +268,7 @@ impl InProcess {
         );
         let pages = pages.map(|p| p(mount(&shared, false, Arc::new(config.clone()))));
         Ok(InProcess {
-            router: routes::router(shared, pages),
+            router: router::router(shared, pages),
             service_sid,
             log,
         })

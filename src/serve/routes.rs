@@ -5,11 +5,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::Router;
 use axum::body::Body;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode, header};
-use axum::middleware;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, delete, get, post};
 use base64::Engine;
@@ -63,7 +61,7 @@ type St = State<Arc<Shared>>;
 pub struct Route {
     pub method: &'static str,
     pub path: &'static str,
-    handler: fn() -> MethodRouter<Arc<Shared>>,
+    pub(super) handler: fn() -> MethodRouter<Arc<Shared>>,
 }
 
 const fn route(
@@ -176,24 +174,6 @@ pub const ROUTES: &[Route] = &[
     route("GET", "/healthz", || get(healthz)),
     route("GET", "/metrics", || get(metrics)),
 ];
-
-/// The API's routes and, when given, the web pages' (`pages`, built by the crate root's
-/// pages front-end over [`Shared`]'s pool), under one access log.
-pub fn router(shared: Arc<Shared>, pages: Option<Router>) -> Router {
-    let api = ROUTES
-        .iter()
-        .fold(Router::new(), |r, each| {
-            r.route(each.path, (each.handler)())
-        })
-        .with_state(shared.clone());
-    match pages {
-        Some(pages) => api.merge(pages),
-        None => api,
-    }
-    .fallback(|| async { ApiError::not_found("at this path").into_response() })
-    .method_not_allowed_fallback(|| async { ApiError::method_not_allowed().into_response() })
-    .layer(middleware::from_fn_with_state(shared, super::access::log))
-}
 
 /// The pages run their work on the API's pool: one bound on workers and queue for both.
 impl crate::web::Blocking for Shared {

@@ -20,6 +20,7 @@ use axum::routing::{get, post};
 
 use crate::audit::Zone;
 use crate::audit::args::{ExportFormat, ListArgs};
+use crate::audit::export::{Capped, MAX_EXPORT_BYTES};
 use crate::audit::watch::ChainWatch;
 use crate::domain::sign_in_limit::SignInLimit;
 use crate::render::audit_pages as words;
@@ -35,8 +36,6 @@ pub const SCRIPT: Asset = Asset {
     body: include_str!("audit.js"),
 };
 
-/// The largest export one answer carries (it is built in memory by a worker).
-const MAX_EXPORT_BYTES: usize = 32 << 20;
 /// The most events one page lists.
 const MAX_PAGE: u32 = 1000;
 
@@ -270,28 +269,6 @@ async fn check(State(s): St, req: Request) -> Response {
     })
     .await;
     visit.respond(answer)
-}
-
-/// A buffer that refuses to grow past [`MAX_EXPORT_BYTES`] and remembers that it did.
-#[derive(Default)]
-struct Capped {
-    buf: Vec<u8>,
-    over: bool,
-}
-
-impl std::io::Write for Capped {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        if self.buf.len() + bytes.len() > MAX_EXPORT_BYTES {
-            self.over = true;
-            return Err(std::io::Error::other("the answer is full"));
-        }
-        self.buf.extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
 }
 
 /// A signed-in answer as a response.
